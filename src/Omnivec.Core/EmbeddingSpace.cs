@@ -1,0 +1,47 @@
+namespace Omnivec;
+
+/// <summary>What kinds of input an embedder accepts.</summary>
+[Flags]
+public enum Modalities
+{
+    None = 0,
+    Text = 1,
+    Image = 2,
+    Video = 4,
+}
+
+/// <summary>
+/// Identifies a vector space: vectors are comparable only when they come from the same provider, model,
+/// revision (model version) and dimension count. Collections store this and refuse vectors of another space.
+/// </summary>
+/// <param name="Provider">"local", "google", "azure", …</param>
+/// <param name="ModelId">Hub repo id, folder name, or the service's model name.</param>
+/// <param name="Revision">Commit, model version or other identity of the weights; empty when unknown.</param>
+/// <param name="Dimensions">Length of every vector.</param>
+public sealed record EmbeddingSpace(string Provider, string ModelId, string Revision, int Dimensions)
+{
+    /// <summary>Kinds of input this space embeds.</summary>
+    public Modalities Modalities { get; init; } = Modalities.Text | Modalities.Image;
+
+    /// <summary>True when vectors of <paramref name="other"/> can be compared with vectors of this space.</summary>
+    public bool IsCompatibleWith(EmbeddingSpace other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return string.Equals(Provider, other.Provider, StringComparison.OrdinalIgnoreCase)
+            && string.Equals(ModelId, other.ModelId, StringComparison.Ordinal)
+            && string.Equals(Revision, other.Revision, StringComparison.Ordinal)
+            && Dimensions == other.Dimensions;
+    }
+
+    /// <summary>Throws <see cref="EmbeddingSpaceMismatchException"/> unless the spaces are compatible.</summary>
+    public void EnsureCompatibleWith(EmbeddingSpace other)
+    {
+        if (!IsCompatibleWith(other))
+        {
+            throw new EmbeddingSpaceMismatchException(this, other);
+        }
+    }
+
+    public override string ToString() =>
+        $"{Provider}:{ModelId}{(string.IsNullOrEmpty(Revision) ? "" : "@" + Revision)} ({Dimensions}-d)";
+}
