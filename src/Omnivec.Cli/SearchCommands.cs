@@ -1,0 +1,180 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.AI;
+using Omnivec.Index;
+using Omnivec.Indexing;
+using Spectre.Console;
+
+namespace Omnivec.Cli;
+
+/// <summary><c>omnivec search</c> (by text or image) and <c>omnivec similar</c> (by an indexed item).</summary>
+internal static class SearchCommands
+{
+    public static Command CreateSearch()
+    {
+        var embedder = new EmbedderOptions();
+        var collection = new CollectionOptions();
+        var filters = new FilterOptions();
+        var query = new Argument<string?>("query") { Description = "What to look for, in words.", Arity = ArgumentArity.ZeroOrOne };
+        var image = new Option<string?>("--image") { Description = "Search by this image instead of words." };
+        var (top, json, exact) = CommonResultOptions();
+        var command = new Command("search", "Find items by describing them, or by showing an image (--image).");
+        command.Arguments.Add(query);
+        command.Options.Add(image);
+        embedder.AddTo(command);
+        collection.AddTo(command);
+        filters.AddTo(command);
+        command.Options.Add(top);
+        command.Options.Add(json);
+        command.Options.Add(exact);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            string? text = parse.GetValue(query);
+            string? imagePath = parse.GetValue(image);
+            if (string.IsNullOrWhiteSpace(text) == (imagePath is null))
+            {
+                Output.Error("give either a text query or --image <file>");
+                return 2;
+            }
+
+            CollectionStore store = collection.OpenStore(parse);
+            using Collection target = store.Open(collection.Name(parse));
+            using IMultimodalEmbeddingGenerator generator = await EmbedderFactory.CreateAsync(parse, embedder, target, cancellationToken).ConfigureAwait(false);
+            var search = new CollectionSearch(generator, target);
+            SearchMode mode = parse.GetValue(exact) ? SearchMode.Exact : SearchMode.Auto;
+            IReadOnlyList<SearchHit> hits;
+            if (imagePath is not null)
+            {
+                if (!File.Exists(imagePath))
+                {
+                    Output.Error($"file not found: {imagePath}");
+                    return 2;
+                }
+
+                byte[] bytes = await File.ReadAllBytesAsync(imagePath, cancellationToken).ConfigureAwait(false);
+                hits = await search.SearchImageAsync(new DataContent(bytes, "application/octet-stream") { Name = imagePath }, parse.GetValue(top), filters.Build(parse), mode, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                hits = await search.SearchTextAsync(text!, parse.GetValue(top), filters.Build(parse), mode, cancellationToken).ConfigureAwait(false);
+            }
+
+            Print(hits, parse.GetValue(json), imagePath ?? text!);
+            return 0;
+        });
+        return command;
+    }
+
+    public static Command CreateSimilar()
+    {
+        var collection = new CollectionOptions();
+        var filters = new FilterOptions();
+        var path = new Argument<string>("path") { Description = "An indexed file." };
+        var (top, json, exact) = CommonResultOptions();
+        var command = new Command("similar", "Find the items most like one already indexed (no model needed).");
+        command.Arguments.Add(path);
+        collection.AddTo(command);
+        filters.AddTo(command);
+        command.Options.Add(top);
+        command.Options.Add(json);
+        command.Options.Add(exact);
+        command.SetAction((parse, cancellationToken) =>
+        {
+            CollectionStore store = collection.OpenStore(parse);
+            using Collection target = store.Open(collection.Name(parse));
+            string full = Path.GetFullPath(parse.GetValue(path)!);
+            CollectionItem? item = target.FindByPath(full);
+            if (item is null)
+            {
+                Output.Error($"{full} is not in collection '{target.Name}'; index it first");
+                return Task.FromResult(2);
+            }
+
+            SearchMode mode = parse.GetValue(exact) ? SearchMode.Exact : SearchMode.Auto;
+            int k = parse.GetValue(top);
+            ReadOnlyMemory<float> vector = target.GetVector(item.Id);
+            IReadOnlyList<SearchHit> hits = target.Search(vector.Span, k + 1, filters.Build(parse), mode).Where(h => h.Item.Id != item.Id).Take(k).ToArray();
+            Print(hits, parse.GetValue(json), full);
+            return Task.FromResult(0);
+        });
+        return command;
+    }
+
+    internal static (Option<int> Top, Option<bool> Json, Option<bool> Exact) CommonResultOptions() => (
+        new Option<int>("--top", "-k") { Description = "How many results.", DefaultValueFactory = _ => 10 },
+        new Option<bool>("--json") { Description = "Print the results as JSON." },
+        new Option<bool>("--exact") { Description = "Exact search even on large collections (slower, never misses)." });
+
+    internal static void Print(IReadOnlyList<SearchHit> hits, bool asJson, string query)
+    {
+        if (asJson)
+        {
+            Output.WriteJsonLine(writer =>
+            {
+                writer.WriteStartObject();
+                writer.WriteString("query", query);
+                writer.WriteStartArray("results");
+                int rank = 1;
+                foreach (SearchHit hit in hits)
+                {
+                    WriteHit(writer, hit, rank++);
+                }
+
+                writer.WriteEndArray();
+                writer.WriteEndObject();
+            });
+            return;
+        }
+
+        if (hits.Count == 0)
+        {
+            Console.WriteLine("No results.");
+            return;
+        }
+
+        var table = new Table().Border(TableBorder.Simple)
+            .AddColumn(new TableColumn("#").RightAligned())
+            .AddColumn(new TableColumn("score").RightAligned())
+            .AddColumn("path")
+            .AddColumn(new TableColumn("size").RightAligned())
+            .AddColumn("taken");
+        int i = 1;
+        foreach (SearchHit hit in hits)
+        {
+            table.AddRow(
+                (i++).ToString(CultureInfo.InvariantCulture),
+                hit.Score.ToString("F4", CultureInfo.InvariantCulture),
+                Markup.Escape(hit.Item.Path),
+                hit.Item.Width > 0 ? $"{hit.Item.Width}x{hit.Item.Height}" : "",
+                (hit.Item.TakenAt ?? hit.Item.ModifiedUtc).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+        }
+
+        AnsiConsole.Write(table);
+    }
+
+    internal static void WriteHit(Utf8JsonWriter writer, SearchHit hit, int rank)
+    {
+        writer.WriteStartObject();
+        writer.WriteNumber("rank", rank);
+        writer.WriteNumber("score", hit.Score);
+        writer.WriteNumber("id", hit.Item.Id);
+        writer.WriteString("path", hit.Item.Path);
+        writer.WriteString("media_type", hit.Item.MediaType);
+        writer.WriteNumber("width", hit.Item.Width);
+        writer.WriteNumber("height", hit.Item.Height);
+        writer.WriteNumber("size_bytes", hit.Item.SizeBytes);
+        if (hit.Item.TakenAt is { } taken)
+        {
+            writer.WriteString("taken_at", taken);
+        }
+
+        if (hit.Item.Camera is { } camera)
+        {
+            writer.WriteString("camera", camera);
+        }
+
+        writer.WriteString("modified_utc", hit.Item.ModifiedUtc);
+        writer.WriteEndObject();
+    }
+}

@@ -1,0 +1,205 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Microsoft.Data.Sqlite;
+using Omnivec.Index.Storage;
+
+namespace Omnivec.Index;
+
+/// <summary>
+/// A folder of collections, one sub-folder each (<c>&lt;root&gt;/&lt;name&gt;/collection.db</c> plus derived files).
+/// </summary>
+public sealed partial class CollectionStore
+{
+    /// <summary>
+    /// <c>$OMNIVEC_HOME/collections</c> when OMNIVEC_HOME is set, else <c>&lt;LocalApplicationData&gt;/omnivec/collections</c>
+    /// (~/.local/share/omnivec/collections on Linux). The sub-folder keeps collections apart from model caches.
+    /// </summary>
+    public static string DefaultRoot
+    {
+        get
+        {
+            string? home = Environment.GetEnvironmentVariable("OMNIVEC_HOME");
+            string baseDir = !string.IsNullOrWhiteSpace(home)
+                ? home
+                : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify), "omnivec");
+            return Path.Combine(baseDir, "collections");
+        }
+    }
+
+    public CollectionStore(string rootDirectory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(rootDirectory);
+        if (!BitConverter.IsLittleEndian)
+        {
+            throw new PlatformNotSupportedException("Omnivec stores vectors as little-endian float32 and needs a little-endian machine.");
+        }
+
+        RootDirectory = Path.GetFullPath(rootDirectory);
+    }
+
+    public string RootDirectory { get; }
+
+    /// <summary>Every collection under the root, by name.</summary>
+    public IReadOnlyList<CollectionInfo> List()
+    {
+        if (!Directory.Exists(RootDirectory))
+        {
+            return [];
+        }
+
+        var result = new List<CollectionInfo>();
+        foreach (string dir in Directory.EnumerateDirectories(RootDirectory).Order(StringComparer.Ordinal))
+        {
+            string name = Path.GetFileName(dir);
+            string db = Path.Combine(dir, CollectionDb.FileName);
+            if (!IsValidName(name) || !File.Exists(db))
+            {
+                continue;
+            }
+
+            using SqliteConnection connection = CollectionDb.Open(db, create: false);
+            Dictionary<string, string> meta = CollectionDb.ReadMeta(connection);
+            EmbeddingSpace space = CollectionDb.SpaceFromMeta(meta, db);
+            long bytes = Directory.EnumerateFiles(dir).Sum(f => new FileInfo(f).Length);
+            result.Add(new CollectionInfo(name, space, CollectionDb.Count(connection), bytes, Ticks(meta, "created_ticks"), Ticks(meta, "updated_ticks")));
+        }
+
+        return result;
+    }
+
+    public bool Exists(string name)
+    {
+        ValidateName(name);
+        return File.Exists(Path.Combine(RootDirectory, name, CollectionDb.FileName));
+    }
+
+    /// <summary>Opens an existing collection; throws <see cref="CollectionNotFoundException"/> when there is none.</summary>
+    public Collection Open(string name)
+    {
+        ValidateName(name);
+        string dir = Path.Combine(RootDirectory, name);
+        if (!File.Exists(Path.Combine(dir, CollectionDb.FileName)))
+        {
+            throw new CollectionNotFoundException($"No collection named '{name}' in {RootDirectory}.");
+        }
+
+        return new Collection(name, dir, writeLock: null);
+    }
+
+    /// <summary>
+    /// Opens the collection, creating it for <paramref name="space"/> if absent. An existing collection of another
+    /// space is refused with <see cref="EmbeddingSpaceMismatchException"/> (its vectors are not comparable).
+    /// </summary>
+    public Collection OpenOrCreate(string name, EmbeddingSpace space)
+    {
+        ArgumentNullException.ThrowIfNull(space);
+        ValidateName(name);
+        if (space.Dimensions <= 0 || string.IsNullOrWhiteSpace(space.Provider) || string.IsNullOrWhiteSpace(space.ModelId))
+        {
+            throw new InvalidInputException($"Embedding space {space} needs a provider, a model id and a positive dimension count.");
+        }
+
+        string dir = Path.Combine(RootDirectory, name);
+        string db = Path.Combine(dir, CollectionDb.FileName);
+        FileStream? writeLock = null;
+        if (!File.Exists(db))
+        {
+            Directory.CreateDirectory(dir);
+            writeLock = AcquireWriteLock(dir, name);
+            try
+            {
+                // Idempotent: if another process created it first, its meta rows win and are checked below.
+                using SqliteConnection connection = CollectionDb.Open(db, create: true);
+                CollectionDb.CreateSchema(connection, space);
+            }
+            catch
+            {
+                writeLock.Dispose();
+                throw;
+            }
+        }
+
+        Collection collection;
+        try
+        {
+            collection = new Collection(name, dir, writeLock);
+        }
+        catch
+        {
+            writeLock?.Dispose();
+            throw;
+        }
+
+        try
+        {
+            collection.Space.EnsureCompatibleWith(space);
+            return collection;
+        }
+        catch
+        {
+            collection.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Deletes a collection and its files; false when it does not exist. Refused while another process writes to it.</summary>
+    public bool Delete(string name)
+    {
+        ValidateName(name);
+        string dir = Path.Combine(RootDirectory, name);
+        if (!File.Exists(Path.Combine(dir, CollectionDb.FileName)))
+        {
+            return false;
+        }
+
+        using (AcquireWriteLock(dir, name))
+        {
+            // Remove the database first so a half-finished delete never looks like a valid collection.
+            foreach (string suffix in (string[])["", "-wal", "-shm"])
+            {
+                File.Delete(Path.Combine(dir, CollectionDb.FileName + suffix));
+            }
+        }
+
+        Directory.Delete(dir, recursive: true);
+        return true;
+    }
+
+    /// <summary>
+    /// Exclusive, advisory, per-collection lock held by the writing <see cref="Collection"/> for its lifetime.
+    /// The OS releases it when the process dies, so a killed writer never leaves the collection locked.
+    /// </summary>
+    internal static FileStream AcquireWriteLock(string directory, string name)
+    {
+        try
+        {
+            return new FileStream(Path.Combine(directory, Collection.LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException e)
+        {
+            throw new CollectionBusyException(
+                $"Collection '{name}' is being written by another process (or another open handle in this one); " +
+                "only one writer at a time is allowed. Close it or wait for it to finish.", e);
+        }
+    }
+
+    internal static bool IsValidName(string name) => NamePattern().IsMatch(name);
+
+    private static void ValidateName(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (!IsValidName(name))
+        {
+            throw new InvalidInputException(
+                $"'{name}' is not a valid collection name: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit.");
+        }
+    }
+
+    private static DateTimeOffset Ticks(Dictionary<string, string> meta, string key) =>
+        meta.TryGetValue(key, out string? value) && long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out long ticks)
+            ? new DateTimeOffset(ticks, TimeSpan.Zero)
+            : DateTimeOffset.MinValue;
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", RegexOptions.CultureInvariant)]
+    private static partial Regex NamePattern();
+}

@@ -1,0 +1,270 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Omnivec.Index.Hnsw;
+
+/// <summary>Owns one native USearch index; the only holder of its handle.</summary>
+internal sealed class USearchHandle : SafeHandle
+{
+    public USearchHandle() : base(0, ownsHandle: true) { }
+
+    public override bool IsInvalid => handle == 0;
+
+    protected override unsafe bool ReleaseHandle()
+    {
+        nint error = 0;
+        USearchNative.Free(handle, &error);
+        return error == 0;
+    }
+
+    internal void Attach(nint value) => SetHandle(value);
+}
+
+/// <summary>
+/// HNSW graph over unit vectors (inner-product metric, f32), keyed by item id. Not thread-safe for writes:
+/// the owner serialises <see cref="Add"/>/<see cref="Remove"/> against searches; concurrent searches are fine.
+/// </summary>
+internal sealed unsafe class HnswIndex : IDisposable
+{
+    internal const int Connectivity = 16;
+    internal const int ExpansionAdd = 128;
+    internal const int DefaultExpansionSearch = 128;
+
+    private readonly USearchHandle _handle;
+
+    private HnswIndex(USearchHandle handle, int dimensions)
+    {
+        _handle = handle;
+        Dimensions = dimensions;
+    }
+
+    public int Dimensions { get; }
+
+    public long Size
+    {
+        get
+        {
+            nint error = 0;
+            nuint size = USearchNative.Size(Raw, &error);
+            USearchNative.ThrowIfError(error, "size");
+            return (long)size;
+        }
+    }
+
+    private nint Raw
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
+            return _handle.DangerousGetHandle();
+        }
+    }
+
+    public static HnswIndex Create(int dimensions, int expansionSearch = DefaultExpansionSearch)
+    {
+        var options = new USearchNative.InitOptions
+        {
+            MetricKind = USearchNative.MetricInnerProduct,
+            Quantization = USearchNative.ScalarF32,
+            Dimensions = (nuint)dimensions,
+            Connectivity = Connectivity,
+            ExpansionAdd = ExpansionAdd,
+            ExpansionSearch = (nuint)expansionSearch,
+        };
+        var handle = new USearchHandle();
+        try
+        {
+            nint error = 0;
+            nint raw = USearchNative.Init(ref options, &error);
+            USearchNative.ThrowIfError(error, "init");
+            if (raw == 0)
+            {
+                throw new OmnivecException("USearch init returned no index.");
+            }
+
+            handle.Attach(raw);
+            return new HnswIndex(handle, dimensions);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Adds <paramref name="count"/> rows of a contiguous matrix in parallel, after reserving capacity once.</summary>
+    public void AddBatch(float[] matrix, long[] ids, int count)
+    {
+        int threads = Math.Max(1, Environment.ProcessorCount);
+        Reserve(count + Size, threads);
+        int dims = Dimensions;
+        nint raw = Raw;
+        // Each worker takes an interleaved slice so both threads see a similar mix of graph sizes.
+        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        {
+            fixed (float* basePtr = matrix)
+            {
+                for (int row = t; row < count; row += threads)
+                {
+                    nint error = 0;
+                    USearchNative.Add(raw, (ulong)ids[row], basePtr + ((long)row * dims), USearchNative.ScalarF32, &error);
+                    USearchNative.ThrowIfError(error, "add");
+                }
+            }
+        });
+        GC.KeepAlive(_handle);
+    }
+
+    public void Add(long id, ReadOnlySpan<float> vector)
+    {
+        nint error = 0;
+        nuint capacity = USearchNative.Capacity(Raw, &error);
+        USearchNative.ThrowIfError(error, "capacity");
+        long size = Size;
+        if ((ulong)size + 1 > capacity)
+        {
+            // Doubling keeps single adds amortised O(1); the managed wrapper's +1 growth is quadratic.
+            Reserve(Math.Max(1024, size * 2), Math.Max(1, Environment.ProcessorCount));
+        }
+
+        fixed (float* p = vector)
+        {
+            USearchNative.Add(Raw, (ulong)id, p, USearchNative.ScalarF32, &error);
+        }
+
+        USearchNative.ThrowIfError(error, "add");
+    }
+
+    public void Remove(long id)
+    {
+        nint error = 0;
+        USearchNative.Remove(Raw, (ulong)id, &error);
+        USearchNative.ThrowIfError(error, "remove");
+    }
+
+    public void SetExpansionSearch(int expansion)
+    {
+        nint error = 0;
+        USearchNative.ChangeExpansionSearch(Raw, (nuint)expansion, &error);
+        USearchNative.ThrowIfError(error, "change_expansion_search");
+    }
+
+    /// <summary>Nearest <paramref name="count"/> keys; scores are cosine similarities (1 - distance).</summary>
+    public int Search(ReadOnlySpan<float> query, int count, Span<ulong> keys, Span<float> scores, IdBitmap? allowed = null)
+    {
+        nint error = 0;
+        nuint found;
+        fixed (float* q = query)
+        fixed (ulong* k = keys)
+        fixed (float* d = scores)
+        {
+            if (allowed is null)
+            {
+                found = USearchNative.Search(Raw, q, USearchNative.ScalarF32, (nuint)count, k, d, &error);
+            }
+            else
+            {
+                fixed (ulong* bits = allowed.Words)
+                {
+                    var state = new FilterState { Bits = bits, Length = allowed.Words.Length };
+                    found = USearchNative.FilteredSearch(Raw, q, USearchNative.ScalarF32, (nuint)count, &IsAllowed, &state, k, d, &error);
+                }
+            }
+        }
+
+        USearchNative.ThrowIfError(error, "search");
+        int n = (int)found;
+        for (int i = 0; i < n; i++)
+        {
+            scores[i] = 1f - scores[i];
+        }
+
+        return n;
+    }
+
+    public byte[] Serialize()
+    {
+        nint error = 0;
+        nuint length = USearchNative.SerializedLength(Raw, &error);
+        USearchNative.ThrowIfError(error, "serialized_length");
+        byte[] buffer = GC.AllocateUninitializedArray<byte>(checked((int)length));
+        fixed (byte* p = buffer)
+        {
+            USearchNative.SaveBuffer(Raw, p, length, &error);
+        }
+
+        USearchNative.ThrowIfError(error, "save_buffer");
+        return buffer;
+    }
+
+    public static HnswIndex Deserialize(ReadOnlySpan<byte> payload, int dimensions, int expansionSearch = DefaultExpansionSearch)
+    {
+        HnswIndex index = Create(dimensions, expansionSearch);
+        try
+        {
+            nint error = 0;
+            fixed (byte* p = payload)
+            {
+                USearchNative.LoadBuffer(index.Raw, p, (nuint)payload.Length, &error);
+            }
+
+            USearchNative.ThrowIfError(error, "load_buffer");
+            nuint dims = USearchNative.Dimensions(index.Raw, &error);
+            if ((int)dims != dimensions)
+            {
+                throw new InvalidDataException($"HNSW file holds {dims}-d vectors, expected {dimensions}.");
+            }
+
+            index.SetExpansionSearch(expansionSearch);
+            int threads = Math.Max(1, Environment.ProcessorCount);
+            USearchNative.ChangeThreadsSearch(index.Raw, (nuint)(threads * 4), &error);
+            USearchNative.ThrowIfError(error, "change_threads_search");
+            return index;
+        }
+        catch
+        {
+            index.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose() => _handle.Dispose();
+
+    private void Reserve(long capacity, int threads)
+    {
+        nint error = 0;
+        USearchNative.Reserve(Raw, (nuint)capacity, &error);
+        USearchNative.ThrowIfError(error, "reserve");
+        USearchNative.ChangeThreadsAdd(Raw, (nuint)threads, &error);
+        USearchNative.ThrowIfError(error, "change_threads_add");
+        // Searches can come from more threads than cores (concurrent callers); give each a context.
+        USearchNative.ChangeThreadsSearch(Raw, (nuint)(threads * 4), &error);
+        USearchNative.ThrowIfError(error, "change_threads_search");
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct FilterState
+    {
+        public ulong* Bits;
+        public long Length;
+    }
+
+    [UnmanagedCallersOnly]
+    private static int IsAllowed(ulong key, void* state)
+    {
+        var s = (FilterState*)state;
+        ulong word = key >> 6;
+        return word < (ulong)s->Length && (s->Bits[word] & (1UL << (int)(key & 63))) != 0 ? 1 : 0;
+    }
+}
+
+/// <summary>Set of allowed item ids as a bitmap indexed by id (ids are dense: SQLite rowids).</summary>
+internal sealed class IdBitmap
+{
+    public IdBitmap(long maxId) => Words = new ulong[(maxId >> 6) + 1];
+
+    public ulong[] Words { get; }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Set(long id) => Words[id >> 6] |= 1UL << (int)(id & 63);
+}

@@ -1,0 +1,287 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace Omnivec.Index.Search;
+
+/// <summary>
+/// The in-memory copy of a collection: unit vectors in one contiguous row-major array, plus each row's id and item.
+/// Rows are unordered (a delete moves the last row into the hole). Mutated only under the owner's write lock.
+/// </summary>
+internal sealed class VectorMatrix
+{
+    private float[] _data;
+    private long[] _ids;
+    private CollectionItem[] _items;
+    private readonly Dictionary<long, int> _rowOf;
+
+    public VectorMatrix(int dimensions, int capacity)
+    {
+        Dimensions = dimensions;
+        capacity = Math.Max(capacity, 16);
+        _data = new float[(long)capacity * dimensions];
+        _ids = new long[capacity];
+        _items = new CollectionItem[capacity];
+        _rowOf = new Dictionary<long, int>(capacity);
+    }
+
+    public int Dimensions { get; }
+
+    public int Count { get; private set; }
+
+    /// <summary>The database generation this content reflects.</summary>
+    public long Generation { get; set; }
+
+    public long MaxId { get; private set; }
+
+    public float[] Data => _data;
+
+    public long[] Ids => _ids;
+
+    public CollectionItem[] Items => _items;
+
+    public ReadOnlySpan<float> Row(int row) => _data.AsSpan(row * Dimensions, Dimensions);
+
+    public bool TryGetRow(long id, out int row) => _rowOf.TryGetValue(id, out row);
+
+    /// <summary>Inserts or replaces the row of <paramref name="item"/>.Id; returns true when it replaced an existing row.</summary>
+    public bool Upsert(CollectionItem item, ReadOnlySpan<float> unitVector)
+    {
+        if (_rowOf.TryGetValue(item.Id, out int row))
+        {
+            unitVector.CopyTo(_data.AsSpan(row * Dimensions, Dimensions));
+            _items[row] = item;
+            return true;
+        }
+
+        if (Count == _ids.Length)
+        {
+            Grow();
+        }
+
+        row = Count++;
+        unitVector.CopyTo(_data.AsSpan(row * Dimensions, Dimensions));
+        _ids[row] = item.Id;
+        _items[row] = item;
+        _rowOf[item.Id] = row;
+        MaxId = Math.Max(MaxId, item.Id);
+        return false;
+    }
+
+    public bool Remove(long id)
+    {
+        if (!_rowOf.Remove(id, out int row))
+        {
+            return false;
+        }
+
+        int last = --Count;
+        if (row != last)
+        {
+            _data.AsSpan(last * Dimensions, Dimensions).CopyTo(_data.AsSpan(row * Dimensions, Dimensions));
+            _ids[row] = _ids[last];
+            _items[row] = _items[last];
+            _rowOf[_ids[row]] = row;
+        }
+
+        _items[last] = null!;
+        return true;
+    }
+
+    /// <summary>Bitmap over rows of the items passing <paramref name="filter"/>.</summary>
+    public RowSet Select(SearchFilter filter)
+    {
+        var set = new RowSet(Count);
+        for (int row = 0; row < Count; row++)
+        {
+            if (filter.Matches(_items[row]))
+            {
+                set.Add(row);
+            }
+        }
+
+        return set;
+    }
+
+    private void Grow()
+    {
+        int capacity = checked(_ids.Length * 2);
+        if ((long)capacity * Dimensions > Array.MaxLength)
+        {
+            capacity = (int)(Array.MaxLength / Dimensions);
+            if (capacity <= _ids.Length)
+            {
+                throw new OmnivecException($"A collection of {Dimensions}-d vectors holds at most {capacity} items in memory.");
+            }
+        }
+
+        Array.Resize(ref _data, capacity * Dimensions);
+        Array.Resize(ref _ids, capacity);
+        Array.Resize(ref _items, capacity);
+    }
+}
+
+/// <summary>Allowed rows of one query: a bitmap for in-scan checks plus the list when it is short.</summary>
+internal sealed class RowSet
+{
+    private readonly ulong[] _bits;
+    private readonly List<int> _rows = [];
+
+    public RowSet(int rowCount) => _bits = new ulong[(rowCount + 63) >> 6];
+
+    public int Count => _rows.Count;
+
+    public List<int> Rows => _rows;
+
+    public ulong[] Bits => _bits;
+
+    public void Add(int row)
+    {
+        _bits[row >> 6] |= 1UL << (row & 63);
+        _rows.Add(row);
+    }
+
+    public bool Contains(int row) => (_bits[row >> 6] & (1UL << (row & 63))) != 0;
+}
+
+/// <summary>Brute-force cosine search over a <see cref="VectorMatrix"/> (unit vectors, so cosine = dot).</summary>
+internal static class ExactSearch
+{
+    private const int MinRowsPerTask = 4096;
+    private const int BlockRows = 128; // 128 rows × 512 floats = 256 KiB: one block stays in L2 across a query batch
+
+    public static (int Row, float Score)[] Search(VectorMatrix matrix, float[] query, int k, RowSet? allowed)
+    {
+        int count = matrix.Count;
+        if (allowed is not null && allowed.Count < count / 8)
+        {
+            // Selective filter: visit only the allowed rows.
+            var heap = new TopK(k);
+            foreach (int row in allowed.Rows)
+            {
+                heap.Offer(TensorPrimitives.Dot(matrix.Row(row), query), row);
+            }
+
+            return heap.ToSortedArray();
+        }
+
+        int tasks = Math.Clamp(count / MinRowsPerTask, 1, Environment.ProcessorCount);
+        if (tasks == 1)
+        {
+            var heap = new TopK(k);
+            ScanRange(matrix, query, allowed, 0, count, heap);
+            return heap.ToSortedArray();
+        }
+
+        var heaps = new TopK[tasks];
+        Parallel.For(0, tasks, new ParallelOptions { MaxDegreeOfParallelism = tasks }, t =>
+        {
+            var heap = new TopK(k);
+            (int start, int end) = Partition(count, tasks, t);
+            ScanRange(matrix, query, allowed, start, end, heap);
+            heaps[t] = heap;
+        });
+        for (int t = 1; t < tasks; t++)
+        {
+            heaps[0].MergeFrom(heaps[t]);
+        }
+
+        return heaps[0].ToSortedArray();
+    }
+
+    /// <summary>Many queries in one pass: each block of rows is scored against every query while it is hot in cache.</summary>
+    public static (int Row, float Score)[][] SearchBatch(VectorMatrix matrix, float[][] queries, int k, RowSet? allowed)
+    {
+        int count = matrix.Count;
+        int dims = matrix.Dimensions;
+        int blocks = (count + BlockRows - 1) / BlockRows;
+        int tasks = Math.Clamp(count / MinRowsPerTask, 1, Environment.ProcessorCount);
+        var perTask = new TopK[tasks][];
+        Parallel.For(0, tasks, new ParallelOptions { MaxDegreeOfParallelism = tasks }, t =>
+        {
+            var heaps = new TopK[queries.Length];
+            for (int q = 0; q < heaps.Length; q++)
+            {
+                heaps[q] = new TopK(k);
+            }
+
+            (int firstBlock, int endBlock) = Partition(blocks, tasks, t);
+            float[] data = matrix.Data;
+            for (int b = firstBlock; b < endBlock; b++)
+            {
+                int start = b * BlockRows;
+                int end = Math.Min(count, start + BlockRows);
+                for (int q = 0; q < queries.Length; q++)
+                {
+                    float[] query = queries[q];
+                    TopK heap = heaps[q];
+                    for (int row = start; row < end; row++)
+                    {
+                        if (allowed is null || allowed.Contains(row))
+                        {
+                            heap.Offer(TensorPrimitives.Dot(data.AsSpan(row * dims, dims), query), row);
+                        }
+                    }
+                }
+            }
+
+            perTask[t] = heaps;
+        });
+
+        var results = new (int Row, float Score)[queries.Length][];
+        for (int q = 0; q < queries.Length; q++)
+        {
+            for (int t = 1; t < tasks; t++)
+            {
+                perTask[0][q].MergeFrom(perTask[t][q]);
+            }
+
+            results[q] = perTask[0][q].ToSortedArray();
+        }
+
+        return results;
+    }
+
+    private static void ScanRange(VectorMatrix matrix, float[] query, RowSet? allowed, int start, int end, TopK heap)
+    {
+        int dims = matrix.Dimensions;
+        ReadOnlySpan<float> data = matrix.Data;
+        ReadOnlySpan<float> q = query;
+        if (allowed is null)
+        {
+            for (int row = start; row < end; row++)
+            {
+                heap.Offer(TensorPrimitives.Dot(data.Slice(row * dims, dims), q), row);
+            }
+
+            return;
+        }
+
+        ulong[] bits = allowed.Bits;
+        for (int row = start; row < end;)
+        {
+            ulong word = bits[row >> 6] >> (row & 63);
+            if (word == 0)
+            {
+                row = (row | 63) + 1; // nothing allowed in the rest of this 64-row word
+                continue;
+            }
+
+            row += BitOperations.TrailingZeroCount(word);
+            if (row >= end)
+            {
+                break;
+            }
+
+            heap.Offer(TensorPrimitives.Dot(data.Slice(row * dims, dims), q), row);
+            row++;
+        }
+    }
+
+    private static (int Start, int End) Partition(int count, int parts, int index)
+    {
+        int size = count / parts;
+        int remainder = count % parts;
+        int start = (index * size) + Math.Min(index, remainder);
+        return (start, start + size + (index < remainder ? 1 : 0));
+    }
+}

@@ -1,0 +1,385 @@
+using System.Buffers;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+
+namespace Omnivec.Index.Storage;
+
+/// <summary>
+/// The SQLite database of one collection: the source of truth. WAL journal, synchronous=FULL (a committed batch
+/// survives power loss, not only a process kill; the cost is one fsync per Upsert call, which batches amortise),
+/// foreign keys on. Items and their vectors live in two tables written in one transaction.
+/// </summary>
+internal static class CollectionDb
+{
+    internal const int SchemaVersion = 1;
+    internal const string FileName = "collection.db";
+
+    private const string ItemColumns =
+        "i.id, i.path, i.media_type, i.size_bytes, i.modified_ticks, i.content_hash, i.width, i.height, " +
+        "i.taken_ticks, i.taken_offset_min, i.camera, i.caption, i.extra";
+
+    internal static SqliteConnection Open(string dbPath, bool create)
+    {
+        var builder = new SqliteConnectionStringBuilder
+        {
+            DataSource = dbPath,
+            Mode = create ? SqliteOpenMode.ReadWriteCreate : SqliteOpenMode.ReadWrite,
+            // Connections are long-lived per Collection; no pool keeps files open after Dispose (Delete needs that).
+            Pooling = false,
+            ForeignKeys = true,
+            DefaultTimeout = 30,
+        };
+        var connection = new SqliteConnection(builder.ToString());
+        try
+        {
+            connection.Open();
+            Execute(connection, "PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000;");
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    internal static void CreateSchema(SqliteConnection connection, EmbeddingSpace space)
+    {
+        Execute(connection, "PRAGMA journal_mode=WAL;");
+        using SqliteTransaction tx = connection.BeginTransaction();
+        Execute(connection, """
+            CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS items(
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                path TEXT NOT NULL UNIQUE,
+                media_type TEXT NOT NULL,
+                size_bytes INTEGER NOT NULL,
+                modified_ticks INTEGER NOT NULL,
+                content_hash TEXT NOT NULL,
+                width INTEGER NOT NULL,
+                height INTEGER NOT NULL,
+                taken_ticks INTEGER,
+                taken_offset_min INTEGER,
+                camera TEXT,
+                caption TEXT,
+                extra TEXT);
+            CREATE TABLE IF NOT EXISTS vectors(
+                id INTEGER PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,
+                vector BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS index_state(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+            """, tx);
+        string now = DateTimeOffset.UtcNow.UtcTicks.ToString(CultureInfo.InvariantCulture);
+        var values = new Dictionary<string, string>
+        {
+            ["schema_version"] = SchemaVersion.ToString(CultureInfo.InvariantCulture),
+            ["provider"] = space.Provider,
+            ["model_id"] = space.ModelId,
+            ["revision"] = space.Revision,
+            ["dimensions"] = space.Dimensions.ToString(CultureInfo.InvariantCulture),
+            ["modalities"] = ((int)space.Modalities).ToString(CultureInfo.InvariantCulture),
+            ["created_ticks"] = now,
+            ["updated_ticks"] = now,
+            ["generation"] = "0",
+            // Ties snapshot files to this database: a recreated collection never adopts an old file.
+            ["instance_id"] = Guid.NewGuid().ToString("N"),
+        };
+        using SqliteCommand insert = connection.CreateCommand();
+        insert.Transaction = tx;
+        insert.CommandText = "INSERT OR IGNORE INTO meta(key, value) VALUES($k, $v)";
+        SqliteParameter k = insert.Parameters.Add("$k", SqliteType.Text);
+        SqliteParameter v = insert.Parameters.Add("$v", SqliteType.Text);
+        foreach (KeyValuePair<string, string> pair in values)
+        {
+            k.Value = pair.Key;
+            v.Value = pair.Value;
+            insert.ExecuteNonQuery();
+        }
+
+        tx.Commit();
+    }
+
+    internal static Dictionary<string, string> ReadMeta(SqliteConnection connection, SqliteTransaction? tx = null)
+    {
+        using SqliteCommand command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = "SELECT key, value FROM meta";
+        using SqliteDataReader reader = command.ExecuteReader();
+        var meta = new Dictionary<string, string>(StringComparer.Ordinal);
+        while (reader.Read())
+        {
+            meta[reader.GetString(0)] = reader.GetString(1);
+        }
+
+        return meta;
+    }
+
+    internal static EmbeddingSpace SpaceFromMeta(IReadOnlyDictionary<string, string> meta, string dbPath)
+    {
+        if (!meta.TryGetValue("schema_version", out string? version) || !int.TryParse(version, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v))
+        {
+            throw new CollectionCorruptException($"{dbPath} has no schema version; it is not an Omnivec collection.");
+        }
+
+        if (v > SchemaVersion)
+        {
+            throw new CollectionCorruptException($"{dbPath} uses schema version {v}; this Omnivec understands up to {SchemaVersion}. Upgrade Omnivec.");
+        }
+
+        try
+        {
+            return new EmbeddingSpace(meta["provider"], meta["model_id"], meta["revision"], int.Parse(meta["dimensions"], CultureInfo.InvariantCulture))
+            {
+                Modalities = (Modalities)int.Parse(meta["modalities"], CultureInfo.InvariantCulture),
+            };
+        }
+        catch (Exception e) when (e is KeyNotFoundException or FormatException or OverflowException)
+        {
+            throw new CollectionCorruptException($"{dbPath} has incomplete metadata: {e.Message}", e);
+        }
+    }
+
+    internal static long ReadGeneration(SqliteConnection connection, SqliteTransaction? tx = null)
+    {
+        using SqliteCommand command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation'";
+        return (long)command.ExecuteScalar()!;
+    }
+
+    /// <summary>Marks a write: every committed change moves the generation, so snapshot files of older generations are stale.</summary>
+    internal static long BumpGeneration(SqliteConnection connection, SqliteTransaction tx)
+    {
+        using SqliteCommand command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = """
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation';
+            UPDATE meta SET value = $now WHERE key = 'updated_ticks';
+            SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation';
+            """;
+        command.Parameters.AddWithValue("$now", DateTimeOffset.UtcNow.UtcTicks.ToString(CultureInfo.InvariantCulture));
+        return (long)command.ExecuteScalar()!;
+    }
+
+    internal static long Count(SqliteConnection connection)
+    {
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM items";
+        return (long)command.ExecuteScalar()!;
+    }
+
+    /// <summary>Inserts or updates by path; returns the (stable) id.</summary>
+    internal sealed class UpsertCommand : IDisposable
+    {
+        private readonly SqliteCommand _item;
+        private readonly SqliteCommand _vector;
+
+        public UpsertCommand(SqliteConnection connection, SqliteTransaction tx)
+        {
+            _item = connection.CreateCommand();
+            _item.Transaction = tx;
+            _item.CommandText = """
+                INSERT INTO items(path, media_type, size_bytes, modified_ticks, content_hash, width, height, taken_ticks, taken_offset_min, camera, caption, extra)
+                VALUES($path, $media, $size, $mtime, $hash, $w, $h, $taken, $takenOff, $camera, $caption, $extra)
+                ON CONFLICT(path) DO UPDATE SET
+                    media_type = excluded.media_type, size_bytes = excluded.size_bytes, modified_ticks = excluded.modified_ticks,
+                    content_hash = excluded.content_hash, width = excluded.width, height = excluded.height,
+                    taken_ticks = excluded.taken_ticks, taken_offset_min = excluded.taken_offset_min,
+                    camera = excluded.camera, caption = excluded.caption, extra = excluded.extra
+                RETURNING id
+                """;
+            foreach (string name in (string[])["$path", "$media", "$size", "$mtime", "$hash", "$w", "$h", "$taken", "$takenOff", "$camera", "$caption", "$extra"])
+            {
+                _item.Parameters.Add(new SqliteParameter { ParameterName = name });
+            }
+
+            _vector = connection.CreateCommand();
+            _vector.Transaction = tx;
+            _vector.CommandText = "INSERT INTO vectors(id, vector) VALUES($id, $v) ON CONFLICT(id) DO UPDATE SET vector = excluded.vector";
+            _vector.Parameters.Add(new SqliteParameter { ParameterName = "$id" });
+            _vector.Parameters.Add(new SqliteParameter { ParameterName = "$v", SqliteType = SqliteType.Blob });
+        }
+
+        public long Execute(CollectionItem item, ReadOnlySpan<float> unitVector)
+        {
+            SqliteParameterCollection p = _item.Parameters;
+            p[0].Value = item.Path;
+            p[1].Value = item.MediaType;
+            p[2].Value = item.SizeBytes;
+            p[3].Value = item.ModifiedUtc.UtcTicks;
+            p[4].Value = item.ContentHash;
+            p[5].Value = item.Width;
+            p[6].Value = item.Height;
+            p[7].Value = item.TakenAt is { } t ? t.UtcTicks : DBNull.Value;
+            p[8].Value = item.TakenAt is { } t2 ? (int)t2.Offset.TotalMinutes : DBNull.Value;
+            p[9].Value = (object?)item.Camera ?? DBNull.Value;
+            p[10].Value = (object?)item.Caption ?? DBNull.Value;
+            p[11].Value = item.Extra is { Count: > 0 } extra ? SerializeExtra(extra) : DBNull.Value;
+            long id = (long)_item.ExecuteScalar()!;
+
+            _vector.Parameters[0].Value = id;
+            // float32 little-endian (the store refuses big-endian hosts at open).
+            _vector.Parameters[1].Value = MemoryMarshal.AsBytes(unitVector).ToArray();
+            _vector.ExecuteNonQuery();
+            return id;
+        }
+
+        public void Dispose()
+        {
+            _item.Dispose();
+            _vector.Dispose();
+        }
+    }
+
+    internal static CollectionItem? GetItem(SqliteConnection connection, string where, string name, object value)
+    {
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = $"SELECT {ItemColumns} FROM items i WHERE {where}";
+        command.Parameters.AddWithValue(name, value);
+        using SqliteDataReader reader = command.ExecuteReader();
+        return reader.Read() ? ReadItem(reader) : null;
+    }
+
+    internal static float[]? GetVector(SqliteConnection connection, long id, int dimensions)
+    {
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT vector FROM vectors WHERE id = $id";
+        command.Parameters.AddWithValue("$id", id);
+        using SqliteDataReader reader = command.ExecuteReader();
+        if (!reader.Read())
+        {
+            return null;
+        }
+
+        var vector = new float[dimensions];
+        ReadVector(reader, 0, vector, new byte[dimensions * sizeof(float)]);
+        return vector;
+    }
+
+    /// <summary>Copies a vector BLOB into <paramref name="destination"/>; a BLOB of the wrong size means corruption.</summary>
+    internal static void ReadVector(SqliteDataReader reader, int ordinal, Span<float> destination, byte[] scratch)
+    {
+        long length = reader.GetBytes(ordinal, 0, null, 0, 0);
+        if (length != scratch.Length)
+        {
+            throw new CollectionCorruptException($"A stored vector has {length} bytes, expected {scratch.Length}.");
+        }
+
+        reader.GetBytes(ordinal, 0, scratch, 0, scratch.Length);
+        MemoryMarshal.Cast<byte, float>(scratch).CopyTo(destination);
+    }
+
+    /// <summary>Streams items (no vectors) in path order, optionally only those whose path starts with <paramref name="pathPrefix"/>.</summary>
+    internal static IEnumerable<CollectionItem> EnumerateItems(SqliteConnection connection, string? pathPrefix)
+    {
+        using SqliteCommand command = connection.CreateCommand();
+        // Paths with a given prefix are one contiguous range in SQLite's BINARY (UTF-8 memcmp) order,
+        // so an index range scan from the prefix, stopped at the first non-match, is exact.
+        command.CommandText = pathPrefix is null
+            ? $"SELECT {ItemColumns} FROM items i ORDER BY i.path"
+            : $"SELECT {ItemColumns} FROM items i WHERE i.path >= $p ORDER BY i.path";
+        if (pathPrefix is not null)
+        {
+            command.Parameters.AddWithValue("$p", pathPrefix);
+        }
+
+        using SqliteDataReader reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            CollectionItem item = ReadItem(reader);
+            if (pathPrefix is not null && !item.Path.StartsWith(pathPrefix, StringComparison.Ordinal))
+            {
+                yield break;
+            }
+
+            yield return item;
+        }
+    }
+
+    /// <summary>Reads every item with its vector inside <paramref name="tx"/>; the caller's callback places each.</summary>
+    internal static void ReadAll(SqliteConnection connection, SqliteTransaction tx, bool withVectors, int dimensions, Action<CollectionItem, ReadOnlySpan<float>> onItem)
+    {
+        using SqliteCommand command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = withVectors
+            ? $"SELECT {ItemColumns}, v.vector FROM items i JOIN vectors v ON v.id = i.id ORDER BY i.id"
+            : $"SELECT {ItemColumns} FROM items i ORDER BY i.id";
+        using SqliteDataReader reader = command.ExecuteReader();
+        byte[] scratch = new byte[dimensions * sizeof(float)];
+        float[] vector = withVectors ? new float[dimensions] : [];
+        while (reader.Read())
+        {
+            CollectionItem item = ReadItem(reader);
+            if (withVectors)
+            {
+                ReadVector(reader, 13, vector, scratch);
+            }
+
+            onItem(item, vector);
+        }
+    }
+
+    internal static CollectionItem ReadItem(SqliteDataReader r)
+    {
+        DateTimeOffset? taken = null;
+        if (!r.IsDBNull(8))
+        {
+            var offset = TimeSpan.FromMinutes(r.IsDBNull(9) ? 0 : r.GetInt32(9));
+            taken = new DateTimeOffset(r.GetInt64(8), TimeSpan.Zero).ToOffset(offset);
+        }
+
+        return new CollectionItem
+        {
+            Id = r.GetInt64(0),
+            Path = r.GetString(1),
+            MediaType = r.GetString(2),
+            SizeBytes = r.GetInt64(3),
+            ModifiedUtc = new DateTimeOffset(r.GetInt64(4), TimeSpan.Zero),
+            ContentHash = r.GetString(5),
+            Width = r.GetInt32(6),
+            Height = r.GetInt32(7),
+            TakenAt = taken,
+            Camera = r.IsDBNull(10) ? null : r.GetString(10),
+            Caption = r.IsDBNull(11) ? null : r.GetString(11),
+            Extra = r.IsDBNull(12) ? null : DeserializeExtra(r.GetString(12)),
+        };
+    }
+
+    internal static int Execute(SqliteConnection connection, string sql, SqliteTransaction? tx = null)
+    {
+        using SqliteCommand command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = sql;
+        return command.ExecuteNonQuery();
+    }
+
+    private static string SerializeExtra(IReadOnlyDictionary<string, string> extra)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            foreach (KeyValuePair<string, string> pair in extra)
+            {
+                writer.WriteString(pair.Key, pair.Value);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    private static Dictionary<string, string> DeserializeExtra(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (JsonProperty property in document.RootElement.EnumerateObject())
+        {
+            result[property.Name] = property.Value.GetString() ?? "";
+        }
+
+        return result;
+    }
+}

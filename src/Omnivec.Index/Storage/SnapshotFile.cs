@@ -1,0 +1,143 @@
+using System.Buffers.Binary;
+using System.Numerics;
+using System.Runtime.InteropServices;
+
+namespace Omnivec.Index.Storage;
+
+/// <summary>
+/// Header of the derived files kept next to collection.db (the vector matrix snapshot and the HNSW graph).
+/// A file is used only if magic, format version, dimensions, count, the database's instance id and generation
+/// all match and the payload's CRC-32C checks out; anything else means "stale or damaged: rebuild from SQLite".
+/// </summary>
+internal readonly record struct SnapshotHeader(int Dimensions, long Count, long Generation, Guid InstanceId, long PayloadLength, uint Checksum)
+{
+    internal const int Size = 64;
+}
+
+internal static class SnapshotFile
+{
+    internal const uint FormatVersion = 1;
+    internal static readonly ulong MatrixMagic = BinaryPrimitives.ReadUInt64LittleEndian("OVMATRX1"u8);
+    internal static readonly ulong HnswMagic = BinaryPrimitives.ReadUInt64LittleEndian("OVHNSW01"u8);
+
+    /// <summary>Writes header + payload parts to a temp file, fsyncs, then renames over <paramref name="path"/>.</summary>
+    internal static void Write(string path, ulong magic, int dimensions, long count, long generation, Guid instanceId, params ReadOnlyMemory<byte>[] parts)
+    {
+        uint crc = 0;
+        long length = 0;
+        foreach (ReadOnlyMemory<byte> part in parts)
+        {
+            crc = Crc32C(crc, part.Span);
+            length += part.Length;
+        }
+
+        Span<byte> header = stackalloc byte[SnapshotHeader.Size];
+        header.Clear();
+        BinaryPrimitives.WriteUInt64LittleEndian(header, magic);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[8..], FormatVersion);
+        BinaryPrimitives.WriteInt32LittleEndian(header[12..], dimensions);
+        BinaryPrimitives.WriteInt64LittleEndian(header[16..], count);
+        BinaryPrimitives.WriteInt64LittleEndian(header[24..], generation);
+        instanceId.TryWriteBytes(header[32..48]);
+        BinaryPrimitives.WriteInt64LittleEndian(header[48..], length);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[56..], crc);
+
+        string temp = path + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp";
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                stream.SetLength(SnapshotHeader.Size + length);
+                stream.Write(header);
+                foreach (ReadOnlyMemory<byte> part in parts)
+                {
+                    stream.Write(part.Span);
+                }
+
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Move(temp, path, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+    }
+
+    /// <summary>Reads and checks the header only; null when the file is missing, short, or of another kind/version.</summary>
+    internal static SnapshotHeader? ReadHeader(FileStream stream, ulong magic)
+    {
+        Span<byte> header = stackalloc byte[SnapshotHeader.Size];
+        if (stream.Length < SnapshotHeader.Size || stream.ReadAtLeast(header, SnapshotHeader.Size, throwOnEndOfStream: false) < SnapshotHeader.Size)
+        {
+            return null;
+        }
+
+        if (BinaryPrimitives.ReadUInt64LittleEndian(header) != magic || BinaryPrimitives.ReadUInt32LittleEndian(header[8..]) != FormatVersion)
+        {
+            return null;
+        }
+
+        var result = new SnapshotHeader(
+            BinaryPrimitives.ReadInt32LittleEndian(header[12..]),
+            BinaryPrimitives.ReadInt64LittleEndian(header[16..]),
+            BinaryPrimitives.ReadInt64LittleEndian(header[24..]),
+            new Guid(header[32..48]),
+            BinaryPrimitives.ReadInt64LittleEndian(header[48..]),
+            BinaryPrimitives.ReadUInt32LittleEndian(header[56..]));
+        return stream.Length == SnapshotHeader.Size + result.PayloadLength ? result : null;
+    }
+
+    internal static bool Matches(SnapshotHeader header, int dimensions, long generation, Guid instanceId) =>
+        header.Dimensions == dimensions && header.Generation == generation && header.InstanceId == instanceId && header.Count >= 0;
+
+    /// <summary>Fills <paramref name="destination"/> from the stream and folds it into a running CRC-32C.</summary>
+    internal static uint ReadInto(FileStream stream, Span<byte> destination, uint crc)
+    {
+        stream.ReadExactly(destination);
+        return Crc32C(crc, destination);
+    }
+
+    internal static void ReadFloats(FileStream stream, Span<float> destination, ref uint crc)
+    {
+        // Spans over float[] can exceed int.MaxValue bytes only at ~500M floats; read in chunks regardless.
+        const int Chunk = 1 << 22;
+        for (int offset = 0; offset < destination.Length; offset += Chunk)
+        {
+            Span<float> slice = destination.Slice(offset, Math.Min(Chunk, destination.Length - offset));
+            crc = ReadInto(stream, MemoryMarshal.AsBytes(slice), crc);
+        }
+    }
+
+    internal static uint Crc32C(uint crc, ReadOnlySpan<byte> data)
+    {
+        ReadOnlySpan<ulong> words = MemoryMarshal.Cast<byte, ulong>(data);
+        foreach (ulong word in words)
+        {
+            crc = BitOperations.Crc32C(crc, word);
+        }
+
+        foreach (byte b in data[(words.Length * sizeof(ulong))..])
+        {
+            crc = BitOperations.Crc32C(crc, b);
+        }
+
+        return crc;
+    }
+
+    internal static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}

@@ -1,0 +1,51 @@
+using Microsoft.Extensions.AI;
+using Omnivec.Index;
+
+namespace Omnivec.Indexing;
+
+/// <summary>Searches one collection by text, by image or by an item already in it, with the embedder that made it.</summary>
+public sealed class CollectionSearch
+{
+    private readonly IMultimodalEmbeddingGenerator _embedder;
+    private readonly Collection _collection;
+
+    public CollectionSearch(IMultimodalEmbeddingGenerator embedder, Collection collection)
+    {
+        ArgumentNullException.ThrowIfNull(embedder);
+        ArgumentNullException.ThrowIfNull(collection);
+        // Vectors of another model would give confident nonsense; refuse with the reason.
+        collection.Space.EnsureCompatibleWith(embedder.Space);
+        _embedder = embedder;
+        _collection = collection;
+    }
+
+    public Collection Collection => _collection;
+
+    /// <summary>Items that best match a description ("a dog on the beach").</summary>
+    public async Task<IReadOnlyList<SearchHit>> SearchTextAsync(string query, int top = 10, SearchFilter? filter = null, SearchMode mode = SearchMode.Auto,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        IEmbeddingGenerator<string, Embedding<float>> text = _embedder;
+        Embedding<float> embedding = await text.GenerateAsync(query, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return _collection.Search(embedding.Vector.Span, top, filter, mode);
+    }
+
+    /// <summary>Items that look most like an image (bytes in any supported format).</summary>
+    public async Task<IReadOnlyList<SearchHit>> SearchImageAsync(DataContent image, int top = 10, SearchFilter? filter = null, SearchMode mode = SearchMode.Auto,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        IEmbeddingGenerator<DataContent, Embedding<float>> images = _embedder;
+        Embedding<float> embedding = await images.GenerateAsync(image, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return _collection.Search(embedding.Vector.Span, top, filter, mode);
+    }
+
+    /// <summary>Items most like one already in the collection, the item itself left out. No model run needed.</summary>
+    public IReadOnlyList<SearchHit> Similar(CollectionItem item, int top = 10, SearchFilter? filter = null, SearchMode mode = SearchMode.Auto)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        ReadOnlyMemory<float> vector = _collection.GetVector(item.Id);
+        return _collection.Search(vector.Span, top + 1, filter, mode).Where(h => h.Item.Id != item.Id).Take(top).ToArray();
+    }
+}

@@ -1,0 +1,267 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Omnivec.Imaging;
+using Omnivec.Index;
+
+namespace Omnivec.Indexing;
+
+/// <summary>
+/// Indexes a folder of images into a collection, incrementally: unchanged files (same size and modification time) are
+/// skipped, changed ones re-embedded, deleted ones removed. Work is committed batch by batch, so a cancelled or killed
+/// run keeps everything it committed and the next run continues where it stopped. Unreadable files are reported, never fatal.
+/// </summary>
+public sealed class FolderIndexer
+{
+    private readonly IMultimodalEmbeddingGenerator _embedder;
+    private readonly Collection _collection;
+    private readonly ImageDecoder _decoder;
+    private readonly ILogger _logger;
+
+    public FolderIndexer(IMultimodalEmbeddingGenerator embedder, Collection collection, ImageDecoder? decoder = null, ILogger<FolderIndexer>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(embedder);
+        ArgumentNullException.ThrowIfNull(collection);
+        collection.Space.EnsureCompatibleWith(embedder.Space);
+        _embedder = embedder;
+        _collection = collection;
+        _decoder = decoder ?? new ImageDecoder();
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+    }
+
+    public async Task<FolderIndexReport> IndexAsync(string folder, FolderIndexOptions? options = null, IProgress<FolderIndexProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        options ??= new FolderIndexOptions();
+        string root = Path.GetFullPath(folder);
+        if (!Directory.Exists(root))
+        {
+            throw new InvalidInputException($"Folder not found: {folder}");
+        }
+
+        var clock = Stopwatch.StartNew();
+        var failures = new List<IndexFailure>();
+        List<FileInfo> files = MediaFiles.Enumerate(root, options.Recursive, (path, reason) => failures.Add(new IndexFailure(path, reason))).ToList();
+        string prefix = root.EndsWith(Path.DirectorySeparatorChar) ? root : root + Path.DirectorySeparatorChar;
+        Dictionary<string, CollectionItem> known = _collection.Items(prefix).ToDictionary(i => i.Path, StringComparer.Ordinal);
+
+        int removed = 0;
+        if (options.RemoveMissing)
+        {
+            var present = new HashSet<string>(files.Select(f => f.FullName), StringComparer.Ordinal);
+            string[] gone = known.Keys.Where(p => !present.Contains(p)).ToArray();
+            if (gone.Length > 0)
+            {
+                removed = _collection.DeleteByPaths(gone);
+            }
+        }
+
+        var pending = new List<FileInfo>();
+        int unchanged = 0;
+        foreach (FileInfo file in files)
+        {
+            if (known.TryGetValue(file.FullName, out CollectionItem? item) && item.SizeBytes == file.Length && item.ModifiedUtc == Truncate(file.LastWriteTimeUtc))
+            {
+                unchanged++;
+            }
+            else
+            {
+                pending.Add(file);
+            }
+        }
+
+        int added = 0, updated = 0, done = 0;
+        bool cancelled = false;
+        var batchClock = Stopwatch.StartNew();
+        progress?.Report(new FolderIndexProgress(pending.Count, 0, 0, unchanged, failures.Count, 0, null, null));
+        try
+        {
+            for (int start = 0; start < pending.Count; start += Math.Max(1, options.BatchSize))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                List<FileInfo> batch = pending.GetRange(start, Math.Min(Math.Max(1, options.BatchSize), pending.Count - start));
+                (int a, int u) = await IndexBatchAsync(batch, known, options, failures, cancellationToken).ConfigureAwait(false);
+                added += a;
+                updated += u;
+                done += batch.Count;
+                double rate = done / Math.Max(batchClock.Elapsed.TotalSeconds, 1e-6);
+                TimeSpan? eta = rate > 0 ? TimeSpan.FromSeconds((pending.Count - done) / rate) : null;
+                progress?.Report(new FolderIndexProgress(pending.Count, done, added + updated, unchanged, failures.Count, rate, eta, batch[^1].FullName));
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            cancelled = true;
+        }
+
+        return new FolderIndexReport(files.Count, added, updated, unchanged, removed, failures, clock.Elapsed, cancelled);
+    }
+
+    private async Task<(int Added, int Updated)> IndexBatchAsync(List<FileInfo> batch, Dictionary<string, CollectionItem> known, FolderIndexOptions options,
+        List<IndexFailure> failures, CancellationToken cancellationToken)
+    {
+        // Read, hash and identify in parallel; embedding happens for the batch at once.
+        var prepared = new PreparedFile?[batch.Count];
+        await Parallel.ForAsync(0, batch.Count, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
+            async (i, ct) => prepared[i] = await PrepareAsync(batch[i], options, ct).ConfigureAwait(false)).ConfigureAwait(false);
+
+        var items = new List<CollectionItem>(batch.Count);
+        var vectors = new List<ReadOnlyMemory<float>>(batch.Count);
+        var toEmbed = new List<PreparedFile>(batch.Count);
+        int updated = 0;
+        foreach (PreparedFile? file in prepared)
+        {
+            if (file is null)
+            {
+                continue;
+            }
+
+            if (file.Error is not null)
+            {
+                failures.Add(new IndexFailure(file.Path, file.Error));
+                continue;
+            }
+
+            if (known.TryGetValue(file.Path, out CollectionItem? existing) && existing.ContentHash == file.Item.ContentHash)
+            {
+                // Touched but not changed: keep the vector, refresh the metadata.
+                items.Add(file.Item with { Id = existing.Id });
+                vectors.Add(_collection.GetVector(existing.Id));
+                updated++;
+                continue;
+            }
+
+            toEmbed.Add(file);
+        }
+
+        foreach ((PreparedFile file, Embedding<float>? embedding, string? error) in await EmbedAsync(toEmbed, cancellationToken).ConfigureAwait(false))
+        {
+            if (embedding is null)
+            {
+                failures.Add(new IndexFailure(file.Path, error ?? "could not be embedded"));
+                continue;
+            }
+
+            if (known.ContainsKey(file.Path))
+            {
+                updated++;
+            }
+
+            items.Add(file.Item);
+            vectors.Add(embedding.Vector);
+        }
+
+        if (items.Count > 0)
+        {
+            _collection.Upsert(items, vectors);
+        }
+
+        return (items.Count - updated, updated);
+    }
+
+    /// <summary>Embeds a batch; when the batch fails because of one bad input, retries one by one so only that input is reported.</summary>
+    private async Task<List<(PreparedFile File, Embedding<float>? Embedding, string? Error)>> EmbedAsync(List<PreparedFile> files, CancellationToken cancellationToken)
+    {
+        var results = new List<(PreparedFile, Embedding<float>?, string?)>(files.Count);
+        if (files.Count == 0)
+        {
+            return results;
+        }
+
+        IEmbeddingGenerator<DataContent, Embedding<float>> images = _embedder;
+        try
+        {
+            GeneratedEmbeddings<Embedding<float>> all = await images.GenerateAsync(files.Select(f => f.Content), cancellationToken: cancellationToken).ConfigureAwait(false);
+            for (int i = 0; i < files.Count; i++)
+            {
+                results.Add((files[i], all[i], null));
+            }
+
+            return results;
+        }
+        catch (OmnivecException ex) when (files.Count > 1)
+        {
+            _logger.LogDebug(ex, "Batch of {Count} failed; retrying one by one", files.Count);
+        }
+        catch (OmnivecException ex)
+        {
+            results.Add((files[0], null, ex.Message));
+            return results;
+        }
+
+        foreach (PreparedFile file in files)
+        {
+            try
+            {
+                GeneratedEmbeddings<Embedding<float>> one = await images.GenerateAsync([file.Content], cancellationToken: cancellationToken).ConfigureAwait(false);
+                results.Add((file, one[0], null));
+            }
+            catch (OmnivecException ex)
+            {
+                results.Add((file, null, ex.Message));
+            }
+        }
+
+        return results;
+    }
+
+    private async Task<PreparedFile?> PrepareAsync(FileInfo file, FolderIndexOptions options, CancellationToken cancellationToken)
+    {
+        string path = file.FullName;
+        try
+        {
+            if (file.Length > options.MaxFileBytes)
+            {
+                return PreparedFile.Failed(path, $"file is {file.Length:N0} bytes, above the limit of {options.MaxFileBytes:N0}");
+            }
+
+            byte[] data = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+            ImageInfo info;
+            try
+            {
+                info = _decoder.Identify(data, path);
+            }
+            catch (ImageDecodeException ex)
+            {
+                return PreparedFile.Failed(path, Describe(ex));
+            }
+
+            (DateTimeOffset? taken, string? camera) = PhotoMetadata.Read(data);
+            var item = new CollectionItem
+            {
+                Path = path,
+                MediaType = MediaFiles.MediaType(path),
+                SizeBytes = data.LongLength,
+                ModifiedUtc = Truncate(file.LastWriteTimeUtc),
+                ContentHash = Convert.ToHexStringLower(SHA256.HashData(data)),
+                Width = info.Width,
+                Height = info.Height,
+                TakenAt = taken,
+                Camera = camera,
+            };
+            return new PreparedFile(path, item, new DataContent(data, item.MediaType) { Name = path }, null);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return PreparedFile.Failed(path, "cannot read file: " + ex.Message);
+        }
+    }
+
+    private static string Describe(ImageDecodeException ex)
+    {
+        string message = ex.Message;
+        // The decoder prefixes the source path; the report already shows it.
+        return ex.Source is { Length: > 0 } source && message.StartsWith(source + ": ", StringComparison.Ordinal) ? message[(source.Length + 2)..] : message;
+    }
+
+    /// <summary>File systems and SQLite keep different precision; whole milliseconds compare reliably.</summary>
+    private static DateTimeOffset Truncate(DateTime utc) => new(utc.Ticks - utc.Ticks % TimeSpan.TicksPerMillisecond, TimeSpan.Zero);
+
+    private sealed record PreparedFile(string Path, CollectionItem Item, DataContent Content, string? Error)
+    {
+        public static PreparedFile Failed(string path, string error) => new(path, null!, null!, error);
+    }
+}

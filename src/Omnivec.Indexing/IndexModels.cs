@@ -1,0 +1,31 @@
+namespace Omnivec.Indexing;
+
+/// <summary>How a folder is indexed.</summary>
+public sealed class FolderIndexOptions
+{
+    /// <summary>Descend into sub-folders (the default).</summary>
+    public bool Recursive { get; set; } = true;
+
+    /// <summary>Files embedded and committed together; a kill loses at most one batch of work, never committed items.</summary>
+    public int BatchSize { get; set; } = 16;
+
+    /// <summary>Files larger than this are reported and skipped.</summary>
+    public long MaxFileBytes { get; set; } = 256L << 20;
+
+    /// <summary>Remove items whose files are gone from the folder (the default).</summary>
+    public bool RemoveMissing { get; set; } = true;
+}
+
+/// <summary>A snapshot of a running index job, reported after every batch.</summary>
+public sealed record FolderIndexProgress(
+    int FilesTotal, int FilesDone, int Embedded, int Unchanged, int Failed, double FilesPerSecond, TimeSpan? Eta, string? CurrentFile);
+
+/// <summary>A file that could not be indexed, and why.</summary>
+public sealed record IndexFailure(string Path, string Reason);
+
+/// <summary>What an index run did.</summary>
+public sealed record FolderIndexReport(
+    int FilesSeen, int Added, int Updated, int Unchanged, int Removed, IReadOnlyList<IndexFailure> Failures, TimeSpan Elapsed, bool Cancelled)
+{
+    public int Embedded => Added + Updated;
+}

@@ -1,0 +1,53 @@
+using System.Globalization;
+using MetadataExtractor;
+using MetadataExtractor.Formats.Exif;
+
+namespace Omnivec.Indexing;
+
+/// <summary>Capture time and camera from EXIF, when present. Metadata is a nicety: a file whose metadata cannot be read still indexes.</summary>
+internal static class PhotoMetadata
+{
+    public static (DateTimeOffset? TakenAt, string? Camera) Read(byte[] data)
+    {
+        try
+        {
+            using var stream = new MemoryStream(data, writable: false);
+            IReadOnlyList<MetadataExtractor.Directory> directories = ImageMetadataReader.ReadMetadata(stream);
+            DateTimeOffset? taken = null;
+            var subIfd = directories.OfType<ExifSubIfdDirectory>().FirstOrDefault();
+            if (subIfd is not null && subIfd.TryGetDateTime(ExifDirectoryBase.TagDateTimeOriginal, out DateTime original))
+            {
+                taken = new DateTimeOffset(DateTime.SpecifyKind(original, DateTimeKind.Unspecified), TimeSpan.Zero);
+            }
+
+            var ifd0 = directories.OfType<ExifIfd0Directory>().FirstOrDefault();
+            if (taken is null && ifd0 is not null && ifd0.TryGetDateTime(ExifDirectoryBase.TagDateTime, out DateTime modified))
+            {
+                taken = new DateTimeOffset(DateTime.SpecifyKind(modified, DateTimeKind.Unspecified), TimeSpan.Zero);
+            }
+
+            string? camera = null;
+            if (ifd0 is not null)
+            {
+                string? make = ifd0.GetDescription(ExifDirectoryBase.TagMake)?.Trim();
+                string? model = ifd0.GetDescription(ExifDirectoryBase.TagModel)?.Trim();
+                camera = (make, model) switch
+                {
+                    ({ Length: > 0 }, { Length: > 0 }) when model.StartsWith(make, true, CultureInfo.InvariantCulture) => model,
+                    ({ Length: > 0 }, { Length: > 0 }) => make + " " + model,
+                    (_, { Length: > 0 }) => model,
+                    ({ Length: > 0 }, _) => make,
+                    _ => null,
+                };
+            }
+
+            return (taken, camera);
+        }
+#pragma warning disable CA1031 // Metadata parsing of hostile files may fail in any way; the image itself is what matters.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            return (null, null);
+        }
+    }
+}

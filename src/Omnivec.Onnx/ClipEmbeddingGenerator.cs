@@ -1,0 +1,470 @@
+using System.Buffers;
+using Microsoft.Extensions.AI;
+using Omnivec.Imaging;
+using Omnivec.Models;
+using Omnivec.Text;
+
+namespace Omnivec.Onnx;
+
+/// <summary>
+/// A local CLIP model run with ONNX Runtime: text and images to vectors in one space, identical to the reference
+/// implementation. One session per tower, loaded once and shared by all callers; batches are split to the model's
+/// batch limit; vectors are L2-normalised unless <see cref="ClipModelOptions.Normalize"/> is off.
+/// </summary>
+/// <remarks>
+/// The work is CPU-bound, so the <c>GenerateAsync</c> methods run synchronously on the calling thread; the
+/// synchronous <c>EmbedTexts</c>, <c>EmbedImages</c> and <c>EmbedImageFiles</c> are the core methods.
+/// </remarks>
+public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator
+{
+    private readonly OnnxTower _text;
+    private readonly OnnxTower _vision;
+    private readonly ImageDecoder _decoder;
+    private readonly ClipModelOptions _options;
+    private readonly EmbeddingGeneratorMetadata _metadata;
+    private readonly int _sequenceLength;
+    private int _disposed;
+
+    private ClipEmbeddingGenerator(ClipModelOptions options, string directory, ClipModelFiles files, OnnxTower text, OnnxTower vision,
+        ClipTokenizer tokenizer, ImagePreprocessor preprocessor)
+    {
+        _options = options;
+        _text = text;
+        _vision = vision;
+        Tokenizer = tokenizer;
+        Preprocessor = preprocessor;
+        Directory = directory;
+        Layout = files.Kind;
+        _decoder = new ImageDecoder(options.Decoder);
+        _sequenceLength = text.FixedSequenceLength > 0 ? text.FixedSequenceLength : tokenizer.ContextLength;
+        if (_sequenceLength != tokenizer.ContextLength)
+        {
+            throw new ModelConfigurationException(
+                $"{text.Path}: the text model takes {_sequenceLength} tokens but the tokenizer's context length is {tokenizer.ContextLength}.");
+        }
+
+        if (vision.ImageHeight > 0 && (vision.ImageHeight != preprocessor.OutputHeight || vision.ImageWidth != preprocessor.OutputWidth))
+        {
+            throw new ModelConfigurationException(
+                $"{vision.Path}: the vision model takes {vision.ImageWidth}x{vision.ImageHeight} pixels but the preprocessing config produces {preprocessor.OutputWidth}x{preprocessor.OutputHeight}.");
+        }
+
+        if (text.Dimensions == 0 || vision.Dimensions == 0)
+        {
+            // Dynamic output shapes: one tiny run of each tower tells the embedding size.
+            _ = EmbedTexts([""]);
+            using var probe = RgbImage.Allocate(preprocessor.OutputWidth, preprocessor.OutputHeight);
+            probe.Pixels.Clear();
+            _ = EmbedImages([probe]);
+        }
+
+        if (text.Dimensions != vision.Dimensions)
+        {
+            throw new ModelConfigurationException(
+                $"Text and vision towers disagree on the embedding size ({text.Dimensions} vs {vision.Dimensions}) in {directory}.");
+        }
+
+        var identity = ModelIdentity.Resolve(directory, files, options.ModelId, options.Revision);
+        Space = new EmbeddingSpace("local", identity.ModelId, identity.Revision, text.Dimensions)
+        {
+            Modalities = Modalities.Text | Modalities.Image,
+        };
+        _metadata = new EmbeddingGeneratorMetadata("omnivec-onnx", new Uri(Path.GetFullPath(directory) + Path.DirectorySeparatorChar), identity.ModelId, text.Dimensions);
+    }
+
+    /// <inheritdoc />
+    public EmbeddingSpace Space { get; }
+
+    /// <summary>The model folder the towers were loaded from.</summary>
+    public string Directory { get; }
+
+    /// <summary>Which packaging the folder uses.</summary>
+    public ClipLayoutKind Layout { get; }
+
+    /// <summary>The model's tokenizer.</summary>
+    public ClipTokenizer Tokenizer { get; }
+
+    /// <summary>The model's image preprocessing.</summary>
+    public ImagePreprocessor Preprocessor { get; }
+
+    /// <summary>Embedding length.</summary>
+    public int Dimensions => Space.Dimensions;
+
+    /// <summary>Loads the model in <paramref name="modelDirectory"/> (Transformers.js or Immich layout).</summary>
+    public static ClipEmbeddingGenerator Load(string modelDirectory, ClipModelOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(modelDirectory);
+        options ??= new ClipModelOptions();
+        if (!System.IO.Directory.Exists(modelDirectory))
+        {
+            throw new ModelConfigurationException($"Model folder not found: {modelDirectory}");
+        }
+
+        ClipModelFiles files = ClipModelLayout.SelectFromDirectory(modelDirectory, options.Variant);
+        string textDirectory = Path.Combine(modelDirectory, Path.GetDirectoryName(files.TextModel) ?? "");
+        ClipTokenizer tokenizer = files.Kind == ClipLayoutKind.Immich
+            ? ClipTokenizer.FromDirectory(System.IO.Directory.Exists(textDirectory) && HasTokenizerFiles(textDirectory) ? textDirectory : modelDirectory)
+            : ClipTokenizer.FromDirectory(modelDirectory);
+        ImagePreprocessor preprocessor = ImagePreprocessor.FromDirectory(modelDirectory);
+
+        OnnxTower? text = null;
+        OnnxTower? vision = null;
+        try
+        {
+            text = OnnxTower.Load(Path.Combine(modelDirectory, files.TextModel), TowerKind.Text, options.IntraOpThreads);
+            vision = OnnxTower.Load(Path.Combine(modelDirectory, files.VisionModel), TowerKind.Vision, options.IntraOpThreads);
+            return new ClipEmbeddingGenerator(options, modelDirectory, files, text, vision, tokenizer, preprocessor);
+        }
+        catch
+        {
+            text?.Dispose();
+            vision?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Loads the model named by <see cref="ClipModelOptions.ModelDirectory"/>.</summary>
+    public static ClipEmbeddingGenerator Load(ClipModelOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return Load(options.ModelDirectory ?? throw new ModelConfigurationException("ClipModelOptions.ModelDirectory is not set."), options);
+    }
+
+    private static bool HasTokenizerFiles(string directory) =>
+        File.Exists(Path.Combine(directory, "tokenizer.json")) || File.Exists(Path.Combine(directory, "vocab.json"));
+
+    /// <summary>Embeds texts; one vector per text, in order. Texts longer than the context are truncated, as the reference does.</summary>
+    public float[][] EmbedTexts(IReadOnlyList<string> texts, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        ThrowIfDisposed();
+        var results = new float[texts.Count][];
+        int maxBatch = MaxBatch(_text);
+        int seq = _sequenceLength;
+        long[] ids = ArrayPool<long>.Shared.Rent(maxBatch * seq);
+        int[] lengths = ArrayPool<int>.Shared.Rent(maxBatch);
+        // Until a dynamic-shape model has run once its width is unknown; 4096 covers every CLIP.
+        float[] output = ArrayPool<float>.Shared.Rent(maxBatch * (_text.Dimensions > 0 ? _text.Dimensions : 4096));
+        try
+        {
+            for (int start = 0; start < texts.Count; start += maxBatch)
+            {
+                int batch = Math.Min(maxBatch, texts.Count - start);
+                for (int b = 0; b < batch; b++)
+                {
+                    string? text = texts[start + b] ?? throw new InvalidInputException($"Text {start + b} is null.");
+                    lengths[b] = Tokenizer.Encode(text, ids.AsSpan(b * seq, seq));
+                }
+
+                _text.RunText(ids.AsSpan(0, batch * seq), lengths.AsSpan(0, batch), batch, seq, output, cancellationToken);
+                CopyOut(output, batch, _text.Dimensions, results, start);
+            }
+
+            return results;
+        }
+        finally
+        {
+            ArrayPool<long>.Shared.Return(ids);
+            ArrayPool<int>.Shared.Return(lengths);
+            ArrayPool<float>.Shared.Return(output);
+        }
+    }
+
+    /// <summary>Embeds decoded images (already upright RGB); one vector per image, in order.</summary>
+    public float[][] EmbedImages(IReadOnlyList<RgbImage> images, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        ThrowIfDisposed();
+        var results = new float[images.Count][];
+        int maxBatch = MaxBatch(_vision);
+        int length = Preprocessor.TensorLength;
+        float[] pixels = ArrayPool<float>.Shared.Rent(Math.Min(maxBatch, Math.Max(images.Count, 1)) * length);
+        float[]? output = null;
+        try
+        {
+            for (int start = 0; start < images.Count; start += maxBatch)
+            {
+                int batch = Math.Min(maxBatch, images.Count - start);
+                ParallelFor(batch, b => Preprocessor.Preprocess(images[start + b], pixels.AsSpan(b * length, length)), cancellationToken);
+                output = RunVision(pixels, batch, output, cancellationToken);
+                CopyOut(output, batch, _vision.Dimensions, results, start);
+            }
+
+            return results;
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(pixels);
+            if (output is not null)
+            {
+                ArrayPool<float>.Shared.Return(output);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Decodes, preprocesses and embeds encoded images (JPEG, PNG, HEIC, …). Each input succeeds or fails on its own:
+    /// a corrupt or oversized image yields an <see cref="EmbeddingOutcome"/> with its typed error and the rest still embed.
+    /// </summary>
+    public IReadOnlyList<EmbeddingOutcome> EmbedImages(IReadOnlyList<ReadOnlyMemory<byte>> encodedImages, IReadOnlyList<string?>? sources = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(encodedImages);
+        return EmbedEach(encodedImages.Count, i => _decoder.Decode(encodedImages[i].Span, sources?[i], Preprocessor.TargetShortSide, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>Reads and embeds image files; each file succeeds or fails on its own (missing, unreadable, corrupt).</summary>
+    public IReadOnlyList<EmbeddingOutcome> EmbedImageFiles(IReadOnlyList<string> paths, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        return EmbedEach(paths.Count, i =>
+        {
+            string path = paths[i];
+            if (!File.Exists(path))
+            {
+                throw new InvalidInputException($"{path}: file not found");
+            }
+
+            try
+            {
+                return _decoder.DecodeFile(path, Preprocessor.TargetShortSide, cancellationToken);
+            }
+            catch (IOException ex)
+            {
+                throw new InvalidInputException($"{path}: cannot read file: {ex.Message}", ex);
+            }
+            catch (UnauthorizedAccessException ex)
+            {
+                throw new InvalidInputException($"{path}: cannot read file: {ex.Message}", ex);
+            }
+        }, cancellationToken);
+    }
+
+    private EmbeddingOutcome[] EmbedEach(int count, Func<int, RgbImage> decode, CancellationToken cancellationToken)
+    {
+        ThrowIfDisposed();
+        var outcomes = new EmbeddingOutcome[count];
+        int maxBatch = MaxBatch(_vision);
+        int length = Preprocessor.TensorLength;
+        int chunk = Math.Min(maxBatch, Math.Max(count, 1));
+        float[] pixels = ArrayPool<float>.Shared.Rent(chunk * length);
+        float[]? output = null;
+        var errors = new OmnivecException?[chunk];
+        var slots = new int[chunk];
+        try
+        {
+            for (int start = 0; start < count; start += maxBatch)
+            {
+                int batch = Math.Min(maxBatch, count - start);
+                Array.Clear(errors);
+                // Decode into per-input slots in parallel; failures are recorded, not thrown.
+                ParallelFor(batch, b =>
+                {
+                    try
+                    {
+                        using RgbImage image = decode(start + b);
+                        Preprocessor.Preprocess(image, pixels.AsSpan(b * length, length));
+                    }
+                    catch (OmnivecException ex)
+                    {
+                        errors[b] = ex;
+                    }
+                }, cancellationToken);
+
+                // Compact the good slots so the model only sees real images.
+                int good = 0;
+                for (int b = 0; b < batch; b++)
+                {
+                    if (errors[b] is not null)
+                    {
+                        outcomes[start + b] = new EmbeddingOutcome(null, errors[b]);
+                        continue;
+                    }
+
+                    if (good != b)
+                    {
+                        pixels.AsSpan(b * length, length).CopyTo(pixels.AsSpan(good * length, length));
+                    }
+
+                    slots[good++] = b;
+                }
+
+                if (good == 0)
+                {
+                    continue;
+                }
+
+                output = RunVision(pixels, good, output, cancellationToken);
+                int dims = _vision.Dimensions;
+                for (int g = 0; g < good; g++)
+                {
+                    float[] vector = output.AsSpan(g * dims, dims).ToArray();
+                    if (_options.Normalize)
+                    {
+                        VectorMath.NormalizeInPlace(vector);
+                    }
+
+                    outcomes[start + slots[g]] = new EmbeddingOutcome(ToEmbedding(vector), null);
+                }
+            }
+
+            return outcomes;
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(pixels);
+            if (output is not null)
+            {
+                ArrayPool<float>.Shared.Return(output);
+            }
+        }
+    }
+
+    private float[] RunVision(float[] pixels, int batch, float[]? output, CancellationToken cancellationToken)
+    {
+        int needed = batch * (_vision.Dimensions > 0 ? _vision.Dimensions : 4096);
+        if (output is null || output.Length < needed)
+        {
+            if (output is not null)
+            {
+                ArrayPool<float>.Shared.Return(output);
+            }
+
+            output = ArrayPool<float>.Shared.Rent(needed);
+        }
+
+        _vision.RunVision(pixels, batch, Preprocessor.OutputHeight, Preprocessor.OutputWidth, output, cancellationToken);
+        return output;
+    }
+
+    private void CopyOut(float[] output, int batch, int dims, float[][] results, int start)
+    {
+        for (int b = 0; b < batch; b++)
+        {
+            float[] vector = output.AsSpan(b * dims, dims).ToArray();
+            if (_options.Normalize)
+            {
+                VectorMath.NormalizeInPlace(vector);
+            }
+
+            results[start + b] = vector;
+        }
+    }
+
+    private int MaxBatch(OnnxTower tower) => tower.FixedBatch > 0 ? tower.FixedBatch : Math.Max(1, _options.MaxBatchSize);
+
+    private void ParallelFor(int count, Action<int> body, CancellationToken cancellationToken)
+    {
+        int parallelism = _options.DecodeParallelism > 0 ? _options.DecodeParallelism : Environment.ProcessorCount;
+        if (count == 1 || parallelism == 1)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                body(i);
+            }
+
+            return;
+        }
+
+        Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken }, body);
+    }
+
+    private Embedding<float> ToEmbedding(float[] vector) => new(vector) { ModelId = Space.ModelId, CreatedAt = DateTimeOffset.UtcNow };
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+
+    private void CheckDimensions(EmbeddingGenerationOptions? options)
+    {
+        if (options?.Dimensions is int requested && requested != Dimensions)
+        {
+            throw new InvalidInputException($"This model produces {Dimensions}-dimensional vectors and cannot produce {requested}.");
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values, EmbeddingGenerationOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        CheckDimensions(options);
+        float[][] vectors = EmbedTexts(values as IReadOnlyList<string> ?? values.ToArray(), cancellationToken);
+        var result = new GeneratedEmbeddings<Embedding<float>>(vectors.Length);
+        foreach (float[] vector in vectors)
+        {
+            result.Add(ToEmbedding(vector));
+        }
+
+        return Task.FromResult(result);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Any input that cannot be embedded fails the whole call with its typed error; use <see cref="EmbedImages(IReadOnlyList{ReadOnlyMemory{byte}}, IReadOnlyList{string}, CancellationToken)"/> to get per-input outcomes.</remarks>
+    public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<DataContent> values, EmbeddingGenerationOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        CheckDimensions(options);
+        DataContent[] contents = values as DataContent[] ?? values.ToArray();
+        var payloads = new ReadOnlyMemory<byte>[contents.Length];
+        var names = new string?[contents.Length];
+        for (int i = 0; i < contents.Length; i++)
+        {
+            DataContent content = contents[i] ?? throw new InvalidInputException($"Image {i} is null.");
+            if (!content.HasTopLevelMediaType("image") && !string.Equals(content.MediaType, "application/octet-stream", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new InvalidInputException($"Input {i} has media type '{content.MediaType}'; this model embeds text and images only.");
+            }
+
+            payloads[i] = content.Data;
+            names[i] = content.Name ?? $"image {i}";
+        }
+
+        IReadOnlyList<EmbeddingOutcome> outcomes = EmbedImages(payloads, names, cancellationToken);
+        var result = new GeneratedEmbeddings<Embedding<float>>(outcomes.Count);
+        foreach (EmbeddingOutcome outcome in outcomes)
+        {
+            if (outcome.Error is not null)
+            {
+                throw outcome.Error;
+            }
+
+            result.Add(outcome.Embedding!);
+        }
+
+        return Task.FromResult(result);
+    }
+
+    /// <inheritdoc />
+    public object? GetService(Type serviceType, object? serviceKey = null)
+    {
+        ArgumentNullException.ThrowIfNull(serviceType);
+        if (serviceKey is not null)
+        {
+            return null;
+        }
+
+        if (serviceType == typeof(EmbeddingGeneratorMetadata))
+        {
+            return _metadata;
+        }
+
+        if (serviceType == typeof(EmbeddingSpace))
+        {
+            return Space;
+        }
+
+        return serviceType.IsInstanceOfType(this) ? this : null;
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _text.Dispose();
+        _vision.Dispose();
+    }
+}

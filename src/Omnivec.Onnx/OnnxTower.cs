@@ -1,0 +1,330 @@
+using System.Buffers;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace Omnivec.Onnx;
+
+internal enum TowerKind
+{
+    Text,
+    Vision,
+}
+
+/// <summary>
+/// One ONNX session for one tower of a CLIP model, with its input/output names and types discovered from the
+/// session metadata. Runs are serialised: a run already uses every intra-op thread, so overlapping runs would only
+/// oversubscribe the cores; callers batch instead.
+/// </summary>
+internal sealed class OnnxTower : IDisposable
+{
+    private static readonly string[] s_textInputNames = ["input_ids", "text", "input"];
+    private static readonly string[] s_visionInputNames = ["pixel_values", "image", "input", "images"];
+    private static readonly string[] s_textOutputNames = ["text_embeds", "embedding", "embeddings", "text_embedding", "pooler_output"];
+    private static readonly string[] s_visionOutputNames = ["image_embeds", "embedding", "embeddings", "image_embedding", "pooler_output"];
+
+    private readonly InferenceSession _session;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly string[] _outputNames;
+
+    private OnnxTower(InferenceSession session, TowerKind kind, string path)
+    {
+        _session = session;
+        Kind = kind;
+        Path = path;
+
+        IReadOnlyDictionary<string, NodeMetadata> inputs = session.InputMetadata;
+        InputName = Pick(inputs, kind == TowerKind.Text ? s_textInputNames : s_visionInputNames)
+            ?? inputs.FirstOrDefault(i => i.Value.IsTensor && i.Value.Dimensions.Length == (kind == TowerKind.Text ? 2 : 4)).Key
+            ?? throw new ModelConfigurationException($"{path}: no {(kind == TowerKind.Text ? "token id" : "pixel")} input among [{string.Join(", ", inputs.Keys)}].");
+        NodeMetadata input = inputs[InputName];
+        InputType = input.ElementDataType;
+        int[] dims = input.Dimensions;
+        FixedBatch = dims.Length > 0 && dims[0] > 0 ? dims[0] : 0;
+
+        if (kind == TowerKind.Text)
+        {
+            if (InputType is not (TensorElementType.Int64 or TensorElementType.Int32))
+            {
+                throw new ModelConfigurationException($"{path}: text input '{InputName}' is {InputType}; expected int64 or int32 token ids.");
+            }
+
+            FixedSequenceLength = dims.Length == 2 && dims[1] > 0 ? dims[1] : 0;
+            MaskName = inputs.Keys.FirstOrDefault(k => k == "attention_mask");
+            if (MaskName is not null && inputs[MaskName].ElementDataType is not (TensorElementType.Int64 or TensorElementType.Int32))
+            {
+                throw new ModelConfigurationException($"{path}: attention_mask is {inputs[MaskName].ElementDataType}; expected int64 or int32.");
+            }
+
+            string[] unknown = inputs.Keys.Where(k => k != InputName && k != MaskName).ToArray();
+            if (unknown.Length > 0)
+            {
+                throw new ModelConfigurationException($"{path}: unexpected text-model inputs [{string.Join(", ", unknown)}]; supported are input_ids/text and attention_mask.");
+            }
+        }
+        else
+        {
+            if (InputType is not (TensorElementType.Float or TensorElementType.Float16))
+            {
+                throw new ModelConfigurationException($"{path}: pixel input '{InputName}' is {InputType}; expected float32 or float16.");
+            }
+
+            if (dims.Length != 4)
+            {
+                throw new ModelConfigurationException($"{path}: pixel input '{InputName}' has rank {dims.Length}; expected [batch, 3, height, width].");
+            }
+
+            ImageHeight = dims[2];
+            ImageWidth = dims[3];
+            if (inputs.Count != 1)
+            {
+                throw new ModelConfigurationException($"{path}: unexpected vision-model inputs [{string.Join(", ", inputs.Keys)}].");
+            }
+        }
+
+        IReadOnlyDictionary<string, NodeMetadata> outputs = session.OutputMetadata;
+        OutputName = Pick(outputs, kind == TowerKind.Text ? s_textOutputNames : s_visionOutputNames)
+            ?? (outputs.Count == 1 ? outputs.Keys.First() : null)
+            ?? throw new ModelConfigurationException($"{path}: cannot tell which output is the embedding among [{string.Join(", ", outputs.Keys)}]; expected one of [{string.Join(", ", kind == TowerKind.Text ? s_textOutputNames : s_visionOutputNames)}].");
+        NodeMetadata output = outputs[OutputName];
+        OutputType = output.ElementDataType;
+        if (OutputType is not (TensorElementType.Float or TensorElementType.Float16))
+        {
+            throw new ModelConfigurationException($"{path}: output '{OutputName}' is {OutputType}; expected float32 or float16.");
+        }
+
+        Dimensions = output.Dimensions.Length > 0 && output.Dimensions[^1] > 0 ? output.Dimensions[^1] : 0;
+        _outputNames = [OutputName];
+    }
+
+    public TowerKind Kind { get; }
+    public string Path { get; }
+    public string InputName { get; }
+    public TensorElementType InputType { get; }
+    public string? MaskName { get; }
+    public string OutputName { get; }
+    public TensorElementType OutputType { get; }
+
+    /// <summary>Batch size the graph is fixed to (Immich exports use 1), or 0 when dynamic.</summary>
+    public int FixedBatch { get; }
+
+    /// <summary>Token count the graph is fixed to, or 0 when dynamic.</summary>
+    public int FixedSequenceLength { get; }
+
+    /// <summary>Pixel height/width the graph is fixed to, or ≤ 0 when dynamic.</summary>
+    public int ImageHeight { get; }
+    public int ImageWidth { get; }
+
+    /// <summary>Embedding length, or 0 until known (dynamic output shape).</summary>
+    public int Dimensions { get; private set; }
+
+    public static OnnxTower Load(string path, TowerKind kind, int intraOpThreads)
+    {
+        if (!File.Exists(path))
+        {
+            throw new ModelConfigurationException($"Model file not found: {path}");
+        }
+
+        using var options = new SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            IntraOpNumThreads = intraOpThreads > 0 ? intraOpThreads : Environment.ProcessorCount,
+            InterOpNumThreads = 1,
+        };
+        InferenceSession session;
+        try
+        {
+            session = new InferenceSession(path, options);
+        }
+        catch (OnnxRuntimeException ex)
+        {
+            throw new ModelConfigurationException($"{path}: ONNX Runtime cannot load this model: {ex.Message}", ex);
+        }
+
+        try
+        {
+            return new OnnxTower(session, kind, path);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Runs the text tower on <paramref name="batch"/> rows of <paramref name="sequenceLength"/> ids.</summary>
+    public void RunText(ReadOnlySpan<long> ids, ReadOnlySpan<int> lengths, int batch, int sequenceLength, Span<float> destination, CancellationToken cancellationToken)
+    {
+        int count = batch * sequenceLength;
+        long[] shape = [batch, sequenceLength];
+        var inputs = new List<OrtValue>(2);
+        var names = new List<string>(2) { InputName };
+        var rented = new List<Array>(2);
+        try
+        {
+            inputs.Add(CreateIntTensor(ids, InputType, shape, rented));
+            if (MaskName is not null)
+            {
+                long[] mask = ArrayPool<long>.Shared.Rent(count);
+                rented.Add(mask);
+                for (int b = 0; b < batch; b++)
+                {
+                    Span<long> row = mask.AsSpan(b * sequenceLength, sequenceLength);
+                    row[..lengths[b]].Fill(1);
+                    row[lengths[b]..].Clear();
+                }
+
+                names.Add(MaskName);
+                inputs.Add(CreateIntTensor(mask.AsSpan(0, count), _session.InputMetadata[MaskName].ElementDataType, shape, rented));
+            }
+
+            Run(names, inputs, batch, destination, cancellationToken);
+        }
+        finally
+        {
+            foreach (OrtValue value in inputs)
+            {
+                value.Dispose();
+            }
+
+            ReturnAll(rented);
+        }
+    }
+
+    /// <summary>Runs the vision tower on <paramref name="batch"/> preprocessed images (NCHW float32).</summary>
+    public void RunVision(float[] pixels, int batch, int height, int width, Span<float> destination, CancellationToken cancellationToken)
+    {
+        long[] shape = [batch, 3, height, width];
+        int count = batch * 3 * height * width;
+        var rented = new List<Array>(1);
+        OrtValue input;
+        if (InputType == TensorElementType.Float16)
+        {
+            var half = ArrayPool<Float16>.Shared.Rent(count);
+            rented.Add(half);
+            for (int i = 0; i < count; i++)
+            {
+                half[i] = (Float16)pixels[i];
+            }
+
+            input = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, half.AsMemory(0, count), shape);
+        }
+        else
+        {
+            input = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, pixels.AsMemory(0, count), shape);
+        }
+
+        try
+        {
+            Run([InputName], [input], batch, destination, cancellationToken);
+        }
+        finally
+        {
+            input.Dispose();
+            ReturnAll(rented);
+        }
+    }
+
+    private void Run(IReadOnlyCollection<string> names, IReadOnlyCollection<OrtValue> inputs, int batch, Span<float> destination, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        using var runOptions = new RunOptions();
+        // ORT checks Terminate between kernels, so a cancelled run stops within one layer.
+        using CancellationTokenRegistration registration = cancellationToken.Register(static state => ((RunOptions)state!).Terminate = true, runOptions);
+        _gate.Wait(cancellationToken);
+        try
+        {
+            using IDisposableReadOnlyCollection<OrtValue> results = _session.Run(runOptions, names, inputs, _outputNames);
+            OrtValue output = results[0];
+            long[] outShape = output.GetTensorTypeAndShape().Shape;
+            int dims = (int)outShape[^1];
+            if (outShape.Length < 2 || outShape[0] != batch || dims <= 0)
+            {
+                throw new ModelConfigurationException($"{Path}: output '{OutputName}' has shape [{string.Join(", ", outShape)}]; expected [{batch}, dimensions].");
+            }
+
+            if (Dimensions == 0)
+            {
+                Dimensions = dims;
+            }
+
+            if (destination.Length < batch * dims)
+            {
+                throw new InvalidOperationException($"Destination holds {destination.Length} floats; the run produced {batch * dims}.");
+            }
+
+            if (OutputType == TensorElementType.Float16)
+            {
+                ReadOnlySpan<Float16> data = output.GetTensorDataAsSpan<Float16>();
+                for (int i = 0; i < batch * dims; i++)
+                {
+                    destination[i] = (float)data[i];
+                }
+            }
+            else
+            {
+                output.GetTensorDataAsSpan<float>()[..(batch * dims)].CopyTo(destination);
+            }
+        }
+        catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException(cancellationToken);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private static OrtValue CreateIntTensor(ReadOnlySpan<long> values, TensorElementType type, long[] shape, List<Array> rented)
+    {
+        if (type == TensorElementType.Int64)
+        {
+            long[] buffer = ArrayPool<long>.Shared.Rent(values.Length);
+            rented.Add(buffer);
+            values.CopyTo(buffer);
+            return OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, buffer.AsMemory(0, values.Length), shape);
+        }
+
+        int[] ints = ArrayPool<int>.Shared.Rent(values.Length);
+        rented.Add(ints);
+        for (int i = 0; i < values.Length; i++)
+        {
+            ints[i] = checked((int)values[i]);
+        }
+
+        return OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, ints.AsMemory(0, values.Length), shape);
+    }
+
+    private static void ReturnAll(List<Array> rented)
+    {
+        foreach (Array array in rented)
+        {
+            switch (array)
+            {
+                case long[] l: ArrayPool<long>.Shared.Return(l); break;
+                case int[] i: ArrayPool<int>.Shared.Return(i); break;
+                case Float16[] h: ArrayPool<Float16>.Shared.Return(h); break;
+            }
+        }
+    }
+
+    private static string? Pick(IReadOnlyDictionary<string, NodeMetadata> nodes, string[] preferred)
+    {
+        foreach (string name in preferred)
+        {
+            if (nodes.ContainsKey(name))
+            {
+                return name;
+            }
+        }
+
+        return null;
+    }
+
+    public void Dispose()
+    {
+        _session.Dispose();
+        _gate.Dispose();
+    }
+}

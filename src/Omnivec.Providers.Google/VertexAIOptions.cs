@@ -1,0 +1,98 @@
+using System.Globalization;
+
+namespace Omnivec.Providers.Google;
+
+/// <summary>Settings for <see cref="VertexAIEmbeddingGenerator"/>.</summary>
+public sealed class VertexAIOptions
+{
+    /// <summary>The multimodal embedding model this provider speaks to.</summary>
+    public const string DefaultModelId = "multimodalembedding@001";
+
+    /// <summary>Google Cloud project id (required). Environment: GOOGLE_CLOUD_PROJECT.</summary>
+    public string? Project { get; set; }
+
+    /// <summary>Region, e.g. "us-central1". Environment: GOOGLE_CLOUD_LOCATION.</summary>
+    public string Location { get; set; } = "us-central1";
+
+    /// <summary>Service root; defaults to https://{Location}-aiplatform.googleapis.com. Environment: OMNIVEC_VERTEX_ENDPOINT.</summary>
+    public Uri? Endpoint { get; set; }
+
+    public string ModelId { get; set; } = DefaultModelId;
+
+    /// <summary>128, 256, 512 or 1408 (video embeddings exist only at 1408). Environment: OMNIVEC_VERTEX_DIMENSIONS.</summary>
+    public int Dimensions { get; set; } = 1408;
+
+    /// <summary>Requests in flight at once per generator (the service takes one instance per request).</summary>
+    public int MaxConcurrency { get; set; } = 4;
+
+    /// <summary>Time allowed for each attempt of a request.</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Retries after the first attempt on 408/429/5xx, timeouts and network errors.</summary>
+    public int MaxRetries { get; set; } = 3;
+
+    /// <summary>First backoff step; doubles per retry, with jitter. A Retry-After header takes precedence.</summary>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Longest wait between attempts, Retry-After included.</summary>
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// OAuth access token used as is. When null: GOOGLE_OAUTH_ACCESS_TOKEN, then <see cref="CredentialsFile"/>,
+    /// then Application Default Credentials.
+    /// </summary>
+    public string? AccessToken { get; set; }
+
+    /// <summary>Path of a service-account key file (JSON). Only read when no access token is given.</summary>
+    public string? CredentialsFile { get; set; }
+
+    /// <summary>
+    /// Options from GOOGLE_CLOUD_PROJECT, GOOGLE_CLOUD_LOCATION, OMNIVEC_VERTEX_ENDPOINT, OMNIVEC_VERTEX_DIMENSIONS and
+    /// GOOGLE_OAUTH_ACCESS_TOKEN; unset variables leave the defaults.
+    /// </summary>
+    public static VertexAIOptions FromEnvironment() => FromEnvironment(Environment.GetEnvironmentVariable);
+
+    internal static VertexAIOptions FromEnvironment(Func<string, string?> getVariable)
+    {
+        var options = new VertexAIOptions
+        {
+            Project = NonEmpty(getVariable("GOOGLE_CLOUD_PROJECT")),
+            AccessToken = NonEmpty(getVariable("GOOGLE_OAUTH_ACCESS_TOKEN")),
+        };
+        if (NonEmpty(getVariable("GOOGLE_CLOUD_LOCATION")) is { } location)
+        {
+            options.Location = location;
+        }
+
+        if (NonEmpty(getVariable("OMNIVEC_VERTEX_ENDPOINT")) is { } endpoint)
+        {
+            options.Endpoint = Uri.TryCreate(endpoint, UriKind.Absolute, out Uri? uri)
+                ? uri
+                : throw new ModelConfigurationException($"OMNIVEC_VERTEX_ENDPOINT is not an absolute URL: '{endpoint}'.");
+        }
+
+        if (NonEmpty(getVariable("OMNIVEC_VERTEX_DIMENSIONS")) is { } dims)
+        {
+            options.Dimensions = int.TryParse(dims, NumberStyles.None, CultureInfo.InvariantCulture, out int d)
+                ? d
+                : throw new ModelConfigurationException($"OMNIVEC_VERTEX_DIMENSIONS is not a number: '{dims}'.");
+        }
+
+        return options;
+    }
+
+    private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+}
+
+/// <summary>Which part of a video to embed, in whole seconds; null fields take the service's defaults.</summary>
+public sealed record VideoSegmentOptions
+{
+    public int? StartOffsetSec { get; init; }
+    public int? EndOffsetSec { get; init; }
+
+    /// <summary>Length of each embedded segment; at least 4 seconds.</summary>
+    public int? IntervalSec { get; init; }
+}
+
+/// <summary>One embedded stretch of a video.</summary>
+public sealed record VideoSegmentEmbedding(double StartOffsetSec, double EndOffsetSec, Microsoft.Extensions.AI.Embedding<float> Embedding);

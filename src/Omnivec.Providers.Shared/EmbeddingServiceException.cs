@@ -1,0 +1,44 @@
+using System.Net;
+
+// Compiled into each cloud provider; the namespace follows the provider so the two public types never collide.
+#if OMNIVEC_GOOGLE
+namespace Omnivec.Providers.Google;
+#else
+namespace Omnivec.Providers.Azure;
+#endif
+
+/// <summary>
+/// The embedding service refused or failed a request (after any retries), or could not be reached.
+/// Carries the HTTP status and the service's own error code and message; never any key or token.
+/// </summary>
+public sealed class EmbeddingServiceException : OmnivecException
+{
+    public EmbeddingServiceException(string provider, HttpStatusCode? statusCode, string? errorCode, string serviceMessage, Exception? innerException = null)
+        : base(Describe(provider, statusCode, errorCode, serviceMessage), innerException)
+    {
+        Provider = provider;
+        StatusCode = statusCode;
+        ErrorCode = errorCode;
+        ServiceMessage = serviceMessage;
+    }
+
+    /// <summary>"google" or "azure".</summary>
+    public string Provider { get; }
+
+    /// <summary>The HTTP status of the last response; null when no response came (network failure, timeout).</summary>
+    public HttpStatusCode? StatusCode { get; }
+
+    /// <summary>The service's error code ("INVALID_ARGUMENT", "InvalidRequest", …) when the body carried one.</summary>
+    public string? ErrorCode { get; }
+
+    /// <summary>The service's error message, or a description of the transport failure.</summary>
+    public string ServiceMessage { get; }
+
+    private static string Describe(string provider, HttpStatusCode? status, string? code, string message)
+    {
+        string head = status is { } s
+            ? $"{provider} embedding service returned HTTP {(int)s} ({s})"
+            : $"{provider} embedding service could not be reached";
+        return code is null ? $"{head}: {message}" : $"{head}: {code}: {message}";
+    }
+}

@@ -1,0 +1,104 @@
+using System.Diagnostics;
+using Omnivec.Imaging;
+using SkiaSharp;
+using Xunit.Abstractions;
+using static Omnivec.Imaging.Tests.ImageTestHelpers;
+
+namespace Omnivec.Imaging.Tests;
+
+public class ConcurrencyAndReducedDecodeTests(ITestOutputHelper output)
+{
+    private static readonly ImagePreprocessor s_clip = new(new ImagePreprocessorSettings { ShortestEdge = 224, CropWidth = 224, CropHeight = 224 });
+
+    private static float[] Embed(string path, int targetShortSide = 0)
+    {
+        using RgbImage image = Decoder.DecodeFile(path, targetShortSide);
+        var tensor = new float[s_clip.TensorLength];
+        s_clip.Preprocess(image, tensor);
+        return tensor;
+    }
+
+    [Fact]
+    public void Four_threads_decoding_and_preprocessing_at_once_give_identical_tensors()
+    {
+        string[] files =
+        [
+            Photos("window_view_svalbard_2048x1536.jpg"), Photos("kodak_macaws.png"), Formats("heic_128.heif"),
+            Formats("webp_lossy_alpha_1000x307.webp"), Formats("exif_orientation_portrait_6.jpg"), Formats("tiff_rgb_jpeg_128.tif"),
+        ];
+        float[][] expected = files.Select(f => Embed(f)).ToArray();
+        var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
+        var threads = Enumerable.Range(0, 4).Select(t => new Thread(() =>
+        {
+            for (int round = 0; round < 3; round++)
+            {
+                for (int k = 0; k < files.Length; k++)
+                {
+                    int i = (k + t) % files.Length;
+                    if (!Embed(files[i]).AsSpan().SequenceEqual(expected[i]))
+                    {
+                        failures.Add($"thread {t} round {round}: {Path.GetFileName(files[i])}");
+                    }
+                }
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        Assert.Empty(failures);
+    }
+
+    [Fact]
+    public void Reduced_jpeg_decoding_picks_the_largest_reduction_that_keeps_four_times_the_target()
+    {
+        string path = MakeLargeJpeg();
+        using RgbImage full = Decoder.DecodeFile(path);
+        using RgbImage reduced = Decoder.DecodeFile(path, targetShortSide: 224);
+        using RgbImage off = new ImageDecoder(new ImageDecoderOptions { ReducedDecodeFactor = 0 }).DecodeFile(path, targetShortSide: 224);
+        using RgbImage small = Decoder.DecodeFile(path, targetShortSide: 64); // 4 x 64 = 256 <= 375: 1/8 scale
+        Assert.Equal((4000, 3000), (full.Width, full.Height));
+        Assert.Equal((2000, 1500), (reduced.Width, reduced.Height)); // 1/4 would be 750 < 4 x 224
+        Assert.Equal((4000, 3000), (off.Width, off.Height));
+        Assert.Equal((500, 375), (small.Width, small.Height));
+        // PNG and other formats ignore the hint.
+        using RgbImage png = Decoder.DecodeFile(Formats("png_2400x2000_itxt.png"), targetShortSide: 224);
+        Assert.Equal(2400, png.Width);
+    }
+
+    [Fact]
+    public void Reduced_jpeg_decoding_changes_the_crop_by_less_than_one_level_on_average()
+    {
+        string path = MakeLargeJpeg();
+        var identity = PixelPreprocessor(CropAlignment.Transformers);
+        using RgbImage full = Decoder.DecodeFile(path);
+        var watch = Stopwatch.StartNew();
+        using RgbImage fullAgain = Decoder.DecodeFile(path);
+        double fullMs = watch.Elapsed.TotalMilliseconds;
+        watch.Restart();
+        using RgbImage reduced = Decoder.DecodeFile(path, targetShortSide: 224);
+        double reducedMs = watch.Elapsed.TotalMilliseconds;
+        byte[] a = Crop(identity, full), b = Crop(identity, reduced);
+        double mean = a.Zip(b, (x, y) => Math.Abs(x - y)).Average();
+        int max = a.Zip(b, (x, y) => Math.Abs(x - y)).Max();
+        output.WriteLine($"4000x3000 JPEG: full decode {fullMs:F0} ms, 1/2-scale decode {reducedMs:F0} ms; crop mean abs diff {mean:F3}, max {max}");
+        Assert.True(mean < 1.0, $"mean abs diff {mean:F3}");
+    }
+
+    /// <summary>A 4000x3000 quality-90 JPEG made from a corpus photo (Skia's encoder; cached in the temp folder).</summary>
+    private static string MakeLargeJpeg()
+    {
+        string path = Path.Combine(Path.GetTempPath(), "omnivec-img-tests-4000x3000-q90.jpg");
+        if (File.Exists(path))
+        {
+            return path;
+        }
+
+        using var source = SKBitmap.Decode(Photos("window_view_svalbard_2048x1536.jpg"));
+        using var large = source.Resize(new SKImageInfo(4000, 3000), new SKSamplingOptions(SKCubicResampler.Mitchell));
+        using var image = SKImage.FromBitmap(large);
+        using var data = image.Encode(SKEncodedImageFormat.Jpeg, 90);
+        string temp = path + "." + Guid.NewGuid().ToString("N");
+        File.WriteAllBytes(temp, data.ToArray());
+        File.Move(temp, path, overwrite: true);
+        return path;
+    }
+}

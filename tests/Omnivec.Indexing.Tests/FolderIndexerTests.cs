@@ -1,0 +1,149 @@
+using Microsoft.Extensions.AI;
+using Omnivec.Index;
+using Omnivec.Tests;
+using Xunit.Abstractions;
+
+namespace Omnivec.Indexing.Tests;
+
+[Collection(TestModelCollection.Name)]
+public sealed class FolderIndexerTests(TestModel model, ITestOutputHelper output)
+{
+    private static string CorpusImages => TestPaths.CorpusFile("images");
+
+    [Fact]
+    public async Task Indexing_the_whole_corpus_reports_every_bad_file_and_finds_every_photo_by_itself()
+    {
+        using var temp = new TempFolder();
+        var store = new CollectionStore(temp.Sub("store"));
+        using Collection collection = store.OpenOrCreate("corpus", model.Clip.Space);
+        var indexer = new FolderIndexer(model.Clip, collection);
+
+        FolderIndexReport report = await indexer.IndexAsync(CorpusImages);
+        output.WriteLine($"{report.FilesSeen} files: {report.Added} added, {report.Failures.Count} failed in {report.Elapsed.TotalSeconds:F1} s");
+        foreach (IndexFailure failure in report.Failures)
+        {
+            output.WriteLine($"  {Path.GetRelativePath(CorpusImages, failure.Path)}: {failure.Reason}");
+            Assert.False(string.IsNullOrWhiteSpace(failure.Reason));
+        }
+
+        Assert.False(report.Cancelled);
+        Assert.Equal(report.FilesSeen, report.Added + report.Failures.Count);
+        Assert.Equal(report.Added, collection.Count);
+
+        // Every malformed file is either reported with a reason or (for a readable file with e.g. a wrong extension) indexed.
+        string malformed = Path.Combine(CorpusImages, "malformed");
+        string[] malformedFiles = Directory.GetFiles(malformed).Where(f => !f.EndsWith(".tsv", StringComparison.Ordinal) && !f.EndsWith(".md", StringComparison.Ordinal)).ToArray();
+        int reported = malformedFiles.Count(f => report.Failures.Any(x => x.Path == f));
+        int indexed = malformedFiles.Count(f => collection.FindByPath(f) is not null);
+        output.WriteLine($"malformed: {reported} reported, {indexed} indexed, {malformedFiles.Length - reported - indexed} not images by extension");
+        Assert.True(reported >= malformedFiles.Length / 2, "most malformed files must be reported");
+
+        // Every photo: searching with the photo itself returns it first with score 1.
+        string[] photos = Directory.GetFiles(Path.Combine(CorpusImages, "photos")).Where(f => !f.EndsWith(".tsv", StringComparison.Ordinal)).ToArray();
+        var search = new CollectionSearch(model.Clip, collection);
+        foreach (string photo in photos)
+        {
+            IReadOnlyList<SearchHit> hits = await search.SearchImageAsync(new DataContent(await File.ReadAllBytesAsync(photo), "application/octet-stream") { Name = photo }, top: 3);
+            Assert.Equal(photo, hits[0].Item.Path);
+            Assert.Equal(1.0f, hits[0].Score, 3);
+        }
+
+        CollectionItem bananas = collection.FindByPath(Path.Combine(CorpusImages, "photos", "bananas.jpg"))!;
+        Assert.Equal(800, bananas.Width);
+        Assert.Equal(288, bananas.Height);
+        Assert.Equal(64, bananas.ContentHash.Length);
+    }
+
+    [Fact]
+    public async Task Re_running_is_incremental_changed_files_are_re_embedded_and_deleted_ones_removed()
+    {
+        using var temp = new TempFolder();
+        string folder = temp.Sub("pics");
+        string[] names = ["bananas.jpg", "hotdog.jpg", "two_beagles.jpg", "astronaut.png"];
+        foreach (string name in names)
+        {
+            File.Copy(TestPaths.CorpusFile("images", "photos", name), Path.Combine(folder, name));
+        }
+
+        Directory.CreateDirectory(Path.Combine(folder, "sub"));
+        File.Copy(TestPaths.CorpusFile("images", "photos", "tomatoes.jpg"), Path.Combine(folder, "sub", "tomatoes.jpg"));
+        File.WriteAllText(Path.Combine(folder, "notes.txt"), "not an image");
+
+        var store = new CollectionStore(temp.Sub("store"));
+        using Collection collection = store.OpenOrCreate("default", model.Clip.Space);
+        var indexer = new FolderIndexer(model.Clip, collection);
+
+        FolderIndexReport first = await indexer.IndexAsync(folder);
+        Assert.Equal((5, 0, 0, 0), (first.Added, first.Updated, first.Unchanged, first.Removed));
+        Assert.Empty(first.Failures);
+
+        FolderIndexReport second = await indexer.IndexAsync(folder);
+        Assert.Equal((0, 0, 5), (second.Added, second.Updated, second.Unchanged));
+
+        // Replace one file's content, delete another, add a third.
+        string changed = Path.Combine(folder, "bananas.jpg");
+        long oldId = collection.FindByPath(changed)!.Id;
+        float[] before = collection.GetVector(oldId).ToArray();
+        File.Copy(TestPaths.CorpusFile("images", "photos", "white_mug.jpg"), changed, overwrite: true);
+        File.Delete(Path.Combine(folder, "hotdog.jpg"));
+        File.Copy(TestPaths.CorpusFile("images", "photos", "espresso_cup.png"), Path.Combine(folder, "sub", "espresso_cup.png"));
+
+        FolderIndexReport third = await indexer.IndexAsync(folder);
+        Assert.Equal((1, 1, 1, 3), (third.Added, third.Updated, third.Removed, third.Unchanged));
+        Assert.Null(collection.FindByPath(Path.Combine(folder, "hotdog.jpg")));
+        CollectionItem now = collection.FindByPath(changed)!;
+        Assert.True(VectorMath.Cosine(before, collection.GetVector(now.Id).Span) < 0.9999f, "the changed file must be re-embedded");
+        Assert.Equal(5, collection.Count);
+
+        // Touching a file without changing it keeps its vector and costs no model run.
+        File.SetLastWriteTimeUtc(Path.Combine(folder, "astronaut.png"), DateTime.UtcNow.AddMinutes(-5));
+        FolderIndexReport fourth = await indexer.IndexAsync(folder);
+        Assert.Equal((0, 1, 4), (fourth.Added, fourth.Updated, fourth.Unchanged));
+    }
+
+    [Fact]
+    public async Task A_cancelled_run_keeps_what_it_committed_and_the_next_run_finishes()
+    {
+        using var temp = new TempFolder();
+        var store = new CollectionStore(temp.Sub("store"));
+        using Collection collection = store.OpenOrCreate("default", model.Clip.Space);
+        var indexer = new FolderIndexer(model.Clip, collection);
+        string photos = TestPaths.CorpusFile("images", "photos");
+
+        using var cts = new CancellationTokenSource();
+        var progress = new CancelAfter(cts, batches: 2);
+        FolderIndexReport partial = await indexer.IndexAsync(photos, new FolderIndexOptions { BatchSize = 4 }, progress, cts.Token);
+        Assert.True(partial.Cancelled);
+        Assert.InRange(collection.Count, 8, 45);
+
+        FolderIndexReport rest = await indexer.IndexAsync(photos, new FolderIndexOptions { BatchSize = 4 });
+        Assert.False(rest.Cancelled);
+        Assert.Equal(46, collection.Count);
+        Assert.Equal(partial.Added, rest.Unchanged);
+    }
+
+    [Fact]
+    public void A_collection_refuses_an_embedder_from_another_space()
+    {
+        using var temp = new TempFolder();
+        var store = new CollectionStore(temp.Sub("store"));
+        using Collection collection = store.OpenOrCreate("default", model.Clip.Space with { Revision = "another-revision" });
+        var error = Assert.Throws<EmbeddingSpaceMismatchException>(() => new FolderIndexer(model.Clip, collection));
+        Assert.Contains("not comparable", error.Message);
+        Assert.Throws<EmbeddingSpaceMismatchException>(() => new CollectionSearch(model.Clip, collection));
+    }
+
+    private sealed class CancelAfter(CancellationTokenSource cts, int batches) : IProgress<FolderIndexProgress>
+    {
+        private int _reports;
+
+        public void Report(FolderIndexProgress value)
+        {
+            // The first report comes before any batch.
+            if (++_reports > batches)
+            {
+                cts.Cancel();
+            }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+using Omnivec.Models;
+using Xunit.Abstractions;
+
+namespace Omnivec.Onnx.Tests;
+
+/// <summary>Our embeddings against the PyTorch + Pillow reference on the same weights.</summary>
+[Collection(ModelCollection.Name)]
+public sealed class ParityTests(ModelFixture models, ITestOutputHelper output)
+{
+    [Fact]
+    public void Text_embeddings_match_the_reference_in_both_layouts()
+    {
+        ReferenceData reference = ReferenceData.Instance;
+        string[] texts = reference.Texts.Select(t => t.Text).ToArray();
+        foreach ((string name, ClipEmbeddingGenerator model) in new[] { ("hf", models.Hf), ("immich", models.Immich) })
+        {
+            float[][] ours = model.EmbedTexts(texts);
+            float min = 1f;
+            for (int i = 0; i < texts.Length; i++)
+            {
+                float cosine = VectorMath.Cosine(ours[i], reference.Texts[i].Embedding);
+                min = Math.Min(min, cosine);
+                Assert.True(cosine >= 0.99999f, $"{name}: text {i} '{texts[i]}' cosine {cosine}");
+            }
+
+            output.WriteLine($"{name}: {texts.Length} texts, minimum cosine {min:F7}");
+        }
+    }
+
+    [Fact]
+    public void Token_ids_follow_each_layouts_padding()
+    {
+        foreach (TextReference text in ReferenceData.Instance.Texts)
+        {
+            Assert.Equal(text.IdsHf, models.Hf.Tokenizer.Encode(text.Text));
+            Assert.Equal(text.IdsOpenAI, models.Immich.Tokenizer.Encode(text.Text));
+        }
+    }
+
+    [Fact]
+    public void Image_embeddings_from_files_match_the_reference_for_every_corpus_photo()
+    {
+        IReadOnlyList<ImageReference> images = ReferenceData.Instance.Images;
+        Assert.True(images.Count >= 40, "the reference should cover every corpus photo");
+        string[] paths = images.Select(i => i.Path).ToArray();
+        foreach ((string name, ClipEmbeddingGenerator model, Func<ImageReference, float[]> expected) in new (string, ClipEmbeddingGenerator, Func<ImageReference, float[]>)[]
+                 {
+                     ("hf", models.Hf, r => r.Hf),
+                     ("immich", models.Immich, r => r.OpenClip),
+                 })
+        {
+            IReadOnlyList<EmbeddingOutcome> outcomes = model.EmbedImageFiles(paths);
+            float min = 1f;
+            string worst = "";
+            for (int i = 0; i < paths.Length; i++)
+            {
+                Assert.True(outcomes[i].Succeeded, $"{paths[i]}: {outcomes[i].Error?.Message}");
+                float cosine = VectorMath.Cosine(outcomes[i].Embedding!.Vector.Span, expected(images[i]));
+                if (cosine < min)
+                {
+                    min = cosine;
+                    worst = images[i].File;
+                }
+            }
+
+            output.WriteLine($"{name}: {paths.Length} photos, minimum cosine {min:F7} ({worst})");
+            Assert.True(min >= 0.9999f, $"{name}: minimum cosine {min} at {worst}");
+        }
+    }
+
+    [Fact]
+    public void Vectors_are_unit_length_and_have_the_models_dimensions()
+    {
+        float[] vector = models.Hf.EmbedTexts(["a dog on the beach"])[0];
+        Assert.Equal(models.Hf.Dimensions, vector.Length);
+        Assert.Equal(1f, System.Numerics.Tensors.TensorPrimitives.Norm(vector), 4);
+        Assert.Equal(models.Hf.Dimensions, models.Immich.Dimensions);
+        Assert.Equal(ClipLayoutKind.TransformersJs, models.Hf.Layout);
+        Assert.Equal(ClipLayoutKind.Immich, models.Immich.Layout);
+    }
+}

@@ -1,0 +1,92 @@
+using System.Net.Http.Headers;
+using Omnivec.Tests;
+using AzureHeader = Omnivec.Providers.Azure.ImageHeader;
+using AzureImageFormat = Omnivec.Providers.Azure.ImageFormat;
+using GoogleSender = Omnivec.Providers.Google.ServiceRequestSender;
+using GoogleHeader = Omnivec.Providers.Google.ImageHeader;
+
+namespace Omnivec.Providers.Tests;
+
+/// <summary>Unit tests of the internals both providers compile in (run through each provider's copy where it matters).</summary>
+public sealed class SharedInternalsTests
+{
+    [Theory]
+    [InlineData("photos/bananas.jpg", AzureImageFormat.Jpeg, 800, 288)]
+    [InlineData("formats/jpeg_progressive_64x128.jpg", AzureImageFormat.Jpeg, 64, 128)]
+    [InlineData("formats/jpeg_extended_16bit_qtables_128.jpg", AzureImageFormat.Jpeg, 128, 128)]
+    [InlineData("formats/exif_orientation_landscape_6.jpg", AzureImageFormat.Jpeg, 1200, 1800)]
+    [InlineData("formats/jpeg_mpo_stereo_640x480.mpo", AzureImageFormat.Jpeg, 640, 480)]
+    [InlineData("formats/png_rgb_8bit.png", AzureImageFormat.Png, 32, 32)]
+    [InlineData("formats/png_rgba_8bit_transparent.png", AzureImageFormat.Png, 200, 150)]
+    [InlineData("formats/gif_transparent.gif", AzureImageFormat.Gif, 200, 150)]
+    [InlineData("formats/gif87a_interlaced_64.gif", AzureImageFormat.Gif, 64, 64)]
+    [InlineData("formats/bmp_rgb24_v5header_128.bmp", AzureImageFormat.Bmp, 128, 128)]
+    [InlineData("formats/bmp_pal8_topdown.bmp", AzureImageFormat.Bmp, 127, 64)]
+    [InlineData("formats/bmp_pal8_os2.bmp", AzureImageFormat.Bmp, 127, 64)]
+    [InlineData("formats/webp_lossy_128.webp", AzureImageFormat.WebP, 128, 128)]
+    [InlineData("formats/webp_lossless_16x16.webp", AzureImageFormat.WebP, 16, 16)]
+    [InlineData("formats/webp_lossless_alpha_1000x307.webp", AzureImageFormat.WebP, 1000, 307)]
+    [InlineData("formats/webp_lossy_exif_480x360.webp", AzureImageFormat.WebP, 480, 360)]
+    [InlineData("formats/webp_animated_lossless_42frames.webp", AzureImageFormat.WebP, 245, 245)]
+    public void Header_reader_gets_format_and_size_of_real_files(string file, AzureImageFormat format, int width, int height)
+    {
+        byte[] bytes = File.ReadAllBytes(TestPaths.CorpusFile(["images", .. file.Split('/')]));
+        Assert.Equal((format, width, height), AzureHeader.Identify(bytes));
+        // The Google copy of the same source must agree.
+        Assert.Equal(((int)format, width, height), ((int)GoogleHeader.Identify(bytes).Format, GoogleHeader.Identify(bytes).Width, GoogleHeader.Identify(bytes).Height));
+    }
+
+    [Fact]
+    public void Header_reader_survives_every_malformed_corpus_file()
+    {
+        foreach (string path in Directory.GetFiles(TestPaths.CorpusFile("images", "malformed")))
+        {
+            byte[] bytes = File.ReadAllBytes(path);
+            (AzureImageFormat _, int w, int h) = AzureHeader.Identify(bytes);
+            Assert.True(w >= 0 && h >= 0, path);
+            for (int cut = 0; cut < Math.Min(bytes.Length, 64); cut++)
+            {
+                AzureHeader.Identify(bytes.AsSpan(0, cut)); // must not throw on truncation
+            }
+        }
+    }
+
+    [Fact]
+    public void Retry_after_reads_seconds_and_dates()
+    {
+        var now = new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero);
+        Assert.Equal(TimeSpan.FromSeconds(7), GoogleSender.ReadRetryAfter(RetryConditionHeaderValue.Parse("7"), now));
+        Assert.Equal(TimeSpan.FromSeconds(30), GoogleSender.ReadRetryAfter(RetryConditionHeaderValue.Parse(now.AddSeconds(30).ToString("R")), now));
+        Assert.Equal(TimeSpan.Zero, GoogleSender.ReadRetryAfter(RetryConditionHeaderValue.Parse(now.AddSeconds(-30).ToString("R")), now));
+        Assert.Null(GoogleSender.ReadRetryAfter(null, now));
+    }
+
+    [Fact]
+    public void Backoff_grows_exponentially_with_jitter_and_respects_the_cap()
+    {
+        using var sender = new GoogleSender(() => throw new InvalidOperationException(),
+            new Google.RetrySettings(5, TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(1000)),
+            1, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, "google", _ => (null, null), () => []);
+        for (int i = 0; i < 50; i++)
+        {
+            Assert.InRange(sender.ComputeDelay(0, null).TotalMilliseconds, 50, 100);
+            Assert.InRange(sender.ComputeDelay(2, null).TotalMilliseconds, 200, 400);
+            Assert.InRange(sender.ComputeDelay(10, null).TotalMilliseconds, 500, 1000);
+        }
+
+        Assert.Equal(TimeSpan.FromMilliseconds(300), sender.ComputeDelay(0, TimeSpan.FromMilliseconds(300)));
+        Assert.Equal(TimeSpan.FromMilliseconds(1000), sender.ComputeDelay(0, TimeSpan.FromMinutes(5))); // Retry-After is capped
+    }
+
+    [Theory]
+    [InlineData("a red bicycle", 3)]
+    [InlineData("a red bicycle.", 4)]
+    [InlineData("antidisestablishmentarianism", 4)]
+    [InlineData("東京タワー", 5)]
+    public void Token_estimate_counts_word_pieces(string text, int expected) =>
+        Assert.Equal(expected, Google.TextTokenEstimate.Estimate(text));
+
+    [Fact]
+    public void Word_count_follows_whitespace() =>
+        Assert.Equal([0, 1, 3, 70], new[] { "", "one", "  two\twords\nhere ", string.Join("  ", Enumerable.Repeat("w", 70)) }.Select(Azure.AzureVisionEmbeddingGenerator.CountWords));
+}
