@@ -16,6 +16,7 @@ internal static class CliApp
         root.Subcommands.Add(ClassifyCommand.Create());
         root.Subcommands.Add(CollectionCommands.CreateDedupe());
         root.Subcommands.Add(CollectionCommands.CreateList());
+        root.Subcommands.Add(ModelsCommand.Create());
         return root;
     }
 }

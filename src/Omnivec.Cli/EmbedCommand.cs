@@ -1,60 +1,57 @@
 using System.CommandLine;
 using System.Text.Json;
+using Microsoft.Extensions.AI;
 using Omnivec.Onnx;
+using Omnivec.Providers.Google;
 
 namespace Omnivec.Cli;
 
-/// <summary><c>omnivec embed</c>: texts and images to vectors, one JSON line per input.</summary>
+/// <summary><c>omnivec embed</c>: texts, images and videos to vectors, one JSON line per input (per segment for video).</summary>
 internal static class EmbedCommand
 {
     public static Command Create()
     {
-        var model = new ModelOptions();
+        var embedder = new EmbedderOptions();
         var texts = new Option<string[]>("--text", "-t") { Description = "A text to embed (repeatable).", Arity = ArgumentArity.ZeroOrMore };
         var images = new Option<string[]>("--image", "-i") { Description = "An image file to embed (repeatable).", Arity = ArgumentArity.ZeroOrMore };
+        var videos = new Option<string[]>("--video") { Description = "A video file to embed, one vector per segment (google provider; repeatable).", Arity = ArgumentArity.ZeroOrMore };
+        var interval = new Option<int?>("--interval") { Description = "Video segment length in seconds (at least 4; the service's default is 16)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object per input per line (the full vector)." };
-        var command = new Command("embed", "Embed texts and images. Texts print first, then images, each in the order given.");
-        model.AddTo(command);
-        command.Options.Add(texts);
-        command.Options.Add(images);
-        command.Options.Add(json);
+        var command = new Command("embed", "Embed texts, images and videos. Texts print first, then images, then videos, each in the order given.");
+        embedder.AddTo(command);
+        foreach (Option option in new Option[] { texts, images, videos, interval, json })
+        {
+            command.Options.Add(option);
+        }
+
         command.SetAction(async (parse, cancellationToken) =>
         {
             string[] textValues = parse.GetValue(texts) ?? [];
             string[] imageValues = parse.GetValue(images) ?? [];
-            if (textValues.Length == 0 && imageValues.Length == 0)
+            string[] videoValues = parse.GetValue(videos) ?? [];
+            if (textValues.Length == 0 && imageValues.Length == 0 && videoValues.Length == 0)
             {
-                Output.Error("nothing to embed: give --text and/or --image");
+                Output.Error("nothing to embed: give --text, --image and/or --video");
                 return 2;
             }
 
-            using ClipEmbeddingGenerator generator = await ModelResolver.LoadAsync(parse.GetValue(model.Model)!, model.GetVariant(parse), cancellationToken).ConfigureAwait(false);
-            bool asJson = parse.GetValue(json);
+            using IMultimodalEmbeddingGenerator generator = await EmbedderFactory.CreateAsync(parse, embedder, null, cancellationToken).ConfigureAwait(false);
+            var printer = new Printer(parse.GetValue(json), generator.Space);
             int failures = 0;
 
             if (textValues.Length > 0)
             {
-                float[][] vectors = generator.EmbedTexts(textValues, cancellationToken);
-                for (int i = 0; i < textValues.Length; i++)
-                {
-                    Print(asJson, textValues[i], "text", generator, vectors[i]);
-                }
+                failures += await EmbedEachAsync<string>(generator, textValues, textValues, "text", printer, cancellationToken).ConfigureAwait(false);
             }
 
             if (imageValues.Length > 0)
             {
-                IReadOnlyList<EmbeddingOutcome> outcomes = generator.EmbedImageFiles(imageValues, cancellationToken);
-                for (int i = 0; i < imageValues.Length; i++)
-                {
-                    if (outcomes[i].Error is { } error)
-                    {
-                        failures++;
-                        Output.Error(error.Message);
-                        continue;
-                    }
+                failures += await EmbedImagesAsync(generator, imageValues, printer, cancellationToken).ConfigureAwait(false);
+            }
 
-                    Print(asJson, imageValues[i], "image", generator, outcomes[i].Embedding!.Vector.Span);
-                }
+            foreach (string video in videoValues)
+            {
+                failures += await EmbedVideoAsync(generator, video, parse.GetValue(interval), printer, cancellationToken).ConfigureAwait(false);
             }
 
             return failures == 0 ? 0 : 1;
@@ -62,30 +59,176 @@ internal static class EmbedCommand
         return command;
     }
 
-    private static void Print(bool asJson, string input, string modality, ClipEmbeddingGenerator generator, ReadOnlySpan<float> vector)
+    private static async Task<int> EmbedImagesAsync(IMultimodalEmbeddingGenerator generator, string[] paths, Printer printer, CancellationToken cancellationToken)
     {
-        if (!asJson)
+        if (generator is ClipEmbeddingGenerator clip)
         {
-            Console.WriteLine($"{modality,-5} {input}  {vector.Length}-d {Output.Preview(vector)}");
-            return;
-        }
-
-        float[] copy = vector.ToArray();
-        Output.WriteJsonLine(writer =>
-        {
-            writer.WriteStartObject();
-            writer.WriteString("input", input);
-            writer.WriteString("modality", modality);
-            writer.WriteString("model", generator.Space.ModelId);
-            writer.WriteNumber("dimensions", copy.Length);
-            writer.WriteStartArray("embedding");
-            foreach (float value in copy)
+            // Local model: decoding in parallel, per-file outcomes.
+            IReadOnlyList<EmbeddingOutcome> outcomes = clip.EmbedImageFiles(paths, cancellationToken);
+            int failed = 0;
+            for (int i = 0; i < paths.Length; i++)
             {
-                writer.WriteNumberValue(value);
+                if (outcomes[i].Error is { } error)
+                {
+                    failed++;
+                    Output.Error(error.Message);
+                }
+                else
+                {
+                    printer.Print(paths[i], "image", outcomes[i].Embedding!.Vector.Span);
+                }
             }
 
-            writer.WriteEndArray();
-            writer.WriteEndObject();
-        });
+            return failed;
+        }
+
+        var contents = new List<DataContent>();
+        var names = new List<string>();
+        int unreadable = 0;
+        foreach (string path in paths)
+        {
+            try
+            {
+                contents.Add(new DataContent(await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false), MediaTypeOf(path)) { Name = path });
+                names.Add(path);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                unreadable++;
+                Output.Error($"{path}: {(ex is FileNotFoundException or DirectoryNotFoundException ? "file not found" : ex.Message)}");
+            }
+        }
+
+        return unreadable + await EmbedEachAsync<DataContent>(generator, contents, names, "image", printer, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>One call for all inputs; if it fails on a bad input, one call per input so only the bad ones are reported.</summary>
+    private static async Task<int> EmbedEachAsync<TInput>(IEmbeddingGenerator<TInput, Embedding<float>> generator, IReadOnlyList<TInput> inputs, IReadOnlyList<string> names,
+        string modality, Printer printer, CancellationToken cancellationToken)
+    {
+        if (inputs.Count == 0)
+        {
+            return 0;
+        }
+
+        try
+        {
+            GeneratedEmbeddings<Embedding<float>> all = await generator.GenerateAsync(inputs, cancellationToken: cancellationToken).ConfigureAwait(false);
+            for (int i = 0; i < inputs.Count; i++)
+            {
+                printer.Print(names[i], modality, all[i].Vector.Span);
+            }
+
+            return 0;
+        }
+        catch (OmnivecException) when (inputs.Count > 1)
+        {
+        }
+
+        int failed = 0;
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            try
+            {
+                GeneratedEmbeddings<Embedding<float>> one = await generator.GenerateAsync([inputs[i]], cancellationToken: cancellationToken).ConfigureAwait(false);
+                printer.Print(names[i], modality, one[0].Vector.Span);
+            }
+            catch (OmnivecException ex)
+            {
+                failed++;
+                Output.Error(ex.Message.StartsWith(names[i], StringComparison.Ordinal) ? ex.Message : $"{names[i]}: {ex.Message}");
+            }
+        }
+
+        return failed;
+    }
+
+    private static async Task<int> EmbedVideoAsync(IMultimodalEmbeddingGenerator generator, string path, int? interval, Printer printer, CancellationToken cancellationToken)
+    {
+        if (generator is not VertexAIEmbeddingGenerator google)
+        {
+            Output.Error($"{path}: video needs a provider that embeds video (--provider google); {generator.Space.Provider} does not");
+            return 1;
+        }
+
+        byte[] bytes;
+        try
+        {
+            bytes = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Output.Error($"{path}: {(ex is FileNotFoundException or DirectoryNotFoundException ? "file not found" : ex.Message)}");
+            return 1;
+        }
+
+        try
+        {
+            IReadOnlyList<VideoSegmentEmbedding> segments = await google.GenerateVideoEmbeddingsAsync(
+                new DataContent(bytes, MediaTypeOf(path)) { Name = path }, new VideoSegmentOptions { IntervalSec = interval }, cancellationToken).ConfigureAwait(false);
+            foreach (VideoSegmentEmbedding segment in segments)
+            {
+                printer.Print(path, "video", segment.Embedding.Vector.Span, segment.StartOffsetSec, segment.EndOffsetSec);
+            }
+
+            return 0;
+        }
+        catch (OmnivecException ex)
+        {
+            Output.Error(ex.Message.StartsWith(path, StringComparison.Ordinal) ? ex.Message : $"{path}: {ex.Message}");
+            return 1;
+        }
+    }
+
+    private static string MediaTypeOf(string path) => Path.GetExtension(path).ToLowerInvariant() switch
+    {
+        ".jpg" or ".jpeg" => "image/jpeg",
+        ".png" => "image/png",
+        ".gif" => "image/gif",
+        ".webp" => "image/webp",
+        ".bmp" => "image/bmp",
+        ".mp4" or ".m4v" => "video/mp4",
+        ".mov" => "video/quicktime",
+        ".webm" => "video/webm",
+        ".mkv" => "video/x-matroska",
+        ".avi" => "video/x-msvideo",
+        _ => "application/octet-stream",
+    };
+
+    private sealed class Printer(bool asJson, EmbeddingSpace space)
+    {
+        public void Print(string input, string modality, ReadOnlySpan<float> vector, double? start = null, double? end = null)
+        {
+            if (!asJson)
+            {
+                string segment = start is null ? "" : $" [{start:0.##}s–{end:0.##}s]";
+                Console.WriteLine($"{modality,-5} {input}{segment}  {vector.Length}-d {Output.Preview(vector)}");
+                return;
+            }
+
+            float[] copy = vector.ToArray();
+            Output.WriteJsonLine(writer =>
+            {
+                writer.WriteStartObject();
+                writer.WriteString("input", input);
+                writer.WriteString("modality", modality);
+                writer.WriteString("model", space.ModelId);
+                writer.WriteNumber("dimensions", copy.Length);
+                if (start is double s)
+                {
+                    writer.WriteNumber("start_offset_sec", s);
+                    writer.WriteNumber("end_offset_sec", end ?? s);
+                }
+
+                writer.WriteStartArray("embedding");
+                foreach (float value in copy)
+                {
+                    writer.WriteNumberValue(value);
+                }
+
+                writer.WriteEndArray();
+                writer.WriteEndObject();
+            });
+        }
     }
 }

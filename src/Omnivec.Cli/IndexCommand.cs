@@ -73,10 +73,10 @@ internal static class IndexCommand
         {
             // Plain log lines for logs and pipes, at most one every two seconds.
             var clock = Stopwatch.StartNew();
-            TimeSpan last = TimeSpan.MinValue;
+            TimeSpan? last = null;
             var plain = new SynchronousProgress<FolderIndexProgress>(p =>
             {
-                if (clock.Elapsed - last < TimeSpan.FromSeconds(2) && p.FilesDone < p.FilesTotal)
+                if (last is not null && clock.Elapsed - last.Value < TimeSpan.FromSeconds(2) && p.FilesDone < p.FilesTotal)
                 {
                     return;
                 }

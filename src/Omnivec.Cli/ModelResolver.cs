@@ -1,9 +1,13 @@
+using System.Diagnostics;
+using System.Globalization;
+using Omnivec.Hub;
 using Omnivec.Models;
 using Omnivec.Onnx;
+using Spectre.Console;
 
 namespace Omnivec.Cli;
 
-/// <summary>Turns a --model value (folder or Hub repo id) into a loaded local model.</summary>
+/// <summary>Turns a --model value (folder or Hub repo id) into a model folder, downloading it on first use.</summary>
 internal static class ModelResolver
 {
     public static async Task<ClipEmbeddingGenerator> LoadAsync(string model, ModelVariant variant, CancellationToken cancellationToken)
@@ -12,17 +16,87 @@ internal static class ModelResolver
         return ClipEmbeddingGenerator.Load(directory, new ClipModelOptions { Variant = variant });
     }
 
-    /// <summary>A local folder as it is; a Hub repo id from the cache, pulled first when missing.</summary>
-    public static Task<string> ResolveDirectoryAsync(string model, ModelVariant variant, CancellationToken cancellationToken)
+    /// <summary>A local folder as it is; a Hub repo id from the cache (no network), pulled first when missing.</summary>
+    public static async Task<string> ResolveDirectoryAsync(string model, ModelVariant variant, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrEmpty(model);
-        _ = variant;
-        cancellationToken.ThrowIfCancellationRequested();
-        if (Directory.Exists(model))
+        ModelSource source = ModelSource.Resolve(model);
+        if (source.IsLocal)
         {
-            return Task.FromResult(model);
+            return source.LocalDirectory!;
         }
 
-        throw new ModelConfigurationException($"Model folder not found: {model}");
+        using var hub = new HubClient(HubOptions.FromEnvironment());
+        ModelSnapshot snapshot = await PullAsync(hub, source.Repository!, variant, cancellationToken).ConfigureAwait(false);
+        return snapshot.Directory;
     }
+
+    public static async Task<ModelSnapshot> PullAsync(HubClient hub, ModelReference model, ModelVariant variant, CancellationToken cancellationToken)
+    {
+        if (hub.TryGetCached(model, variant) is { } cached)
+        {
+            return cached;
+        }
+
+        Console.Error.WriteLine($"Downloading {model} ({ClipModelLayout.VariantName(variant)}) from {hub.Options.Endpoint} into {hub.CacheDirectory}");
+        if (Console.IsErrorRedirected || !AnsiConsole.Profile.Capabilities.Interactive)
+        {
+            var clock = Stopwatch.StartNew();
+            TimeSpan? last = null;
+            string? lastFile = null;
+            var plain = new InlineProgress<DownloadProgress>(p =>
+            {
+                bool fileChanged = p.File != lastFile;
+                if (!fileChanged && last is not null && clock.Elapsed - last.Value < TimeSpan.FromSeconds(2))
+                {
+                    return;
+                }
+
+                last = clock.Elapsed;
+                lastFile = p.File;
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  {p.File}: {FormatBytes(p.BytesDownloaded)} of {FormatBytes(p.TotalBytes)}, {FormatBytes((long)p.BytesPerSecond)}/s, ETA {FormatEta(p.EstimatedRemaining)} (file {p.FilesCompleted + 1} of {p.FileCount})"));
+            });
+            return await hub.PullAsync(model, variant, plain, cancellationToken).ConfigureAwait(false);
+        }
+
+        ModelSnapshot? snapshot = null;
+        await AnsiConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new DownloadedColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
+            .StartAsync(async context =>
+            {
+                var tasks = new Dictionary<string, ProgressTask>(StringComparer.Ordinal);
+                var progress = new InlineProgress<DownloadProgress>(p =>
+                {
+                    if (!tasks.TryGetValue(p.File, out ProgressTask? task))
+                    {
+                        task = context.AddTask(Markup.Escape(p.File), maxValue: Math.Max(1, p.TotalBytes ?? 1));
+                        tasks[p.File] = task;
+                    }
+
+                    if (p.TotalBytes is long total)
+                    {
+                        task.MaxValue = Math.Max(1, total);
+                    }
+
+                    task.Value = p.BytesDownloaded;
+                });
+                snapshot = await hub.PullAsync(model, variant, progress, cancellationToken).ConfigureAwait(false);
+                foreach (ProgressTask task in tasks.Values)
+                {
+                    task.Value = task.MaxValue;
+                }
+            }).ConfigureAwait(false);
+        return snapshot!;
+    }
+
+    internal static string FormatBytes(long? bytes) => bytes is long b ? CollectionCommands.FormatBytes(b) : "?";
+
+    private static string FormatEta(TimeSpan? eta) => eta is { } e ? e.ToString(e.TotalHours >= 1 ? @"h\:mm\:ss" : @"m\:ss", CultureInfo.InvariantCulture) : "--";
+}
+
+/// <summary>Reports on the caller's thread, in order.</summary>
+internal sealed class InlineProgress<T>(Action<T> report) : IProgress<T>
+{
+    public void Report(T value) => report(value);
 }

@@ -93,8 +93,8 @@ internal static class SearchCommands
 
             SearchMode mode = parse.GetValue(exact) ? SearchMode.Exact : SearchMode.Auto;
             int k = parse.GetValue(top);
-            ReadOnlyMemory<float> vector = target.GetVector(item.Id);
-            IReadOnlyList<SearchHit> hits = target.Search(vector.Span, k + 1, filters.Build(parse), mode).Where(h => h.Item.Id != item.Id).Take(k).ToArray();
+            float[] vector = target.GetVector(item.Id) ?? throw new InvalidInputException($"{full} was removed from collection '{target.Name}' meanwhile");
+            IReadOnlyList<SearchHit> hits = target.Search(vector, k + 1, filters.Build(parse), mode).Where(h => h.Item.Id != item.Id).Take(k).ToArray();
             Print(hits, parse.GetValue(json), full);
             return Task.FromResult(0);
         });

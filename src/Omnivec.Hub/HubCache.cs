@@ -94,8 +94,32 @@ internal sealed class HubCache(string root)
     /// <summary>Files of a snapshot whose link resolves (a link to a deleted blob does not count).</summary>
     public static List<string> PresentFiles(string snapshotDirectory) =>
         ClipModelLayout.ListFiles(snapshotDirectory)
-            .Where(f => File.Exists(PointerPath(snapshotDirectory, f)))
+            .Where(f => ResolvesToFile(PointerPath(snapshotDirectory, f)))
             .ToList();
+
+    /// <summary>True for a regular file or a symlink whose final target is one (File.Exists is true for dangling links on Unix).</summary>
+    public static bool ResolvesToFile(string path)
+    {
+        var info = new FileInfo(path);
+        if (!info.Exists)
+        {
+            return false;
+        }
+
+        if (info.LinkTarget is null)
+        {
+            return true;
+        }
+
+        try
+        {
+            return info.ResolveLinkTarget(returnFinalTarget: true) is FileInfo { Exists: true };
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>
     /// Makes snapshots/&lt;commit&gt;/&lt;path&gt; a relative symlink to the blob (a copy where symlinks are not allowed).
@@ -103,7 +127,7 @@ internal sealed class HubCache(string root)
     /// </summary>
     public static void Link(string blobPath, string pointerPath)
     {
-        if (File.Exists(pointerPath))
+        if (ResolvesToFile(pointerPath))
         {
             return;
         }

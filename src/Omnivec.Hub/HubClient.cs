@@ -261,7 +261,7 @@ public sealed partial class HubClient : IDisposable
         string pointer = HubCache.PointerPath(pull.SnapshotDir, file.Path);
         try
         {
-            if (File.Exists(pointer))
+            if (HubCache.ResolvesToFile(pointer))
             {
                 pull.Tracker.FileDone(file.Path, new FileInfo(pointer).Length, downloaded: false);
                 return;
@@ -288,6 +288,12 @@ public sealed partial class HubClient : IDisposable
         {
             throw HubErrors.DiskFull(CacheDirectory, file.Path, e);
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Network I/O errors were already turned into retries; what is left is the file system.
+            throw new HubException(HubErrorKind.CacheAccess,
+                $"Cannot write {file.Path} into the Hugging Face cache at {CacheDirectory}: {e.Message}. Make the folder writable, or set HF_HUB_CACHE (or HF_HOME) to one that is.", e);
+        }
     }
 
     private async Task DownloadOnceAsync(PullContext pull, RepoFile file, string pointer, CancellationToken ct)
@@ -303,7 +309,9 @@ public sealed partial class HubClient : IDisposable
             }
 
             // LFS files: X-Linked-Etag is the sha256 and X-Linked-Size the real size (ETag/Content-Length describe the pointer or redirect).
-            string? etag = NormalizeEtag(HubErrors.Header(first, "X-Linked-Etag") ?? HubErrors.Header(first, "ETag")) ?? file.Etag;
+            string? headerEtag = NormalizeEtag(HubErrors.Header(first, "X-Linked-Etag") ?? HubErrors.Header(first, "ETag"));
+            // A mirror that serves LFS content itself may send the content's own ETag; the info API's sha256 then names the blob.
+            string? etag = file.Etag is not null && IsSha256(file.Etag) && (headerEtag is null || !IsSha256(headerEtag)) ? file.Etag : headerEtag ?? file.Etag;
             if (etag is null)
             {
                 throw new HubException(HubErrorKind.InvalidResponse,
@@ -340,6 +348,7 @@ public sealed partial class HubClient : IDisposable
                 have = 0;
             }
 
+            long resumedFrom = have;
             HttpResponseMessage? content = null;
             if (redirected)
             {
@@ -371,12 +380,22 @@ public sealed partial class HubClient : IDisposable
                 IncrementalHash? hash = null;
                 try
                 {
+                    if (content is null && !File.Exists(incomplete))
+                    {
+                        // An empty file needs no request but still needs a blob.
+                        await File.WriteAllBytesAsync(incomplete, [], ct).ConfigureAwait(false);
+                    }
+
                     if (content is not null)
                     {
                         (have, hash) = await ReceiveAsync(pull, file, content, incomplete, have, size, etag, ct).ConfigureAwait(false);
+                        if (content.StatusCode == HttpStatusCode.OK)
+                        {
+                            resumedFrom = 0;
+                        }
                     }
 
-                    await VerifyAsync(pull, file, incomplete, have, size, etag, hash, ct).ConfigureAwait(false);
+                    await VerifyAsync(pull, file, incomplete, have, size, etag, hash, resumedFrom, ct).ConfigureAwait(false);
                 }
                 finally
                 {
@@ -500,7 +519,8 @@ public sealed partial class HubClient : IDisposable
         }
     }
 
-    private static async Task VerifyAsync(PullContext pull, RepoFile file, string incomplete, long have, long? size, string etag, IncrementalHash? hash, CancellationToken ct)
+    private static async Task VerifyAsync(
+        PullContext pull, RepoFile file, string incomplete, long have, long? size, string etag, IncrementalHash? hash, long resumedFrom, CancellationToken ct)
     {
         if (size is long expected && have != expected)
         {
@@ -532,6 +552,12 @@ public sealed partial class HubClient : IDisposable
         if (actual is not null && !string.Equals(actual, etag, StringComparison.OrdinalIgnoreCase))
         {
             File.Delete(incomplete);
+            if (resumedFrom > 0)
+            {
+                // The bad bytes may come from a partial file left by an earlier run (another tool, a crash): start over once more.
+                throw new RetryableHubException(HubErrorKind.Network, $"{file.Path} did not match its {algorithm} after resuming at byte {resumedFrom.ToString(CultureInfo.InvariantCulture)}; downloading it again from the start");
+            }
+
             throw new HubException(HubErrorKind.Integrity,
                 $"{file.Path} of {pull.Model} is corrupt: its {algorithm} is {actual} but the Hub says {etag}. The download was deleted; pull again " +
                 "(if it keeps failing, a proxy or mirror is altering the file).");

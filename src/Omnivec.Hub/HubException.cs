@@ -19,6 +19,8 @@ public enum HubErrorKind
     Integrity,
     /// <summary>The disk holding the cache is full.</summary>
     DiskFull,
+    /// <summary>The cache folder cannot be written (permissions, read-only file system, other I/O errors).</summary>
+    CacheAccess,
     /// <summary>The Hub's answer lacked what the protocol promises (commit, ETag, file list).</summary>
     InvalidResponse,
     /// <summary>Another process held a file's download lock for longer than the configured wait.</summary>

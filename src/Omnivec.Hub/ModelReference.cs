@@ -130,7 +130,7 @@ public sealed record ModelSource
         }
 
         bool looksLikePath = trimmed.StartsWith('.') || trimmed.StartsWith('/') || trimmed.StartsWith('~') || trimmed.Contains('\\', StringComparison.Ordinal)
-            || (trimmed.Length > 1 && trimmed[1] == ':') || trimmed.Split('@')[0].Count(c => c == '/') != 1;
+            || (trimmed.Length > 1 && trimmed[1] == ':') || trimmed.Split('@')[0].Count(c => c == '/') > 1;
         if (!looksLikePath && ModelReference.TryParse(trimmed, out ModelReference? reference))
         {
             return new ModelSource(null, reference);

@@ -18,6 +18,7 @@ public sealed class ImageDecoder
         options ??= new ImageDecoderOptions();
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxPixels);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxBytes);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.MaxBytes, Array.MaxLength); // inputs are read into one array
         ArgumentOutOfRangeException.ThrowIfNegative(options.ReducedDecodeFactor);
         // Copied so a caller mutating the options object later cannot change a decoder in use on other threads.
         _maxPixels = options.MaxPixels;

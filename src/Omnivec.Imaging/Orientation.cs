@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace Omnivec.Imaging;
 
 /// <summary>Applies an EXIF orientation while copying decoded pixels into an upright <see cref="RgbImage"/>.</summary>
@@ -46,6 +48,10 @@ internal static class Orientation
                 {
                     src.CopyTo(row);
                 }
+                else if (bytesPerPixel == 4)
+                {
+                    DropAlpha(src, row);
+                }
                 else
                 {
                     for (int x = 0, s = 0, d = 0; x < outWidth; x++, s += bytesPerPixel, d += 3)
@@ -66,6 +72,28 @@ internal static class Orientation
                 row[d + 1] = source[s + 1];
                 row[d + 2] = source[s + 2];
             }
+        }
+    }
+
+    /// <summary>RGBA → RGB for one row: 4 pixels per 16-byte shuffle (12 useful bytes), scalar for the last few.</summary>
+    private static void DropAlpha(ReadOnlySpan<byte> rgba, Span<byte> rgb)
+    {
+        int pixels = rgb.Length / 3, x = 0;
+        if (Vector128.IsHardwareAccelerated)
+        {
+            Vector128<byte> indices = Vector128.Create((byte)0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, 0, 0, 0, 0);
+            // Each store writes 16 bytes of which 12 are kept; stop while 16 bytes still fit in the destination.
+            for (; x + 4 <= pixels && x * 3 + 16 <= rgb.Length; x += 4)
+            {
+                Vector128.Shuffle(Vector128.Create(rgba.Slice(x * 4, 16)), indices).CopyTo(rgb.Slice(x * 3, 16));
+            }
+        }
+
+        for (; x < pixels; x++)
+        {
+            rgb[x * 3] = rgba[x * 4];
+            rgb[x * 3 + 1] = rgba[x * 4 + 1];
+            rgb[x * 3 + 2] = rgba[x * 4 + 2];
         }
     }
 }

@@ -18,7 +18,7 @@ namespace Omnivec.Index;
 public sealed class Collection : IDisposable
 {
     /// <summary>Default item count from which <see cref="SearchMode.Auto"/> uses the HNSW graph (when one is up to date).</summary>
-    public const int DefaultApproximateThreshold = 50_000;
+    public const int DefaultApproximateThreshold = 20_000;
 
     /// <summary>Largest <c>top</c> a search accepts.</summary>
     public const int MaxTop = 10_000;
@@ -58,6 +58,11 @@ public sealed class Collection : IDisposable
             Space = CollectionDb.SpaceFromMeta(meta, DbPath);
             _instanceId = meta.TryGetValue("instance_id", out string? id) && Guid.TryParse(id, out Guid g) ? g : Guid.Empty;
         }
+        catch (SqliteException e)
+        {
+            _reader.Dispose();
+            throw new CollectionCorruptException($"{DbPath} is not a readable Omnivec collection: {e.Message}", e);
+        }
         catch
         {
             _reader.Dispose();
@@ -85,8 +90,11 @@ public sealed class Collection : IDisposable
     /// <summary>Item count from which <see cref="SearchMode.Auto"/> prefers an up-to-date HNSW graph over a full scan.</summary>
     public int ApproximateThreshold { get; set; } = DefaultApproximateThreshold;
 
-    /// <summary>HNSW search expansion (ef); higher is slower and more accurate. 128 gives recall@10 ≥ 0.98 on CLIP-like data.</summary>
+    /// <summary>HNSW search expansion (ef); higher is slower and more accurate. 64 measured recall@10 0.995 on 100k clustered 512-d vectors (graph built with ef_add 64).</summary>
     internal int ExpansionSearch { get; set; } = HnswIndex.DefaultExpansionSearch;
+
+    /// <summary>HNSW construction expansion (ef_construction).</summary>
+    internal int ExpansionAdd { get; set; } = HnswIndex.DefaultExpansionAdd;
 
     /// <summary>Approximate searches whose filter allows fewer rows than this go exact over the allowed rows.</summary>
     internal int SelectiveFilterRows { get; set; } = 5_000;
@@ -169,7 +177,7 @@ public sealed class Collection : IDisposable
                 for (int i = 0; i < items.Count; i++)
                 {
                     ReadOnlySpan<float> v = unit.AsSpan(i * dims, dims);
-                    bool replaced = m.Upsert(items[i] with { Id = ids[i] }, v);
+                    bool replaced = m.Upsert(Stored(items[i], ids[i]), v);
                     if (_hnsw is not null)
                     {
                         if (replaced)
@@ -439,6 +447,14 @@ public sealed class Collection : IDisposable
         return true;
     }
 
+    /// <summary>The item as a read from the database would return it: UTC mtime, own copy of Extra.</summary>
+    private static CollectionItem Stored(CollectionItem item, long id) => item with
+    {
+        Id = id,
+        ModifiedUtc = item.ModifiedUtc.ToUniversalTime(),
+        Extra = item.Extra is { Count: > 0 } extra ? new Dictionary<string, string>(extra, StringComparer.Ordinal) : null,
+    };
+
     private static void ValidateTop(int top)
     {
         if (top is < 1 or > MaxTop)
@@ -455,7 +471,7 @@ public sealed class Collection : IDisposable
             bool approximate = mode switch
             {
                 SearchMode.Exact => false,
-                SearchMode.Approximate => true,
+                SearchMode.Approximate => (_matrix?.Count ?? 0) > 0,
                 _ => (_matrix?.Count ?? 0) >= ApproximateThreshold && EnsureHnsw(build: false),
             };
             if (approximate)
@@ -851,7 +867,7 @@ public sealed class Collection : IDisposable
                     return false;
                 }
 
-                index = HnswIndex.Create(m.Dimensions, ExpansionSearch);
+                index = HnswIndex.Create(m.Dimensions, ExpansionSearch, ExpansionAdd);
                 try
                 {
                     index.AddBatch(m.Data, m.Ids, m.Count);

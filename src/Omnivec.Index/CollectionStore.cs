@@ -108,9 +108,10 @@ public sealed partial class CollectionStore
             writeLock = AcquireWriteLock(dir, name);
             try
             {
-                // Idempotent: if another process created it first, its meta rows win and are checked below.
-                using SqliteConnection connection = CollectionDb.Open(db, create: true);
-                CollectionDb.CreateSchema(connection, space);
+                if (!File.Exists(db))
+                {
+                    CreateDatabase(db, space);
+                }
             }
             catch
             {
@@ -139,6 +140,32 @@ public sealed partial class CollectionStore
         {
             collection.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Builds the database under a temporary name and renames it into place, so a crash during creation never
+    /// leaves a collection.db without its schema. Caller holds the write lock.
+    /// </summary>
+    private static void CreateDatabase(string db, EmbeddingSpace space)
+    {
+        string temp = db + ".creating";
+        foreach (string suffix in (string[])["", "-wal", "-shm", "-journal"])
+        {
+            File.Delete(temp + suffix);
+        }
+
+        using (SqliteConnection connection = CollectionDb.Open(temp, create: true))
+        {
+            CollectionDb.CreateSchema(connection, space);
+            // Fold the WAL into the main file so the rename moves everything.
+            CollectionDb.Execute(connection, "PRAGMA wal_checkpoint(TRUNCATE);");
+        }
+
+        File.Move(temp, db);
+        foreach (string suffix in (string[])["-wal", "-shm"])
+        {
+            File.Delete(temp + suffix);
         }
     }
 

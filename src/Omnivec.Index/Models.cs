@@ -97,7 +97,7 @@ public enum SearchMode
     /// <summary>Brute force over every (allowed) vector: always the true top-k.</summary>
     Exact,
 
-    /// <summary>HNSW graph (built on first use if missing or stale); recall@10 ≥ 0.98 on CLIP-like data.</summary>
+    /// <summary>HNSW graph (built on first use if missing or stale); recall@10 ≈ 0.995 on CLIP-like data.</summary>
     Approximate,
 }
 

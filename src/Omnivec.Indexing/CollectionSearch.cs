@@ -45,7 +45,7 @@ public sealed class CollectionSearch
     public IReadOnlyList<SearchHit> Similar(CollectionItem item, int top = 10, SearchFilter? filter = null, SearchMode mode = SearchMode.Auto)
     {
         ArgumentNullException.ThrowIfNull(item);
-        ReadOnlyMemory<float> vector = _collection.GetVector(item.Id);
-        return _collection.Search(vector.Span, top + 1, filter, mode).Where(h => h.Item.Id != item.Id).Take(top).ToArray();
+        float[] vector = _collection.GetVector(item.Id) ?? throw new InvalidInputException($"{item.Path} is no longer in collection '{_collection.Name}'.");
+        return _collection.Search(vector, top + 1, filter, mode).Where(h => h.Item.Id != item.Id).Take(top).ToArray();
     }
 }

@@ -125,11 +125,12 @@ public sealed class FolderIndexer
                 continue;
             }
 
-            if (known.TryGetValue(file.Path, out CollectionItem? existing) && existing.ContentHash == file.Item.ContentHash)
+            if (known.TryGetValue(file.Path, out CollectionItem? existing) && existing.ContentHash == file.Item.ContentHash
+                && _collection.GetVector(existing.Id) is { } kept)
             {
                 // Touched but not changed: keep the vector, refresh the metadata.
                 items.Add(file.Item with { Id = existing.Id });
-                vectors.Add(_collection.GetVector(existing.Id));
+                vectors.Add(kept);
                 updated++;
                 continue;
             }
@@ -188,7 +189,7 @@ public sealed class FolderIndexer
         }
         catch (OmnivecException ex)
         {
-            results.Add((files[0], null, ex.Message));
+            results.Add((files[0], null, Reason(ex, files[0].Path)));
             return results;
         }
 
@@ -201,7 +202,7 @@ public sealed class FolderIndexer
             }
             catch (OmnivecException ex)
             {
-                results.Add((file, null, ex.Message));
+                results.Add((file, null, Reason(ex, file.Path)));
             }
         }
 
@@ -226,7 +227,7 @@ public sealed class FolderIndexer
             }
             catch (ImageDecodeException ex)
             {
-                return PreparedFile.Failed(path, Describe(ex));
+                return PreparedFile.Failed(path, Reason(ex, path));
             }
 
             (DateTimeOffset? taken, string? camera) = PhotoMetadata.Read(data);
@@ -250,12 +251,9 @@ public sealed class FolderIndexer
         }
     }
 
-    private static string Describe(ImageDecodeException ex)
-    {
-        string message = ex.Message;
-        // The decoder prefixes the source path; the report already shows it.
-        return ex.Source is { Length: > 0 } source && message.StartsWith(source + ": ", StringComparison.Ordinal) ? message[(source.Length + 2)..] : message;
-    }
+    /// <summary>The error's message without the path prefix decoders put in front: the report already shows the path.</summary>
+    private static string Reason(OmnivecException ex, string path) =>
+        ex.Message.StartsWith(path + ": ", StringComparison.Ordinal) ? ex.Message[(path.Length + 2)..] : ex.Message;
 
     /// <summary>File systems and SQLite keep different precision; whole milliseconds compare reliably.</summary>
     private static DateTimeOffset Truncate(DateTime utc) => new(utc.Ticks - utc.Ticks % TimeSpan.TicksPerMillisecond, TimeSpan.Zero);

@@ -41,6 +41,8 @@ public sealed partial class AzureVisionEmbeddingGenerator : IMultimodalEmbedding
     private readonly TokenCredential? _credential;
     private readonly Lock _tokenGate = new();
     private AccessToken? _cachedToken;
+    private Task<AccessToken>? _tokenFetch;
+    private volatile string? _currentToken; // for redaction, readable without the lock
     private readonly Uri _textUri;
     private readonly Uri _imageUri;
     private readonly string _modelVersion;
@@ -90,7 +92,7 @@ public sealed partial class AzureVisionEmbeddingGenerator : IMultimodalEmbedding
             log,
             ProviderName,
             AzureErrorBody.Parse,
-            () => [_apiKey, _cachedToken?.Token]);
+            () => [_apiKey, _currentToken]);
 
         Space = new EmbeddingSpace(ProviderName, ModelName, options.ModelVersion, Dimensions) { Modalities = Modalities.Text | Modalities.Image };
         _metadata = new EmbeddingGeneratorMetadata(ProviderName, root, ModelName + "@" + options.ModelVersion, Dimensions);
@@ -264,32 +266,50 @@ public sealed partial class AzureVisionEmbeddingGenerator : IMultimodalEmbedding
             return;
         }
 
-        AccessToken? cached;
+        Task<AccessToken> fetch;
         lock (_tokenGate)
         {
-            cached = _cachedToken;
-        }
-
-        // Refresh five minutes early so a token never expires in flight.
-        if (cached is not { } token || token.ExpiresOn <= DateTimeOffset.UtcNow.AddMinutes(5))
-        {
-            try
+            // Refresh five minutes early so a token never expires in flight; concurrent requests share one fetch.
+            if (_cachedToken is { } cached && cached.ExpiresOn > DateTimeOffset.UtcNow.AddMinutes(5))
             {
-                token = await _credential!.GetTokenAsync(new TokenRequestContext([TokenScope]), cancellationToken).ConfigureAwait(false);
+                fetch = Task.FromResult(cached);
             }
-            catch (AuthenticationFailedException ex)
+            else
             {
-                throw new EmbeddingServiceException(ProviderName, null, "AuthenticationFailed",
-                    "could not get a Microsoft Entra ID token: " + ex.Message + " Set AzureVisionOptions.ApiKey or AZURE_VISION_KEY, or sign in (az login).", ex);
-            }
+                if (_tokenFetch is null || _tokenFetch.IsCompleted)
+                {
+                    _tokenFetch = Task.Run(FetchTokenAsync); // off the lock: credentials may block before their first await
+                }
 
-            lock (_tokenGate)
-            {
-                _cachedToken = token;
+                fetch = _tokenFetch;
             }
         }
 
+        AccessToken token = await fetch.WaitAsync(cancellationToken).ConfigureAwait(false);
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.Token);
+    }
+
+    private async Task<AccessToken> FetchTokenAsync()
+    {
+        AccessToken token;
+        try
+        {
+            // Not tied to one caller's cancellation: other requests may be waiting on this fetch.
+            token = await _credential!.GetTokenAsync(new TokenRequestContext([TokenScope]), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (AuthenticationFailedException ex)
+        {
+            throw new EmbeddingServiceException(ProviderName, null, "AuthenticationFailed",
+                "could not get a Microsoft Entra ID token: " + ex.Message + " Set AzureVisionOptions.ApiKey or AZURE_VISION_KEY, or sign in (az login).", ex);
+        }
+
+        lock (_tokenGate)
+        {
+            _cachedToken = token;
+            _currentToken = token.Token;
+        }
+
+        return token;
     }
 
     private static void CheckOptions(EmbeddingGenerationOptions? options)

@@ -169,8 +169,16 @@ internal sealed class FakeHub : IDisposable
         return repo;
     }
 
+    private bool _disposed;
+
     public void Dispose()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         _listener.Stop();
         _listener.Close();
         try
@@ -270,7 +278,7 @@ internal sealed class FakeHub : IDisposable
                     return;
                 }
 
-                await ServeInfoAsync(response, id, parts[3]);
+                await ServeInfoAsync(response, id, parts[3], request.Headers["Authorization"] is not null);
                 return;
             }
         }
@@ -295,11 +303,12 @@ internal sealed class FakeHub : IDisposable
         Error(response, 404, null);
     }
 
-    private async Task ServeInfoAsync(HttpListenerResponse response, string id, string revision)
+    private async Task ServeInfoAsync(HttpListenerResponse response, string id, string revision, bool authenticated)
     {
         if (!Repos.TryGetValue(id, out FakeRepo? repo))
         {
-            Error(response, 404, "RepoNotFound");
+            // Like the Hub: without a token a missing repo may be a private one, so the answer is 401.
+            Error(response, authenticated ? 404 : 401, "RepoNotFound");
             return;
         }
 

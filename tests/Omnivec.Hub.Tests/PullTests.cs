@@ -361,6 +361,15 @@ public class PullTests : HubTestBase
         var noRepo = await Assert.ThrowsAsync<HubException>(() => client.PullAsync(ModelReference.Parse("nobody/nothing")));
         Assert.Equal(HubErrorKind.NotFound, noRepo.Kind);
         Assert.Contains("Repository nobody/nothing", noRepo.Message);
+        // Without a token the Hub answers 401 RepoNotFound (it might be private): still NotFound, with a hint about HF_TOKEN.
+        Assert.Equal(401, noRepo.StatusCode);
+        Assert.Contains("HF_TOKEN", noRepo.Message);
+        using (HubClient withToken = Client(token: "hf_any"))
+        {
+            var noRepoAuthenticated = await Assert.ThrowsAsync<HubException>(() => withToken.PullAsync(ModelReference.Parse("nobody/nothing")));
+            Assert.Equal(HubErrorKind.NotFound, noRepoAuthenticated.Kind);
+            Assert.Equal(404, noRepoAuthenticated.StatusCode);
+        }
 
         var noRevision = await Assert.ThrowsAsync<HubException>(() => client.PullAsync(ModelReference.Parse(Repo + "@v9")));
         Assert.Equal(HubErrorKind.NotFound, noRevision.Kind);

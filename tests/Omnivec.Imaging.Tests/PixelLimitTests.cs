@@ -21,8 +21,13 @@ public class PixelLimitTests
     internal static byte[] JpegDeclaring(int width, int height)
     {
         byte[] jpeg = File.ReadAllBytes(Formats("jpeg_baseline_444_100x100.jpg"));
-        int sof = jpeg.AsSpan().IndexOf((ReadOnlySpan<byte>)[0xFF, 0xC0]);
-        Assert.True(sof > 0);
+        // Walk the segments: an EXIF thumbnail inside APP1 has its own SOF0 that must not be patched.
+        int sof = 2;
+        while (jpeg[sof + 1] != 0xC0)
+        {
+            sof += 2 + (jpeg[sof + 2] << 8 | jpeg[sof + 3]);
+        }
+
         BinaryPrimitives.WriteUInt16BigEndian(jpeg.AsSpan(sof + 5), (ushort)height);
         BinaryPrimitives.WriteUInt16BigEndian(jpeg.AsSpan(sof + 7), (ushort)width);
         return jpeg;
@@ -50,10 +55,11 @@ public class PixelLimitTests
     {
         byte[] data = kind == "png" ? PngDeclaring(20000, 20000) : JpegDeclaring(20000, 20000);
         Assert.Equal((20000, 20000), (Decoder.Identify(data).Width, Decoder.Identify(data).Height));
-        Decoder.Decode(File.ReadAllBytes(Formats("png_rgb_8bit.png"))).Dispose();
-        long before = GC.GetTotalAllocatedBytes(precise: true);
+        // First throw warms up exception machinery (stack trace metadata), which allocates by itself.
+        Assert.Throws<ImageTooLargeException>(() => Decoder.Decode(data, "big." + kind));
+        long before = GC.GetAllocatedBytesForCurrentThread();
         var error = Assert.Throws<ImageTooLargeException>(() => Decoder.Decode(data, "big." + kind));
-        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.Equal((20000L, 20000L, 100_000_000L), (error.Width, error.Height, error.MaxPixels));
         Assert.Equal(ImageErrorKind.TooLarge, error.Kind);
         Assert.Contains("big." + kind, error.Message);
@@ -100,5 +106,33 @@ public class PixelLimitTests
         cts.Cancel();
         Assert.ThrowsAny<OperationCanceledException>(() => Decoder.DecodeFile(Formats("png_2400x2000_itxt.png"), cancellationToken: cts.Token));
         Assert.ThrowsAny<OperationCanceledException>(() => Decoder.DecodeFile(Formats("heic_128.heif"), cancellationToken: cts.Token));
+    }
+
+    [Theory]
+    [InlineData("Tga")]
+    [InlineData("Qoi")]
+    [InlineData("Tiff")]
+    public void Magick_gets_an_explicit_format_and_never_guesses_from_content(string claimed)
+    {
+        // A valid PNG handed to ImageMagick as another format must fail in that format's coder, not be sniffed and decoded:
+        // this is what keeps arbitrary ImageMagick coders (SVG, MSL, text, ...) out of reach of untrusted bytes.
+        byte[] png = File.ReadAllBytes(Formats("png_rgb_8bit.png"));
+        Assert.Throws<CorruptImageException>(() => MagickImageDecoder.Decode(png, Enum.Parse<SniffedFormat>(claimed), "x", 100_000_000, default));
+    }
+
+    [Theory]
+    [InlineData("II*\0", "Tiff")]
+    [InlineData("MM\0+", "BigTiff")]
+    [InlineData("8BPS", "Psd")]
+    [InlineData("qoif", "Qoi")]
+    [InlineData("P6\n", "Pnm")]
+    [InlineData("GIF89a", "Gif")]
+    [InlineData("<?xml", "Unknown")]
+    [InlineData("P9\n", "Unknown")]
+    public void Sniffer_recognises_magic_bytes(string magic, string expected)
+    {
+        byte[] data = new byte[64];
+        System.Text.Encoding.Latin1.GetBytes(System.Text.RegularExpressions.Regex.Unescape(magic)).CopyTo(data, 0);
+        Assert.Equal(Enum.Parse<SniffedFormat>(expected), ImageFormatSniffer.Sniff(data));
     }
 }

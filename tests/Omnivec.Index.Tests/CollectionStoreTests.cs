@@ -200,6 +200,56 @@ public sealed class CollectionStoreTests : IDisposable
     }
 
     [Fact]
+    public void An_empty_collection_searches_to_nothing_in_every_mode()
+    {
+        using Collection c = _root.Store().OpenOrCreate("c", TestData.Space());
+        foreach (SearchMode mode in Enum.GetValues<SearchMode>())
+        {
+            Assert.Empty(c.Search(Vec(1), 10, mode: mode));
+        }
+
+        Assert.Empty(c.FindDuplicates());
+        Assert.Empty(c.Items());
+    }
+
+    [Fact]
+    public void Searches_during_upserts_see_whole_batches_only()
+    {
+        using Collection c = _root.Store().OpenOrCreate("c", TestData.Space());
+        c.Upsert([TestData.Item(0)], [Vec(0)]);
+        const int Batches = 40, BatchSize = 25;
+        var errors = new System.Collections.Concurrent.ConcurrentBag<string>();
+        using var done = new ManualResetEventSlim();
+        var readers = Enumerable.Range(0, 3).Select(r => Task.Run(() =>
+        {
+            while (!done.IsSet)
+            {
+                IReadOnlyList<SearchHit> hits = c.Search(Vec(r), 10_000, mode: r == 0 ? SearchMode.Approximate : SearchMode.Exact);
+                // Every batch is one transaction: a search sees 1 + k*BatchSize items, never a partial batch.
+                if ((hits.Count - 1) % BatchSize != 0)
+                {
+                    errors.Add($"saw {hits.Count} items");
+                }
+
+                if (hits.Select(h => h.Item.Id).Distinct().Count() != hits.Count)
+                {
+                    errors.Add("duplicate ids");
+                }
+            }
+        })).ToArray();
+        for (int b = 0; b < Batches; b++)
+        {
+            int first = 1 + (b * BatchSize);
+            c.Upsert([.. Enumerable.Range(first, BatchSize).Select(i => TestData.Item(i))], [.. Enumerable.Range(first, BatchSize).Select(i => (ReadOnlyMemory<float>)Vec(i))]);
+        }
+
+        done.Set();
+        Task.WaitAll(readers);
+        Assert.Empty(errors);
+        Assert.Equal(1 + (Batches * BatchSize), c.Search(Vec(0), 10_000, mode: SearchMode.Approximate).Count);
+    }
+
+    [Fact]
     public void Index_state_persists()
     {
         CollectionStore store = _root.Store();

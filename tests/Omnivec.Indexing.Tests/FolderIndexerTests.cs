@@ -24,6 +24,7 @@ public sealed class FolderIndexerTests(TestModel model, ITestOutputHelper output
         {
             output.WriteLine($"  {Path.GetRelativePath(CorpusImages, failure.Path)}: {failure.Reason}");
             Assert.False(string.IsNullOrWhiteSpace(failure.Reason));
+            Assert.DoesNotContain(failure.Path, failure.Reason, StringComparison.Ordinal);
         }
 
         Assert.False(report.Cancelled);
@@ -44,8 +45,10 @@ public sealed class FolderIndexerTests(TestModel model, ITestOutputHelper output
         foreach (string photo in photos)
         {
             IReadOnlyList<SearchHit> hits = await search.SearchImageAsync(new DataContent(await File.ReadAllBytesAsync(photo), "application/octet-stream") { Name = photo }, top: 3);
-            Assert.Equal(photo, hits[0].Item.Path);
-            Assert.Equal(1.0f, hits[0].Score, 3);
+            // Byte-identical copies elsewhere in the corpus (e.g. a renamed file) tie with it at 1.0.
+            SearchHit self = Assert.Single(hits, h => h.Item.Path == photo);
+            Assert.Equal(1.0f, self.Score, 3);
+            Assert.Equal(hits[0].Score, self.Score, 4);
         }
 
         CollectionItem bananas = collection.FindByPath(Path.Combine(CorpusImages, "photos", "bananas.jpg"))!;
@@ -83,7 +86,7 @@ public sealed class FolderIndexerTests(TestModel model, ITestOutputHelper output
         // Replace one file's content, delete another, add a third.
         string changed = Path.Combine(folder, "bananas.jpg");
         long oldId = collection.FindByPath(changed)!.Id;
-        float[] before = collection.GetVector(oldId).ToArray();
+        float[] before = collection.GetVector(oldId)!;
         File.Copy(TestPaths.CorpusFile("images", "photos", "white_mug.jpg"), changed, overwrite: true);
         File.Delete(Path.Combine(folder, "hotdog.jpg"));
         File.Copy(TestPaths.CorpusFile("images", "photos", "espresso_cup.png"), Path.Combine(folder, "sub", "espresso_cup.png"));
@@ -92,7 +95,7 @@ public sealed class FolderIndexerTests(TestModel model, ITestOutputHelper output
         Assert.Equal((1, 1, 1, 3), (third.Added, third.Updated, third.Removed, third.Unchanged));
         Assert.Null(collection.FindByPath(Path.Combine(folder, "hotdog.jpg")));
         CollectionItem now = collection.FindByPath(changed)!;
-        Assert.True(VectorMath.Cosine(before, collection.GetVector(now.Id).Span) < 0.9999f, "the changed file must be re-embedded");
+        Assert.True(VectorMath.Cosine(before, collection.GetVector(now.Id)) < 0.9999f, "the changed file must be re-embedded");
         Assert.Equal(5, collection.Count);
 
         // Touching a file without changing it keeps its vector and costs no model run.

@@ -69,6 +69,35 @@ public sealed class ParityTests(ModelFixture models, ITestOutputHelper output)
     }
 
     [Fact]
+    public void The_fp16_variant_is_selected_by_name_and_matches_its_reference()
+    {
+        // The fixture ships a real fp16 vision tower; its text tower is only fp32, so give the variant one under the fp16 name.
+        string dir = Directory.CreateTempSubdirectory("omnivec-fp16-").FullName;
+        foreach (string file in Directory.GetFiles(ReferenceData.HfModel, "*", SearchOption.AllDirectories))
+        {
+            string target = Path.Combine(dir, Path.GetRelativePath(ReferenceData.HfModel, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+
+        File.Copy(Path.Combine(dir, "onnx", "text_model.onnx"), Path.Combine(dir, "onnx", "text_model_fp16.onnx"));
+        using var fp16 = ClipEmbeddingGenerator.Load(dir, new ClipModelOptions { Variant = ModelVariant.Fp16 });
+        ImageReference[] images = ReferenceData.Instance.Images.Take(8).ToArray();
+        IReadOnlyList<EmbeddingOutcome> outcomes = fp16.EmbedImageFiles(images.Select(i => i.Path).ToArray());
+        for (int i = 0; i < images.Length; i++)
+        {
+            Assert.True(VectorMath.Cosine(outcomes[i].Embedding!.Vector.Span, images[i].HfFp16) >= 0.9999f, images[i].File);
+        }
+
+        // The fp16 export has its own weights, so its space differs from the fp32 one.
+        Assert.NotEqual(models.Hf.Space, fp16.Space);
+        var missing = Assert.Throws<ModelConfigurationException>(() => ClipEmbeddingGenerator.Load(dir, new ClipModelOptions { Variant = ModelVariant.Quantized }));
+        Assert.Contains("fp16", missing.Message, StringComparison.OrdinalIgnoreCase);
+        fp16.Dispose();
+        Directory.Delete(dir, true);
+    }
+
+    [Fact]
     public void Vectors_are_unit_length_and_have_the_models_dimensions()
     {
         float[] vector = models.Hf.EmbedTexts(["a dog on the beach"])[0];

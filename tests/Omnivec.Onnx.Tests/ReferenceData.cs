@@ -33,7 +33,8 @@ internal sealed class ReferenceData
             Images = root.GetProperty("images").EnumerateArray().Select(i => new ImageReference(
                 i.GetProperty("file").GetString()!,
                 Floats(i.GetProperty("openclip")),
-                Floats(i.GetProperty("hf")))).ToArray(),
+                Floats(i.GetProperty("hf")),
+                Floats(i.GetProperty("hf_fp16")))).ToArray(),
         };
     }
 
@@ -44,7 +45,7 @@ internal sealed class ReferenceData
 
 internal sealed record TextReference(string Text, int[] IdsOpenAI, int[] IdsHf, float[] Embedding);
 
-internal sealed record ImageReference(string File, float[] OpenClip, float[] Hf)
+internal sealed record ImageReference(string File, float[] OpenClip, float[] Hf, float[] HfFp16)
 {
     public string Path => TestPaths.CorpusFile(File.Split('/'));
 }

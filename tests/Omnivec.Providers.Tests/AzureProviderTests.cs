@@ -110,7 +110,7 @@ public sealed class AzureProviderTests : IDisposable
         await Assert.ThrowsAsync<InvalidInputException>(() => generator.GenerateAsync([new DataContent(TestImages.Gif(10, 16001), "image/gif")]));
         await Assert.ThrowsAsync<InvalidInputException>(() => generator.GenerateAsync([new DataContent(TestImages.Png(100, 100, 20 * 1024 * 1024), "image/png")]));
         await Assert.ThrowsAsync<UnsupportedImageFormatException>(() => generator.GenerateAsync([new DataContent(Encoding.ASCII.GetBytes("plain text, not an image"), "image/png")]));
-        await Assert.ThrowsAsync<CorruptImageException>(() => generator.GenerateAsync([new DataContent(TestImages.Png(100, 100)[..20], "image/png")]));
+        await Assert.ThrowsAsync<CorruptImageException>(() => generator.GenerateAsync([new DataContent(TestImages.Png(100, 100).AsMemory(0, 20), "image/png")]));
         await Assert.ThrowsAsync<InvalidInputException>(() => generator.GenerateImageEmbeddingAsync(new Uri("file:///etc/passwd")));
 
         Assert.Equal(0, _fake.RequestCount);

@@ -72,6 +72,15 @@ public sealed class GoogleProviderTests : IDisposable
     }
 
     [Fact]
+    public async Task No_inputs_means_no_requests()
+    {
+        using var generator = Create();
+        Assert.Empty(await generator.GenerateAsync(Array.Empty<string>()));
+        Assert.Empty(await generator.GenerateAsync(Array.Empty<DataContent>()));
+        Assert.Equal(0, _fake.RequestCount);
+    }
+
+    [Fact]
     public async Task Per_call_dimension_overrides_the_default()
     {
         using var generator = Create();
@@ -197,6 +206,19 @@ public sealed class GoogleProviderTests : IDisposable
         Assert.Equal("google", ex.Provider);
         Assert.Contains("INVALID_ARGUMENT", ex.Message, StringComparison.Ordinal);
         Assert.Equal(1, _fake.RequestCount);
+    }
+
+    [Fact]
+    public async Task One_failing_input_among_many_surfaces_its_service_error()
+    {
+        _fake.ResponseDelay = TimeSpan.FromMilliseconds(30);
+        _fake.EnqueueFault(new FakeFault(400, "INVALID_ARGUMENT", "Text is not allowed."));
+        using var generator = Create(o => o.MaxConcurrency = 2);
+
+        var ex = await Assert.ThrowsAsync<EmbeddingServiceException>(() => generator.GenerateAsync(Enumerable.Range(0, 8).Select(i => "t" + i)));
+
+        Assert.Equal("INVALID_ARGUMENT", ex.ErrorCode);
+        Assert.True(_fake.RequestCount < 8, "the remaining inputs are abandoned after the first failure");
     }
 
     [Fact]
@@ -411,5 +433,34 @@ public sealed class GoogleProviderTests : IDisposable
 
         var text = await provider.GetRequiredService<IEmbeddingGenerator<string, Embedding<float>>>().GenerateAsync(["via di"]);
         AssertVector(FakeServiceBase.UnitVector(FakeVertexAIService.TextSeed("via di", 128), 128), text[0].Vector);
+    }
+}
+
+/// <summary>Application Default Credentials read GOOGLE_APPLICATION_CREDENTIALS, a process-wide variable: kept in its own class.</summary>
+public sealed class GoogleApplicationDefaultCredentialsTests
+{
+    [Fact]
+    public async Task Application_default_credentials_from_a_key_file_are_used_when_no_token_is_given()
+    {
+        using var fake = new FakeVertexAIService();
+        fake.Start();
+        string dir = Directory.CreateTempSubdirectory("omnivec-adc-").FullName;
+        string? previous = Environment.GetEnvironmentVariable("GOOGLE_APPLICATION_CREDENTIALS");
+        try
+        {
+            Environment.SetEnvironmentVariable("GOOGLE_APPLICATION_CREDENTIALS", fake.WriteServiceAccountKeyFile(dir));
+            using var generator = new VertexAIEmbeddingGenerator(
+                new VertexAIOptions { Project = fake.Project, Endpoint = fake.BaseUri }, null, null, null, _ => null);
+
+            var result = await generator.GenerateAsync(["adc"]);
+
+            GoogleProviderTests.AssertVector(FakeServiceBase.UnitVector(FakeVertexAIService.TextSeed("adc", 1408), 1408), result[0].Vector);
+            Assert.Equal(1, fake.TokenRequests);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("GOOGLE_APPLICATION_CREDENTIALS", previous);
+            Directory.Delete(dir, recursive: true);
+        }
     }
 }

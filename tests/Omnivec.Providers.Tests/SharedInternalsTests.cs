@@ -11,25 +11,26 @@ namespace Omnivec.Providers.Tests;
 public sealed class SharedInternalsTests
 {
     [Theory]
-    [InlineData("photos/bananas.jpg", AzureImageFormat.Jpeg, 800, 288)]
-    [InlineData("formats/jpeg_progressive_64x128.jpg", AzureImageFormat.Jpeg, 64, 128)]
-    [InlineData("formats/jpeg_extended_16bit_qtables_128.jpg", AzureImageFormat.Jpeg, 128, 128)]
-    [InlineData("formats/exif_orientation_landscape_6.jpg", AzureImageFormat.Jpeg, 1200, 1800)]
-    [InlineData("formats/jpeg_mpo_stereo_640x480.mpo", AzureImageFormat.Jpeg, 640, 480)]
-    [InlineData("formats/png_rgb_8bit.png", AzureImageFormat.Png, 32, 32)]
-    [InlineData("formats/png_rgba_8bit_transparent.png", AzureImageFormat.Png, 200, 150)]
-    [InlineData("formats/gif_transparent.gif", AzureImageFormat.Gif, 200, 150)]
-    [InlineData("formats/gif87a_interlaced_64.gif", AzureImageFormat.Gif, 64, 64)]
-    [InlineData("formats/bmp_rgb24_v5header_128.bmp", AzureImageFormat.Bmp, 128, 128)]
-    [InlineData("formats/bmp_pal8_topdown.bmp", AzureImageFormat.Bmp, 127, 64)]
-    [InlineData("formats/bmp_pal8_os2.bmp", AzureImageFormat.Bmp, 127, 64)]
-    [InlineData("formats/webp_lossy_128.webp", AzureImageFormat.WebP, 128, 128)]
-    [InlineData("formats/webp_lossless_16x16.webp", AzureImageFormat.WebP, 16, 16)]
-    [InlineData("formats/webp_lossless_alpha_1000x307.webp", AzureImageFormat.WebP, 1000, 307)]
-    [InlineData("formats/webp_lossy_exif_480x360.webp", AzureImageFormat.WebP, 480, 360)]
-    [InlineData("formats/webp_animated_lossless_42frames.webp", AzureImageFormat.WebP, 245, 245)]
-    public void Header_reader_gets_format_and_size_of_real_files(string file, AzureImageFormat format, int width, int height)
+    [InlineData("photos/bananas.jpg", "Jpeg", 800, 288)]
+    [InlineData("formats/jpeg_progressive_64x128.jpg", "Jpeg", 64, 128)]
+    [InlineData("formats/jpeg_extended_16bit_qtables_128.jpg", "Jpeg", 128, 128)]
+    [InlineData("formats/exif_orientation_landscape_6.jpg", "Jpeg", 1200, 1800)]
+    [InlineData("formats/jpeg_mpo_stereo_640x480.mpo", "Jpeg", 640, 480)]
+    [InlineData("formats/png_rgb_8bit.png", "Png", 32, 32)]
+    [InlineData("formats/png_rgba_8bit_transparent.png", "Png", 200, 150)]
+    [InlineData("formats/gif_transparent.gif", "Gif", 200, 150)]
+    [InlineData("formats/gif87a_interlaced_64.gif", "Gif", 64, 64)]
+    [InlineData("formats/bmp_rgb24_v5header_128.bmp", "Bmp", 128, 128)]
+    [InlineData("formats/bmp_pal8_topdown.bmp", "Bmp", 127, 64)]
+    [InlineData("formats/bmp_pal8_os2.bmp", "Bmp", 127, 64)]
+    [InlineData("formats/webp_lossy_128.webp", "WebP", 128, 128)]
+    [InlineData("formats/webp_lossless_16x16.webp", "WebP", 16, 16)]
+    [InlineData("formats/webp_lossless_alpha_1000x307.webp", "WebP", 1000, 307)]
+    [InlineData("formats/webp_lossy_exif_480x360.webp", "WebP", 480, 360)]
+    [InlineData("formats/webp_animated_lossless_42frames.webp", "WebP", 245, 245)]
+    public void Header_reader_gets_format_and_size_of_real_files(string file, string formatName, int width, int height)
     {
+        AzureImageFormat format = Enum.Parse<AzureImageFormat>(formatName);
         byte[] bytes = File.ReadAllBytes(TestPaths.CorpusFile(["images", .. file.Split('/')]));
         Assert.Equal((format, width, height), AzureHeader.Identify(bytes));
         // The Google copy of the same source must agree.

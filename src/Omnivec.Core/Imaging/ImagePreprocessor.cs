@@ -140,6 +140,7 @@ public sealed class ImagePreprocessor
         PillowBicubic.Coefficients vc = vertical ? PillowBicubic.Compute(h, rh, y0, rows) : default;
         byte[]? temp = null;
         int[]? acc = null;
+        int[]? widened = null;
         try
         {
             // Source rows the vertical pass reads (all of them feed the horizontal pass first, as in Pillow).
@@ -155,13 +156,18 @@ public sealed class ImagePreprocessor
             temp = ArrayPool<byte>.Shared.Rent((sy1 - sy0) * rowBytes);
             ReadOnlySpan<byte> pixels = image.Pixels;
             int stride = image.Stride;
+            if (horizontal)
+            {
+                widened = ArrayPool<int>.Shared.Rent(stride + 24); // + one block: vector reads may run past the last window
+            }
+
             for (int y = sy0; y < sy1; y++)
             {
                 ReadOnlySpan<byte> srcRow = pixels.Slice(y * stride, stride);
                 Span<byte> tempRow = temp.AsSpan((y - sy0) * rowBytes, rowBytes);
                 if (horizontal)
                 {
-                    PillowBicubic.HorizontalRow(srcRow, tempRow, hc, cols);
+                    PillowBicubic.HorizontalRow(srcRow, tempRow, hc, cols, widened);
                 }
                 else
                 {
@@ -208,6 +214,11 @@ public sealed class ImagePreprocessor
             if (acc is not null)
             {
                 ArrayPool<int>.Shared.Return(acc);
+            }
+
+            if (widened is not null)
+            {
+                ArrayPool<int>.Shared.Return(widened);
             }
         }
     }

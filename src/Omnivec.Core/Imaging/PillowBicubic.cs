@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.Intrinsics;
 
 namespace Omnivec.Imaging;
 
@@ -18,13 +19,23 @@ internal static class PillowBicubic
     /// <summary>Fixed-point filter taps for a range of output positions along one axis. Arrays are pooled; call <see cref="Dispose"/>.</summary>
     internal readonly struct Coefficients : IDisposable
     {
-        public Coefficients(int[] weights, int[] starts, int[] lengths, int taps)
+        public Coefficients(int[] weights, int[] expanded, int[] starts, int[] lengths, int taps)
         {
             Weights = weights;
+            Expanded = expanded;
             Starts = starts;
             Lengths = lengths;
             Taps = taps;
         }
+
+        /// <summary>
+        /// Each weight repeated three times (R, G, B), <see cref="ExpandedStride"/> per output position and zero beyond the window,
+        /// for the vectorised horizontal pass.
+        /// </summary>
+        public int[] Expanded { get; }
+
+        /// <summary>3 × <see cref="Taps"/> rounded up to a whole number of 24-value blocks.</summary>
+        public int ExpandedStride => (Taps * 3 + 23) / 24 * 24;
 
         /// <summary>Row-major [output index][tap], <see cref="Taps"/> per output position.</summary>
         public int[] Weights { get; }
@@ -40,6 +51,7 @@ internal static class PillowBicubic
         public void Dispose()
         {
             ArrayPool<int>.Shared.Return(Weights);
+            ArrayPool<int>.Shared.Return(Expanded);
             ArrayPool<int>.Shared.Return(Starts);
             ArrayPool<int>.Shared.Return(Lengths);
         }
@@ -75,6 +87,8 @@ internal static class PillowBicubic
         double support = Support * filterScale;
         int taps = (int)Math.Ceiling(support) * 2 + 1;
         int[] weights = ArrayPool<int>.Shared.Rent(count * taps);
+        int expandedStride = (taps * 3 + 23) / 24 * 24;
+        int[] expanded = ArrayPool<int>.Shared.Rent(count * expandedStride);
         int[] starts = ArrayPool<int>.Shared.Rent(count);
         int[] lengths = ArrayPool<int>.Shared.Rent(count);
         Span<double> k = taps <= 256 ? stackalloc double[taps] : new double[taps];
@@ -102,11 +116,18 @@ internal static class PillowBicubic
                 row[x] = w < 0 ? (int)(-0.5 + w * (1 << PrecisionBits)) : (int)(0.5 + w * (1 << PrecisionBits));
             }
 
+            Span<int> wide = expanded.AsSpan(i * expandedStride, expandedStride);
+            wide.Clear();
+            for (int x = 0; x < taps; x++)
+            {
+                wide[3 * x] = wide[3 * x + 1] = wide[3 * x + 2] = row[x];
+            }
+
             starts[i] = min;
             lengths[i] = Math.Max(length, 0);
         }
 
-        return new Coefficients(weights, starts, lengths, taps);
+        return new Coefficients(weights, expanded, starts, lengths, taps);
     }
 
     private static byte Clip8(int value)
@@ -115,27 +136,94 @@ internal static class PillowBicubic
         return v < 0 ? (byte)0 : v > 255 ? (byte)255 : (byte)v;
     }
 
-    /// <summary>One output row of the horizontal pass: <paramref name="dst"/> gets count RGB pixels from the RGB row <paramref name="src"/>.</summary>
-    internal static void HorizontalRow(ReadOnlySpan<byte> src, Span<byte> dst, in Coefficients c, int count)
+    /// <summary>
+    /// One output row of the horizontal pass: <paramref name="dst"/> gets count RGB pixels from the RGB row <paramref name="src"/>.
+    /// <paramref name="widened"/> (at least src.Length ints) receives the row as ints so windows can be read as int vectors:
+    /// blocks of 24 values (8 pixels) are multiplied by the per-channel weights in three 8-lane accumulators whose lanes map
+    /// to fixed channels (24 is a multiple of 3), and the rest of each window is summed in scalar code. Integer sums are exact,
+    /// so the order of additions does not change the result.
+    /// </summary>
+    internal static void HorizontalRow(ReadOnlySpan<byte> src, Span<byte> dst, in Coefficients c, int count, Span<int> widened)
     {
-        ReadOnlySpan<int> weights = c.Weights;
+        int stride = c.ExpandedStride;
+        int lo = int.MaxValue, hi = 0;
         for (int i = 0; i < count; i++)
         {
-            int length = c.Lengths[i];
-            ReadOnlySpan<int> k = weights.Slice(i * c.Taps, length);
-            ReadOnlySpan<byte> window = src.Slice(c.Starts[i] * 3, length * 3);
+            lo = Math.Min(lo, c.Starts[i] * 3);
+            hi = Math.Max(hi, (c.Starts[i] + c.Lengths[i]) * 3);
+        }
+
+        Widen(src[lo..hi], widened[lo..hi]);
+        ReadOnlySpan<int> expanded = c.Expanded;
+        bool vector = Vector256.IsHardwareAccelerated && widened.Length >= src.Length + 24;
+        for (int i = 0; i < count; i++)
+        {
+            int length3 = c.Lengths[i] * 3;
+            int start3 = c.Starts[i] * 3;
+            ReadOnlySpan<int> k = expanded.Slice(i * stride, stride);
             int r = 1 << (PrecisionBits - 1), g = r, b = r;
-            for (int x = 0, s = 0; x < k.Length; x++, s += 3)
+            if (vector)
             {
-                int w = k[x];
-                r += window[s] * w;
-                g += window[s + 1] * w;
-                b += window[s + 2] * w;
+                // Whole blocks only: past the window the weights are zero, and widened has 24 spare ints at its end, so the
+                // extra products are 0 × (some finite int) = 0.
+                ReadOnlySpan<int> window = widened.Slice(start3, (length3 + 23) / 24 * 24);
+                Vector256<int> a0 = Vector256<int>.Zero, a1 = a0, a2 = a0;
+                for (int j = 0; j < window.Length; j += 24)
+                {
+                    a0 += Vector256.Create(window.Slice(j, 8)) * Vector256.Create(k.Slice(j, 8));
+                    a1 += Vector256.Create(window.Slice(j + 8, 8)) * Vector256.Create(k.Slice(j + 8, 8));
+                    a2 += Vector256.Create(window.Slice(j + 16, 8)) * Vector256.Create(k.Slice(j + 16, 8));
+                }
+
+                // Lane l of a0 holds channel l % 3, of a1 channel (l + 8) % 3, of a2 channel (l + 16) % 3.
+                r += Vector256.Sum((a0 & s_mask0) + (a1 & s_mask1) + (a2 & s_mask2));
+                g += Vector256.Sum((a0 & s_mask1) + (a1 & s_mask2) + (a2 & s_mask0));
+                b += Vector256.Sum((a0 & s_mask2) + (a1 & s_mask0) + (a2 & s_mask1));
+            }
+            else
+            {
+                ReadOnlySpan<int> window = widened.Slice(start3, length3);
+                for (int j = 0; j < length3; j += 3)
+                {
+                    int w = k[j];
+                    r += window[j] * w;
+                    g += window[j + 1] * w;
+                    b += window[j + 2] * w;
+                }
             }
 
             dst[i * 3] = Clip8(r);
             dst[i * 3 + 1] = Clip8(g);
             dst[i * 3 + 2] = Clip8(b);
+        }
+    }
+
+    // s_maskN keeps the lanes l with l % 3 == N. In a0 those hold channel N; a1 and a2 are shifted by 8 and 16 values,
+    // so their channel-N lanes are selected by mask (N + 1) % 3 and (N + 2) % 3.
+    private static readonly Vector256<int> s_mask0 = Vector256.Create(-1, 0, 0, -1, 0, 0, -1, 0);
+    private static readonly Vector256<int> s_mask1 = Vector256.Create(0, -1, 0, 0, -1, 0, 0, -1);
+    private static readonly Vector256<int> s_mask2 = Vector256.Create(0, 0, -1, 0, 0, -1, 0, 0);
+
+    private static void Widen(ReadOnlySpan<byte> src, Span<int> dst)
+    {
+        int x = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; x + 32 <= src.Length; x += 32)
+            {
+                (Vector256<ushort> lo, Vector256<ushort> hi) = Vector256.Widen(Vector256.Create(src.Slice(x, 32)));
+                (Vector256<uint> a, Vector256<uint> b) = Vector256.Widen(lo);
+                (Vector256<uint> c, Vector256<uint> d) = Vector256.Widen(hi);
+                a.AsInt32().CopyTo(dst.Slice(x, 8));
+                b.AsInt32().CopyTo(dst.Slice(x + 8, 8));
+                c.AsInt32().CopyTo(dst.Slice(x + 16, 8));
+                d.AsInt32().CopyTo(dst.Slice(x + 24, 8));
+            }
+        }
+
+        for (; x < src.Length; x++)
+        {
+            dst[x] = src[x];
         }
     }
 
@@ -154,7 +242,24 @@ internal static class PillowBicubic
         {
             int w = k[t];
             ReadOnlySpan<byte> row = rows.Slice((start + t) * rowBytes, rowBytes);
-            for (int x = 0; x < row.Length; x++)
+            int x = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                Vector256<int> weight = Vector256.Create(w);
+                for (; x + 32 <= row.Length; x += 32)
+                {
+                    (Vector256<ushort> lo, Vector256<ushort> hi) = Vector256.Widen(Vector256.Create(row.Slice(x, 32)));
+                    (Vector256<uint> a, Vector256<uint> b) = Vector256.Widen(lo);
+                    (Vector256<uint> cc, Vector256<uint> d) = Vector256.Widen(hi);
+                    Span<int> target = acc.Slice(x, 32);
+                    (Vector256.Create((ReadOnlySpan<int>)target[..8]) + a.AsInt32() * weight).CopyTo(target[..8]);
+                    (Vector256.Create((ReadOnlySpan<int>)target.Slice(8, 8)) + b.AsInt32() * weight).CopyTo(target.Slice(8, 8));
+                    (Vector256.Create((ReadOnlySpan<int>)target.Slice(16, 8)) + cc.AsInt32() * weight).CopyTo(target.Slice(16, 8));
+                    (Vector256.Create((ReadOnlySpan<int>)target.Slice(24, 8)) + d.AsInt32() * weight).CopyTo(target.Slice(24, 8));
+                }
+            }
+
+            for (; x < row.Length; x++)
             {
                 acc[x] += row[x] * w;
             }

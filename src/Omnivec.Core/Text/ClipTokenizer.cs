@@ -34,12 +34,13 @@ public sealed partial class ClipTokenizer
     private const double UnsetModelMaxLength = 1e15;
     private const int MaxContextLength = 65536;
 
-    // The reference pattern with its IGNORECASE spelled out: the text is already lowercased, so the flag only matters
-    // where Python's simple case folding makes 's' match 'ſ' (U+017F), which .NET's case-insensitive matching need not.
+    // The reference pattern with its IGNORECASE spelled out. The text is lowercased before the split, so the flag only
+    // shows where Python's regex module folds 'ſ' (U+017F, already lowercase) to 's'; spelling [sſ] keeps that exact
+    // without depending on .NET's own case-insensitivity tables.
     private const string SplitPattern = @"<\|[sſ]tartoftext\|>|<\|endoftext\|>|'[sſ]|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+";
 
-    // Extra ids asked from the BPE model beyond the context, so that a cut it makes inside a multi-byte character
-    // (it stops at character boundaries) can never fall inside the ids that are kept.
+    // Extra ids asked from the BPE model beyond the context: when the limit falls inside a word it may stop that word
+    // early (at a character boundary), so asking for a few more keeps the first ContextLength - 2 ids exact.
     private const int TruncationSlack = 8;
 
     private readonly BpeTokenizer _bpe;

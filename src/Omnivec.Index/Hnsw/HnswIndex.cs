@@ -27,10 +27,17 @@ internal sealed class USearchHandle : SafeHandle
 internal sealed unsafe class HnswIndex : IDisposable
 {
     internal const int Connectivity = 16;
-    internal const int ExpansionAdd = 128;
-    internal const int DefaultExpansionSearch = 128;
+    internal const int DefaultExpansionAdd = 64;
+    internal const int DefaultExpansionSearch = 64;
+
+    /// <summary>
+    /// USearch keeps a fixed pool of search contexts and fails (rather than waits) when more threads search at once,
+    /// so callers queue on this semaphore, sized to the pool.
+    /// </summary>
+    private const int SearchSlots = 16;
 
     private readonly USearchHandle _handle;
+    private readonly SemaphoreSlim _searchSlots = new(SearchSlots, SearchSlots);
 
     private HnswIndex(USearchHandle handle, int dimensions)
     {
@@ -60,7 +67,7 @@ internal sealed unsafe class HnswIndex : IDisposable
         }
     }
 
-    public static HnswIndex Create(int dimensions, int expansionSearch = DefaultExpansionSearch)
+    public static HnswIndex Create(int dimensions, int expansionSearch = DefaultExpansionSearch, int expansionAdd = DefaultExpansionAdd)
     {
         var options = new USearchNative.InitOptions
         {
@@ -68,7 +75,7 @@ internal sealed unsafe class HnswIndex : IDisposable
             Quantization = USearchNative.ScalarF32,
             Dimensions = (nuint)dimensions,
             Connectivity = Connectivity,
-            ExpansionAdd = ExpansionAdd,
+            ExpansionAdd = (nuint)expansionAdd,
             ExpansionSearch = (nuint)expansionSearch,
         };
         var handle = new USearchHandle();
@@ -154,22 +161,14 @@ internal sealed unsafe class HnswIndex : IDisposable
     {
         nint error = 0;
         nuint found;
-        fixed (float* q = query)
-        fixed (ulong* k = keys)
-        fixed (float* d = scores)
+        _searchSlots.Wait();
+        try
         {
-            if (allowed is null)
-            {
-                found = USearchNative.Search(Raw, q, USearchNative.ScalarF32, (nuint)count, k, d, &error);
-            }
-            else
-            {
-                fixed (ulong* bits = allowed.Words)
-                {
-                    var state = new FilterState { Bits = bits, Length = allowed.Words.Length };
-                    found = USearchNative.FilteredSearch(Raw, q, USearchNative.ScalarF32, (nuint)count, &IsAllowed, &state, k, d, &error);
-                }
-            }
+            found = SearchCore(query, count, keys, scores, allowed, &error);
+        }
+        finally
+        {
+            _searchSlots.Release();
         }
 
         USearchNative.ThrowIfError(error, "search");
@@ -180,6 +179,25 @@ internal sealed unsafe class HnswIndex : IDisposable
         }
 
         return n;
+    }
+
+    private nuint SearchCore(ReadOnlySpan<float> query, int count, Span<ulong> keys, Span<float> scores, IdBitmap? allowed, nint* error)
+    {
+        fixed (float* q = query)
+        fixed (ulong* k = keys)
+        fixed (float* d = scores)
+        {
+            if (allowed is null)
+            {
+                return USearchNative.Search(Raw, q, USearchNative.ScalarF32, (nuint)count, k, d, error);
+            }
+
+            fixed (ulong* bits = allowed.Words)
+            {
+                var state = new FilterState { Bits = bits, Length = allowed.Words.Length };
+                return USearchNative.FilteredSearch(Raw, q, USearchNative.ScalarF32, (nuint)count, &IsAllowed, &state, k, d, error);
+            }
+        }
     }
 
     public byte[] Serialize()
@@ -216,8 +234,7 @@ internal sealed unsafe class HnswIndex : IDisposable
             }
 
             index.SetExpansionSearch(expansionSearch);
-            int threads = Math.Max(1, Environment.ProcessorCount);
-            USearchNative.ChangeThreadsSearch(index.Raw, (nuint)(threads * 4), &error);
+            USearchNative.ChangeThreadsSearch(index.Raw, SearchSlots, &error);
             USearchNative.ThrowIfError(error, "change_threads_search");
             return index;
         }
@@ -228,7 +245,11 @@ internal sealed unsafe class HnswIndex : IDisposable
         }
     }
 
-    public void Dispose() => _handle.Dispose();
+    public void Dispose()
+    {
+        _handle.Dispose();
+        _searchSlots.Dispose();
+    }
 
     private void Reserve(long capacity, int threads)
     {
@@ -237,8 +258,7 @@ internal sealed unsafe class HnswIndex : IDisposable
         USearchNative.ThrowIfError(error, "reserve");
         USearchNative.ChangeThreadsAdd(Raw, (nuint)threads, &error);
         USearchNative.ThrowIfError(error, "change_threads_add");
-        // Searches can come from more threads than cores (concurrent callers); give each a context.
-        USearchNative.ChangeThreadsSearch(Raw, (nuint)(threads * 4), &error);
+        USearchNative.ChangeThreadsSearch(Raw, SearchSlots, &error);
         USearchNative.ThrowIfError(error, "change_threads_search");
     }
 

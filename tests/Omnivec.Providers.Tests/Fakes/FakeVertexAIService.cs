@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -410,6 +409,4 @@ public sealed partial class FakeVertexAIService : FakeServiceBase
             w.WriteEndObject();
             w.WriteEndObject();
         });
-
-    public static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }
