@@ -27,9 +27,16 @@ internal static class MagickImageDecoder
             if (format is SniffedFormat.Tiff or SniffedFormat.BigTiff or SniffedFormat.Avif)
             {
                 // Pinging every page reads no pixels, and ResourceLimits.ListLength bounds the page count.
-                using var all = new MagickImageCollection();
-                all.Ping(data, Settings(format, frameCount: null));
-                frames = Math.Max(all.Count, 1);
+                try
+                {
+                    using var all = new MagickImageCollection();
+                    all.Ping(data, Settings(format, frameCount: null));
+                    frames = Math.Max(all.Count, 1);
+                }
+                catch (MagickResourceLimitErrorException)
+                {
+                    frames = (int)ResourceLimits.ListLength; // more pages than the list limit: report the limit as a lower bound
+                }
             }
 
             return new ImageInfo(w, h, ImageFormatSniffer.Name(format), orientation, frames);

@@ -639,10 +639,11 @@ public sealed class Collection : IDisposable
                 apply(m);
                 m.Generation = generation;
             }
-            catch
+            catch (Exception e) when (e is OmnivecException or OutOfMemoryException)
             {
+                // The change is committed; only the derived copy failed (e.g. the native graph could not grow).
+                // Drop it so the next search rebuilds from SQLite instead of reporting a failed write.
                 DropState();
-                throw;
             }
         }
         finally

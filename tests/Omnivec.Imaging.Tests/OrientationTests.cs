@@ -34,18 +34,44 @@ public class OrientationTests(ITestOutputHelper output)
         Assert.True(diff < 6, $"mean abs diff {diff:F2}");
     }
 
-    [Fact]
-    public void A_wrong_orientation_would_be_detected_by_that_threshold()
+    [Theory]
+    [InlineData("landscape")]
+    [InlineData("portrait")]
+    public void Every_wrong_orientation_would_fail_that_threshold(string shape)
     {
-        using RgbImage reference = Decoder.DecodeFile(Formats("exif_orientation_landscape_1.jpg"));
-        using RgbImage flipped = RgbImage.Allocate(reference.Width, reference.Height);
-        int stride = reference.Stride;
-        for (int y = 0; y < reference.Height; y++)
+        // Apply each of the 8 transforms to the upright picture: any two results of equal size differ by far more than
+        // the 6-level threshold, so passing the test above means exactly the right transform was applied.
+        using RgbImage upright = Decoder.DecodeFile(Formats($"exif_orientation_{shape}_1.jpg"));
+        var variants = new List<RgbImage>();
+        try
         {
-            reference.Pixels.Slice(y * stride, stride).CopyTo(flipped.Pixels.Slice((reference.Height - 1 - y) * stride, stride));
-        }
+            for (int o = 1; o <= 8; o++)
+            {
+                (int w, int h) = Orientation.SwapsAxes(o) ? (upright.Height, upright.Width) : (upright.Width, upright.Height);
+                RgbImage v = RgbImage.Allocate(w, h);
+                variants.Add(v);
+                Orientation.CopyUpright(upright.Pixels, upright.Width, upright.Height, 3, o, v, default);
+            }
 
-        Assert.True(MeanAbsDiff(reference, flipped) > 12);
+            double smallest = double.MaxValue;
+            for (int i = 0; i < 8; i++)
+            {
+                for (int j = i + 1; j < 8; j++)
+                {
+                    if (variants[i].Width == variants[j].Width)
+                    {
+                        smallest = Math.Min(smallest, MeanAbsDiff(variants[i], variants[j]));
+                    }
+                }
+            }
+
+            output.WriteLine($"{shape}: smallest difference between two distinct transforms = {smallest:F2}");
+            Assert.True(smallest > 12, $"smallest {smallest:F2}");
+        }
+        finally
+        {
+            variants.ForEach(v => v.Dispose());
+        }
     }
 
     [Fact]

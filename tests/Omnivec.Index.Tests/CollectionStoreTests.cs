@@ -213,7 +213,7 @@ public sealed class CollectionStoreTests : IDisposable
     }
 
     [Fact]
-    public void Searches_during_upserts_see_whole_batches_only()
+    public async Task Searches_during_upserts_see_whole_batches_only()
     {
         using Collection c = _root.Store().OpenOrCreate("c", TestData.Space());
         c.Upsert([TestData.Item(0)], [Vec(0)]);
@@ -244,7 +244,7 @@ public sealed class CollectionStoreTests : IDisposable
         }
 
         done.Set();
-        Task.WaitAll(readers);
+        await Task.WhenAll(readers);
         Assert.Empty(errors);
         Assert.Equal(1 + (Batches * BatchSize), c.Search(Vec(0), 10_000, mode: SearchMode.Approximate).Count);
     }
