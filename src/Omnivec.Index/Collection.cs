@@ -14,7 +14,7 @@ namespace Omnivec.Index;
 /// and the HNSW graph (hnsw.index) are derived and rebuilt whenever their generation or checksum does not match.
 /// Searches may run concurrently; writes are serialised, and only one process at a time may write.
 /// </summary>
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "A collection of items is the domain term (omnivec collections ...).")]
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "Collection is the domain term used by the CLI and docs (omnivec collections).")]
 public sealed class Collection : IDisposable
 {
     /// <summary>Default item count from which <see cref="SearchMode.Auto"/> uses the HNSW graph (when one is up to date).</summary>

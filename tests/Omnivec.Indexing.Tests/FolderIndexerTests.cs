@@ -126,6 +126,25 @@ public sealed class FolderIndexerTests(TestModel model, ITestOutputHelper output
     }
 
     [Fact]
+    public async Task Symlinked_folders_are_followed_once_and_a_link_loop_does_not_hang()
+    {
+        using var temp = new TempFolder();
+        string folder = temp.Sub("pics");
+        string sub = Directory.CreateDirectory(Path.Combine(folder, "sub")).FullName;
+        File.Copy(TestPaths.CorpusFile("images", "photos", "bananas.jpg"), Path.Combine(sub, "bananas.jpg"));
+        Directory.CreateSymbolicLink(Path.Combine(sub, "loop"), folder);       // sub/loop -> pics (a cycle)
+        string outside = temp.Sub("outside");
+        File.Copy(TestPaths.CorpusFile("images", "photos", "hotdog.jpg"), Path.Combine(outside, "hotdog.jpg"));
+        Directory.CreateSymbolicLink(Path.Combine(folder, "linked"), outside);  // a link to a folder elsewhere
+
+        var store = new CollectionStore(temp.Sub("store"));
+        using Collection collection = store.OpenOrCreate("default", model.Clip.Space);
+        FolderIndexReport report = await new FolderIndexer(model.Clip, collection).IndexAsync(folder).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(2, report.Added);
+        Assert.NotNull(collection.FindByPath(Path.Combine(folder, "linked", "hotdog.jpg")));
+    }
+
+    [Fact]
     public void A_collection_refuses_an_embedder_from_another_space()
     {
         using var temp = new TempFolder();

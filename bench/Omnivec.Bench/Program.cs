@@ -1,0 +1,446 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Omnivec.Bench;
+using Omnivec.Imaging;
+using Omnivec.Index;
+using Omnivec.Models;
+using Omnivec.Onnx;
+
+// Benchmark driver called by bench/run.sh. Each mode writes a JSON list of
+// {"metric","contender","value","unit","params"} records (value = median; params carry min, max and runs).
+//   embed     --model DIR --photos DIR --large DIR --batches 1,8,32 --items N --repeats R --threads T --out FILE
+//   search    --data DIR --n N --repeats R --out FILE
+//   coldstart --model DIR --data DIR --n N --store DIR
+var a = new Args(args);
+return a.Mode switch
+{
+    "embed" => Embed.Run(a),
+    "search" => Search.Run(a),
+    "coldstart" => ColdStart.Run(a),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: Omnivec.Bench embed|search|coldstart [options] (see bench/README.md)");
+    return 2;
+}
+
+namespace Omnivec.Bench
+{
+    internal sealed class Args
+    {
+        private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
+
+        public Args(string[] args)
+        {
+            Mode = args.Length > 0 ? args[0] : "";
+            for (int i = 1; i + 1 < args.Length; i += 2)
+            {
+                _values[args[i].TrimStart('-')] = args[i + 1];
+            }
+        }
+
+        public string Mode { get; }
+
+        public string Get(string name, string? fallback = null) =>
+            _values.TryGetValue(name, out string? v) ? v : fallback ?? throw new ArgumentException($"--{name} is required");
+
+        public int Int(string name, int fallback) => _values.TryGetValue(name, out string? v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+
+        public int[] Ints(string name, string fallback) =>
+            Get(name, fallback).Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+    }
+
+    /// <summary>Collects result records and writes them as JSON.</summary>
+    internal sealed class Results
+    {
+        private readonly JsonArray _records = [];
+
+        public void Add(string metric, string contender, double[] samples, string unit, JsonObject parameters)
+        {
+            double[] sorted = samples.Order().ToArray();
+            double median = sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+            parameters["min"] = Math.Round(sorted[0], 6);
+            parameters["max"] = Math.Round(sorted[^1], 6);
+            parameters["runs"] = sorted.Length;
+            _records.Add(new JsonObject
+            {
+                ["metric"] = metric,
+                ["contender"] = contender,
+                ["value"] = Math.Round(median, 6),
+                ["unit"] = unit,
+                ["params"] = parameters,
+            });
+            Console.Error.WriteLine($"  {contender,-10} {metric,-28} {median,12:0.###} {unit,-10} {parameters.ToJsonString()}");
+        }
+
+        public void Write(string path) =>
+            File.WriteAllText(path, _records.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    internal static class Measure
+    {
+        /// <summary>One warm-up call, then <paramref name="repeats"/> timed calls; returns seconds per call.</summary>
+        public static double[] Seconds(int repeats, Action body)
+        {
+            body();
+            var samples = new double[repeats];
+            for (int r = 0; r < repeats; r++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                body();
+                samples[r] = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            }
+
+            return samples;
+        }
+
+        public static long Rss()
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            foreach (string line in File.ReadLines("/proc/self/status"))
+            {
+                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                {
+                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+                }
+            }
+
+            return 0;
+        }
+    }
+
+    internal static class Embed
+    {
+        public static int Run(Args a)
+        {
+            string model = a.Get("model");
+            int threads = a.Int("threads", 2);
+            int items = a.Int("items", 32);
+            int repeats = a.Int("repeats", 3);
+            int[] batches = a.Ints("batches", "1,8,32");
+            var results = new Results();
+            using var generator = ClipEmbeddingGenerator.Load(model, new ClipModelOptions
+            {
+                MaxBatchSize = batches.Max(),
+                IntraOpThreads = threads,
+                DecodeParallelism = threads,
+            });
+
+            // Model only: already decoded 224x224 images (preprocessing is then a normalisation pass) and texts.
+            var rng = new Random(1);
+            var images = new List<RgbImage>();
+            for (int i = 0; i < items; i++)
+            {
+                RgbImage img = RgbImage.Allocate(224, 224);
+                rng.NextBytes(img.Pixels);
+                images.Add(img);
+            }
+
+            string[] texts = Enumerable.Range(0, items).Select(i => Captions[i % Captions.Length] + (i >= Captions.Length ? $" number {i}" : "")).ToArray();
+            foreach (int b in batches)
+            {
+                var p = new JsonObject { ["batch"] = b, ["items"] = items, ["threads"] = threads };
+                double[] s = Measure.Seconds(repeats, () => InChunks(images, b, chunk => generator.EmbedImages(chunk)));
+                results.Add("embed.model.images_per_s", "omnivec", s.Select(x => items / x).ToArray(), "images/s", p);
+                s = Measure.Seconds(repeats, () => InChunks(texts, b, chunk => generator.EmbedTexts(chunk)));
+                results.Add("embed.model.texts_per_s", "omnivec", s.Select(x => items / x).ToArray(), "texts/s", (JsonObject)p.DeepClone());
+            }
+
+            foreach (RgbImage img in images)
+            {
+                img.Dispose();
+            }
+
+            // End to end: read, decode (EXIF-aware, reduced JPEG decoding where possible), preprocess, embed.
+            foreach ((string set, string dir) in new[] { ("photos", a.Get("photos")), ("large", a.Get("large")) })
+            {
+                string[] files = Directory.GetFiles(dir).Where(f => !f.EndsWith(".tsv", StringComparison.Ordinal) && !f.EndsWith(".json", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToArray();
+                int limit = a.Int(set + "-items", files.Length);
+                files = files.Take(limit).ToArray();
+                foreach (int b in batches)
+                {
+                    int failures = 0;
+                    double[] s = Measure.Seconds(repeats, () => InChunks(files, b, chunk =>
+                    {
+                        foreach (EmbeddingOutcome o in generator.EmbedImageFiles(chunk))
+                        {
+                            failures += o.Succeeded ? 0 : 1;
+                        }
+
+                        return 0;
+                    }));
+                    var p = new JsonObject { ["set"] = set, ["batch"] = b, ["items"] = files.Length, ["threads"] = threads, ["failures"] = failures };
+                    results.Add("embed.e2e.images_per_s", "omnivec", s.Select(x => files.Length / x).ToArray(), "images/s", p);
+                }
+            }
+
+            results.Write(a.Get("out"));
+            return 0;
+        }
+
+        private static int InChunks<T, TR>(IReadOnlyList<T> all, int batch, Func<IReadOnlyList<T>, TR> body)
+        {
+            for (int i = 0; i < all.Count; i += batch)
+            {
+                _ = body(all.Skip(i).Take(batch).ToArray());
+            }
+
+            return all.Count;
+        }
+
+        internal static readonly string[] Captions =
+        [
+            "a photo of a cat", "a diagram", "A photo of two dogs playing on the beach at sunset.", "a red door",
+            "a bowl of bananas on a kitchen table", "an astronaut riding a horse", "a city skyline at night",
+            "a close-up of a flower with a bee", "a page of handwritten notes", "a snowy mountain under a blue sky",
+            "a plate of pasta with tomato sauce", "people crossing a busy street in the rain", "a vintage car parked by the sea",
+            "a screenshot of a spreadsheet", "a child flying a kite in a park", "an old map of Europe",
+        ];
+    }
+
+    internal static class Search
+    {
+        public static int Run(Args a)
+        {
+            var data = Dataset.Load(a.Get("data"), a.Int("n", 0));
+            int repeats = a.Int("repeats", 3);
+            int batchSize = a.Int("batch", 100);
+            var results = new Results();
+            string root = Path.Combine(Path.GetTempPath(), "omnivec-bench-search-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+            try
+            {
+                long rss0 = Measure.Rss();
+                var store = new CollectionStore(root);
+                using Collection c = store.OpenOrCreate("bench", new EmbeddingSpace("local", "synthetic", "1", data.Dim));
+                var ids = new long[data.N];
+                long start = Stopwatch.GetTimestamp();
+                const int chunk = 10_000;
+                for (int i = 0; i < data.N; i += chunk)
+                {
+                    int count = Math.Min(chunk, data.N - i);
+                    var items = new CollectionItem[count];
+                    var vectors = new ReadOnlyMemory<float>[count];
+                    for (int j = 0; j < count; j++)
+                    {
+                        items[j] = new CollectionItem { Path = "v" + (i + j).ToString(CultureInfo.InvariantCulture), MediaType = "image/jpeg" };
+                        vectors[j] = data.Vectors.AsMemory((i + j) * data.Dim, data.Dim);
+                    }
+
+                    IReadOnlyList<long> got = c.Upsert(items, vectors);
+                    for (int j = 0; j < count; j++)
+                    {
+                        ids[i + j] = got[j];
+                    }
+                }
+
+                double ingest = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                var index = new Dictionary<long, int>(data.N);
+                for (int i = 0; i < data.N; i++)
+                {
+                    index[ids[i]] = i;
+                }
+
+                var np = new JsonObject { ["n"] = data.N, ["dim"] = data.Dim };
+                results.Add("search.ingest_s", "omnivec", [ingest], "s", Clone(np, ("what", "Upsert into SQLite + in-memory matrix")));
+                // First exact search loads nothing more (the matrix is kept in memory by Upsert); memory after exact set-up:
+                _ = c.Search(data.Query(0), 10, mode: SearchMode.Exact);
+                long rssExact = Measure.Rss();
+                results.Add("search.bytes_per_vector", "omnivec", [(rssExact - rss0) / (double)data.N], "bytes", Clone(np, ("index", "exact")));
+                RunQueries(results, c, data, index, SearchMode.Exact, "exact", repeats, batchSize, np);
+
+                start = Stopwatch.GetTimestamp();
+                c.Optimize();
+                double build = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                results.Add("search.build_s", "omnivec", [build], "s", Clone(np, ("index", "hnsw"), ("M", 16), ("ef_construction", 64)));
+                long rssHnsw = Measure.Rss();
+                results.Add("search.bytes_per_vector", "omnivec", [(rssHnsw - rss0) / (double)data.N], "bytes", Clone(np, ("index", "hnsw")));
+                RunQueries(results, c, data, index, SearchMode.Approximate, "hnsw", repeats, batchSize, Clone(np, ("ef_search", 64)));
+            }
+            finally
+            {
+                try
+                {
+                    Directory.Delete(root, recursive: true);
+                }
+                catch (IOException)
+                {
+                }
+            }
+
+            results.Write(a.Get("out"));
+            return 0;
+        }
+
+        private static void RunQueries(Results results, Collection c, Dataset data, Dictionary<long, int> index, SearchMode mode, string name,
+            int repeats, int batchSize, JsonObject np)
+        {
+            // Single queries: latency of each, queries/s over the set.
+            var latencies = new List<double>();
+            var qps = new double[repeats];
+            int found = 0;
+            for (int q = 0; q < Math.Min(10, data.Nq); q++)
+            {
+                _ = c.Search(data.Query(q), 10, mode: mode); // warm-up
+            }
+
+            for (int r = 0; r < repeats; r++)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                for (int q = 0; q < data.Nq; q++)
+                {
+                    long t = Stopwatch.GetTimestamp();
+                    IReadOnlyList<SearchHit> hits = c.Search(data.Query(q), 10, mode: mode);
+                    latencies.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+                    if (r == 0)
+                    {
+                        found += hits.Count(h => data.InTruth(q, index[h.Item.Id]));
+                    }
+                }
+
+                qps[r] = data.Nq / Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            }
+
+            var p = Clone(np, ("index", name), ("batch", 1), ("queries", data.Nq));
+            results.Add("search.qps", "omnivec", qps, "queries/s", p);
+            double[] sorted = latencies.Order().ToArray();
+            results.Add("search.p50_ms", "omnivec", [sorted[(int)(0.50 * (sorted.Length - 1))]], "ms", (JsonObject)p.DeepClone());
+            results.Add("search.p99_ms", "omnivec", [sorted[(int)(0.99 * (sorted.Length - 1))]], "ms", (JsonObject)p.DeepClone());
+            results.Add("search.recall_at_10", "omnivec", [found / (10.0 * data.Nq)], "fraction", Clone(np, ("index", name)));
+
+            // Batched: the same queries in groups of batchSize through SearchBatch.
+            var batches = new List<ReadOnlyMemory<float>[]>();
+            for (int q = 0; q < data.Nq; q += batchSize)
+            {
+                batches.Add(Enumerable.Range(q, Math.Min(batchSize, data.Nq - q)).Select(i => (ReadOnlyMemory<float>)data.Query(i)).ToArray());
+            }
+
+            double[] s = Measure.Seconds(repeats, () =>
+            {
+                foreach (ReadOnlyMemory<float>[] b in batches)
+                {
+                    _ = c.SearchBatch(b, 10, mode: mode);
+                }
+            });
+            results.Add("search.qps", "omnivec", s.Select(x => data.Nq / x).ToArray(), "queries/s", Clone(np, ("index", name), ("batch", batchSize), ("queries", data.Nq)));
+        }
+
+        internal static JsonObject Clone(JsonObject o, params (string Key, JsonNode? Value)[] extra)
+        {
+            var copy = (JsonObject)o.DeepClone();
+            foreach ((string k, JsonNode? v) in extra)
+            {
+                copy[k] = v;
+            }
+
+            return copy;
+        }
+    }
+
+    /// <summary>The shared synthetic vectors written by bench/py/gen_vectors.py (raw little-endian float32).</summary>
+    internal sealed class Dataset
+    {
+        public required int N { get; init; }
+        public required int Dim { get; init; }
+        public required int Nq { get; init; }
+        public required float[] Vectors { get; init; }
+        public required float[] Queries { get; init; }
+        public required int[] Truth { get; init; }
+        public required int TruthK { get; init; }
+
+        public float[] Query(int q) => Queries.AsSpan(q * Dim, Dim).ToArray();
+
+        public bool InTruth(int q, int row) => Truth.AsSpan(q * TruthK, 10).Contains(row);
+
+        public static Dataset Load(string dir, int n)
+        {
+            JsonNode meta = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "meta.json")))!;
+            int dim = (int)meta["dim"]!;
+            int nq = (int)meta["nq"]!;
+            int k = (int)meta["k"]!;
+            n = n > 0 ? n : (int)meta["n"]!;
+            return new Dataset
+            {
+                N = n,
+                Dim = dim,
+                Nq = nq,
+                Vectors = ReadFloats(Path.Combine(dir, "vectors.f32"), (long)n * dim),
+                Queries = ReadFloats(Path.Combine(dir, "queries.f32"), (long)nq * dim),
+                Truth = ReadInts(Path.Combine(dir, $"truth_{n}.i32"), nq * k),
+                TruthK = k,
+            };
+        }
+
+        private static float[] ReadFloats(string path, long count)
+        {
+            var result = new float[count];
+            using FileStream f = File.OpenRead(path);
+            f.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(result.AsSpan()));
+            return result;
+        }
+
+        private static int[] ReadInts(string path, int count)
+        {
+            var result = new int[count];
+            using FileStream f = File.OpenRead(path);
+            f.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(result.AsSpan()));
+            return result;
+        }
+    }
+
+    /// <summary>Fills a store the way `omnivec index` would leave it (vectors, HNSW graph, recorded model) for the CLI cold-start timing.</summary>
+    internal static class ColdStart
+    {
+        public static int Run(Args a)
+        {
+            string model = Path.GetFullPath(a.Get("model"));
+            var data = Dataset.Load(a.Get("data"), a.Int("n", 0));
+            EmbeddingSpace space;
+            using (var generator = ClipEmbeddingGenerator.Load(model, new ClipModelOptions { IntraOpThreads = 2 }))
+            {
+                space = generator.Space;
+            }
+
+            if (space.Dimensions != data.Dim)
+            {
+                throw new InvalidOperationException($"model gives {space.Dimensions}-d vectors but the data is {data.Dim}-d");
+            }
+
+            string root = a.Get("store");
+            if (Directory.Exists(root))
+            {
+                Directory.Delete(root, recursive: true);
+            }
+
+            var store = new CollectionStore(root);
+            using Collection c = store.OpenOrCreate("cold", space);
+            const int chunk = 10_000;
+            for (int i = 0; i < data.N; i += chunk)
+            {
+                int count = Math.Min(chunk, data.N - i);
+                var items = new CollectionItem[count];
+                var vectors = new ReadOnlyMemory<float>[count];
+                for (int j = 0; j < count; j++)
+                {
+                    items[j] = new CollectionItem { Path = "/photos/img" + (i + j).ToString(CultureInfo.InvariantCulture) + ".jpg", MediaType = "image/jpeg" };
+                    vectors[j] = data.Vectors.AsMemory((i + j) * data.Dim, data.Dim);
+                }
+
+                _ = c.Upsert(items, vectors);
+            }
+
+            // What the CLI records after `omnivec index`, so that `omnivec search` finds the model by itself.
+            c.SetIndexState("embedder.provider", "local");
+            c.SetIndexState("embedder.model", model);
+            c.SetIndexState("embedder.variant", "fp32");
+            c.Optimize();
+            Console.Error.WriteLine($"cold-start store: {data.N} items, {space} in {root}");
+            return 0;
+        }
+    }
+}

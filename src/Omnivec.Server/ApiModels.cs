@@ -1,0 +1,41 @@
+namespace Omnivec.Server;
+
+// Response shapes. Property names are written in snake_case by the server's JSON options.
+
+internal sealed record EmbeddingsResponse(string Object, IReadOnlyList<EmbeddingData> Data, string Model, EmbeddingsUsage Usage);
+
+/// <summary><see cref="Embedding"/> is a float array, or a base64 string of little-endian float32 when asked for.</summary>
+internal sealed record EmbeddingData(string Object, int Index, object Embedding);
+
+internal sealed record EmbeddingsUsage(int PromptTokens, int TotalTokens);
+
+internal sealed record SearchResponse(string Collection, IReadOnlyList<SearchResult> Results);
+
+internal sealed record SearchResult(long Id, float Score, string Path, string MediaType, int Width, int Height, long SizeBytes,
+    DateTimeOffset? TakenAt, string ThumbnailUrl);
+
+internal sealed record ClassifyResponse(IReadOnlyList<ClassifyLabel> Labels);
+
+internal sealed record ClassifyLabel(string Label, float Probability, float Similarity);
+
+internal sealed record CollectionSummary(string Name, long Count, string Provider, string Model, string Revision, int Dimensions,
+    long BytesOnDisk, DateTimeOffset? UpdatedUtc);
+
+internal sealed record UploadResponse(IReadOnlyList<UploadedItem> Items, IReadOnlyList<UploadError> Errors);
+
+internal sealed record UploadedItem(long Id, string Path, string Name, int Width, int Height);
+
+internal sealed record UploadError(string Name, string Error);
+
+internal sealed record HealthResponse(string Status, string Model, int Dimensions, int Collections);
+
+// Request shapes, for the OpenAPI document only: the endpoints read the JSON by hand to give precise errors.
+
+internal sealed record EmbeddingsRequest(object Input, string? Model, string? EncodingFormat, int? Dimensions, string? User);
+
+internal sealed record SearchRequest(string? Collection, string? Text, string? Image, long? ItemId, int? TopK, SearchFilterRequest? Filter);
+
+internal sealed record SearchFilterRequest(string? PathPrefix, DateTimeOffset? From, DateTimeOffset? To, string? MediaType, int? MinWidth,
+    int? MinHeight, long? MinSize);
+
+internal sealed record ClassifyRequest(string Image, IReadOnlyList<string> Labels, string? Templates);

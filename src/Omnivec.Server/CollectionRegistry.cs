@@ -1,0 +1,68 @@
+using System.Collections.Concurrent;
+using Omnivec.Index;
+
+namespace Omnivec.Server;
+
+/// <summary>
+/// Opens each collection once and keeps it open for the server's lifetime: a <see cref="Collection"/> caches its vectors
+/// in memory and serialises writes, so one shared instance per name is both faster and correct.
+/// </summary>
+internal sealed class CollectionRegistry : IDisposable
+{
+    private readonly ConcurrentDictionary<string, Collection> _open = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+    private readonly OmnivecServerOptions _options;
+
+    public CollectionRegistry(OmnivecServerOptions options)
+    {
+        _options = options;
+        Store = new CollectionStore(options.StoreRoot);
+    }
+
+    public CollectionStore Store { get; }
+
+    /// <summary>An existing collection; <see cref="CollectionNotFoundException"/> (404) when there is none.</summary>
+    public Collection Open(string name)
+    {
+        if (_open.TryGetValue(name, out Collection? collection))
+        {
+            return collection;
+        }
+
+        lock (_gate)
+        {
+            return _open.TryGetValue(name, out collection) ? collection : _open[name] = Store.Open(name);
+        }
+    }
+
+    /// <summary>The collection, created for <paramref name="space"/> when missing; 409 when it holds another space.</summary>
+    public Collection OpenOrCreate(string name, EmbeddingSpace space)
+    {
+        lock (_gate)
+        {
+            if (!_open.TryGetValue(name, out Collection? collection))
+            {
+                bool existed = Store.Exists(name);
+                collection = Store.OpenOrCreate(name, space);
+                _open[name] = collection;
+                if (!existed)
+                {
+                    _options.CollectionCreated?.Invoke(collection);
+                }
+            }
+
+            collection.Space.EnsureCompatibleWith(space);
+            return collection;
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (Collection collection in _open.Values)
+        {
+            collection.Dispose();
+        }
+
+        _open.Clear();
+    }
+}

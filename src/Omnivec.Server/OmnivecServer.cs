@@ -1,0 +1,208 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Omnivec.Server;
+
+/// <summary>
+/// The Omnivec HTTP API (and the web page at <c>/</c>) over one embedder and one folder of collections.
+/// <see cref="Build"/> returns an unstarted <see cref="WebApplication"/>; the embedder stays owned by the caller.
+/// </summary>
+public static class OmnivecServer
+{
+    /// <summary>Builds the server; start it with <c>StartAsync</c>/<c>RunAsync</c>, stop and dispose it when done.</summary>
+    public static WebApplication Build(IMultimodalEmbeddingGenerator embedder, OmnivecServerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(embedder);
+        ArgumentNullException.ThrowIfNull(options);
+        Validate(options);
+
+        string webRoot = options.WebRoot ?? Path.Combine(AppContext.BaseDirectory, "wwwroot");
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ApplicationName = typeof(OmnivecServer).Assembly.GetName().Name,
+            ContentRootPath = AppContext.BaseDirectory,
+            WebRootPath = Directory.Exists(webRoot) ? webRoot : null,
+            EnvironmentName = Environments.Production,
+        });
+        builder.Logging.SetMinimumLevel(options.MinimumLogLevel);
+        builder.WebHost.UseUrls([.. options.Urls]);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = options.MaxRequestBytes;
+        });
+        builder.Services.Configure<FormOptions>(f =>
+        {
+            f.MultipartBodyLengthLimit = options.MaxRequestBytes;
+            f.ValueLengthLimit = (int)Math.Min(options.MaxRequestBytes, int.MaxValue);
+        });
+        builder.Services.ConfigureHttpJsonOptions(j =>
+        {
+            j.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+            j.SerializerOptions.DictionaryKeyPolicy = JsonNamingPolicy.SnakeCaseLower;
+        });
+        builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi();
+        if (options.CorsOrigins.Count > 0)
+        {
+            builder.Services.AddCors(c => c.AddDefaultPolicy(p => p.WithOrigins([.. options.CorsOrigins]).AllowAnyHeader().AllowAnyMethod()));
+        }
+
+        var serverEmbedder = new ServerEmbedder(embedder, options);
+        var fetcher = new ImageUrlFetcher(options);
+        var collections = new CollectionRegistry(options);
+        var thumbnails = new Thumbnails(options.MaxImagePixels, options.ThumbnailCacheEntries);
+        // Owned by the application: disposed with it (the embedder itself is the caller's).
+        // (Factory registrations: the container disposes what factories made, not instances handed to it.)
+        builder.Services.AddSingleton(_ => serverEmbedder);
+        builder.Services.AddSingleton(_ => fetcher);
+        builder.Services.AddSingleton(_ => collections);
+
+        WebApplication app = builder.Build();
+        // Resolve once so the container owns (and on shutdown disposes) them.
+        _ = app.Services.GetRequiredService<ServerEmbedder>();
+        _ = app.Services.GetRequiredService<ImageUrlFetcher>();
+        _ = app.Services.GetRequiredService<CollectionRegistry>();
+        ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Omnivec.Server");
+
+        app.Use((context, next) => ProblemResponses.HandleAsync(context, next, options.MaxRequestBytes, logger));
+        app.UseStatusCodePages(async status =>
+        {
+            HttpContext context = status.HttpContext;
+            int code = context.Response.StatusCode;
+            string detail = code switch
+            {
+                StatusCodes.Status404NotFound => $"No such resource: {context.Request.Method} {context.Request.Path}.",
+                StatusCodes.Status405MethodNotAllowed => $"{context.Request.Method} is not allowed on {context.Request.Path}.",
+                StatusCodes.Status415UnsupportedMediaType => "Unsupported content type.",
+                _ => ProblemResponses.ReasonPhrase(code),
+            };
+            await ProblemResponses.WriteAsync(context, code, detail).ConfigureAwait(false);
+        });
+        if (options.CorsOrigins.Count > 0)
+        {
+            app.UseCors();
+        }
+
+        byte[][] keyHashes = options.ApiKeys.Where(k => !string.IsNullOrEmpty(k)).Select(k => SHA256.HashData(Encoding.UTF8.GetBytes(k))).ToArray();
+        if (keyHashes.Length > 0)
+        {
+            app.Use((context, next) => Authorize(context, next, keyHashes));
+        }
+
+        if (app.Environment.WebRootFileProvider is not NullFileProvider)
+        {
+            app.UseDefaultFiles();
+            app.UseStaticFiles();
+        }
+
+        var embeddings = new EmbeddingsEndpoint(serverEmbedder, fetcher, options);
+        var search = new SearchEndpoints(serverEmbedder, collections, fetcher, options);
+        var collectionRoutes = new CollectionEndpoints(serverEmbedder, collections, thumbnails, options);
+
+        app.MapOpenApi();
+        app.MapGet("/health", () => TypedResults.Ok(new HealthResponse("ok", embedder.Space.ModelId, embedder.Space.Dimensions, collections.Store.List().Count)))
+            .WithName("Health").WithSummary("Liveness, the model served and how many collections exist.");
+
+        RouteGroupBuilder v1 = app.MapGroup("/v1");
+        v1.MapPost("/embeddings", embeddings.HandleAsync)
+            .WithName("CreateEmbeddings").WithSummary("OpenAI-compatible embeddings of texts and images.")
+            .Accepts<EmbeddingsRequest>("application/json").Produces<EmbeddingsResponse>().ProducesProblem(400).ProducesProblem(413);
+        v1.MapPost("/search", search.SearchAsync)
+            .WithName("Search").WithSummary("Search a collection by text, image or item id (JSON, or multipart with an 'image' file).")
+            .Accepts<SearchRequest>("application/json", "multipart/form-data").Produces<SearchResponse>().ProducesProblem(400).ProducesProblem(404);
+        v1.MapPost("/classify", search.ClassifyAsync)
+            .WithName("Classify").WithSummary("Zero-shot classification of an image against labels.")
+            .Accepts<ClassifyRequest>("application/json", "multipart/form-data").Produces<ClassifyResponse>().ProducesProblem(400);
+        v1.MapGet("/collections", collectionRoutes.List)
+            .WithName("ListCollections").WithSummary("Every collection with its size and embedding space.").Produces<CollectionSummary[]>();
+        v1.MapPost("/collections/{name}/items", collectionRoutes.UploadAsync)
+            .WithName("UploadItems").WithSummary("Upload images (multipart 'files'); each is stored, embedded and indexed.")
+            .Accepts<IFormFileCollection>("multipart/form-data").Produces<UploadResponse>(StatusCodes.Status201Created).ProducesProblem(400).ProducesProblem(409)
+            .DisableAntiforgery();
+        v1.MapDelete("/collections/{name}/items/{id:long}", collectionRoutes.Delete)
+            .WithName("DeleteItem").WithSummary("Remove an item from a collection.").Produces(StatusCodes.Status204NoContent).ProducesProblem(404);
+        v1.MapGet("/collections/{name}/items/{id:long}/thumbnail", collectionRoutes.Thumbnail)
+            .WithName("ItemThumbnail").WithSummary("JPEG thumbnail of an item (?size=256).").Produces(200, contentType: "image/jpeg").ProducesProblem(404);
+        v1.MapGet("/collections/{name}/items/{id:long}/content", collectionRoutes.Content)
+            .WithName("ItemContent").WithSummary("The item's original file.").Produces(200).ProducesProblem(404);
+        return app;
+    }
+
+    /// <summary>Builds and runs the server until <paramref name="cancellationToken"/> fires (or the process is asked to stop).</summary>
+    public static async Task RunAsync(IMultimodalEmbeddingGenerator embedder, OmnivecServerOptions options, CancellationToken cancellationToken = default)
+    {
+        WebApplication app = Build(embedder, options);
+        await using (app.ConfigureAwait(false))
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static async Task Authorize(HttpContext context, RequestDelegate next, byte[][] keyHashes)
+    {
+        if (!context.Request.Path.StartsWithSegments("/v1", StringComparison.OrdinalIgnoreCase))
+        {
+            await next(context).ConfigureAwait(false);
+            return;
+        }
+
+        string header = context.Request.Headers.Authorization.ToString();
+        const string Scheme = "Bearer ";
+        if (header.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase))
+        {
+            // Hashing first makes every comparison the same length; FixedTimeEquals keeps timing from revealing a prefix.
+            byte[] given = SHA256.HashData(Encoding.UTF8.GetBytes(header[Scheme.Length..].Trim()));
+            bool ok = false;
+            foreach (byte[] key in keyHashes)
+            {
+                ok |= CryptographicOperations.FixedTimeEquals(given, key);
+            }
+
+            if (ok)
+            {
+                await next(context).ConfigureAwait(false);
+                return;
+            }
+        }
+
+        await ProblemResponses.WriteAsync(context, StatusCodes.Status401Unauthorized,
+            header.Length == 0 ? "This server needs an API key: send 'Authorization: Bearer <key>'." : "The API key is not valid.").ConfigureAwait(false);
+    }
+
+    private static void Validate(OmnivecServerOptions options)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.StoreRoot);
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.DefaultCollection);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxRequestBytes);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxItemsPerRequest);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxTextLength);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxImagePixels);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxImageUrlBytes);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxBatchSize);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchWindow, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.ImageUrlTimeout, TimeSpan.Zero);
+        if (options.Urls.Count == 0)
+        {
+            throw new ArgumentException("At least one URL to listen on is needed.", nameof(options));
+        }
+    }
+}

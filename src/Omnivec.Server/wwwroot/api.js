@@ -1,0 +1,123 @@
+// Thin client for the Omnivec HTTP API (same origin). Errors surface as ApiError carrying the problem+json title/detail.
+const KEY_STORAGE = 'omnivec.apiKey';
+
+export const apiKey = {
+  get() { try { return localStorage.getItem(KEY_STORAGE) ?? ''; } catch { return ''; } },
+  set(value) {
+    try {
+      if (value) localStorage.setItem(KEY_STORAGE, value); else localStorage.removeItem(KEY_STORAGE);
+    } catch { /* storage disabled: the key lives for this page only */ }
+  },
+};
+
+export class ApiError extends Error {
+  constructor(status, title, detail) {
+    super(detail || title);
+    this.name = 'ApiError';
+    this.status = status;
+    this.title = title;
+    this.detail = detail;
+  }
+}
+
+function problemFrom(status, statusText, contentType, bodyText) {
+  let title = statusText || `HTTP ${status}`;
+  let detail = '';
+  if (contentType.includes('json')) {
+    try {
+      const p = JSON.parse(bodyText);
+      title = p.title || title;
+      detail = p.detail || '';
+    } catch { /* not JSON after all */ }
+  } else if (bodyText) {
+    detail = bodyText.slice(0, 300);
+  }
+  if (status === 0) { title = 'Network error'; detail = 'The server could not be reached.'; }
+  return new ApiError(status, title, detail);
+}
+
+function authHeaders(headers = {}) {
+  const key = apiKey.get();
+  return key ? { ...headers, Authorization: `Bearer ${key}` } : headers;
+}
+
+async function request(method, url, { json, form, signal } = {}) {
+  const headers = authHeaders({ Accept: 'application/json' });
+  let body;
+  if (json !== undefined) { body = JSON.stringify(json); headers['Content-Type'] = 'application/json'; }
+  else if (form) body = form;
+  let res;
+  try {
+    res = await fetch(url, { method, headers, body, signal });
+  } catch (e) {
+    if (e.name === 'AbortError') throw e;
+    throw problemFrom(0, '', '', '');
+  }
+  if (!res.ok) throw problemFrom(res.status, res.statusText, res.headers.get('content-type') ?? '', await res.text().catch(() => ''));
+  if (res.status === 204) return null;
+  return (res.headers.get('content-type') ?? '').includes('json') ? res.json() : null;
+}
+
+const enc = encodeURIComponent;
+
+export function readAsDataUrl(file) {
+  return new Promise((resolve, reject) => {
+    const r = new FileReader();
+    r.onload = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+    r.readAsDataURL(file);
+  });
+}
+
+export const api = {
+  health: () => request('GET', '/health'),
+  collections: () => request('GET', '/v1/collections'),
+  searchText: (collection, text, topK, signal) => request('POST', '/v1/search', { json: { collection, text, top_k: topK }, signal }),
+  searchItem: (collection, itemId, topK, signal) => request('POST', '/v1/search', { json: { collection, item_id: itemId, top_k: topK }, signal }),
+  searchImage(collection, file, topK, signal) {
+    // Multipart keeps the bytes binary (no base64 inflation) for large photos.
+    const form = new FormData();
+    form.append('image', file, file.name || 'image');
+    form.append('collection', collection);
+    form.append('top_k', String(topK));
+    return request('POST', '/v1/search', { form, signal });
+  },
+  async classify(file, labels, templates) {
+    const body = { image: await readAsDataUrl(file), labels };
+    if (templates) body.templates = templates;
+    return request('POST', '/v1/classify', { json: body });
+  },
+  /** Fetches an image with the API key (img tags cannot send headers) and returns an object URL the caller revokes. */
+  async imageObjectUrl(url) {
+    let res;
+    try { res = await fetch(url, { headers: authHeaders() }); } catch { throw problemFrom(0, '', '', ''); }
+    if (!res.ok) throw problemFrom(res.status, res.statusText, res.headers.get('content-type') ?? '', await res.text().catch(() => ''));
+    return URL.createObjectURL(await res.blob());
+  },
+  deleteItem: (collection, id) => request('DELETE', `/v1/collections/${enc(collection)}/items/${enc(id)}`),
+  thumbnailUrl: (collection, id, size = 256) => `/v1/collections/${enc(collection)}/items/${enc(id)}/thumbnail?size=${size}`,
+  contentUrl: (collection, id) => `/v1/collections/${enc(collection)}/items/${enc(id)}/content`,
+
+  /** Uploads files with XMLHttpRequest so the browser reports upload progress (fetch cannot). */
+  uploadFiles(collection, files, onProgress) {
+    return new Promise((resolve, reject) => {
+      const form = new FormData();
+      for (const f of files) form.append('files', f, f.name);
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', `/v1/collections/${enc(collection)}/items`);
+      for (const [k, v] of Object.entries(authHeaders({ Accept: 'application/json' }))) xhr.setRequestHeader(k, v);
+      xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress?.(e.loaded, e.total); };
+      xhr.onerror = () => reject(problemFrom(0, '', '', ''));
+      xhr.onload = () => {
+        const ct = xhr.getResponseHeader('content-type') ?? '';
+        if (xhr.status >= 200 && xhr.status < 300) {
+          try { resolve(ct.includes('json') ? JSON.parse(xhr.responseText) : { items: [], errors: [] }); }
+          catch { reject(new ApiError(xhr.status, 'Bad response', 'The server sent an unreadable reply.')); }
+        } else {
+          reject(problemFrom(xhr.status, xhr.statusText, ct, xhr.responseText));
+        }
+      };
+      xhr.send(form);
+    });
+  },
+};

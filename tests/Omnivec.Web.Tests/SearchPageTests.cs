@@ -1,0 +1,277 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using Omnivec.Tests;
+using static Microsoft.Playwright.Assertions;
+
+namespace Omnivec.Web.Tests;
+
+/// <summary>Drives the real page in headless Chromium against the real server and the tiny test model.</summary>
+public sealed partial class SearchPageTests(WebFixture fixture) : IClassFixture<WebFixture>
+{
+    private static string Photo(string name) => TestPaths.CorpusFile("images", "photos", name);
+
+    [Fact]
+    public Task Typing_a_query_shows_result_cards_with_scores() => WithPageAsync(fixture.Server, async page =>
+    {
+        await page.GetByTestId("search-input").FillAsync("a cat lying on a sofa");
+
+        // The debounced search fires without Enter; every seed photo ranks (top_k 24 > 12).
+        ILocator cards = page.GetByTestId("result-card");
+        await Expect(cards.First).ToBeVisibleAsync();
+        Assert.True(await cards.CountAsync() >= WebFixture.SeedPhotos.Length);
+        await Expect(page.GetByTestId("results-status")).ToContainTextAsync("results for “a cat lying on a sofa”");
+
+        IReadOnlyList<string> badges = await page.GetByTestId("score").AllInnerTextsAsync();
+        Assert.Equal(await cards.CountAsync(), badges.Count);
+        Assert.All(badges, b => Assert.Matches(ScoreText(), b));
+        double[] scores = await Task.WhenAll((await cards.AllAsync()).Select(async c => double.Parse((await c.GetAttributeAsync("data-score"))!, CultureInfo.InvariantCulture)));
+        Assert.Equal(scores.OrderByDescending(s => s), scores);
+
+        // Thumbnails come from the server and actually decode.
+        await Expect(cards.First.Locator("img.thumb")).ToHaveJSPropertyAsync("complete", true);
+        Assert.True(await cards.First.Locator("img.thumb").EvaluateAsync<int>("img => img.naturalWidth") > 0, "the first thumbnail did not load");
+        Assert.Contains("q=a+cat", page.Url, StringComparison.Ordinal);
+    });
+
+    [Fact]
+    public Task Dropping_a_photo_finds_that_photo_first() => WithPageAsync(fixture.Server, async page =>
+    {
+        const string name = "two_beagles.jpg";
+        await DropFileAsync(page, "drop-zone", Photo(name), "image/jpeg");
+
+        await Expect(page.GetByTestId("query-image")).ToBeVisibleAsync();
+        ILocator first = page.GetByTestId("result-card").First;
+        await Expect(first).ToHaveAttributeAsync("data-id", fixture.Server.SeedIds[name].ToString(CultureInfo.InvariantCulture));
+        double score = double.Parse((await first.GetAttributeAsync("data-score"))!, CultureInfo.InvariantCulture);
+        Assert.InRange(score, 0.99, 1.0001);
+        await Expect(first.GetByTestId("score")).ToHaveTextAsync("1.00");
+
+        // Clearing the chip returns to the empty state.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Clear query image" }).ClickAsync();
+        await Expect(page.GetByTestId("query-image")).ToBeHiddenAsync();
+        await Expect(page.GetByTestId("result-card")).ToHaveCountAsync(0);
+    });
+
+    [Fact]
+    public Task Picking_an_image_file_searches_by_image() => WithPageAsync(fixture.Server, async page =>
+    {
+        const string name = "bananas.jpg";
+        await page.GetByTestId("search-file").SetInputFilesAsync(Photo(name));
+        await Expect(page.GetByTestId("query-image")).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("result-card").First).ToHaveAttributeAsync("data-id", fixture.Server.SeedIds[name].ToString(CultureInfo.InvariantCulture));
+    });
+
+    [Fact]
+    public Task Uploading_two_photos_shows_progress_and_adds_them() => WithPageAsync(fixture.Server, async page =>
+    {
+        long before = await fixture.Server.CountAsync("default");
+        await Expect(page.GetByTestId("collection-select").Locator("option:checked")).ToContainTextAsync($"{before} items");
+
+        await page.GetByTestId("upload-input").SetInputFilesAsync([Photo("kitten_closeup_tall.jpg"), Photo("grace_hopper_128.jpg")]);
+
+        await Expect(page.GetByTestId("upload-progress")).ToBeVisibleAsync();
+        await Expect(page.Locator("#upload-progress-text")).ToContainTextAsync("2 photos added (2/2)");
+        Assert.Equal(1.0, await page.GetByTestId("upload-progress").EvaluateAsync<double>("p => p.value"));
+
+        // With no search on screen the new items are shown, and the picker's count moves by two.
+        ILocator cards = page.GetByTestId("result-card");
+        await Expect(cards).ToHaveCountAsync(2);
+        Assert.Equal(["grace_hopper_128.jpg", "kitten_closeup_tall.jpg"], (await cards.Locator(".name").AllInnerTextsAsync()).Order());
+        await Expect(page.GetByTestId("collection-select").Locator("option:checked")).ToContainTextAsync($"{before + 2} items");
+        Assert.Equal(before + 2, await fixture.Server.CountAsync("default"));
+        await Expect(page.GetByTestId("upload-errors")).ToBeHiddenAsync();
+    });
+
+    [Fact]
+    public Task Clicking_a_result_shows_more_like_it_with_a_way_back() => WithPageAsync(fixture.Server, async page =>
+    {
+        await page.GetByTestId("search-input").FillAsync("a dog");
+        await page.GetByTestId("search-input").PressAsync("Enter");
+        ILocator cards = page.GetByTestId("result-card");
+        await Expect(cards.Nth(2)).ToBeVisibleAsync();
+
+        ILocator picked = cards.Nth(2);
+        string id = (await picked.GetAttributeAsync("data-id"))!;
+        string name = await picked.Locator(".name").InnerTextAsync();
+        await picked.Locator("button.open").ClickAsync();
+
+        await Expect(page.GetByTestId("results-status")).ToContainTextAsync($"similar photos to {name}");
+        await Expect(cards.First).ToHaveAttributeAsync("data-id", id);
+        await Expect(cards.First.GetByTestId("score")).ToHaveTextAsync("1.00");
+        await Expect(page.Locator("#crumbs")).ToContainTextAsync($"Like {name}");
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Back", Exact = true }).ClickAsync();
+        await Expect(page.GetByTestId("results-status")).ToContainTextAsync("results for “a dog”");
+        await Expect(page.Locator("#crumbs")).ToBeHiddenAsync();
+    });
+
+    [Fact]
+    public Task Details_drawer_shows_metadata_and_links_to_the_original() => WithPageAsync(fixture.Server, async page =>
+    {
+        await page.GetByTestId("search-input").FillAsync("mug");
+        await page.GetByTestId("search-input").PressAsync("Enter");
+        ILocator card = page.GetByTestId("result-card").First;
+        await Expect(card).ToBeVisibleAsync();
+        string name = await card.Locator(".name").InnerTextAsync();
+        long id = long.Parse((await card.GetAttributeAsync("data-id"))!, CultureInfo.InvariantCulture);
+        string file = fixture.Server.SeedIds.Single(kv => kv.Value == id).Key;
+
+        await card.HoverAsync();
+        await card.Locator("button.info").ClickAsync();
+        ILocator drawer = page.Locator("#drawer");
+        await Expect(drawer).ToBeVisibleAsync();
+        await Expect(page.Locator("#drawer-title")).ToHaveTextAsync(name);
+        await Expect(page.Locator("#drawer-fields")).ToContainTextAsync("Dimensions");
+        await Expect(page.Locator("#drawer-fields")).ToContainTextAsync("Size");
+
+        string href = (await page.Locator("#drawer-open").GetAttributeAsync("href"))!;
+        IAPIResponse original = await page.APIRequest.GetAsync(href);
+        Assert.Equal(200, original.Status);
+        Assert.Equal(await File.ReadAllBytesAsync(Photo(file)), await original.BodyAsync());
+
+        await page.Keyboard.PressAsync("Escape");
+        await Expect(drawer).ToBeHiddenAsync();
+    });
+
+    [Fact]
+    public Task Classify_shows_bars_that_sum_to_one_hundred_percent() => WithPageAsync(fixture.Server, async page =>
+    {
+        await page.GetByTestId("classify-input").SetInputFilesAsync(Photo("tabby_cat_lying.jpg"));
+        await Expect(page.Locator("#classify-preview")).ToBeVisibleAsync();
+        await page.GetByTestId("classify-labels").FillAsync("a cat, a dog, a banana");
+        await page.GetByTestId("classify-run").ClickAsync();
+
+        ILocator bars = page.GetByTestId("classify-results").GetByTestId("classify-bar");
+        await Expect(bars).ToHaveCountAsync(3);
+        Assert.Equal(["a banana", "a cat", "a dog"], (await bars.Locator(".label").AllInnerTextsAsync()).Order());
+
+        double[] percents = (await bars.Locator(".pct").AllInnerTextsAsync())
+            .Select(t => double.Parse(t.TrimEnd('%'), CultureInfo.InvariantCulture)).ToArray();
+        Assert.InRange(percents.Sum(), 99.8, 100.2);
+        Assert.Equal(percents.OrderByDescending(p => p), percents);
+
+        double[] probabilities = await Task.WhenAll((await bars.AllAsync()).Select(async b => double.Parse((await b.GetAttributeAsync("data-probability"))!, CultureInfo.InvariantCulture)));
+        Assert.InRange(probabilities.Sum(), 0.999, 1.001);
+
+        // The widest bar belongs to the top label.
+        string width = (await bars.First.Locator(".fill").GetAttributeAsync("style"))!;
+        Assert.Contains(percents[0].ToString("0.0", CultureInfo.InvariantCulture), width, StringComparison.Ordinal);
+    });
+
+    [Fact]
+    public Task A_bad_image_upload_shows_an_error_toast_and_the_page_keeps_working() => WithPageAsync(fixture.Server, async page =>
+    {
+        long before = await fixture.Server.CountAsync("default");
+        string dir = Directory.CreateTempSubdirectory("omnivec-web-bad-").FullName;
+        try
+        {
+            string bad = Path.Combine(dir, "broken.jpg");
+            await File.WriteAllTextAsync(bad, "this is plain text, not a JPEG");
+            await page.GetByTestId("upload-input").SetInputFilesAsync(bad);
+
+            ILocator toast = page.GetByTestId("toast").Filter(new() { HasText = "broken.jpg" });
+            await Expect(toast).ToBeVisibleAsync();
+            await Expect(page.GetByTestId("upload-errors")).ToContainTextAsync("broken.jpg");
+            // The toast carries the server's reason, not just a status code.
+            Assert.True((await toast.InnerTextAsync()).Length > "Could not add broken.jpg".Length + 5, await toast.InnerTextAsync());
+            Assert.Equal(before, await fixture.Server.CountAsync("default"));
+
+            await page.GetByTestId("search-input").FillAsync("palm trees");
+            await page.GetByTestId("search-input").PressAsync("Enter");
+            await Expect(page.GetByTestId("result-card").First).ToBeVisibleAsync();
+            await Expect(page.GetByTestId("results-status")).ToContainTextAsync("results for “palm trees”");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    });
+
+    [Fact]
+    public async Task With_an_api_key_the_page_asks_for_it_and_then_works()
+    {
+        TestServer secured = await fixture.StartServerAsync("web-test-key");
+        await secured.UploadAsync("default", [Photo("hotdog.jpg"), Photo("white_mug.jpg")]);
+
+        await WithPageAsync(secured, async page =>
+        {
+            // Listing collections is refused: the error is shown and the key dialog opens.
+            await Expect(page.GetByTestId("toast").First).ToContainTextAsync("401");
+            await Expect(page.Locator("#settings")).ToBeVisibleAsync();
+            await page.GetByTestId("api-key").FillAsync("web-test-key");
+            await page.Locator("#api-key-save").ClickAsync();
+
+            await Expect(page.GetByTestId("collection-select").Locator("option:checked")).ToContainTextAsync("2 items");
+            await page.GetByTestId("search-input").FillAsync("hot dog");
+            await page.GetByTestId("search-input").PressAsync("Enter");
+            await Expect(page.GetByTestId("result-card")).ToHaveCountAsync(2);
+            Assert.Equal("web-test-key", await page.EvaluateAsync<string>("() => localStorage.getItem('omnivec.apiKey')"));
+        }, allowedConsoleErrors: "401");
+    }
+
+    /// <summary>Dispatches a real drag-and-drop of a file onto an element, with the DataTransfer built in the page.</summary>
+    private static async Task DropFileAsync(IPage page, string testId, string path, string mediaType)
+    {
+        string base64 = Convert.ToBase64String(await File.ReadAllBytesAsync(path));
+        await page.EvaluateAsync(
+            """
+            ([testId, base64, name, type]) => {
+              const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+              const dt = new DataTransfer();
+              dt.items.add(new File([bytes], name, { type }));
+              const target = document.querySelector(`[data-testid="${testId}"]`);
+              for (const kind of ['dragenter', 'dragover', 'drop']) {
+                target.dispatchEvent(new DragEvent(kind, { bubbles: true, cancelable: true, dataTransfer: dt }));
+              }
+            }
+            """,
+            new object[] { testId, base64, Path.GetFileName(path), mediaType });
+    }
+
+    /// <summary>Opens the page in a fresh context, fails on uncaught script errors, and saves a screenshot when the test fails.</summary>
+    private async Task WithPageAsync(TestServer server, Func<IPage, Task> body, string? allowedConsoleErrors = null, [CallerMemberName] string test = "")
+    {
+        IBrowserContext context = await fixture.Browser.NewContextAsync(new()
+        {
+            BaseURL = server.BaseUrl.ToString(),
+            ViewportSize = new() { Width = 1280, Height = 900 },
+        });
+        context.SetDefaultTimeout(20_000);
+        SetDefaultExpectTimeout(20_000);
+        IPage page = await context.NewPageAsync();
+        var scriptErrors = new List<string>();
+        page.PageError += (_, error) => scriptErrors.Add(error);
+        page.Console += (_, message) =>
+        {
+            // Failed requests are logged by the browser itself ("Failed to load resource"); bad uploads expect those.
+            if (message.Type == "error" && !message.Text.Contains("Failed to load resource", StringComparison.Ordinal)
+                && (allowedConsoleErrors is null || !message.Text.Contains(allowedConsoleErrors, StringComparison.Ordinal)))
+            {
+                scriptErrors.Add(message.Text);
+            }
+        };
+        try
+        {
+            await page.GotoAsync("/");
+            await Expect(page.Locator("html[data-ready]")).ToHaveCountAsync(1);
+            await body(page);
+            Assert.True(scriptErrors.Count == 0, "Script errors in the page: " + string.Join(" | ", scriptErrors));
+        }
+        catch
+        {
+            string dir = Path.Combine(AppContext.BaseDirectory, "playwright-failures");
+            Directory.CreateDirectory(dir);
+            await page.ScreenshotAsync(new() { Path = Path.Combine(dir, test + ".png"), FullPage = true });
+            throw;
+        }
+        finally
+        {
+            await context.CloseAsync();
+        }
+    }
+
+    [GeneratedRegex(@"^-?\d\.\d\d$")]
+    private static partial Regex ScoreText();
+}

@@ -1,0 +1,157 @@
+using System.Net.Http.Headers;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Logging;
+using Microsoft.Playwright;
+using Omnivec.Onnx;
+using Omnivec.Server;
+using Omnivec.Tests;
+
+namespace Omnivec.Web.Tests;
+
+/// <summary>
+/// One real server (tiny CLIP model, temp store seeded with corpus photos through the upload API) and one headless
+/// Debian Chromium, shared by the page tests. The page is served from the source tree so tests never see a stale copy.
+/// </summary>
+public sealed class WebFixture : IAsyncLifetime
+{
+    /// <summary>Photos indexed before any test runs; none of them is uploaded again by a test.</summary>
+    public static readonly string[] SeedPhotos =
+    [
+        "tabby_cat_lying.jpg", "two_beagles.jpg", "puppies_on_road.jpg", "bananas.jpg", "tomatoes.jpg", "palm_trees_sky.jpg",
+        "boardwalk_to_sea.jpg", "white_mug.jpg", "motel_sign.jpg", "hotdog.jpg", "yoga_pose_beach.jpg", "succulent_plants.jpg",
+    ];
+
+    private ClipEmbeddingGenerator? _embedder;
+    private IPlaywright? _playwright;
+    private readonly List<WebApplication> _servers = [];
+    private readonly List<string> _tempDirs = [];
+
+    public IBrowser Browser { get; private set; } = null!;
+
+    public TestServer Server { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        // Fail (not skip) without the browser: CI installs it with apt, and a silently skipped UI suite hides regressions.
+        string chromium = Environment.GetEnvironmentVariable("OMNIVEC_CHROMIUM") is { Length: > 0 } env ? env : "/usr/bin/chromium";
+        if (!File.Exists(chromium))
+        {
+            throw new InvalidOperationException(
+                $"Chromium was not found at {chromium}. The web page tests drive Debian's Chromium: install it with `apt-get install chromium` (never `playwright install`).");
+        }
+
+        _embedder = ClipEmbeddingGenerator.Load(Path.Combine(TestPaths.Fixtures, "models", "tiny-clip-hf"));
+        Server = await StartServerAsync();
+        Server.SeedIds = await Server.UploadAsync("default", SeedPhotos.Select(p => TestPaths.CorpusFile("images", "photos", p)));
+
+        _playwright = await Playwright.CreateAsync();
+        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = chromium,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+        });
+    }
+
+    /// <summary>Starts another server on a free loopback port with its own empty store.</summary>
+    public async Task<TestServer> StartServerAsync(params string[] apiKeys)
+    {
+        string store = Directory.CreateTempSubdirectory("omnivec-web-").FullName;
+        _tempDirs.Add(store);
+        var options = new OmnivecServerOptions
+        {
+            StoreRoot = store,
+            WebRoot = Path.Combine(TestPaths.RepoRoot, "src", "Omnivec.Server", "wwwroot"),
+            MinimumLogLevel = LogLevel.Warning,
+        };
+        options.Urls.Clear();
+        options.Urls.Add("http://127.0.0.1:0");
+        foreach (string key in apiKeys)
+        {
+            options.ApiKeys.Add(key);
+        }
+
+        WebApplication app = OmnivecServer.Build(_embedder!, options);
+        await app.StartAsync();
+        _servers.Add(app);
+        var baseUrl = new Uri(app.Urls.First());
+        return new TestServer(baseUrl, apiKeys.FirstOrDefault());
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Browser is not null)
+        {
+            await Browser.CloseAsync();
+        }
+
+        _playwright?.Dispose();
+        foreach (WebApplication app in _servers)
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+
+        _embedder?.Dispose();
+        foreach (string dir in _tempDirs)
+        {
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A file still held open must not fail the run.
+            }
+        }
+    }
+}
+
+/// <summary>A running server and a plain HTTP client for arranging and checking state behind the page's back.</summary>
+public sealed class TestServer(Uri baseUrl, string? apiKey)
+{
+    private readonly HttpClient _http = CreateClient(baseUrl, apiKey);
+
+    public Uri BaseUrl { get; } = baseUrl;
+
+    /// <summary>Item ids of the seed photos by file name.</summary>
+    public IReadOnlyDictionary<string, long> SeedIds { get; set; } = new Dictionary<string, long>();
+
+    private static HttpClient CreateClient(Uri baseUrl, string? apiKey)
+    {
+        var http = new HttpClient { BaseAddress = baseUrl, Timeout = TimeSpan.FromMinutes(2) };
+        if (apiKey is not null)
+        {
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+        }
+
+        return http;
+    }
+
+    public async Task<Dictionary<string, long>> UploadAsync(string collection, IEnumerable<string> files)
+    {
+        using var form = new MultipartFormDataContent();
+        foreach (string file in files)
+        {
+            var content = new ByteArrayContent(await File.ReadAllBytesAsync(file));
+            content.Headers.ContentType = new MediaTypeHeaderValue(file.EndsWith(".png", StringComparison.Ordinal) ? "image/png" : "image/jpeg");
+            form.Add(content, "files", Path.GetFileName(file));
+        }
+
+        using HttpResponseMessage response = await _http.PostAsync(new Uri($"v1/collections/{collection}/items", UriKind.Relative), form);
+        string body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"Seeding upload failed: {(int)response.StatusCode} {body}");
+        using JsonDocument doc = JsonDocument.Parse(body);
+        Assert.Empty(doc.RootElement.GetProperty("errors").EnumerateArray());
+        return doc.RootElement.GetProperty("items").EnumerateArray()
+            .ToDictionary(i => i.GetProperty("name").GetString()!, i => i.GetProperty("id").GetInt64());
+    }
+
+    public async Task<long> CountAsync(string collection)
+    {
+        using JsonDocument doc = JsonDocument.Parse(await _http.GetStringAsync(new Uri("v1/collections", UriKind.Relative)));
+        return doc.RootElement.EnumerateArray().Where(c => c.GetProperty("name").GetString() == collection)
+            .Select(c => c.GetProperty("count").GetInt64()).FirstOrDefault();
+    }
+}
