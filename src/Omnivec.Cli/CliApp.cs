@@ -17,6 +17,7 @@ internal static class CliApp
         root.Subcommands.Add(CollectionCommands.CreateDedupe());
         root.Subcommands.Add(CollectionCommands.CreateList());
         root.Subcommands.Add(ModelsCommand.Create());
+        root.Subcommands.Add(ServeCommand.Create());
         return root;
     }
 }

@@ -117,6 +117,17 @@ internal static class CollectionCommands
                 return Task.FromResult(0);
             }
 
+            if (Console.IsOutputRedirected)
+            {
+                foreach (CollectionInfo info in all)
+                {
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"{info.Name}\t{info.Count}\t{info.Space}\t{FormatBytes(info.BytesOnDisk)}\t{info.UpdatedUtc:yyyy-MM-dd HH:mm}"));
+                }
+
+                return Task.FromResult(0);
+            }
+
             var table = new Table().Border(TableBorder.Simple).AddColumn("name").AddColumn(new TableColumn("items").RightAligned())
                 .AddColumn("model").AddColumn(new TableColumn("dims").RightAligned()).AddColumn(new TableColumn("on disk").RightAligned()).AddColumn("updated");
             foreach (CollectionInfo info in all)

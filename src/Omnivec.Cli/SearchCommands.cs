@@ -133,6 +133,19 @@ internal static class SearchCommands
             return;
         }
 
+        if (Console.IsOutputRedirected)
+        {
+            // Pipes and files get one tab-separated line per hit, easy to cut and grep.
+            int rank = 1;
+            foreach (SearchHit hit in hits)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{rank++}\t{hit.Score:F4}\t{hit.Item.Path}\t{hit.Item.Width}x{hit.Item.Height}\t{(hit.Item.TakenAt ?? hit.Item.ModifiedUtc):yyyy-MM-dd}"));
+            }
+
+            return;
+        }
+
         var table = new Table().Border(TableBorder.Simple)
             .AddColumn(new TableColumn("#").RightAligned())
             .AddColumn(new TableColumn("score").RightAligned())

@@ -172,6 +172,18 @@ public sealed class FolderIndexer
             return results;
         }
 
+        if (_embedder is IPerItemImageEmbedder each)
+        {
+            // Local models report per file, so a corrupt file does not send the batch through one-by-one retries.
+            IReadOnlyList<EmbeddingOutcome> outcomes = each.EmbedEach(files.Select(f => f.Content).ToArray(), cancellationToken);
+            for (int i = 0; i < files.Count; i++)
+            {
+                results.Add((files[i], outcomes[i].Embedding, outcomes[i].Error is { } error ? Reason(error, files[i].Path) : null));
+            }
+
+            return results;
+        }
+
         IEmbeddingGenerator<DataContent, Embedding<float>> images = _embedder;
         try
         {

@@ -15,7 +15,7 @@ namespace Omnivec.Onnx;
 /// The work is CPU-bound, so the <c>GenerateAsync</c> methods run synchronously on the calling thread; the
 /// synchronous <c>EmbedTexts</c>, <c>EmbedImages</c> and <c>EmbedImageFiles</c> are the core methods.
 /// </remarks>
-public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator
+public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPerItemImageEmbedder
 {
     private readonly OnnxTower _text;
     private readonly OnnxTower _vision;
@@ -210,14 +210,14 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(encodedImages);
-        return EmbedEach(encodedImages.Count, i => _decoder.Decode(encodedImages[i].Span, sources?[i], Preprocessor.TargetShortSide, cancellationToken), cancellationToken);
+        return EmbedDecoded(encodedImages.Count, i => _decoder.Decode(encodedImages[i].Span, sources?[i], Preprocessor.TargetShortSide, cancellationToken), cancellationToken);
     }
 
     /// <summary>Reads and embeds image files; each file succeeds or fails on its own (missing, unreadable, corrupt).</summary>
     public IReadOnlyList<EmbeddingOutcome> EmbedImageFiles(IReadOnlyList<string> paths, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(paths);
-        return EmbedEach(paths.Count, i =>
+        return EmbedDecoded(paths.Count, i =>
         {
             string path = paths[i];
             if (!File.Exists(path))
@@ -240,7 +240,14 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator
         }, cancellationToken);
     }
 
-    private EmbeddingOutcome[] EmbedEach(int count, Func<int, RgbImage> decode, CancellationToken cancellationToken)
+    /// <inheritdoc />
+    public IReadOnlyList<EmbeddingOutcome> EmbedEach(IReadOnlyList<DataContent> images, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        return EmbedImages(images.Select(i => i.Data).ToArray(), images.Select(i => i.Name).ToArray(), cancellationToken);
+    }
+
+    private EmbeddingOutcome[] EmbedDecoded(int count, Func<int, RgbImage> decode, CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
         var outcomes = new EmbeddingOutcome[count];

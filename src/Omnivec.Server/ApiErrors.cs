@@ -59,6 +59,13 @@ internal static class ProblemResponses
             Detail = detail,
             Type = "https://httpstatuses.io/" + status.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
+        // OpenAI SDKs read error.message; carrying it too lets them show the reason instead of a bare status.
+        problem.Extensions["error"] = new Dictionary<string, object?>
+        {
+            ["message"] = detail,
+            ["type"] = status switch { 401 => "authentication_error", >= 500 => "server_error", _ => "invalid_request_error" },
+            ["code"] = null,
+        };
         return context.Response.WriteAsJsonAsync(problem, (JsonSerializerOptions?)null, "application/problem+json", context.RequestAborted);
     }
 

@@ -115,13 +115,13 @@ public static class OmnivecServer
             .WithName("Health").WithSummary("Liveness, the model served and how many collections exist.");
 
         RouteGroupBuilder v1 = app.MapGroup("/v1");
-        v1.MapPost("/embeddings", embeddings.HandleAsync)
+        v1.MapPost("/embeddings", (Func<HttpContext, Task<IResult>>)embeddings.HandleAsync)
             .WithName("CreateEmbeddings").WithSummary("OpenAI-compatible embeddings of texts and images.")
             .Accepts<EmbeddingsRequest>("application/json").Produces<EmbeddingsResponse>().ProducesProblem(400).ProducesProblem(413);
-        v1.MapPost("/search", search.SearchAsync)
+        v1.MapPost("/search", (Func<HttpContext, Task<IResult>>)search.SearchAsync)
             .WithName("Search").WithSummary("Search a collection by text, image or item id (JSON, or multipart with an 'image' file).")
             .Accepts<SearchRequest>("application/json", "multipart/form-data").Produces<SearchResponse>().ProducesProblem(400).ProducesProblem(404);
-        v1.MapPost("/classify", search.ClassifyAsync)
+        v1.MapPost("/classify", (Func<HttpContext, Task<IResult>>)search.ClassifyAsync)
             .WithName("Classify").WithSummary("Zero-shot classification of an image against labels.")
             .Accepts<ClassifyRequest>("application/json", "multipart/form-data").Produces<ClassifyResponse>().ProducesProblem(400);
         v1.MapGet("/collections", collectionRoutes.List)

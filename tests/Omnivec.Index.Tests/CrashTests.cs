@@ -52,6 +52,7 @@ internal static class CrashWorker
     }
 }
 
+[Collection(HeavyTests.Name)]
 public sealed class CrashTests : IDisposable
 {
     private readonly TempRoot _root = new();
@@ -72,7 +73,23 @@ public sealed class CrashTests : IDisposable
         for (int round = 0; round < 24; round++)
         {
             (Process child, List<int> reported) = Start(next, int.MaxValue);
-            Thread.Sleep(random.Next(150, 700)); // the child needs ~150 ms to start; then it commits continuously
+            if (round < 3)
+            {
+                // Early rounds may hit start-up and collection creation.
+                Thread.Sleep(random.Next(50, 400));
+            }
+            else
+            {
+                // Then let the child commit at least once (start-up time varies with machine load), and kill it at a random point after.
+                var wait = Stopwatch.StartNew();
+                while (wait.Elapsed < TimeSpan.FromSeconds(30) && !child.HasExited && CountOf(reported) == 0)
+                {
+                    Thread.Sleep(5);
+                }
+
+                Thread.Sleep(random.Next(0, 300));
+            }
+
             child.Kill(entireProcessTree: true);
             child.WaitForExit();
             kills++;
@@ -200,6 +217,14 @@ public sealed class CrashTests : IDisposable
         }
 
         return (snapshotStale, graphStale);
+    }
+
+    private static int CountOf(List<int> reported)
+    {
+        lock (reported)
+        {
+            return reported.Count;
+        }
     }
 
     private static long ReadGeneration(string db)

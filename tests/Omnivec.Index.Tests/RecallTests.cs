@@ -4,6 +4,14 @@ using Xunit.Abstractions;
 
 namespace Omnivec.Index.Tests;
 
+/// <summary>The CPU-heavy tests (crash loop, 100k recall) run one after the other, not alongside each other.</summary>
+[CollectionDefinition(Name)]
+public sealed class HeavyTests
+{
+    public const string Name = "heavy";
+}
+
+[Collection(HeavyTests.Name)]
 public sealed class RecallTests : IDisposable
 {
     private readonly TempRoot _root = new();

@@ -1,4 +1,5 @@
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
@@ -146,6 +147,15 @@ public sealed class TestServer(Uri baseUrl, string? apiKey)
         Assert.Empty(doc.RootElement.GetProperty("errors").EnumerateArray());
         return doc.RootElement.GetProperty("items").EnumerateArray()
             .ToDictionary(i => i.GetProperty("name").GetString()!, i => i.GetProperty("id").GetInt64());
+    }
+
+    public async Task<long[]> SearchByItemAsync(string collection, long itemId, int topK)
+    {
+        using var request = JsonContent.Create(new Dictionary<string, object> { ["collection"] = collection, ["item_id"] = itemId, ["top_k"] = topK });
+        using HttpResponseMessage response = await _http.PostAsync(new Uri("v1/search", UriKind.Relative), request);
+        response.EnsureSuccessStatusCode();
+        using JsonDocument doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return doc.RootElement.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("id").GetInt64()).ToArray();
     }
 
     public async Task<long> CountAsync(string collection)

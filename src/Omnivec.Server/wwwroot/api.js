@@ -11,8 +11,9 @@ export const apiKey = {
 };
 
 export class ApiError extends Error {
-  constructor(status, title, detail) {
+  constructor(status, title, detail, problem = {}) {
     super(detail || title);
+    this.problem = problem; // the whole problem+json body, for extensions such as an upload's per-file 'errors'
     this.name = 'ApiError';
     this.status = status;
     this.title = title;
@@ -23,17 +24,18 @@ export class ApiError extends Error {
 function problemFrom(status, statusText, contentType, bodyText) {
   let title = statusText || `HTTP ${status}`;
   let detail = '';
+  let problem = {};
   if (contentType.includes('json')) {
     try {
-      const p = JSON.parse(bodyText);
-      title = p.title || title;
-      detail = p.detail || '';
+      problem = JSON.parse(bodyText) ?? {};
+      title = problem.title || title;
+      detail = problem.detail || '';
     } catch { /* not JSON after all */ }
   } else if (bodyText) {
     detail = bodyText.slice(0, 300);
   }
   if (status === 0) { title = 'Network error'; detail = 'The server could not be reached.'; }
-  return new ApiError(status, title, detail);
+  return new ApiError(status, title, detail, problem);
 }
 
 function authHeaders(headers = {}) {

@@ -161,15 +161,15 @@ function search(query, { extend = false } = {}) {
 
 function syncSearchBar(q) {
   const chip = $('query-chip');
-  if (q?.kind === 'image') {
-    $('query-image').src = q.url;
-    $('query-image-name').textContent = q.name;
+  if (q?.kind === 'image' || q?.kind === 'item') {
+    if (q.kind === 'image') $('query-image').src = q.url; else setImage($('query-image'), q.thumb);
+    $('query-image-name').textContent = q.kind === 'item' ? `Like ${q.name}` : q.name;
     chip.hidden = false;
   } else {
     chip.hidden = true;
   }
   if (q?.kind === 'text' && $('search-input').value.trim() !== q.text) $('search-input').value = q.text;
-  if (q?.kind === 'image') $('search-input').value = '';
+  if (q?.kind === 'image' || q?.kind === 'item') $('search-input').value = '';
   const url = new URL(location.href);
   if (q?.kind === 'text') url.searchParams.set('q', q.text); else url.searchParams.delete('q');
   history.replaceState(null, '', url);
@@ -407,7 +407,9 @@ async function upload(files) {
       errors.push(...(res?.errors ?? []).map((x) => ({ name: x.name ?? f.name, error: x.error ?? 'rejected' })));
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) { reportError(err, 'Upload failed'); break; }
-      errors.push({ name: f.name, error: err instanceof ApiError ? (err.detail || err.title) : String(err?.message ?? err) });
+      const perFile = Array.isArray(err?.problem?.errors) ? err.problem.errors : [];
+      if (perFile.length) errors.push(...perFile.map((x) => ({ name: x.name ?? f.name, error: x.error ?? err.detail })));
+      else errors.push({ name: f.name, error: err instanceof ApiError ? (err.detail || err.title) : String(err?.message ?? err) });
     }
     doneBytes += f.size;
     bar.value = Math.min(1, doneBytes / total);
@@ -549,6 +551,7 @@ function init() {
   $('settings').addEventListener('close', () => {
     if ($('settings').returnValue !== 'save') return;
     apiKey.set($('api-key').value.trim());
+    $('toasts').replaceChildren(); // the 401 toasts that led here are stale now
     toast('Settings saved', apiKey.get() ? 'The API key will be sent with each request.' : 'API key cleared.', 'ok');
     loadHealth(); loadCollections().then(() => runCurrent());
   });

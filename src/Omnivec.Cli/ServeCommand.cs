@@ -1,0 +1,103 @@
+using System.CommandLine;
+using Omnivec.Index;
+using Omnivec.Server;
+
+namespace Omnivec.Cli;
+
+/// <summary><c>omnivec serve</c>: the HTTP API (OpenAI-compatible embeddings, search, classify, uploads) and the web page.</summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var embedder = new EmbedderOptions();
+        var collection = new CollectionOptions();
+        var urls = new Option<string[]>("--urls")
+        {
+            Description = "Addresses to listen on. Default: http://127.0.0.1:8080 (this machine only).",
+            DefaultValueFactory = _ => ["http://127.0.0.1:8080"],
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var apiKeys = new Option<string[]>("--api-key")
+        {
+            Description = "Require 'Authorization: Bearer <key>' on /v1/*; repeatable. Also OMNIVEC_API_KEYS (comma-separated).",
+        };
+        var corsOrigins = new Option<string[]>("--cors-origin") { Description = "Allow browser calls from this origin (repeatable). Default: none." };
+        var allowImageUrls = new Option<bool>("--allow-image-urls") { Description = "Fetch {\"image\": \"https://…\"} inputs (only from --image-url-allow hosts; never internal addresses)." };
+        var imageUrlAllow = new Option<string?>("--image-url-allow") { Description = "Hosts image URLs may use, comma-separated; *.example.com allows subdomains." };
+        var maxBatch = new Option<int>("--max-batch-size") { Description = "Inputs merged into one model run by dynamic batching (1 = off).", DefaultValueFactory = _ => 32 };
+        var command = new Command("serve", "Serve the HTTP API and the web page.");
+        embedder.AddTo(command);
+        collection.AddTo(command);
+        foreach (Option option in new Option[] { urls, apiKeys, corsOrigins, allowImageUrls, imageUrlAllow, maxBatch })
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            CollectionStore store = collection.OpenStore(parse);
+            string name = collection.Name(parse);
+            IMultimodalEmbeddingGenerator generator;
+            if (store.Exists(name))
+            {
+                // An existing collection names the model that filled it, as `search` does.
+                using Collection existing = store.Open(name);
+                generator = await EmbedderFactory.CreateAsync(parse, embedder, existing, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                generator = await EmbedderFactory.CreateAsync(parse, embedder, null, cancellationToken).ConfigureAwait(false);
+            }
+
+            using (generator)
+            {
+                var options = new OmnivecServerOptions
+                {
+                    StoreRoot = store.RootDirectory,
+                    DefaultCollection = name,
+                    AllowImageUrls = parse.GetValue(allowImageUrls),
+                    MaxBatchSize = Math.Max(1, parse.GetValue(maxBatch)),
+                    CollectionCreated = c => EmbedderFactory.Remember(c, parse, embedder),
+                };
+                options.Urls.Clear();
+                foreach (string url in parse.GetValue(urls) ?? [])
+                {
+                    options.Urls.Add(url);
+                }
+
+                IEnumerable<string> keys = (parse.GetValue(apiKeys) ?? [])
+                    .Concat((Environment.GetEnvironmentVariable("OMNIVEC_API_KEYS") ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
+                foreach (string key in keys.Distinct(StringComparer.Ordinal))
+                {
+                    options.ApiKeys.Add(key);
+                }
+
+                foreach (string origin in parse.GetValue(corsOrigins) ?? [])
+                {
+                    options.CorsOrigins.Add(origin);
+                }
+
+                foreach (string host in (parse.GetValue(imageUrlAllow) ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+                {
+                    options.ImageUrlAllowList.Add(host);
+                }
+
+                if (options.AllowImageUrls && options.ImageUrlAllowList.Count == 0)
+                {
+                    Output.Warn("--allow-image-urls without --image-url-allow: every image URL will be refused.");
+                }
+
+                if (options.ApiKeys.Count == 0 && options.Urls.Any(u => !u.Contains("127.0.0.1", StringComparison.Ordinal) && !u.Contains("localhost", StringComparison.OrdinalIgnoreCase)))
+                {
+                    Output.Warn("listening beyond this machine without --api-key: anyone who can reach it can use the API.");
+                }
+
+                Console.Error.WriteLine($"omnivec: serving {generator.Space} on {string.Join(", ", options.Urls)} (collections in {store.RootDirectory})");
+                await OmnivecServer.RunAsync(generator, options, cancellationToken).ConfigureAwait(false);
+            }
+
+            return 0;
+        });
+        return command;
+    }
+}
