@@ -124,7 +124,7 @@ async function main() {
   };
   fs.writeFileSync(a.check, JSON.stringify(check));
   fs.writeFileSync(a.out, JSON.stringify(out, null, 1));
-  console.error(`versions: node ${process.version}, onnxruntime-node ${require('onnxruntime-node/package.json').version}, sharp ${require('sharp/package.json').version}, libvips ${sharp.versions.vips}`);
+  console.error(`versions: node ${process.version}, onnxruntime-node ${JSON.parse(fs.readFileSync(path.join(__dirname, 'node_modules/onnxruntime-node/package.json'))).version}, sharp ${JSON.parse(fs.readFileSync(path.join(__dirname, 'node_modules/sharp/package.json'))).version}, libvips ${sharp.versions.vips}`);
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });

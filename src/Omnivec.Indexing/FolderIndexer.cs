@@ -97,6 +97,11 @@ public sealed class FolderIndexer
             cancelled = true;
         }
 
+        if (!cancelled && options.OptimizeWhenDone && (added + updated + removed > 0))
+        {
+            _collection.Optimize();
+        }
+
         return new FolderIndexReport(files.Count, added, updated, unchanged, removed, failures, clock.Elapsed, cancelled);
     }
 

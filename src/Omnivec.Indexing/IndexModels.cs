@@ -14,6 +14,12 @@ public sealed class FolderIndexOptions
 
     /// <summary>Remove items whose files are gone from the folder (the default).</summary>
     public bool RemoveMissing { get; set; } = true;
+
+    /// <summary>
+    /// After a complete run, save the search snapshot and (for large collections) build the approximate index, so the
+    /// first search afterwards starts fast. On by default.
+    /// </summary>
+    public bool OptimizeWhenDone { get; set; } = true;
 }
 
 /// <summary>A snapshot of a running index job, reported after every batch.</summary>

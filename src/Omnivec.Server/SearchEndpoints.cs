@@ -40,16 +40,14 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
             collectionName = JsonRequest.String(root, "collection") ?? options.DefaultCollection;
             text = JsonRequest.String(root, "text");
             string? imageText = JsonRequest.String(root, "image");
-            image = imageText is null ? null : await ImageSources.ReadAsync(imageText, "'image'", fetcher, cancellationToken).ConfigureAwait(false);
             itemId = JsonRequest.Integer(root, "item_id", long.MinValue, long.MaxValue);
             top = (int)(JsonRequest.Integer(root, "top_k", 1, MaxTop) ?? 10);
             filter = ParseFilter(root);
+            CheckOneQuery(text, imageText is not null, itemId);
+            image = imageText is null ? null : await ImageSources.ReadAsync(imageText, "'image'", fetcher, cancellationToken).ConfigureAwait(false);
         }
 
-        if ((text is not null ? 1 : 0) + (image is not null ? 1 : 0) + (itemId is not null ? 1 : 0) != 1)
-        {
-            throw ApiException.BadRequest("Give exactly one of 'text', 'image' or 'item_id' to search by.");
-        }
+        CheckOneQuery(text, image is not null, itemId);
 
         Collection collection = collections.Open(collectionName);
         IReadOnlyList<SearchHit> hits;
@@ -202,6 +200,14 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
             MinHeight = (int?)JsonRequest.Integer(f, "min_height", 0, int.MaxValue),
             MinSizeBytes = JsonRequest.Integer(f, "min_size", 0, long.MaxValue),
         };
+    }
+
+    private static void CheckOneQuery(string? text, bool hasImage, long? itemId)
+    {
+        if ((text is not null ? 1 : 0) + (hasImage ? 1 : 0) + (itemId is not null ? 1 : 0) != 1)
+        {
+            throw ApiException.BadRequest("Give exactly one of 'text', 'image' or 'item_id' to search by.");
+        }
     }
 
     internal static string? FormValue(IFormCollection form, string name) =>

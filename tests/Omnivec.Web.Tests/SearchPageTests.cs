@@ -63,6 +63,29 @@ public sealed partial class SearchPageTests(WebFixture fixture) : IClassFixture<
     });
 
     [Fact]
+    public Task A_slow_search_shows_loading_skeletons_then_results() => WithPageAsync(fixture.Server, async page =>
+    {
+        var release = new TaskCompletionSource();
+        await page.RouteAsync("**/v1/search", async route =>
+        {
+            await release.Task;
+            await route.ContinueAsync();
+        });
+        await page.GetByTestId("search-input").FillAsync("a boardwalk");
+        await page.GetByTestId("search-input").PressAsync("Enter");
+
+        await Expect(page.Locator("#results .card.skeleton").First).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("results")).ToHaveAttributeAsync("aria-busy", "true");
+        await Expect(page.GetByTestId("results-status")).ToHaveTextAsync("Searching…");
+        await KeepScreenshotAsync(page, "skeleton");
+
+        release.SetResult();
+        await Expect(page.GetByTestId("result-card").First).ToBeVisibleAsync();
+        await Expect(page.Locator("#results .card.skeleton")).ToHaveCountAsync(0);
+        await Expect(page.GetByTestId("results")).ToHaveAttributeAsync("aria-busy", "false");
+    });
+
+    [Fact]
     public Task Pasting_an_image_searches_by_it() => WithPageAsync(fixture.Server, async page =>
     {
         const string name = "tomatoes.jpg";
@@ -337,7 +360,15 @@ public sealed partial class SearchPageTests(WebFixture fixture) : IClassFixture<
         {
             string dir = Path.Combine(AppContext.BaseDirectory, "playwright-failures");
             Directory.CreateDirectory(dir);
-            await page.ScreenshotAsync(new() { Path = Path.Combine(dir, test + ".png"), FullPage = true });
+            try
+            {
+                await page.ScreenshotAsync(new() { Path = Path.Combine(dir, test + ".png"), FullPage = true });
+            }
+            catch (PlaywrightException)
+            {
+                // A page that cannot be captured must not hide the test's own failure.
+            }
+
             throw;
         }
         finally

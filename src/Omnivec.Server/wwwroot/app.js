@@ -32,6 +32,7 @@ const state = {
   current: [],        // results on screen
   classifyFile: null,
   drawerItem: null,
+  uploadHide: 0,      // timer that tucks the finished progress bar away
 };
 
 function safeGet(key) { try { return localStorage.getItem(key); } catch { return null; } }
@@ -385,8 +386,15 @@ function wireDragAndDrop() {
 }
 
 // ---------- upload ----------
-async function upload(files) {
-  if (!files.length) return;
+// Batches run one after another, so a second drop during an upload waits instead of fighting over the progress bar.
+let uploadQueue = Promise.resolve();
+function upload(files) {
+  if (!files.length) return uploadQueue;
+  uploadQueue = uploadQueue.then(() => uploadNow(files)).catch((err) => reportError(err, 'Upload failed'));
+  return uploadQueue;
+}
+
+async function uploadNow(files) {
   const box = $('upload-progress-box');
   const bar = $('upload-progress');
   const text = $('upload-progress-text');
@@ -394,6 +402,7 @@ async function upload(files) {
   const added = [];
   const total = files.reduce((s, f) => s + f.size, 0) || 1;
   let doneBytes = 0;
+  clearTimeout(state.uploadHide);
   $('upload-errors').hidden = true;
   box.hidden = false;
   bar.value = 0;
@@ -429,7 +438,7 @@ async function upload(files) {
     if (q && q.kind !== 'uploaded') runCurrent();
     else search({ kind: 'uploaded', items: added.map((it) => ({ ...it, thumbnail_url: api.thumbnailUrl(state.collection, it.id) })) });
   }
-  setTimeout(() => { if (!errors.length) box.hidden = true; }, 4000);
+  if (!errors.length) state.uploadHide = setTimeout(() => { box.hidden = true; }, 4000);
 }
 
 // ---------- classify ----------
