@@ -14,3 +14,33 @@ public interface IMultimodalEmbeddingGenerator :
     /// <summary>The space the vectors live in; collections store it and refuse vectors from any other.</summary>
     EmbeddingSpace Space { get; }
 }
+
+/// <summary>Shared plumbing for <see cref="IMultimodalEmbeddingGenerator"/> implementations.</summary>
+public static class MultimodalEmbeddingGenerator
+{
+    /// <summary>
+    /// The standard <c>GetService</c> answer: the generator's metadata, its <see cref="EmbeddingSpace"/>, or the generator
+    /// itself for any type it implements; nothing for keyed requests.
+    /// </summary>
+    public static object? GetService(IMultimodalEmbeddingGenerator generator, EmbeddingGeneratorMetadata metadata, Type serviceType, object? serviceKey)
+    {
+        ArgumentNullException.ThrowIfNull(generator);
+        ArgumentNullException.ThrowIfNull(serviceType);
+        if (serviceKey is not null)
+        {
+            return null;
+        }
+
+        if (serviceType == typeof(EmbeddingGeneratorMetadata))
+        {
+            return metadata;
+        }
+
+        if (serviceType == typeof(EmbeddingSpace))
+        {
+            return generator.Space;
+        }
+
+        return serviceType.IsInstanceOfType(generator) ? generator : null;
+    }
+}

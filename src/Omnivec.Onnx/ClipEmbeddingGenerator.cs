@@ -443,26 +443,8 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
     }
 
     /// <inheritdoc />
-    public object? GetService(Type serviceType, object? serviceKey = null)
-    {
-        ArgumentNullException.ThrowIfNull(serviceType);
-        if (serviceKey is not null)
-        {
-            return null;
-        }
-
-        if (serviceType == typeof(EmbeddingGeneratorMetadata))
-        {
-            return _metadata;
-        }
-
-        if (serviceType == typeof(EmbeddingSpace))
-        {
-            return Space;
-        }
-
-        return serviceType.IsInstanceOfType(this) ? this : null;
-    }
+    public object? GetService(Type serviceType, object? serviceKey = null) =>
+        MultimodalEmbeddingGenerator.GetService(this, _metadata, serviceType, serviceKey);
 
     public void Dispose()
     {

@@ -1,0 +1,130 @@
+"""FAISS and hnswlib contenders for the search benchmark, on the vectors written by gen_vectors.py.
+FAISS: IndexFlatIP (exact) and IndexHNSWFlat (M=16, efConstruction=128, inner product); hnswlib: ip space, M=16,
+ef_construction=128. efSearch / ef is the smallest of 16..512 whose recall@10 reaches --target-recall (Omnivec's
+HNSW recall in the same run), so the approximate figures compare at similar recall. 2 threads everywhere."""
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def rss():
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmRSS:"))
+
+
+class Out:
+    def __init__(self):
+        self.records = []
+
+    def add(self, metric, contender, samples, unit, params):
+        s = sorted(samples)
+        params = dict(params, min=round(s[0], 6), max=round(s[-1], 6), runs=len(s))
+        self.records.append({"metric": metric, "contender": contender, "value": round(statistics.median(s), 6), "unit": unit, "params": params})
+        print(f"  {contender:<10} {metric:<28} {statistics.median(s):12.3f} {unit} {params}", file=sys.stderr)
+
+
+def recall(found, truth):
+    return float(np.mean([len(set(f[:10]) & set(t[:10])) / 10 for f, t in zip(found, truth)]))
+
+
+def run_queries(out, contender, name, search, queries, truth, repeats, batch, params):
+    """search(q2d) -> ids [len(q), 10]."""
+    for q in queries[:10]:
+        search(q[None, :])
+    lat, qps = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for q in queries:
+            t = time.perf_counter()
+            search(q[None, :])
+            lat.append((time.perf_counter() - t) * 1000)
+        qps.append(len(queries) / (time.perf_counter() - t0))
+    p = dict(params, index=name, batch=1, queries=len(queries))
+    out.add("search.qps", contender, qps, "queries/s", p)
+    lat.sort()
+    out.add("search.p50_ms", contender, [lat[int(0.50 * (len(lat) - 1))]], "ms", dict(p))
+    out.add("search.p99_ms", contender, [lat[int(0.99 * (len(lat) - 1))]], "ms", dict(p))
+    found = np.vstack([search(queries[i:i + batch]) for i in range(0, len(queries), batch)])
+    out.add("search.recall_at_10", contender, [recall(found, truth)], "fraction", dict(params, index=name))
+    search(queries[:batch])
+    s = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        for i in range(0, len(queries), batch):
+            search(queries[i:i + batch])
+        s.append(time.perf_counter() - t)
+    out.add("search.qps", contender, [len(queries) / x for x in s], "queries/s", dict(params, index=name, batch=batch, queries=len(queries)))
+
+
+def tune(set_ef, search, queries, truth, target):
+    for ef in (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512):
+        set_ef(ef)
+        if recall(search(queries), truth) >= target:
+            return ef
+    return 512
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", type=Path, required=True)
+    ap.add_argument("--n", type=int, required=True)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--batch", type=int, default=100)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--target-recall", type=float, default=0.99)
+    ap.add_argument("--which", default="faiss,hnswlib")
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    meta = json.loads((a.data / "meta.json").read_text())
+    dim, n = meta["dim"], a.n
+    data = np.fromfile(a.data / "vectors.f32", dtype=np.float32, count=n * dim).reshape(n, dim)
+    queries = np.fromfile(a.data / "queries.f32", dtype=np.float32).reshape(-1, dim)
+    truth = np.fromfile(a.data / f"truth_{n}.i32", dtype=np.int32).reshape(len(queries), -1)
+    out = Out()
+    base = {"n": n, "dim": dim}
+    which = a.which.split(",")
+    if "faiss" in which:
+        import faiss
+        faiss.omp_set_num_threads(a.threads)
+        r0 = rss()
+        t = time.perf_counter()
+        flat = faiss.IndexFlatIP(dim)
+        flat.add(data)
+        out.add("search.build_s", "faiss", [time.perf_counter() - t], "s", dict(base, index="exact"))
+        out.add("search.bytes_per_vector", "faiss", [(rss() - r0) / n], "bytes", dict(base, index="exact"))
+        run_queries(out, "faiss", "exact", lambda q: flat.search(q, 10)[1], queries, truth, a.repeats, a.batch, base)
+        del flat
+        r0 = rss()
+        t = time.perf_counter()
+        hnsw = faiss.IndexHNSWFlat(dim, 16, faiss.METRIC_INNER_PRODUCT)
+        hnsw.hnsw.efConstruction = 128
+        hnsw.add(data)
+        out.add("search.build_s", "faiss", [time.perf_counter() - t], "s", dict(base, index="hnsw", M=16, ef_construction=128))
+        out.add("search.bytes_per_vector", "faiss", [(rss() - r0) / n], "bytes", dict(base, index="hnsw"))
+        search = lambda q: hnsw.search(q, 10)[1]  # noqa: E731
+        ef = tune(lambda e: setattr(hnsw.hnsw, "efSearch", e), search, queries, truth, a.target_recall)
+        run_queries(out, "faiss", "hnsw", search, queries, truth, a.repeats, a.batch, dict(base, ef_search=ef))
+        del hnsw
+    if "hnswlib" in which:
+        import hnswlib
+        r0 = rss()
+        t = time.perf_counter()
+        idx = hnswlib.Index(space="ip", dim=dim)
+        idx.init_index(max_elements=n, M=16, ef_construction=128, random_seed=100)
+        idx.set_num_threads(a.threads)
+        idx.add_items(data, np.arange(n))
+        out.add("search.build_s", "hnswlib", [time.perf_counter() - t], "s", dict(base, index="hnsw", M=16, ef_construction=128))
+        out.add("search.bytes_per_vector", "hnswlib", [(rss() - r0) / n], "bytes", dict(base, index="hnsw"))
+        search = lambda q: idx.knn_query(q, k=10)[0]  # noqa: E731
+        ef = tune(idx.set_ef, search, queries, truth, a.target_recall)
+        run_queries(out, "hnswlib", "hnsw", search, queries, truth, a.repeats, a.batch, dict(base, ef_search=ef))
+    Path(a.out).write_text(json.dumps(out.records, indent=1))
+
+
+if __name__ == "__main__":
+    main()
