@@ -180,6 +180,16 @@ namespace Omnivec.Bench
                 }
             }
 
+            // Parity check: the report compares these vectors across contenders (same weights, same preprocessing idea).
+            string firstPhoto = Directory.GetFiles(a.Get("photos")).Where(f => !f.EndsWith(".tsv", StringComparison.Ordinal)).Order(StringComparer.Ordinal).First();
+            var check = new JsonObject
+            {
+                ["text"] = texts[0],
+                ["text_embedding"] = new JsonArray(generator.EmbedTexts([texts[0]])[0].Select(v => (JsonNode)v).ToArray()),
+                ["image"] = Path.GetFileName(firstPhoto),
+                ["image_embedding"] = new JsonArray(generator.EmbedImageFiles([firstPhoto])[0].Embedding!.Vector.ToArray().Select(v => (JsonNode)v).ToArray()),
+            };
+            File.WriteAllText(a.Get("check"), check.ToJsonString());
             results.Write(a.Get("out"));
             return 0;
         }

@@ -49,6 +49,7 @@ if (clients is < 1 or > 1024 || seconds is < 1 or > 3600 || batchSize < 2)
     return 2;
 }
 
+DateTimeOffset startedUtc = DateTimeOffset.UtcNow;
 using ClipEmbeddingGenerator clip = ClipEmbeddingGenerator.Load(model);
 Console.Error.WriteLine($"model {clip.Space} from {model}; {clients} clients x {seconds} s per mode; {Environment.ProcessorCount} cores");
 
@@ -67,7 +68,7 @@ var report = new
     seconds,
     cores = Environment.ProcessorCount,
     endpoint = "POST /v1/embeddings (one short text per request)",
-    started_utc = DateTimeOffset.UtcNow,
+    started_utc = startedUtc,
     modes,
 };
 string json = JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower });
@@ -86,7 +87,8 @@ async Task<ModeResult> RunModeAsync(string name, int maxBatch, TimeSpan window)
     var options = new OmnivecServerOptions { StoreRoot = store, MaxBatchSize = maxBatch, BatchWindow = window, MinimumLogLevel = Microsoft.Extensions.Logging.LogLevel.Warning };
     options.Urls.Clear();
     options.Urls.Add("http://127.0.0.1:0"); // loopback only
-    WebApplication app = OmnivecServer.Build(clip, options);
+    var counting = new CountingEmbedder(clip);
+    WebApplication app = OmnivecServer.Build(counting, options);
     await app.StartAsync();
     try
     {
@@ -100,6 +102,7 @@ async Task<ModeResult> RunModeAsync(string name, int maxBatch, TimeSpan window)
             (await PostAsync(http, w)).Dispose();
         }
 
+        counting.Reset();
         var latencies = new List<double>[clients];
         int errors = 0;
         var clock = Stopwatch.StartNew();
@@ -133,15 +136,19 @@ async Task<ModeResult> RunModeAsync(string name, int maxBatch, TimeSpan window)
         double elapsed = clock.Elapsed.TotalSeconds;
         double[] all = latencies.SelectMany(l => l).Order().ToArray();
         var result = new ModeResult(name, maxBatch, window.TotalMilliseconds, all.Length, errors, Math.Round(elapsed, 2),
-            Math.Round(all.Length / elapsed, 1), Percentile(all, 0.50), Percentile(all, 0.99), all.Length == 0 ? 0 : Math.Round(all.Average(), 2));
-        Console.Error.WriteLine($"{name,-10} {result.Requests,8} requests {result.Errors,5} errors {result.ThroughputRps,9:F1} req/s  p50 {result.P50Ms,7:F2} ms  p99 {result.P99Ms,7:F2} ms");
+            Math.Round(all.Length / elapsed, 1), Percentile(all, 0.50), Percentile(all, 0.99), all.Length == 0 ? 0 : Math.Round(all.Average(), 2),
+            counting.Runs, counting.Runs == 0 ? 0 : Math.Round((double)counting.Inputs / counting.Runs, 2));
+        Console.Error.WriteLine($"{name,-10} {result.Requests,8} requests {result.Errors,5} errors {result.ThroughputRps,9:F1} req/s  p50 {result.P50Ms,7:F2} ms  p99 {result.P99Ms,7:F2} ms  {result.ModelRuns} model runs, {result.MeanInputsPerRun:F1} inputs/run");
         return result;
     }
     finally
     {
         await app.StopAsync();
         await app.DisposeAsync();
-        Directory.Delete(store, recursive: true);
+        if (Directory.Exists(store))
+        {
+            Directory.Delete(store, recursive: true);
+        }
     }
 }
 
@@ -166,4 +173,40 @@ static string FindRepoRoot()
 }
 
 internal sealed record ModeResult(string Mode, int MaxBatchSize, double BatchWindowMs, int Requests, int Errors, double ElapsedSeconds,
-    double ThroughputRps, double P50Ms, double P99Ms, double MeanMs);
+    double ThroughputRps, double P50Ms, double P99Ms, double MeanMs, long ModelRuns, double MeanInputsPerRun);
+
+/// <summary>Counts text model runs and their inputs, to show how far batching merged the requests.</summary>
+internal sealed class CountingEmbedder(Omnivec.IMultimodalEmbeddingGenerator inner) : Omnivec.IMultimodalEmbeddingGenerator
+{
+    private long _runs;
+    private long _inputs;
+
+    public long Runs => Interlocked.Read(ref _runs);
+    public long Inputs => Interlocked.Read(ref _inputs);
+    public Omnivec.EmbeddingSpace Space => inner.Space;
+
+    public void Reset()
+    {
+        Interlocked.Exchange(ref _runs, 0);
+        Interlocked.Exchange(ref _inputs, 0);
+    }
+
+    public Task<Microsoft.Extensions.AI.GeneratedEmbeddings<Microsoft.Extensions.AI.Embedding<float>>> GenerateAsync(IEnumerable<string> values,
+        Microsoft.Extensions.AI.EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        string[] v = values.ToArray();
+        Interlocked.Increment(ref _runs);
+        Interlocked.Add(ref _inputs, v.Length);
+        return ((Microsoft.Extensions.AI.IEmbeddingGenerator<string, Microsoft.Extensions.AI.Embedding<float>>)inner).GenerateAsync(v, options, cancellationToken);
+    }
+
+    public Task<Microsoft.Extensions.AI.GeneratedEmbeddings<Microsoft.Extensions.AI.Embedding<float>>> GenerateAsync(IEnumerable<Microsoft.Extensions.AI.DataContent> values,
+        Microsoft.Extensions.AI.EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default) =>
+        ((Microsoft.Extensions.AI.IEmbeddingGenerator<Microsoft.Extensions.AI.DataContent, Microsoft.Extensions.AI.Embedding<float>>)inner).GenerateAsync(values, options, cancellationToken);
+
+    public object? GetService(Type serviceType, object? serviceKey = null) => inner.GetService(serviceType, serviceKey);
+
+    public void Dispose()
+    {
+    }
+}

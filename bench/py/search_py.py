@@ -77,7 +77,7 @@ def main():
     ap.add_argument("--batch", type=int, default=100)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--target-recall", type=float, default=0.99)
-    ap.add_argument("--which", default="faiss,hnswlib")
+    ap.add_argument("--which", default="faiss,hnswlib", help="faiss (flat + HNSW), faiss-flat, hnswlib; comma-separated")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     meta = json.loads((a.data / "meta.json").read_text())
@@ -88,7 +88,7 @@ def main():
     out = Out()
     base = {"n": n, "dim": dim}
     which = a.which.split(",")
-    if "faiss" in which:
+    if "faiss" in which or "faiss-flat" in which:
         import faiss
         faiss.omp_set_num_threads(a.threads)
         r0 = rss()
@@ -99,6 +99,7 @@ def main():
         out.add("search.bytes_per_vector", "faiss", [(rss() - r0) / n], "bytes", dict(base, index="exact"))
         run_queries(out, "faiss", "exact", lambda q: flat.search(q, 10)[1], queries, truth, a.repeats, a.batch, base)
         del flat
+    if "faiss" in which:
         r0 = rss()
         t = time.perf_counter()
         hnsw = faiss.IndexHNSWFlat(dim, 16, faiss.METRIC_INNER_PRODUCT)

@@ -93,6 +93,7 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
                 Detail = "No file could be added: " + string.Join("; ", errors.Select(e => e.Error)),
             };
             problem.Extensions["errors"] = errors;
+            problem.Extensions["error"] = new Dictionary<string, object?> { ["message"] = problem.Detail, ["type"] = "invalid_request_error", ["code"] = null };
             return TypedResults.Problem(problem);
         }
 

@@ -27,11 +27,14 @@ internal sealed class ImageUrlFetcher : IDisposable
             AutomaticDecompression = DecompressionMethods.None,
             ConnectTimeout = options.ImageUrlTimeout,
             PooledConnectionLifetime = TimeSpan.FromMinutes(1),
-            ConnectCallback = ConnectAsync,
+            ConnectCallback = (context, token) => ConnectAsync(context, token),
         };
         _client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
         _client.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("omnivec", "1.0"));
     }
+
+    /// <summary>Decides which addresses are refused; tests swap it to let a loopback stand-in for a public host through.</summary>
+    internal Func<IPAddress, string?> AddressCheck { get; set; } = AddressPolicy.Blocked;
 
     /// <summary>Downloads the image at <paramref name="url"/>; every refusal is an <see cref="ApiException"/> naming the reason.</summary>
     public async Task<byte[]> FetchAsync(string url, string label, CancellationToken cancellationToken)
@@ -153,7 +156,7 @@ internal sealed class ImageUrlFetcher : IDisposable
     }
 
     /// <summary>All addresses of <paramref name="host"/>, refused as a whole if any of them is internal.</summary>
-    private static async Task<IPAddress[]> ResolveCheckedAsync(string host, string label, CancellationToken cancellationToken)
+    private async Task<IPAddress[]> ResolveCheckedAsync(string host, string label, CancellationToken cancellationToken)
     {
         IPAddress[] addresses;
         if (IPAddress.TryParse(host, out IPAddress? literal))
@@ -179,7 +182,7 @@ internal sealed class ImageUrlFetcher : IDisposable
 
         foreach (IPAddress address in addresses)
         {
-            if (AddressPolicy.Blocked(address) is { } reason)
+            if (AddressCheck(address) is { } reason)
             {
                 throw ApiException.BadRequest($"{label}: refused to fetch from {host}: {address} is {reason}.");
             }
@@ -188,7 +191,7 @@ internal sealed class ImageUrlFetcher : IDisposable
         return addresses;
     }
 
-    private static async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
+    private async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
     {
         // Resolve and check here too: the socket connects to exactly the address that passed the check.
         IPAddress[] addresses = await ResolveCheckedAsync(context.DnsEndPoint.Host, "image URL", cancellationToken).ConfigureAwait(false);

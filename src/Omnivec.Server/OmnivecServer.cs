@@ -35,6 +35,8 @@ public static class OmnivecServer
             EnvironmentName = Environments.Production,
         });
         builder.Logging.SetMinimumLevel(options.MinimumLogLevel);
+        // One line per request stage is noise for a model server; failures are still logged (ours at Error).
+        builder.Logging.AddFilter("Microsoft.AspNetCore", (LogLevel)Math.Max((int)options.MinimumLogLevel, (int)LogLevel.Warning));
         builder.WebHost.UseUrls([.. options.Urls]);
         builder.WebHost.ConfigureKestrel(k =>
         {

@@ -38,7 +38,11 @@ public sealed class ApiTests(ServerFixture fixture) : IClassFixture<ServerFixtur
         string body = await response.Content.ReadAsStringAsync();
         Assert.True(status == response.StatusCode, $"expected {status}, got {response.StatusCode}: {body}");
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        string detail = JsonDocument.Parse(body).RootElement.GetProperty("detail").GetString()!;
+        JsonElement problem = JsonDocument.Parse(body).RootElement;
+        string detail = problem.GetProperty("detail").GetString()!;
+        Assert.Equal((int)status, problem.GetProperty("status").GetInt32());
+        // The same message in OpenAI's error shape, for OpenAI SDKs.
+        Assert.Equal(detail, problem.GetProperty("error").GetProperty("message").GetString());
         Assert.Contains(detailContains, detail, StringComparison.OrdinalIgnoreCase);
         return detail;
     }
@@ -348,6 +352,8 @@ public sealed class ApiTests(ServerFixture fixture) : IClassFixture<ServerFixtur
         await AssertProblem(await PostJson("/v1/embeddings", $$"""{"input":[{"image":"http://127.0.0.1:{{port}}/cat.png"}]}"""), HttpStatusCode.BadRequest, "loopback");
         await AssertProblem(await PostJson("/v1/embeddings", """{"input":[{"image":"http://169.254.169.254/latest/meta-data/"}]}"""), HttpStatusCode.BadRequest, "metadata");
         await AssertProblem(await PostJson("/v1/embeddings", $$"""{"input":[{"image":"http://[::1]:{{port}}/x.png"}]}"""), HttpStatusCode.BadRequest, "loopback");
+        // A name is resolved by the server and every address checked: localhost resolves to loopback.
+        await AssertProblem(await PostJson("/v1/embeddings", $$"""{"input":[{"image":"http://localhost:{{port}}/x.png"}]}"""), HttpStatusCode.BadRequest, "loopback");
         await AssertProblem(await PostJson("/v1/embeddings", """{"input":[{"image":"http://example.com/x.png"}]}"""), HttpStatusCode.BadRequest, "allow-list");
         await AssertProblem(await PostJson("/v1/search", $$"""{"image":"http://127.0.0.1:{{port}}/x.png"}"""), HttpStatusCode.BadRequest, "loopback");
         Assert.False(listener.Pending(), "the server connected to a loopback address");

@@ -59,6 +59,7 @@ internal sealed class RunningServer : IAsyncDisposable
     private RunningServer(WebApplication app, string store, CountingEmbedder embedder, Uri baseAddress)
     {
         _app = app;
+        Fetcher = app.Services.GetRequiredService<ImageUrlFetcher>();
         Store = store;
         Embedder = embedder;
         BaseAddress = baseAddress;
@@ -69,6 +70,7 @@ internal sealed class RunningServer : IAsyncDisposable
     public CountingEmbedder Embedder { get; }
     public Uri BaseAddress { get; }
     public HttpClient Http { get; }
+    internal ImageUrlFetcher Fetcher { get; }
 
     public static async Task<RunningServer> StartAsync(Action<OmnivecServerOptions>? configure = null)
     {
@@ -115,6 +117,7 @@ public sealed class ServerFixture : IAsyncLifetime
         o.ImageUrlAllowList.Add("127.0.0.1");
         o.ImageUrlAllowList.Add("169.254.169.254");
         o.ImageUrlAllowList.Add("[::1]");
+        o.ImageUrlAllowList.Add("localhost");
         o.ImageUrlTimeout = TimeSpan.FromSeconds(3);
     });
 

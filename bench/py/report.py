@@ -1,0 +1,345 @@
+"""Merges the per-step result files of bench/run.sh into bench/results.json and renders docs/benchmarks.md."""
+import argparse
+import json
+import re
+import subprocess
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+HIGHER_BETTER_UNITS = {"images/s", "texts/s", "queries/s", "fraction", "GFLOP/s", "GB/s", "vectors/s"}
+CONTENDERS = ["omnivec", "node-ort", "pytorch", "faiss", "hnswlib"]
+LABEL = {"omnivec": "Omnivec", "node-ort": "ORT + Node.js", "pytorch": "PyTorch", "faiss": "FAISS", "hnswlib": "hnswlib"}
+
+
+def sh(*cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=60).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
+def fmt(v):
+    if v is None:
+        return "–"
+    a = abs(v)
+    if a >= 1000:
+        return f"{v:,.0f}"
+    if a >= 100:
+        return f"{v:.0f}"
+    if a >= 10:
+        return f"{v:.1f}"
+    if a >= 1:
+        return f"{v:.2f}"
+    return f"{v:.3g}"
+
+
+def cell(r):
+    if r is None:
+        return "–"
+    p = r["params"]
+    if p.get("runs", 1) > 1:
+        return f"{fmt(r['value'])} ({fmt(p['min'])}–{fmt(p['max'])})"
+    return fmt(r["value"])
+
+
+def better(unit, a, b):
+    """True when a is better than b for this unit."""
+    return a > b if unit in HIGHER_BETTER_UNITS else a < b
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--results", type=Path, required=True)
+    ap.add_argument("--mode", required=True)
+    ap.add_argument("--setup-seconds", type=int, default=0)
+    ap.add_argument("--measured-seconds", type=int, default=0)
+    ap.add_argument("--command", default="bench/run.sh")
+    ap.add_argument("--batches", default="")
+    ap.add_argument("--items", default="")
+    ap.add_argument("--repeats", default="")
+    ap.add_argument("--search-sizes", default="")
+    ap.add_argument("--cold-n", default="")
+    ap.add_argument("--json-out", type=Path, required=True)
+    ap.add_argument("--md-out", type=Path, required=True)
+    a = ap.parse_args()
+    res = a.results
+    records = []
+    for f in sorted(res.glob("*.json")):
+        if f.name.startswith(("check-", "machine", "cold-hits", "loadtest")):
+            continue
+        records += json.loads(f.read_text())
+    loadtest = None
+    if (res / "loadtest.json").exists():
+        loadtest = json.loads((res / "loadtest.json").read_text())
+        if isinstance(loadtest, list) and all(isinstance(x, dict) and "metric" in x for x in loadtest):
+            records += loadtest
+    steps = [json.loads(l) for l in (res / "steps.jsonl").read_text().splitlines() if l.strip()]
+    machine = json.loads((res / "machine.json").read_text()) if (res / "machine.json").exists() else {}
+    a.json_out.write_text(json.dumps(records, indent=1) + "\n")
+
+    def find(metric, contender, **params):
+        for r in records:
+            if r["metric"] == metric and r["contender"] == contender and all(r["params"].get(k) == v for k, v in params.items()):
+                return r
+        return None
+
+    def val(metric, contender="machine", **params):
+        r = find(metric, contender, **params)
+        return r["value"] if r else None
+
+    md = []
+    w = md.append
+    w("# Benchmarks")
+    w("")
+    w("Omnivec next to what users would pick instead, all measured on one machine in one run of "
+      f"`{a.command.strip()}` ({a.mode} mode). The numbers below are generated; the text outside the tables comes from "
+      "`bench/py/report.py` and `bench/analysis.md`. Each figure is the median of several timed runs (after one warm-up) "
+      "with min–max in brackets; a single number is a single measurement (build times, recall, percentiles over all queries).")
+    w("")
+    # ---- machine
+    flags = machine.get("flags", [])
+    simd = [f for f in flags if re.match(r"^(sse4_2|avx|avx2|fma|f16c|avx512\w*|avx_vnni|amx\w*)$", f)]
+    dotnet = sh("dotnet", "--version")
+    runtimes = [l.split(" [")[0] for l in sh("dotnet", "--list-runtimes").splitlines() if l.startswith("Microsoft.NETCore.App")]
+    ort_net = re.search(r'Microsoft\.ML\.OnnxRuntime" Version="([^"]+)"', (REPO / "Directory.Packages.props").read_text())
+    node_pkg = lambda name: json.loads((REPO / "bench/node/node_modules" / name / "package.json").read_text())["version"] \
+        if (REPO / "bench/node/node_modules" / name / "package.json").exists() else None  # noqa: E731
+    w("## Machine and versions")
+    w("")
+    w("| | |")
+    w("|---|---|")
+    w(f"| CPU | {machine.get('cpu_model')}, {machine.get('cores')} cores (as seen by the OS), SIMD flags: {' '.join(simd)} |")
+    w(f"| Memory | {machine.get('mem_total_gib')} GiB |")
+    w(f"| Kernel | {machine.get('kernel')} |")
+    w(f"| .NET | SDK {dotnet}; {', '.join(runtimes)} |")
+    w(f"| ONNX Runtime (.NET, used by Omnivec) | Microsoft.ML.OnnxRuntime {ort_net.group(1) if ort_net else '?'} |")
+    w(f"| Node.js / onnxruntime-node / sharp | {sh('node', '--version')} / {node_pkg('onnxruntime-node')} / {node_pkg('sharp')} |")
+    w(f"| Python / torch / torchvision / Pillow / numpy | {machine.get('python')} / {machine.get('torch')} / {machine.get('torchvision')} / {machine.get('PIL')} / {machine.get('numpy')} (Debian packages) |")
+    w(f"| faiss / hnswlib | {machine.get('faiss')} / {machine.get('hnswlib')} (Debian packages) |")
+    pools = "; ".join(f"{p.get('internal_api')} {p.get('version') or ''} {p.get('architecture') or ''} ({p.get('num_threads')} threads)" for p in machine.get("blas_pools", []))
+    w(f"| BLAS seen by numpy/torch (threadpoolctl) | {pools} |")
+    w(f"| OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE in the environment | {machine.get('OPENBLAS_CORETYPE')} / {machine.get('OPENBLAS_L2_SIZE')} (unset for the Python contenders either way) |")
+    w("")
+    w("All CPU flags: `" + " ".join(flags) + "`")
+    w("")
+    loads = [s.get("load_before") for s in steps if s.get("load_before")]
+    w("**Machine load.** This machine is shared with other work (builds, tests). The 1/5/15-minute load averages when each "
+      "step ended were: " + ", ".join(f"{s['step']} {s.get('load_before', '?')}" for s in steps) + ". With 2 cores, a load "
+      "above 2 means the contenders were competing for CPU, so absolute figures are lower and noisier than on an idle "
+      "machine; the min–max spread shows how much. Re-run on an idle machine before quoting absolute numbers.")
+    w("")
+    w(f"Run time: setup (cached builds, model, data) {a.setup_seconds} s; measured part {a.measured_seconds} s. "
+      f"Parameters: batch sizes {a.batches}; {a.items} model-only inputs per run; {a.repeats} timed runs per figure; "
+      f"search sizes {a.search_sizes}; cold-start collection {a.cold_n} items.")
+    w("")
+    failed = [s for s in steps if not s.get("ok")]
+    if failed:
+        w("**Steps that failed or hit their time limit (their figures are missing):** " +
+          ", ".join(f"{s['step']} (after {s['seconds']} s, rc {s.get('rc')})" for s in failed))
+        w("")
+    # ---- ceilings
+    sg = {k: val(k) for k in ("ceiling.sgemm_gflops", "ceiling.sgemm_gflops_numpy", "ceiling.sgemm_gflops_ort")}
+    best_sgemm = max([v for v in sg.values() if v] or [0])
+    img_ceiling = best_sgemm / 8.82 if best_sgemm else None
+    txt_ceiling = best_sgemm / 5.96 if best_sgemm else None
+    bw = val("ceiling.mem_read_gbs")
+    vec_ceiling = bw * 1e9 / 2048 if bw else None
+    w("## Ceilings: what this machine can do at most")
+    w("")
+    w("| Measure | Value | How |")
+    w("|---|---|---|")
+    w(f"| sgemm, PyTorch (OpenBLAS) | {cell(find('ceiling.sgemm_gflops', 'machine'))} GFLOP/s | `torch.mm` 2048×2048 float32, 2 threads |")
+    w(f"| sgemm, numpy (OpenBLAS) | {cell(find('ceiling.sgemm_gflops_numpy', 'machine'))} GFLOP/s | `numpy` matmul 2048×2048 |")
+    w(f"| sgemm, ONNX Runtime (MLAS) | {cell(find('ceiling.sgemm_gflops_ort', 'machine'))} GFLOP/s | one-node MatMul graph in onnxruntime-node, 2 threads |")
+    w(f"| → image embeddings/s ceiling | {fmt(img_ceiling)} | best sgemm ÷ 8.82 GFLOP per ViT-B/32 image |")
+    w(f"| → text embeddings/s ceiling | {fmt(txt_ceiling)} | best sgemm ÷ 5.96 GFLOP per 77-token text |")
+    w(f"| memory read bandwidth | {cell(find('ceiling.mem_read_gbs', 'machine'))} GB/s | numpy sum over 1 GiB, 1 thread |")
+    w(f"| memory copy bandwidth | {cell(find('ceiling.mem_copy_gbs', 'machine'))} GB/s | numpy copy of 1 GiB, read + write bytes |")
+    w(f"| → exact search ceiling | {fmt(vec_ceiling)} vectors/s | read bandwidth ÷ 2048 bytes per 512-d float32 vector; single-query queries/s ceiling = this ÷ n |")
+    w("")
+    w("The model FLOPs count multiply-adds as 2. A transformer is not one big sgemm (attention, layer norms, GELU, small "
+      "matrices at batch 1), so no engine reaches 100 %; under load the sgemm figure itself is depressed, so the fractions "
+      "are only comparable within this run.")
+    w("")
+    # ---- embedding
+    w("## 1. Embedding throughput (full-size ViT-B/32 shapes, random weights, same ONNX/PyTorch weights everywhere)")
+    w("")
+    w("Contenders: **Omnivec** (`bench/Omnivec.Bench`, `ClipEmbeddingGenerator`, ONNX Runtime .NET); **ORT + Node.js** "
+      "(`onnxruntime-node` on the same ONNX files, `sharp` for decode/resize); **PyTorch** (eager PyTorch on the same "
+      "weights, Pillow preprocessing as the reference `CLIPImageProcessor` semantics). 2 threads each. *Model only* = "
+      "already decoded 224×224 inputs (Omnivec: `EmbedImages(RgbImage)`, which still normalises pixels; the others take "
+      "float tensors) and texts (Omnivec and PyTorch tokenize; Node gets token ids). *End to end* = files in, vectors out "
+      "(read, decode, EXIF, resize/crop, normalise, model): the 46 corpus photos and 8 generated 4000×3000 JPEGs "
+      "(fewer in quick mode, see the items column).")
+    w("")
+    w("| What | Batch | Items | " + " | ".join(LABEL[c] for c in ("omnivec", "node-ort", "pytorch")) +
+      " | Node ÷ Omnivec | PyTorch ÷ Omnivec | Omnivec % of ceiling |")
+    w("|---|---|---|---|---|---|---|---|---|")
+    rows = []
+    for r in records:
+        if r["contender"] == "omnivec" and r["metric"].startswith("embed."):
+            rows.append((r["metric"], r["params"].get("set", ""), r["params"]["batch"]))
+    order = {"embed.model.images_per_s": 0, "embed.model.texts_per_s": 1, "embed.e2e.images_per_s": 2}
+    rows.sort(key=lambda k: (order.get(k[0], 9), k[1], k[2]))
+    for metric, s, b in rows:
+        ps = {"batch": b} | ({"set": s} if s else {})
+        o, n, t = (find(metric, c, **ps) for c in ("omnivec", "node-ort", "pytorch"))
+        what = {"embed.model.images_per_s": "images/s, model only", "embed.model.texts_per_s": "texts/s, model only"}.get(
+            metric, f"images/s, end to end, {'corpus photos' if s == 'photos' else '4000×3000 JPEGs'}")
+        ceiling = txt_ceiling if "texts" in metric else img_ceiling
+        ratio = lambda x: f"{x['value'] / o['value']:.2f}×" if x and o and o["value"] else "–"  # noqa: E731
+        frac = f"{100 * o['value'] / ceiling:.0f} %" if o and ceiling else "–"
+        w(f"| {what} | {b} | {o['params'].get('items')} | {cell(o)} | {cell(n)} | {cell(t)} | {ratio(n)} | {ratio(t)} | {frac} |")
+    w("")
+    w("Fraction of the ceiling for the other contenders: " + "; ".join(
+        f"{LABEL[c]} model-only images at the largest batch {100 * r['value'] / img_ceiling:.0f} %"
+        for c in ("node-ort", "pytorch")
+        for r in [max((x for x in records if x['contender'] == c and x['metric'] == 'embed.model.images_per_s'),
+                      key=lambda x: x['params']['batch'], default=None)] if r and img_ceiling) + ".")
+    w("")
+    checks = {c: json.loads((res / f"check-{c}.json").read_text()) for c in ("omnivec", "node", "pytorch") if (res / f"check-{c}.json").exists()}
+    if "omnivec" in checks and len(checks) > 1:
+        def cos(x, y):
+            return sum(p * q for p, q in zip(x, y)) / ((sum(p * p for p in x) * sum(q * q for q in y)) ** 0.5)
+        o = checks["omnivec"]
+        parts = [f"{ {'node': 'ORT + Node.js', 'pytorch': 'PyTorch'}[c]}: text {cos(o['text_embedding'], v['text_embedding']):.6f}, "
+                 f"image {cos(o['image_embedding'], v['image_embedding']):.6f}" for c, v in checks.items() if c != "omnivec"]
+        w(f"Same weights, same answers: cosine similarity to Omnivec's vector for \"{o['text']}\" and for `{o['image']}` end to end — "
+          + "; ".join(parts) + ". (Image vectors differ slightly because each contender resizes with its own bicubic filter.)")
+        w("")
+    # ---- search
+    w("## 2. Search (synthetic CLIP-like 512-d unit vectors: 1000 random centroids + noise; 100 held-out queries; top 10)")
+    w("")
+    w("Contenders on the same vectors file (`bench/out/vectors/vectors.f32`): **Omnivec** `Collection` (exact = brute "
+      "force over the in-memory matrix; HNSW = `Optimize()`, USearch inside, M 16, ef_construction 64, ef 64, its defaults), "
+      "**FAISS** `IndexFlatIP` and `IndexHNSWFlat` (M 16, efConstruction 128), **hnswlib** (M 16, ef_construction 128). "
+      "FAISS/hnswlib efSearch is the smallest that reaches Omnivec's HNSW recall in the same run (shown in the row). "
+      "Recall@10 is against exact top 10 computed with numpy. Memory per vector = resident memory growth of the process "
+      "÷ n (Omnivec's includes SQLite's page cache). Omnivec's build time for exact is its `Upsert` into SQLite "
+      "(durable storage, which FAISS and hnswlib do not do).")
+    w("")
+    for n in sorted({r["params"]["n"] for r in records if r["metric"].startswith("search.")}):
+        w(f"### n = {n:,}")
+        w("")
+        w("| Index | Measure | Omnivec | FAISS | hnswlib | FAISS ÷ Omnivec | hnswlib ÷ Omnivec |")
+        w("|---|---|---|---|---|---|---|")
+        for index in ("exact", "hnsw"):
+            measures = [("search.qps", {"batch": 1}, "queries/s, 1 query at a time"),
+                        ("search.qps", {"batch": 100}, "queries/s, batches of 100"),
+                        ("search.p50_ms", {"batch": 1}, "p50 latency, ms"),
+                        ("search.p99_ms", {"batch": 1}, "p99 latency, ms"),
+                        ("search.recall_at_10", {}, "recall@10"),
+                        ("search.build_s", {}, "build time, s"),
+                        ("search.bytes_per_vector", {}, "memory per vector, bytes")]
+            for metric, extra, label in measures:
+                cells, vals = [], {}
+                for c in ("omnivec", "faiss", "hnswlib"):
+                    r = find(metric, c, n=n, index=index, **extra)
+                    if r is None and c == "omnivec" and metric == "search.build_s" and index == "exact":
+                        r = find("search.ingest_s", c, n=n)
+                    vals[c] = r
+                    cells.append(cell(r) + (f" (ef {r['params']['ef_search']})" if r and "ef_search" in r["params"] and metric == "search.recall_at_10" else ""))
+                if all(v is None for v in vals.values()):
+                    continue
+                o = vals["omnivec"]
+                ratio = lambda x: f"{x['value'] / o['value']:.2f}×" if x and o and o["value"] else "–"  # noqa: E731
+                w(f"| {index} | {label} | " + " | ".join(cells) + f" | {ratio(vals['faiss'])} | {ratio(vals['hnswlib'])} |")
+        if vec_ceiling:
+            o = find("search.qps", "omnivec", n=n, index="exact", batch=1)
+            w("")
+            w(f"Exact-search ceiling at n = {n:,}: {fmt(vec_ceiling / n)} single queries/s (one pass over the vectors per query at "
+              f"the measured read bandwidth); Omnivec reaches {100 * o['value'] / (vec_ceiling / n):.0f} % of it." if o else "")
+        w("")
+    # ---- cold start
+    w("## 3. Cold start")
+    w("")
+    r = find("coldstart.first_result_s", "omnivec")
+    if r:
+        p = r["params"]
+        w(f"`omnivec search \"a photo of a dog on the beach\" --store … -c cold --top 10 --json` as a fresh process (the "
+          f"published CLI, `bench/out/cli/omnivec`) until it has printed its results: **{cell(r)} s** on a {p['n']:,}-item "
+          f"collection of {p['dim']}-d vectors whose space is the full-size model's (`{p['model']}`), HNSW graph written by "
+          "`Optimize()`. This includes .NET start-up, opening the collection (snapshot + graph files), loading both ONNX "
+          "towers (~600 MB) and embedding the query. Page cache warm (one untimed run first).")
+    else:
+        w("Not measured in this run (see failed steps).")
+    w("")
+    # ---- load test
+    w("## 4. HTTP load test (`omnivec serve`)")
+    w("")
+    if loadtest is not None:
+        w("From `bench/Omnivec.LoadTest` (with and without dynamic batching), as it reported:")
+        w("")
+        w("```json")
+        w(json.dumps(loadtest, indent=1)[:6000])
+        w("```")
+    else:
+        w("Not in this run: `bench/Omnivec.LoadTest` was missing or failed. `bench/run.sh` runs it when the project exists "
+          "(`--seconds 10` in quick mode, 60 in the full run) and puts its JSON here.")
+    w("")
+    # ---- behind
+    w("## Where we are behind")
+    w("")
+    behind = []
+    for r in records:
+        if r["contender"] in ("omnivec", "machine") or r["metric"].startswith("ceiling"):
+            continue
+        keys = {k: v for k, v in r["params"].items() if k in ("batch", "set", "n", "index")}
+        o = find(r["metric"], "omnivec", **keys)
+        if r["metric"] == "search.build_s" and o is None and keys.get("index") == "exact":
+            continue
+        if o and o["value"] and better(r["unit"], r["value"], o["value"]):
+            gap = r["value"] / o["value"] if r["unit"] in HIGHER_BETTER_UNITS else o["value"] / r["value"]
+            if gap >= 1.10:
+                behind.append((gap, r, o, keys))
+    behind.sort(key=lambda x: -x[0])
+    if behind:
+        w("Generated: every figure where a contender beats Omnivec by 10 % or more in this run.")
+        w("")
+        w("| Measure | Where | Omnivec | Best other | Factor |")
+        w("|---|---|---|---|---|")
+        seen = set()
+        for gap, r, o, keys in behind:
+            k = (r["metric"], tuple(sorted(keys.items())))
+            if k in seen:
+                continue
+            seen.add(k)
+            where = ", ".join(f"{a}={b}" for a, b in keys.items())
+            w(f"| {r['metric']} ({r['unit']}) | {where} | {fmt(o['value'])} | {LABEL[r['contender']]} {fmt(r['value'])} | {gap:.1f}× |")
+        w("")
+    analysis = REPO / "bench" / "analysis.md"
+    if analysis.exists():
+        w(analysis.read_text().strip())
+        w("")
+    # ---- commands
+    w("## How to reproduce")
+    w("")
+    w("```sh")
+    w("bench/run.sh --quick      # small sizes, 2 repeats")
+    w("bench/run.sh              # full: batch 1/8/32, 100k and 1M vectors; every step time-boxed")
+    w("```")
+    w("")
+    w("What `bench/run.sh` runs, step by step (all from the repository root; see `bench/README.md`):")
+    w("")
+    w("```sh")
+    w("/usr/bin/python3 bench/py/ceiling.py --repeats 5 --threads 2 --out … --machine …")
+    w("node bench/node/sgemm.js bench/out/matmul2048.onnx 2048 2 5 …")
+    w("$BENCH embed --model tools/out/clip-vit-b32-random --photos ../shared/corpus/images/photos --large bench/out/large \\")
+    w(f"  --batches {a.batches} --items {a.items} --repeats {a.repeats} --threads 2 --out … --check …")
+    w("(cd bench/node && node embed.js --model … --ids bench/out/token_ids.json --photos … --large … <same options>)")
+    w("/usr/bin/python3 bench/py/embed_torch.py --corpus ../shared/corpus --photos … --large … <same options>")
+    w("$BENCH search --data bench/out/vectors --n N --repeats R --out …")
+    w("/usr/bin/python3 bench/py/search_py.py --data bench/out/vectors --n N --repeats R --threads 2 --target-recall <Omnivec's> --out …")
+    w("$BENCH coldstart --model tools/out/clip-vit-b32-random --data bench/out/vectors --n N --store bench/out/coldstart-N")
+    w("bench/out/cli/omnivec search \"a photo of a dog on the beach\" --store bench/out/coldstart-N -c cold --top 10 --json")
+    w("```")
+    w("")
+    w("`$BENCH` is `bench/Omnivec.Bench` built Release (`dotnet build bench/Omnivec.Bench -c Release --artifacts-path /tmp/art/bench`). "
+      "The Python contenders run with Debian's `/usr/bin/python3`, with `OPENBLAS_CORETYPE`/`OPENBLAS_L2_SIZE` unset and "
+      "`OMP_WAIT_POLICY=PASSIVE` (FAISS's OpenMP threads otherwise spin and crawl when the 2 cores are shared).")
+    w("")
+    a.md_out.write_text("\n".join(md) + "\n")
+
+
+if __name__ == "__main__":
+    main()

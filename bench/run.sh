@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Omnivec benchmarks side by side with what users would pick instead (PyTorch, ONNX Runtime from Node.js,
+# FAISS, hnswlib), all on this machine in one run. Writes docs/benchmarks.md and bench/results.json.
+#   bench/run.sh --quick   small sizes, few repeats (~2 min once the one-time setup below is cached)
+#   bench/run.sh           full run: batch 1/8/32, 100k and 1M vectors; each step is time-boxed
+# Options: --skip-setup (no apt-get / npm ci), --sizes "100000 1000000" (search sizes, full run).
+# Not run by CI. See bench/README.md.
+set -euo pipefail
+repo="$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)"
+cd "$repo"
+orig_args="$*"
+mode=full
+setup=1
+sizes=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --quick) mode=quick ;;
+    --skip-setup) setup=0 ;;
+    --sizes) sizes="$2"; shift ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+PY=/usr/bin/python3          # Debian's Python: torch, torchvision, Pillow, onnx, numpy, faiss, hnswlib
+THREADS=2
+OUT="$repo/bench/out"
+RES="$OUT/results-$mode"
+MODEL="$repo/tools/out/clip-vit-b32-random"
+CORPUS="${OMNIVEC_CORPUS:-$repo/../shared/corpus}"
+PHOTOS="$CORPUS/images/photos"
+ART="${OMNIVEC_BENCH_ARTIFACTS:-/tmp/art/bench}"
+mkdir -p "$OUT" "$RES"
+rm -f "$RES"/*.json
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+# Each step is time-boxed so the full run stays bounded; a step that times out is listed as missing in the report.
+step() {
+  local name="$1" limit="$2"; shift 2
+  local t0=$SECONDS
+  log "$name (limit ${limit}s, load $(cut -d' ' -f1-3 /proc/loadavg))"
+  if timeout --kill-after=10 "$limit" "$@"; then
+    echo "{\"step\":\"$name\",\"seconds\":$((SECONDS - t0)),\"ok\":true,\"load_before\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}" >> "$RES/steps.jsonl"
+  else
+    local rc=$?
+    log "$name FAILED or timed out (rc $rc)"
+    echo "{\"step\":\"$name\",\"seconds\":$((SECONDS - t0)),\"ok\":false,\"rc\":$rc}" >> "$RES/steps.jsonl"
+  fi
+}
+: > "$RES/steps.jsonl"
+# OpenBLAS variables that the workplace may set for old OpenBLAS builds slow a current one (see the README):
+# the Python contenders run without them; the report records which BLAS kernel they used (threadpoolctl).
+PYENV=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_WAIT_POLICY=PASSIVE)
+
+if [[ $mode == quick ]]; then
+  BATCHES=1,4; ITEMS=4; PHOTO_ITEMS=4; LARGE_ITEMS=1; REPEATS=2
+  SEARCH_SIZES="${sizes:-20000}"; COLD_N=20000; LOAD_SECONDS=10; LIMIT=600
+  # Debian's FAISS builds HNSW very slowly here (85 s for 20k vectors, hnswlib 7 s): quick mode skips that one index.
+  PY_SEARCH=faiss-flat,hnswlib
+else
+  BATCHES=1,8,32; ITEMS=32; PHOTO_ITEMS=0; LARGE_ITEMS=0; REPEATS=3
+  SEARCH_SIZES="${sizes:-100000 1000000}"; COLD_N=100000; LOAD_SECONDS=60; LIMIT=3600
+  PY_SEARCH=faiss,hnswlib
+fi
+start=$SECONDS
+
+# ---- one-time setup (cached; not part of the measured run time) -------------------------------------------
+if [[ $setup == 1 ]]; then
+  need=()
+  for p in python3-torch python3-torchvision python3-pil python3-onnx python3-numpy libopenblas0-pthread \
+           python3-faiss python3-hnswlib python3-threadpoolctl python3-regex; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
+  done
+  # Node: some machines have NodeSource's nodejs, which bundles npm and conflicts with Debian's npm package.
+  command -v node > /dev/null || need+=(nodejs)
+  command -v npm > /dev/null || need+=(npm)
+  if [[ ${#need[@]} -gt 0 ]]; then
+    log "apt-get install ${need[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >&2
+  fi
+  if [[ ! -d bench/node/node_modules/onnxruntime-node || bench/node/package-lock.json -nt bench/node/node_modules ]]; then
+    log "npm ci (bench/node)"
+    (cd bench/node && npm ci --no-audit --no-fund >&2)
+  fi
+fi
+[[ -f "$MODEL/onnx/vision_model.onnx" ]] || { log "generating the full-size random model"; "$PY" tools/make_test_models.py --full-size --no-fp16 >&2; }
+"$PY" bench/py/make_large_jpegs.py --out "$OUT/large" >&2
+# shellcheck disable=SC2086
+"$PY" bench/py/gen_vectors.py --out "$OUT/vectors" --n $SEARCH_SIZES $COLD_N >&2
+"$PY" bench/py/token_ids.py "$CORPUS" 32 "$OUT/token_ids.json"
+[[ -f "$OUT/matmul2048.onnx" ]] || "$PY" bench/py/make_matmul_onnx.py 2048 "$OUT/matmul2048.onnx"
+log "building bench/Omnivec.Bench and the CLI (Release)"
+dotnet build bench/Omnivec.Bench -c Release --artifacts-path "$ART" --nologo -v q >&2
+dotnet publish src/Omnivec.Cli/Omnivec.Cli.csproj -c Release --artifacts-path "$ART-cli" -o "$OUT/cli" --nologo -v q >&2
+BENCH="$ART/bin/Omnivec.Bench/release/Omnivec.Bench"
+COLD_STORE="$OUT/coldstart-$COLD_N"
+if [[ ! -f "$COLD_STORE/.done" || "$COLD_STORE/.done" -ot "$MODEL/onnx/vision_model.onnx" ]]; then
+  log "building the $COLD_N-item cold-start collection (cached)"
+  "$BENCH" coldstart --model "$MODEL" --data "$OUT/vectors" --n "$COLD_N" --store "$COLD_STORE" && touch "$COLD_STORE/.done"
+fi
+setup_seconds=$((SECONDS - start))
+measured_start=$SECONDS
+
+# ---- 1. ceilings ---------------------------------------------------------------------------------------------
+step ceiling 300 "${PYENV[@]}" "$PY" bench/py/ceiling.py --repeats 5 --threads $THREADS --out "$RES/ceiling.json" --machine "$RES/machine.json"
+step ceiling-ort 300 node bench/node/sgemm.js "$OUT/matmul2048.onnx" 2048 $THREADS 5 "$RES/ceiling-ort.json"
+
+# ---- 2. embedding throughput ------------------------------------------------------------------------------------
+EMB=(--batches $BATCHES --items $ITEMS --photos-items $PHOTO_ITEMS --large-items $LARGE_ITEMS --repeats $REPEATS --threads $THREADS)
+step embed-omnivec "$LIMIT" "$BENCH" embed --model "$MODEL" --photos "$PHOTOS" --large "$OUT/large" "${EMB[@]}" \
+  --out "$RES/embed-omnivec.json" --check "$RES/check-omnivec.json"
+step embed-node "$LIMIT" bash -c 'cd bench/node && exec node embed.js "$@"' _ --model "$MODEL" --ids "$OUT/token_ids.json" \
+  --photos "$PHOTOS" --large "$OUT/large" "${EMB[@]}" --out "$RES/embed-node.json" --check "$RES/check-node.json"
+step embed-pytorch "$LIMIT" "${PYENV[@]}" "$PY" bench/py/embed_torch.py --corpus "$CORPUS" --photos "$PHOTOS" --large "$OUT/large" \
+  "${EMB[@]}" --out "$RES/embed-pytorch.json" --check "$RES/check-pytorch.json"
+
+# ---- 3. search ----------------------------------------------------------------------------------------------------
+for n in $SEARCH_SIZES; do
+  step "search-omnivec-$n" "$LIMIT" "$BENCH" search --data "$OUT/vectors" --n "$n" --repeats $REPEATS --out "$RES/search-omnivec-$n.json"
+  target=$("$PY" -c "import json,sys; r=[x for x in json.load(open(sys.argv[1])) if x['metric']=='search.recall_at_10' and x['params']['index']=='hnsw']; print(r[0]['value'] if r else 0.99)" "$RES/search-omnivec-$n.json" 2>/dev/null || echo 0.99)
+  step "search-faiss-hnswlib-$n" "$LIMIT" "${PYENV[@]}" "$PY" bench/py/search_py.py --data "$OUT/vectors" --n "$n" --repeats $REPEATS \
+    --threads $THREADS --which "$PY_SEARCH" --target-recall "$target" --out "$RES/search-py-$n.json"
+done
+
+# ---- 4. cold start: a fresh `omnivec search` process to its first result -----------------------------------------
+cold() {
+  local runs=$1 q="a photo of a dog on the beach"
+  "$OUT/cli/omnivec" search "$q" --store "$COLD_STORE" -c cold --top 10 --json > /dev/null   # warm the page cache once
+  local samples=()
+  for _ in $(seq "$runs"); do
+    local t0
+    t0=$(date +%s%N)
+    "$OUT/cli/omnivec" search "$q" --store "$COLD_STORE" -c cold --top 10 --json > "$RES/cold-hits.json"
+    samples+=("$(( $(date +%s%N) - t0 ))e-9")
+  done
+  "$PY" - "$RES/coldstart.json" "$COLD_N" "${samples[@]}" <<'PYEOF'
+import json, statistics, sys
+out, n, s = sys.argv[1], int(sys.argv[2]), sorted(float(x) for x in sys.argv[3:])
+json.dump([{"metric": "coldstart.first_result_s", "contender": "omnivec", "value": round(statistics.median(s), 4), "unit": "s",
+            "params": {"n": n, "dim": 512, "model": "clip-vit-b32-random (full size, 512-d)", "index": "hnsw (auto)",
+                       "page_cache": "warm", "min": round(s[0], 4), "max": round(s[-1], 4), "runs": len(s)}}], open(out, "w"), indent=1)
+PYEOF
+}
+export OUT RES PY COLD_N COLD_STORE ART LOAD_SECONDS
+export -f cold
+step coldstart 600 bash -c 'cold "$@"' _ "$REPEATS"
+
+# ---- 5. HTTP load test (bench/Omnivec.LoadTest, written separately) ----------------------------------------------
+# Hook: runs only when that project exists; its JSON is copied into the report as it is.
+if [[ -f bench/Omnivec.LoadTest/Omnivec.LoadTest.csproj ]]; then
+  loadtest() {
+    dotnet build bench/Omnivec.LoadTest -c Release --artifacts-path "$ART-loadtest" --nologo -v q >&2
+    # = dotnet run --project bench/Omnivec.LoadTest -c Release -- --seconds N --out FILE, with an isolated artifacts path
+    "$ART-loadtest/bin/Omnivec.LoadTest/release/Omnivec.LoadTest" --seconds "$LOAD_SECONDS" --out "$RES/loadtest.json"
+  }
+  export -f loadtest
+  step loadtest 900 bash -c loadtest
+else
+  log "bench/Omnivec.LoadTest not found: HTTP load test skipped (hook in bench/run.sh)"
+fi
+
+measured_seconds=$((SECONDS - measured_start))
+log "measured part took ${measured_seconds}s (setup ${setup_seconds}s)"
+
+# ---- report ---------------------------------------------------------------------------------------------------------
+"$PY" bench/py/report.py --results "$RES" --mode "$mode" --setup-seconds "$setup_seconds" --measured-seconds "$measured_seconds" \
+  --command "bench/run.sh $orig_args" --batches "$BATCHES" --items "$ITEMS" --repeats "$REPEATS" --search-sizes "$SEARCH_SIZES" --cold-n "$COLD_N" \
+  --json-out bench/results.json --md-out docs/benchmarks.md
+log "wrote docs/benchmarks.md and bench/results.json"
