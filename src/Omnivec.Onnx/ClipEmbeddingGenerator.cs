@@ -156,7 +156,17 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
                     lengths[b] = Tokenizer.Encode(text, ids.AsSpan(b * seq, seq));
                 }
 
-                _text.RunText(ids.AsSpan(0, batch * seq), lengths.AsSpan(0, batch), batch, seq, output, cancellationToken);
+                int used = TrimmedLength(lengths.AsSpan(0, batch), seq);
+                if (used < seq)
+                {
+                    // Pack rows to the trimmed width in place (each row moves left, so no overlap is lost).
+                    for (int b = 1; b < batch; b++)
+                    {
+                        ids.AsSpan(b * seq, used).CopyTo(ids.AsSpan(b * used, used));
+                    }
+                }
+
+                _text.RunText(ids.AsSpan(0, batch * used), lengths.AsSpan(0, batch), batch, used, output, cancellationToken);
                 CopyOut(output, batch, _text.Dimensions, results, start);
             }
 
@@ -356,6 +366,27 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
 
             results[start + b] = vector;
         }
+    }
+
+    /// <summary>
+    /// The token width a run needs. CLIP's text tower is causal and pools at the end token, so padding after the longest
+    /// text's end token cannot change any output: graphs with a dynamic sequence axis run on the trimmed width, which
+    /// turns a 77-token run for "a dog" into a 4-token one. Graphs fixed at the context length keep it.
+    /// </summary>
+    private int TrimmedLength(ReadOnlySpan<int> lengths, int contextLength)
+    {
+        if (_text.FixedSequenceLength > 0 || !_options.TrimTextPadding)
+        {
+            return contextLength;
+        }
+
+        int longest = 1;
+        foreach (int length in lengths)
+        {
+            longest = Math.Max(longest, length);
+        }
+
+        return Math.Min(longest, contextLength);
     }
 
     private int MaxBatch(OnnxTower tower) => tower.FixedBatch > 0 ? tower.FixedBatch : Math.Max(1, _options.MaxBatchSize);

@@ -27,6 +27,12 @@ public sealed class ClipModelOptions
     /// <summary>Largest batch sent to the model in one run (models with a fixed batch size override this).</summary>
     public int MaxBatchSize { get; set; } = 16;
 
+    /// <summary>
+    /// Run the text tower only as wide as the longest text in the batch (models with a dynamic sequence axis). Exact,
+    /// because the tower is causal and pools at the end token; on by default.
+    /// </summary>
+    public bool TrimTextPadding { get; set; } = true;
+
     /// <summary>How many images are decoded and preprocessed in parallel; 0 means one per core.</summary>
     public int DecodeParallelism { get; set; }
 

@@ -28,6 +28,19 @@ public sealed class GeneratorBehaviourTests(ModelFixture models)
     }
 
     [Fact]
+    public void Trimming_text_padding_changes_no_vector()
+    {
+        using var full = ClipEmbeddingGenerator.Load(ReferenceData.HfModel, new ClipModelOptions { TrimTextPadding = false });
+        string[] texts = ["a", "a dog on the beach", string.Join(' ', Enumerable.Repeat("word", 120)), "", "<|endoftext|> after the end"];
+        float[][] trimmed = models.Hf.EmbedTexts(texts);
+        float[][] padded = full.EmbedTexts(texts);
+        for (int i = 0; i < texts.Length; i++)
+        {
+            Assert.True(VectorMath.Cosine(trimmed[i], padded[i]) > 0.999999f, texts[i]);
+        }
+    }
+
+    [Fact]
     public void Concurrent_callers_get_the_same_results_as_sequential_ones()
     {
         string[] paths = [Photo("bananas.jpg"), Photo("two_beagles.jpg"), Photo("astronaut.png"), Photo("hotdog.jpg")];
