@@ -3,7 +3,7 @@
 # FAISS, hnswlib), all on this machine in one run. Writes docs/benchmarks.md and bench/results.json.
 #   bench/run.sh --quick   small sizes, few repeats (~2 min once the one-time setup below is cached)
 #   bench/run.sh           full run: batch 1/8/32, 100k and 1M vectors; each step is time-boxed
-# Options: --skip-setup (no apt-get / npm ci), --sizes "100000 1000000" (search sizes, full run).
+# Options: --skip-setup (no apt-get / npm ci), --sizes "100000 1000000" (search sizes), --limit SECONDS (per step).
 # Not run by CI. See bench/README.md.
 set -euo pipefail
 repo="$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)"
@@ -12,11 +12,13 @@ orig_args="$*"
 mode=full
 setup=1
 sizes=""
+limit=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) mode=quick ;;
     --skip-setup) setup=0 ;;
     --sizes) sizes="$2"; shift ;;
+    --limit) limit="$2"; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -61,6 +63,7 @@ else
   SEARCH_SIZES="${sizes:-100000 1000000}"; COLD_N=100000; LOAD_SECONDS=60; LIMIT=3600
   PY_SEARCH=faiss,hnswlib
 fi
+LIMIT="${limit:-$LIMIT}"
 start=$SECONDS
 
 # ---- one-time setup (cached; not part of the measured run time) -------------------------------------------
@@ -96,6 +99,9 @@ COLD_STORE="$OUT/coldstart-$COLD_N"
 if [[ ! -f "$COLD_STORE/.done" || "$COLD_STORE/.done" -ot "$MODEL/onnx/vision_model.onnx" ]]; then
   log "building the $COLD_N-item cold-start collection (cached)"
   "$BENCH" coldstart --model "$MODEL" --data "$OUT/vectors" --n "$COLD_N" --store "$COLD_STORE" && touch "$COLD_STORE/.done"
+fi
+if [[ -f bench/Omnivec.LoadTest/Omnivec.LoadTest.csproj ]]; then
+  dotnet build bench/Omnivec.LoadTest -c Release --artifacts-path "$ART-loadtest" --nologo -v q >&2 || log "bench/Omnivec.LoadTest does not build"
 fi
 setup_seconds=$((SECONDS - start))
 measured_start=$SECONDS
@@ -148,7 +154,6 @@ step coldstart 600 bash -c 'cold "$@"' _ "$REPEATS"
 # Hook: runs only when that project exists; its JSON is copied into the report as it is.
 if [[ -f bench/Omnivec.LoadTest/Omnivec.LoadTest.csproj ]]; then
   loadtest() {
-    dotnet build bench/Omnivec.LoadTest -c Release --artifacts-path "$ART-loadtest" --nologo -v q >&2
     # = dotnet run --project bench/Omnivec.LoadTest -c Release -- --seconds N --out FILE, with an isolated artifacts path
     "$ART-loadtest/bin/Omnivec.LoadTest/release/Omnivec.LoadTest" --seconds "$LOAD_SECONDS" --out "$RES/loadtest.json"
   }

@@ -86,6 +86,11 @@ async function main() {
     const flat = BigInt64Array.from(rows.flat().map(BigInt));
     return (await text.run({ input_ids: new ort.Tensor('int64', flat, [rows.length, rows[0].length]) })).text_embeds.data;
   };
+  // Exact trimming to the longest text in the batch (causal tower, pooled at the first end token 49407).
+  const trimRows = (rows) => {
+    const used = Math.max(...rows.map((r) => r.indexOf(49407) + 1));
+    return rows.map((r) => r.slice(0, used));
+  };
   const len = 3 * 224 * 224;
   const pxAll = new Float32Array(items * len);
   let seed = 1;
@@ -97,8 +102,10 @@ async function main() {
       for (let i = 0; i < items; i += b) { const n = Math.min(b, items - i); await runVision(pxAll.subarray(i * len, (i + n) * len), n); }
     });
     rec('embed.model.images_per_s', s.map((x) => items / x), 'images/s', p);
-    s = await timed(repeats, async () => { for (const c of chunks(idRows, b)) await runText(c); });
-    rec('embed.model.texts_per_s', s.map((x) => items / x), 'texts/s', { ...p });
+    for (const trim of [true, false]) {
+      s = await timed(repeats, async () => { for (const c of chunks(idRows, b)) await runText(trim ? trimRows(c) : c); });
+      rec('embed.model.texts_per_s', s.map((x) => items / x), 'texts/s', { ...p, text_len: trim ? 'longest' : '77' });
+    }
   }
   const list = (dir, limit) => {
     const f = fs.readdirSync(dir).filter((n) => !/\.(tsv|json)$/.test(n)).sort().map((n) => path.join(dir, n));

@@ -79,8 +79,10 @@ def main():
     print(f"pytorch: model built in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     out = []
 
-    def embed_texts(batch):
+    def embed_texts(batch, trim=False):
         ids = torch.tensor([tok.context(t, pad_id=mtm.EOT) for t in batch], dtype=torch.int64)
+        if trim:  # exact: the tower is causal and pools at the first end token (what padding="longest" gives)
+            ids = ids[:, :int((ids == mtm.EOT).int().argmax(dim=-1).max()) + 1]
         e = model.text(ids)[0]
         return e / e.norm(dim=-1, keepdim=True)
 
@@ -98,8 +100,9 @@ def main():
         p = {"batch": b, "items": a.items, "threads": a.threads}
         s = timed(a.repeats, lambda: [embed_pixels(c) for c in chunks(px_all, b)])
         rec(out, "embed.model.images_per_s", [a.items / x for x in s], "images/s", p)
-        s = timed(a.repeats, lambda: [embed_texts(c) for c in chunks(all_texts, b)])
-        rec(out, "embed.model.texts_per_s", [a.items / x for x in s], "texts/s", dict(p))
+        for trim in (True, False):
+            s = timed(a.repeats, lambda: [embed_texts(c, trim) for c in chunks(all_texts, b)])
+            rec(out, "embed.model.texts_per_s", [a.items / x for x in s], "texts/s", dict(p, text_len="longest" if trim else "77"))
     for name, d, limit in (("photos", a.photos, a.photos_items), ("large", a.large, a.large_items)):
         files = list_images(d, limit)
         for b in batches:

@@ -5,8 +5,9 @@ using MetadataExtractor.Formats.Exif;
 namespace Omnivec.Indexing;
 
 /// <summary>Capture time and camera from EXIF, when present. Metadata is a nicety: a file whose metadata cannot be read still indexes.</summary>
-internal static class PhotoMetadata
+public static class PhotoMetadata
 {
+    /// <summary>The EXIF capture time (as written, offset unknown so UTC) and "Make Model"; nulls when absent or unreadable.</summary>
     public static (DateTimeOffset? TakenAt, string? Camera) Read(byte[] data)
     {
         try

@@ -11,7 +11,8 @@ internal sealed record EmbeddingsUsage(int PromptTokens, int TotalTokens);
 
 internal sealed record SearchResponse(string Collection, IReadOnlyList<SearchResult> Results);
 
-internal sealed record SearchResult(long Id, float Score, string Path, string MediaType, int Width, int Height, long SizeBytes,
+/// <summary><see cref="Name"/> is the file name a person knows: the uploaded name, else the last part of the path.</summary>
+internal sealed record SearchResult(long Id, float Score, string Path, string Name, string MediaType, int Width, int Height, long SizeBytes,
     DateTimeOffset? TakenAt, string ThumbnailUrl);
 
 internal sealed record ClassifyResponse(IReadOnlyList<ClassifyLabel> Labels);

@@ -68,6 +68,7 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
             string hash = Convert.ToHexStringLower(SHA256.HashData(outcome.Bytes));
             string path = Path.Combine(uploads, hash + Extension(outcome.Info.Format));
             await StoreAsync(path, outcome.Bytes, cancellationToken).ConfigureAwait(false);
+            (DateTimeOffset? takenAt, string? camera) = Omnivec.Indexing.PhotoMetadata.Read(outcome.Bytes);
             var item = new CollectionItem
             {
                 Path = path,
@@ -77,6 +78,8 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
                 ContentHash = hash,
                 Width = outcome.Info.Width,
                 Height = outcome.Info.Height,
+                TakenAt = takenAt,
+                Camera = camera,
                 Extra = new Dictionary<string, string> { ["name"] = outcome.Name },
             };
             long id = collection.Upsert([item], [outcome.Vector])[0];

@@ -170,6 +170,8 @@ public sealed class ApiTests(ServerFixture fixture) : IClassFixture<ServerFixtur
         JsonElement byImage = await Json(await PostJson("/v1/search",
             JsonSerializer.Serialize(new { collection = name, image = Convert.ToBase64String(TestModel.Photo("cat_chelsea.png")) })));
         Assert.Equal(catId, byImage.GetProperty("results")[0].GetProperty("id").GetInt64());
+        // Uploads are stored under their hash; results carry the name the person uploaded.
+        Assert.Equal("cat_chelsea.png", byImage.GetProperty("results")[0].GetProperty("name").GetString());
         Assert.True(byImage.GetProperty("results")[0].GetProperty("score").GetSingle() > 0.999f);
 
         // Multipart drag-and-drop search.

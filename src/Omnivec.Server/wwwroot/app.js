@@ -308,7 +308,7 @@ function setImage(img, url) {
 // ---------- details drawer ----------
 function openDrawer(r) {
   state.drawerItem = r;
-  const name = basename(r.path) || `#${r.id}`;
+  const name = r.name ?? (basename(r.path) || `#${r.id}`);
   $('drawer-title').textContent = name;
   setImage($('drawer-image'), (r.thumbnail_url || api.thumbnailUrl(state.collection, r.id)).replace(/size=\d+/, 'size=512'));
   $('drawer-image').alt = name;
@@ -541,17 +541,17 @@ function init() {
   });
   $('drawer-similar').addEventListener('click', () => {
     const r = state.drawerItem; closeDrawer();
-    if (r) search({ kind: 'item', id: r.id, name: basename(r.path), thumb: r.thumbnail_url }, { extend: true });
+    if (r) search({ kind: 'item', id: r.id, name: r.name ?? basename(r.path), thumb: r.thumbnail_url }, { extend: true });
   });
   $('drawer-delete').addEventListener('click', async () => {
     const r = state.drawerItem;
-    if (!r || !confirm(`Remove ${basename(r.path)} from “${state.collection}”? The file on disk is not touched.`)) return;
+    if (!r || !confirm(`Remove ${r.name ?? basename(r.path)} from “${state.collection}”? The file on disk is not touched.`)) return;
     try {
       await api.deleteItem(state.collection, r.id);
       closeDrawer();
       document.querySelector(`.card[data-id="${CSS.escape(String(r.id))}"]`)?.remove();
       state.current = state.current.filter((x) => x.id !== r.id);
-      toast('Removed', basename(r.path), 'ok');
+      toast('Removed', r.name ?? basename(r.path), 'ok');
       loadCollections();
     } catch (err) { reportError(err, 'Could not remove'); }
   });
