@@ -107,8 +107,8 @@ setup_seconds=$((SECONDS - start))
 measured_start=$SECONDS
 
 # ---- 1. ceilings ---------------------------------------------------------------------------------------------
-step ceiling 300 "${PYENV[@]}" "$PY" bench/py/ceiling.py --repeats 5 --threads $THREADS --out "$RES/ceiling.json" --machine "$RES/machine.json"
-step ceiling-ort 300 node bench/node/sgemm.js "$OUT/matmul2048.onnx" 2048 $THREADS 5 "$RES/ceiling-ort.json"
+step ceiling 300 "${PYENV[@]}" "$PY" bench/py/ceiling.py --repeats $((REPEATS + 2)) --threads $THREADS --out "$RES/ceiling.json" --machine "$RES/machine.json"
+step ceiling-ort 300 node bench/node/sgemm.js "$OUT/matmul2048.onnx" 2048 $THREADS $((REPEATS + 2)) "$RES/ceiling-ort.json"
 
 # ---- 2. embedding throughput ------------------------------------------------------------------------------------
 EMB=(--batches $BATCHES --items $ITEMS --photos-items $PHOTO_ITEMS --large-items $LARGE_ITEMS --repeats $REPEATS --threads $THREADS)
@@ -146,7 +146,7 @@ json.dump([{"metric": "coldstart.first_result_s", "contender": "omnivec", "value
                        "page_cache": "warm", "min": round(s[0], 4), "max": round(s[-1], 4), "runs": len(s)}}], open(out, "w"), indent=1)
 PYEOF
 }
-export OUT RES PY COLD_N COLD_STORE ART LOAD_SECONDS
+export OUT RES PY COLD_N COLD_STORE ART LOAD_SECONDS MODEL mode
 export -f cold
 step coldstart 600 bash -c 'cold "$@"' _ "$REPEATS"
 
@@ -156,6 +156,10 @@ if [[ -f bench/Omnivec.LoadTest/Omnivec.LoadTest.csproj ]]; then
   loadtest() {
     # = dotnet run --project bench/Omnivec.LoadTest -c Release -- --seconds N --out FILE, with an isolated artifacts path
     "$ART-loadtest/bin/Omnivec.LoadTest/release/Omnivec.LoadTest" --seconds "$LOAD_SECONDS" --out "$RES/loadtest.json"
+    # The full run also loads the full-size model, where batching pays for itself in model time, not only in overhead.
+    if [[ "$mode" == full ]]; then
+      "$ART-loadtest/bin/Omnivec.LoadTest/release/Omnivec.LoadTest" --model "$MODEL" --seconds "$LOAD_SECONDS" --out "$RES/loadtest-fullsize.json"
+    fi
   }
   export -f loadtest
   step loadtest 900 bash -c loadtest

@@ -177,8 +177,8 @@ namespace Omnivec.Bench
             foreach ((string set, string dir) in new[] { ("photos", a.Get("photos")), ("large", a.Get("large")) })
             {
                 string[] files = Directory.GetFiles(dir).Where(f => !f.EndsWith(".tsv", StringComparison.Ordinal) && !f.EndsWith(".json", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToArray();
-                int limit = a.Int(set + "-items", files.Length);
-                files = files.Take(limit).ToArray();
+                int limit = a.Int(set + "-items", 0);
+                files = limit > 0 ? files.Take(limit).ToArray() : files;
                 foreach (int b in batches)
                 {
                     int failures = 0;

@@ -65,11 +65,15 @@ def main():
     best = max(statistics.median(gflops), recs[-1]["value"])
     recs.append(rec("ceiling.images_per_s", "machine", [g / VISION_GFLOP for g in gflops], "images/s", {"gflop_per_image": VISION_GFLOP}))
     recs.append(rec("ceiling.texts_per_s", "machine", [g / TEXT_GFLOP for g in gflops], "texts/s", {"gflop_per_text": TEXT_GFLOP}))
-    # Memory bandwidth: sum of a 1 GiB array (read only, like an exact scan) and a copy (read + write).
-    big = np.ones(2**28, dtype=np.float32)
+    # Memory bandwidth: sum of a 1 GiB array (read only, like an exact scan; torch so that both threads read, as
+    # the contenders' scans do) and a copy (read + write).
+    big_t = torch.ones(2**28, dtype=torch.float32)
+    s = timed(a.repeats, lambda: big_t.sum())
+    read_gbs = [big_t.numel() * 4 / t / 1e9 for t in s]
+    recs.append(rec("ceiling.mem_read_gbs", "machine", read_gbs, "GB/s", {"how": f"torch sum of 1 GiB float32, {a.threads} threads"}))
+    big = big_t.numpy()
     s = timed(a.repeats, lambda: big.sum())
-    read_gbs = [big.nbytes / t / 1e9 for t in s]
-    recs.append(rec("ceiling.mem_read_gbs", "machine", read_gbs, "GB/s", {"how": "numpy sum of 1 GiB float32, 1 thread"}))
+    recs.append(rec("ceiling.mem_read_gbs_1thread", "machine", [big.nbytes / t / 1e9 for t in s], "GB/s", {"how": "numpy sum of 1 GiB float32, 1 thread"}))
     dst = np.empty_like(big)
     s = timed(a.repeats, lambda: np.copyto(dst, big))
     recs.append(rec("ceiling.mem_copy_gbs", "machine", [2 * big.nbytes / t / 1e9 for t in s], "GB/s", {"how": "numpy copy of 1 GiB (read + write bytes)"}))

@@ -68,15 +68,17 @@ def main():
         if f.name.startswith(("check-", "machine", "cold-hits", "loadtest")):
             continue
         records += json.loads(f.read_text())
-    loadtest = None
-    if (res / "loadtest.json").exists():
-        loadtest = json.loads((res / "loadtest.json").read_text())
-        if isinstance(loadtest, list) and all(isinstance(x, dict) and "metric" in x for x in loadtest):
-            records += loadtest
-        elif isinstance(loadtest, dict):
-            for m in loadtest.get("modes", []):
-                p = {"mode": m.get("mode"), "model": loadtest.get("model"), "clients": loadtest.get("clients"),
-                     "seconds": loadtest.get("seconds"), "endpoint": loadtest.get("endpoint"), "runs": 1}
+    # One file per load-test run: loadtest.json (the tiny model: serving overhead) and loadtest-*.json (e.g. the full-size model).
+    loadtests = []
+    for f in sorted(res.glob("loadtest*.json")):
+        lt = json.loads(f.read_text())
+        loadtests.append(lt)
+        if isinstance(lt, list) and all(isinstance(x, dict) and "metric" in x for x in lt):
+            records += lt
+        elif isinstance(lt, dict):
+            for m in lt.get("modes", []):
+                p = {"mode": m.get("mode"), "model": lt.get("model"), "clients": lt.get("clients"),
+                     "seconds": lt.get("seconds"), "endpoint": lt.get("endpoint"), "runs": 1}
                 for key, metric, unit in (("throughput_rps", "serve.requests_per_s", "requests/s"), ("p50_ms", "serve.p50_ms", "ms"),
                                           ("p99_ms", "serve.p99_ms", "ms")):
                     if key in m:
@@ -140,6 +142,10 @@ def main():
       f"Parameters: batch sizes {a.batches}; {a.items} model-only inputs per run; {a.repeats} timed runs per figure; "
       f"search sizes {a.search_sizes}; cold-start collection {a.cold_n} items.")
     w("")
+    if a.mode == "full" and "1000000" not in a.search_sizes.split():
+        w("**Not in this run: search on 1M vectors** (`--sizes` left it out to fit the time available; `bench/run.sh` "
+          "without `--sizes` includes it, each step capped by `--limit`).")
+        w("")
     failed = [s for s in steps if not s.get("ok")]
     if failed:
         w("**Steps that failed or hit their time limit (their figures are missing):** " +
@@ -161,7 +167,8 @@ def main():
     w(f"| sgemm, ONNX Runtime (MLAS) | {cell(find('ceiling.sgemm_gflops_ort', 'machine'))} GFLOP/s | one-node MatMul graph in onnxruntime-node, 2 threads |")
     w(f"| → image embeddings/s ceiling | {fmt(img_ceiling)} | best sgemm ÷ 8.82 GFLOP per ViT-B/32 image |")
     w(f"| → text embeddings/s ceiling | {fmt(txt_ceiling)} | best sgemm ÷ 5.96 GFLOP per 77-token text |")
-    w(f"| memory read bandwidth | {cell(find('ceiling.mem_read_gbs', 'machine'))} GB/s | numpy sum over 1 GiB, 1 thread |")
+    w(f"| memory read bandwidth | {cell(find('ceiling.mem_read_gbs', 'machine'))} GB/s | torch sum over 1 GiB, 2 threads |")
+    w(f"| memory read bandwidth, 1 thread | {cell(find('ceiling.mem_read_gbs_1thread', 'machine'))} GB/s | numpy sum over 1 GiB |")
     w(f"| memory copy bandwidth | {cell(find('ceiling.mem_copy_gbs', 'machine'))} GB/s | numpy copy of 1 GiB, read + write bytes |")
     w(f"| → exact search ceiling | {fmt(vec_ceiling)} vectors/s | read bandwidth ÷ 2048 bytes per 512-d float32 vector; single-query queries/s ceiling = this ÷ n |")
     w("")
@@ -217,7 +224,7 @@ def main():
         parts = [f"{ {'node': 'ORT + Node.js', 'pytorch': 'PyTorch'}[c]}: text {cos(o['text_embedding'], v['text_embedding']):.6f}, "
                  f"image {cos(o['image_embedding'], v['image_embedding']):.6f}" for c, v in checks.items() if c != "omnivec"]
         w(f"Same weights, same answers: cosine similarity to Omnivec's vector for \"{o['text']}\" and for `{o['image']}` end to end — "
-          + "; ".join(parts) + ". (Image vectors differ slightly because each contender resizes with its own bicubic filter.)")
+          + "; ".join(parts) + ". (Shown to 6 decimals: each contender resizes with its own bicubic filter, which moves this random model's image vectors less than that.)")
         w("")
     # ---- search
     w("## 2. Search (synthetic CLIP-like 512-d unit vectors: 1000 random centroids + noise; 100 held-out queries; top 10)")
@@ -279,7 +286,7 @@ def main():
     # ---- load test
     w("## 4. HTTP load test (`omnivec serve`)")
     w("")
-    if loadtest is not None:
+    for loadtest in loadtests:
         if isinstance(loadtest, dict) and loadtest.get("modes"):
             w(f"From `bench/Omnivec.LoadTest`: {loadtest.get('clients')} clients for {loadtest.get('seconds')} s per mode against "
               f"`{loadtest.get('endpoint')}`, model `{loadtest.get('model')}`, on this machine ({loadtest.get('cores')} cores; "
@@ -290,13 +297,19 @@ def main():
             for m in loadtest["modes"]:
                 w(f"| {m.get('mode')} | {m.get('max_batch_size')} | {m.get('batch_window_ms')} | {fmt(m.get('throughput_rps'))} | "
                   f"{fmt(m.get('p50_ms'))} | {fmt(m.get('p99_ms'))} | {m.get('errors')} | {fmt(m.get('mean_inputs_per_run'))} |")
+            modes = {m.get("mode"): m for m in loadtest["modes"]}
+            if "batched" in modes and "unbatched" in modes and modes["unbatched"].get("throughput_rps"):
+                w("")
+                w(f"Dynamic batching: {modes['batched']['throughput_rps'] / modes['unbatched']['throughput_rps']:.2f}× the throughput of batch size 1.")
             w("")
-        w("Raw output:")
+        w("<details><summary>Raw output</summary>")
         w("")
         w("```json")
         w(json.dumps(loadtest, indent=1)[:6000])
         w("```")
-    else:
+        w("</details>")
+        w("")
+    if not loadtests:
         w("Not in this run: `bench/Omnivec.LoadTest` was missing or failed. `bench/run.sh` runs it when the project exists "
           "(`--seconds 10` in quick mode, 60 in the full run) and puts its JSON here.")
     w("")
