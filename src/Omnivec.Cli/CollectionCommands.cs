@@ -122,7 +122,7 @@ internal static class CollectionCommands
                 foreach (CollectionInfo info in all)
                 {
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{info.Name}\t{info.Count}\t{info.Space}\t{FormatBytes(info.BytesOnDisk)}\t{info.UpdatedUtc:yyyy-MM-dd HH:mm}"));
+                        $"{info.Name}\t{info.Count}\t{info.Space}\t{Output.FormatBytes(info.BytesOnDisk)}\t{info.UpdatedUtc:yyyy-MM-dd HH:mm}"));
                 }
 
                 return Task.FromResult(0);
@@ -133,7 +133,7 @@ internal static class CollectionCommands
             foreach (CollectionInfo info in all)
             {
                 table.AddRow(Markup.Escape(info.Name), info.Count.ToString("N0", CultureInfo.InvariantCulture), Markup.Escape(info.Space.ToString()),
-                    info.Space.Dimensions.ToString(CultureInfo.InvariantCulture), FormatBytes(info.BytesOnDisk),
+                    info.Space.Dimensions.ToString(CultureInfo.InvariantCulture), Output.FormatBytes(info.BytesOnDisk),
                     info.UpdatedUtc.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture));
             }
 
@@ -142,12 +142,4 @@ internal static class CollectionCommands
         });
         return command;
     }
-
-    internal static string FormatBytes(long bytes) => bytes switch
-    {
-        >= 1L << 30 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 30):F1} GiB"),
-        >= 1L << 20 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 20):F1} MiB"),
-        >= 1L << 10 => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0:F1} KiB"),
-        _ => string.Create(CultureInfo.InvariantCulture, $"{bytes} B"),
-    };
 }

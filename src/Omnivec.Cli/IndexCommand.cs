@@ -74,7 +74,7 @@ internal static class IndexCommand
             // Plain log lines for logs and pipes, at most one every two seconds.
             var clock = Stopwatch.StartNew();
             TimeSpan? last = null;
-            var plain = new SynchronousProgress<FolderIndexProgress>(p =>
+            var plain = new InlineProgress<FolderIndexProgress>(p =>
             {
                 if (last is not null && clock.Elapsed - last.Value < TimeSpan.FromSeconds(2) && p.FilesDone < p.FilesTotal)
                 {
@@ -83,7 +83,7 @@ internal static class IndexCommand
 
                 last = clock.Elapsed;
                 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"indexed {p.FilesDone}/{p.FilesTotal} new or changed files ({p.Unchanged} unchanged, {p.Failed} failed), {p.FilesPerSecond:F1} files/s, ETA {FormatEta(p.Eta)}"));
+                    $"indexed {p.FilesDone}/{p.FilesTotal} new or changed files ({p.Unchanged} unchanged, {p.Failed} failed), {p.FilesPerSecond:F1} files/s, ETA {Output.FormatEta(p.Eta)}"));
             });
             return await indexer.IndexAsync(root, options, plain, cancellationToken).ConfigureAwait(false);
         }
@@ -95,7 +95,7 @@ internal static class IndexCommand
             .StartAsync(async context =>
             {
                 ProgressTask task = context.AddTask("scanning", maxValue: 1);
-                var progress = new SynchronousProgress<FolderIndexProgress>(p =>
+                var progress = new InlineProgress<FolderIndexProgress>(p =>
                 {
                     task.MaxValue = Math.Max(1, p.FilesTotal);
                     task.Value = p.FilesDone;
@@ -105,13 +105,5 @@ internal static class IndexCommand
                 task.Value = task.MaxValue;
             }).ConfigureAwait(false);
         return report!;
-    }
-
-    private static string FormatEta(TimeSpan? eta) => eta is { } e ? e.ToString(e.TotalHours >= 1 ? @"h\:mm\:ss" : @"m\:ss", CultureInfo.InvariantCulture) : "--";
-
-    /// <summary>Progress that reports on the caller's thread (Progress&lt;T&gt; would post to the thread pool and reorder lines).</summary>
-    private sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
     }
 }

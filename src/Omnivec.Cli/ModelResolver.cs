@@ -54,7 +54,7 @@ internal static class ModelResolver
                 last = clock.Elapsed;
                 lastFile = p.File;
                 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  {p.File}: {FormatBytes(p.BytesDownloaded)} of {FormatBytes(p.TotalBytes)}, {FormatBytes((long)p.BytesPerSecond)}/s, ETA {FormatEta(p.EstimatedRemaining)} (file {p.FilesCompleted + 1} of {p.FileCount})"));
+                    $"  {p.File}: {Output.FormatBytes(p.BytesDownloaded)} of {Output.FormatBytes(p.TotalBytes)}, {Output.FormatBytes((long)p.BytesPerSecond)}/s, ETA {Output.FormatEta(p.EstimatedRemaining)} (file {p.FilesCompleted + 1} of {p.FileCount})"));
             });
             return await hub.PullAsync(model, variant, plain, cancellationToken).ConfigureAwait(false);
         }
@@ -90,9 +90,7 @@ internal static class ModelResolver
         return snapshot!;
     }
 
-    internal static string FormatBytes(long? bytes) => bytes is long b ? CollectionCommands.FormatBytes(b) : "?";
 
-    private static string FormatEta(TimeSpan? eta) => eta is { } e ? e.ToString(e.TotalHours >= 1 ? @"h\:mm\:ss" : @"m\:ss", CultureInfo.InvariantCulture) : "--";
 }
 
 /// <summary>Reports on the caller's thread, in order.</summary>

@@ -115,7 +115,7 @@ internal static class ModelsCommand
                     installed.AddRow(Markup.Escape(info.RepoId),
                         Markup.Escape(revision.Commit[..Math.Min(12, revision.Commit.Length)] + (revision.Refs.Count > 0 ? $" ({string.Join(", ", revision.Refs)})" : "")),
                         revision.Layout?.ToString() ?? "not CLIP", string.Join(", ", revision.Variants.Select(ClipModelLayout.VariantName)),
-                        HubDefaults.Find(info.RepoId)?.Dimensions.ToString(CultureInfo.InvariantCulture) ?? "", CollectionCommands.FormatBytes(info.SizeOnDisk));
+                        HubDefaults.Find(info.RepoId)?.Dimensions.ToString(CultureInfo.InvariantCulture) ?? "", Output.FormatBytes(info.SizeOnDisk));
                 }
             }
 

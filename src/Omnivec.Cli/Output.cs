@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 
@@ -25,6 +26,18 @@ internal static class Output
     public static void Error(string message) => Console.Error.WriteLine("error: " + message);
 
     public static void Warn(string message) => Console.Error.WriteLine("warning: " + message);
+
+    public static string FormatBytes(long? bytes) => bytes switch
+    {
+        null => "?",
+        >= 1L << 30 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 30):F1} GiB"),
+        >= 1L << 20 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 20):F1} MiB"),
+        >= 1L << 10 => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0:F1} KiB"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{bytes} B"),
+    };
+
+    public static string FormatEta(TimeSpan? eta) =>
+        eta is { } e ? e.ToString(e.TotalHours >= 1 ? @"h\:mm\:ss" : @"m\:ss", CultureInfo.InvariantCulture) : "--";
 
     public static string Preview(ReadOnlySpan<float> vector, int count = 4)
     {
