@@ -280,13 +280,18 @@ namespace Omnivec.Bench
                 results.Add("search.bytes_per_vector", "omnivec", [(rssExact - rss0) / (double)data.N], "bytes", Clone(np, ("index", "exact")));
                 RunQueries(results, c, data, index, SearchMode.Exact, "exact", repeats, batchSize, np);
 
+                // The same graph parameters as the other contenders (M 16, ef_construction 128), and the same rule for
+                // ef: the smallest that reaches the target recall@10 on the query set.
+                c.BuildExpansion = BuildExpansion;
                 start = Stopwatch.GetTimestamp();
                 c.Optimize();
                 double build = Stopwatch.GetElapsedTime(start).TotalSeconds;
-                results.Add("search.build_s", "omnivec", [build], "s", Clone(np, ("index", "hnsw"), ("M", 16), ("ef_construction", 64)));
+                results.Add("search.build_s", "omnivec", [build], "s", Clone(np, ("index", "hnsw"), ("M", 16), ("ef_construction", BuildExpansion)));
                 long rssHnsw = Measure.Rss();
                 results.Add("search.bytes_per_vector", "omnivec", [(rssHnsw - rss0) / (double)data.N], "bytes", Clone(np, ("index", "hnsw")));
-                RunQueries(results, c, data, index, SearchMode.Approximate, "hnsw", repeats, batchSize, Clone(np, ("ef_search", 64)));
+                double target = double.Parse(a.Get("target-recall", "0.99"), CultureInfo.InvariantCulture);
+                c.SearchExpansion = TuneExpansion(c, data, index, target);
+                RunQueries(results, c, data, index, SearchMode.Approximate, "hnsw", repeats, batchSize, Clone(np, ("ef_search", c.SearchExpansion)));
             }
             finally
             {
@@ -301,6 +306,30 @@ namespace Omnivec.Bench
 
             results.Write(a.Get("out"));
             return 0;
+        }
+
+        private const int BuildExpansion = 128;
+
+        private static readonly int[] ExpansionSteps = [16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512];
+
+        /// <summary>The smallest ef of <see cref="ExpansionSteps"/> whose recall@10 over the query set reaches <paramref name="target"/>.</summary>
+        private static int TuneExpansion(Collection c, Dataset data, Dictionary<long, int> index, double target)
+        {
+            foreach (int ef in ExpansionSteps)
+            {
+                int found = 0;
+                for (int q = 0; q < data.Nq; q++)
+                {
+                    found += c.Search(data.Query(q), 10, mode: SearchMode.Approximate, expansion: ef).Count(h => data.InTruth(q, index[h.Item.Id]));
+                }
+
+                if (found >= target * 10 * data.Nq)
+                {
+                    return ef;
+                }
+            }
+
+            return ExpansionSteps[^1];
         }
 
         private static void RunQueries(Results results, Collection c, Dataset data, Dictionary<long, int> index, SearchMode mode, string name,

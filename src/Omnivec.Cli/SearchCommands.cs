@@ -28,6 +28,8 @@ internal static class SearchCommands
         command.Options.Add(top);
         command.Options.Add(json);
         command.Options.Add(exact);
+        Option<int?> ef = ExpansionOption();
+        command.Options.Add(ef);
         command.SetAction(async (parse, cancellationToken) =>
         {
             string? text = parse.GetValue(query);
@@ -40,6 +42,7 @@ internal static class SearchCommands
 
             CollectionStore store = collection.OpenStore(parse);
             using Collection target = store.Open(collection.Name(parse));
+            ApplyExpansion(parse, ef, target);
             using IMultimodalEmbeddingGenerator generator = await EmbedderFactory.CreateAsync(parse, embedder, target, cancellationToken).ConfigureAwait(false);
             var search = new CollectionSearch(generator, target);
             SearchMode mode = parse.GetValue(exact) ? SearchMode.Exact : SearchMode.Auto;
@@ -79,10 +82,13 @@ internal static class SearchCommands
         command.Options.Add(top);
         command.Options.Add(json);
         command.Options.Add(exact);
+        Option<int?> ef = ExpansionOption();
+        command.Options.Add(ef);
         command.SetAction((parse, cancellationToken) =>
         {
             CollectionStore store = collection.OpenStore(parse);
             using Collection target = store.Open(collection.Name(parse));
+            ApplyExpansion(parse, ef, target);
             string full = Path.GetFullPath(parse.GetValue(path)!);
             CollectionItem? item = target.FindByPath(full);
             if (item is null)
@@ -105,6 +111,19 @@ internal static class SearchCommands
         new Option<int>("--top", "-k") { Description = "How many results.", DefaultValueFactory = _ => 10 },
         new Option<bool>("--json") { Description = "Print the results as JSON." },
         new Option<bool>("--exact") { Description = "Exact search even on large collections (slower, never misses)." });
+
+    private static Option<int?> ExpansionOption() => new("--ef")
+    {
+        Description = $"HNSW search expansion on large collections: higher is slower and misses less (default {Collection.DefaultSearchExpansion}).",
+    };
+
+    private static void ApplyExpansion(ParseResult parse, Option<int?> option, Collection target)
+    {
+        if (parse.GetValue(option) is { } value)
+        {
+            target.SearchExpansion = value; // validated there: a typed error for values out of range
+        }
+    }
 
     internal static void Print(IReadOnlyList<SearchHit> hits, bool asJson, string query)
     {

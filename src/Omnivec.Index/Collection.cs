@@ -23,6 +23,12 @@ public sealed class Collection : IDisposable
     /// <summary>Largest <c>top</c> a search accepts.</summary>
     public const int MaxTop = 10_000;
 
+    /// <summary>Default <see cref="SearchExpansion"/> (HNSW ef).</summary>
+    public const int DefaultSearchExpansion = HnswIndex.DefaultExpansionSearch;
+
+    /// <summary>Default <see cref="BuildExpansion"/> (HNSW ef_construction).</summary>
+    public const int DefaultBuildExpansion = HnswIndex.DefaultExpansionAdd;
+
     internal const string SnapshotFileName = "vectors.snapshot";
     internal const string HnswFileName = "hnsw.index";
     internal const string LockFileName = "write.lock";
@@ -45,6 +51,8 @@ public sealed class Collection : IDisposable
     private long _persistedHnswGeneration = -1;
     private long _hnswFileCheckedGeneration = -1;
     private bool _disposed;
+    private int _searchExpansion = HnswIndex.DefaultExpansionSearch;
+    private int _buildExpansion = HnswIndex.DefaultExpansionAdd;
 
     internal Collection(string name, string directory, FileStream? writeLock)
     {
@@ -90,11 +98,26 @@ public sealed class Collection : IDisposable
     /// <summary>Item count from which <see cref="SearchMode.Auto"/> prefers an up-to-date HNSW graph over a full scan.</summary>
     public int ApproximateThreshold { get; set; } = DefaultApproximateThreshold;
 
-    /// <summary>HNSW search expansion (ef); higher is slower and more accurate. 64 measured recall@10 0.995 on 100k clustered 512-d vectors (graph built with ef_add 64).</summary>
-    internal int ExpansionSearch { get; set; } = HnswIndex.DefaultExpansionSearch;
+    /// <summary>
+    /// HNSW search expansion (ef) for approximate searches that do not pass their own: how many candidates the graph
+    /// walk keeps. Higher is slower and more accurate; 64 measured recall@10 0.99–1.00 on 100k clustered 512-d
+    /// vectors. Between 1 and 4096; a value below the number of results asked for acts as that number.
+    /// </summary>
+    public int SearchExpansion
+    {
+        get => _searchExpansion;
+        set => _searchExpansion = ValidateExpansion(value, nameof(SearchExpansion));
+    }
 
-    /// <summary>HNSW construction expansion (ef_construction).</summary>
-    internal int ExpansionAdd { get; set; } = HnswIndex.DefaultExpansionAdd;
+    /// <summary>
+    /// HNSW construction expansion (ef_construction) for graphs built from now on (by <see cref="Optimize()"/> or on
+    /// first approximate search): higher builds more slowly and gives a better graph. Between 1 and 4096.
+    /// </summary>
+    public int BuildExpansion
+    {
+        get => _buildExpansion;
+        set => _buildExpansion = ValidateExpansion(value, nameof(BuildExpansion));
+    }
 
     /// <summary>Approximate searches whose filter allows fewer rows than this go exact over the allowed rows.</summary>
     internal int SelectiveFilterRows { get; set; } = 5_000;
@@ -254,21 +277,29 @@ public sealed class Collection : IDisposable
     }
 
     /// <summary>Top <paramref name="top"/> items by cosine similarity to <paramref name="query"/>, best first, filtered during the search.</summary>
-    public IReadOnlyList<SearchHit> Search(ReadOnlySpan<float> query, int top = 10, SearchFilter? filter = null, SearchMode mode = SearchMode.Auto)
+    /// <param name="query">The query vector (any length; it is normalised).</param>
+    /// <param name="top">How many hits, 1 to <see cref="MaxTop"/>.</param>
+    /// <param name="filter">Only items that pass it are returned.</param>
+    /// <param name="mode">Exact scan, HNSW graph, or the graph once the collection is large and optimised.</param>
+    /// <param name="expansion">HNSW search expansion (ef) for this call; <see cref="SearchExpansion"/> when null.</param>
+    public IReadOnlyList<SearchHit> Search(ReadOnlySpan<float> query, int top = 10, SearchFilter? filter = null, SearchMode mode = SearchMode.Auto, int? expansion = null)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ValidateTop(top);
+        int ef = expansion is { } e ? ValidateExpansion(e, nameof(expansion)) : _searchExpansion;
         float[] q = new float[Space.Dimensions];
         NormalizeInto(query, q, "query vector");
-        return SearchMany([q], top, filter, mode)[0];
+        return SearchMany([q], top, filter, mode, ef)[0];
     }
 
     /// <summary>Several queries at once; exact mode scores each block of vectors against all queries while it is in cache.</summary>
-    public IReadOnlyList<IReadOnlyList<SearchHit>> SearchBatch(IReadOnlyList<ReadOnlyMemory<float>> queries, int top = 10, SearchFilter? filter = null, SearchMode mode = SearchMode.Auto)
+    public IReadOnlyList<IReadOnlyList<SearchHit>> SearchBatch(IReadOnlyList<ReadOnlyMemory<float>> queries, int top = 10, SearchFilter? filter = null,
+        SearchMode mode = SearchMode.Auto, int? expansion = null)
     {
         ArgumentNullException.ThrowIfNull(queries);
         ObjectDisposedException.ThrowIf(_disposed, this);
         ValidateTop(top);
+        int ef = expansion is { } e ? ValidateExpansion(e, nameof(expansion)) : _searchExpansion;
         var unit = new float[queries.Count][];
         for (int i = 0; i < queries.Count; i++)
         {
@@ -276,7 +307,7 @@ public sealed class Collection : IDisposable
             NormalizeInto(queries[i].Span, unit[i], $"query vector {i}");
         }
 
-        return unit.Length == 0 ? [] : SearchMany(unit, top, filter, mode);
+        return unit.Length == 0 ? [] : SearchMany(unit, top, filter, mode, ef);
     }
 
     /// <summary>
@@ -455,6 +486,10 @@ public sealed class Collection : IDisposable
         Extra = item.Extra is { Count: > 0 } extra ? new Dictionary<string, string>(extra, StringComparer.Ordinal) : null,
     };
 
+    private static int ValidateExpansion(int value, string name) => value is >= 1 and <= HnswIndex.MaxExpansion
+        ? value
+        : throw new InvalidInputException($"{name} (HNSW ef) must be between 1 and {HnswIndex.MaxExpansion}; got {value}.");
+
     private static void ValidateTop(int top)
     {
         if (top is < 1 or > MaxTop)
@@ -463,7 +498,7 @@ public sealed class Collection : IDisposable
         }
     }
 
-    private IReadOnlyList<SearchHit>[] SearchMany(float[][] queries, int top, SearchFilter? filter, SearchMode mode)
+    private IReadOnlyList<SearchHit>[] SearchMany(float[][] queries, int top, SearchFilter? filter, SearchMode mode, int expansion)
     {
         while (true)
         {
@@ -517,7 +552,7 @@ public sealed class Collection : IDisposable
                 int expected = Math.Min(top, allowed?.Count ?? m.Count);
                 Parallel.For(0, queries.Length, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
                 {
-                    results[i] = ApproximateSearch(m, hnsw, queries[i], top, allowed, ids, expected);
+                    results[i] = ApproximateSearch(m, hnsw, queries[i], top, allowed, ids, expected, expansion);
                 });
                 return results;
             }
@@ -535,11 +570,12 @@ public sealed class Collection : IDisposable
     private bool UseExactForFilter(VectorMatrix m, RowSet? allowed, int top) =>
         allowed is not null && (allowed.Count < m.Count * SelectiveFilterFraction || allowed.Count < Math.Max(SelectiveFilterRows, top * 4));
 
-    private static IReadOnlyList<SearchHit> ApproximateSearch(VectorMatrix m, HnswIndex hnsw, float[] query, int top, RowSet? allowed, IdBitmap? ids, int expected)
+    private static IReadOnlyList<SearchHit> ApproximateSearch(VectorMatrix m, HnswIndex hnsw, float[] query, int top, RowSet? allowed, IdBitmap? ids, int expected,
+        int expansion)
     {
         var keys = new ulong[top];
         var scores = new float[top];
-        int found = hnsw.Search(query, top, keys, scores, ids);
+        int found = hnsw.Search(query, top, keys, scores, ids, expansion);
         var hits = new List<SearchHit>(found);
         for (int i = 0; i < found; i++)
         {
@@ -818,9 +854,8 @@ public sealed class Collection : IDisposable
         try
         {
             int n = m.Count;
-            SnapshotFile.Write(SnapshotPath, SnapshotFile.MatrixMagic, m.Dimensions, n, m.Generation, _instanceId,
-                MemoryMarshal.AsBytes(m.Ids.AsSpan(0, n)).ToArray(),
-                new FloatBytes(m.Data, n * m.Dimensions).Memory);
+            List<ReadOnlyMemory<byte>> parts = [MemoryMarshal.AsBytes(m.Ids.AsSpan(0, n)).ToArray(), .. ByteChunks.Of(m.Data, n * m.Dimensions)];
+            SnapshotFile.Write(SnapshotPath, SnapshotFile.MatrixMagic, m.Dimensions, n, m.Generation, _instanceId, parts);
             _persistedMatrixGeneration = m.Generation;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -868,7 +903,7 @@ public sealed class Collection : IDisposable
                     return false;
                 }
 
-                index = HnswIndex.Create(m.Dimensions, ExpansionSearch, ExpansionAdd);
+                index = HnswIndex.Create(m.Dimensions, _buildExpansion);
                 try
                 {
                     index.AddBatch(m.Data, m.Ids, m.Count);
@@ -918,13 +953,13 @@ public sealed class Collection : IDisposable
                 return null;
             }
 
-            byte[] payload = GC.AllocateUninitializedArray<byte>(checked((int)header.PayloadLength));
-            if (SnapshotFile.ReadInto(stream, payload, 0) != header.Checksum)
+            using var payload = new NativeBuffer(header.PayloadLength);
+            if (payload.ReadFrom(stream, 0) != header.Checksum)
             {
                 return null;
             }
 
-            HnswIndex index = HnswIndex.Deserialize(payload, m.Dimensions, ExpansionSearch);
+            HnswIndex index = HnswIndex.Deserialize(payload, m.Dimensions);
             if (index.Size != m.Count)
             {
                 index.Dispose();
@@ -943,8 +978,8 @@ public sealed class Collection : IDisposable
     {
         try
         {
-            byte[] payload = _hnsw!.Serialize();
-            SnapshotFile.Write(HnswPath, SnapshotFile.HnswMagic, m.Dimensions, m.Count, m.Generation, _instanceId, payload);
+            using NativeBuffer payload = _hnsw!.Serialize();
+            SnapshotFile.Write(HnswPath, SnapshotFile.HnswMagic, m.Dimensions, m.Count, m.Generation, _instanceId, ByteChunks.Of(payload));
             _persistedHnswGeneration = m.Generation;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or OmnivecException)
@@ -988,16 +1023,4 @@ internal enum LoadSource
     None,
     Snapshot,
     Rebuilt,
-}
-
-/// <summary>Exposes the first <c>length</c> floats of an array as bytes without copying.</summary>
-internal sealed class FloatBytes(float[] data, int length) : System.Buffers.MemoryManager<byte>
-{
-    public override Span<byte> GetSpan() => MemoryMarshal.AsBytes(data.AsSpan(0, length));
-
-    public override System.Buffers.MemoryHandle Pin(int elementIndex = 0) => throw new NotSupportedException();
-
-    public override void Unpin() { }
-
-    protected override void Dispose(bool disposing) { }
 }

@@ -12,6 +12,7 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
 {
     private const int MaxTop = 1000;
     private const int ClassifierCacheSize = 64;
+    private const int MaxExpansion = 4096; // Collection's bound for HNSW ef
     private readonly ConcurrentDictionary<string, Lazy<Task<ZeroShotClassifier>>> _classifiers = new(StringComparer.Ordinal);
 
     public async Task<IResult> SearchAsync(HttpContext context)
@@ -22,6 +23,7 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
         byte[]? image;
         long? itemId;
         int top;
+        int? ef;
         SearchFilter? filter;
         if (context.Request.HasFormContentType)
         {
@@ -31,6 +33,7 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
             image = form.Files.GetFile("image") is { } file ? await ReadFileAsync(file, cancellationToken).ConfigureAwait(false) : null;
             itemId = FormValue(form, "item_id") is { } idText ? ParseLong(idText, "item_id") : null;
             top = FormValue(form, "top_k") is { } topText ? (int)ParseLong(topText, "top_k", 1, MaxTop) : 10;
+            ef = FormValue(form, "ef") is { } efText ? (int)ParseLong(efText, "ef", 1, MaxExpansion) : null;
             filter = null;
         }
         else
@@ -42,6 +45,7 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
             string? imageText = JsonRequest.String(root, "image");
             itemId = JsonRequest.Integer(root, "item_id", long.MinValue, long.MaxValue);
             top = (int)(JsonRequest.Integer(root, "top_k", 1, MaxTop) ?? 10);
+            ef = (int?)JsonRequest.Integer(root, "ef", 1, MaxExpansion);
             filter = ParseFilter(root);
             CheckOneQuery(text, imageText is not null, itemId);
             image = imageText is null ? null : await ImageSources.ReadAsync(imageText, "'image'", fetcher, cancellationToken).ConfigureAwait(false);
@@ -54,7 +58,7 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
         if (itemId is long id)
         {
             float[] vector = collection.GetVector(id) ?? throw ApiException.NotFound($"Collection '{collection.Name}' has no item {id}.");
-            hits = collection.Search(vector, Math.Min(top + 1, Collection.MaxTop), filter).Where(h => h.Item.Id != id).Take(top).ToArray();
+            hits = collection.Search(vector, Math.Min(top + 1, Collection.MaxTop), filter, expansion: ef).Where(h => h.Item.Id != id).Take(top).ToArray();
         }
         else
         {
@@ -70,7 +74,7 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
                 query = await embedder.EmbedImageAsync(embedder.PrepareImage(image!, "'image'").Content, cancellationToken).ConfigureAwait(false);
             }
 
-            hits = collection.Search(query, top, filter);
+            hits = collection.Search(query, top, filter, expansion: ef);
         }
 
         string prefix = "/v1/collections/" + Uri.EscapeDataString(collection.Name) + "/items/";

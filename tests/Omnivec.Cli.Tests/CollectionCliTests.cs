@@ -51,6 +51,15 @@ public sealed class CollectionCliTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(Path.Combine(folder, "hotdog.jpg"), first.GetProperty("path").GetString());
         Assert.Equal(1.0, first.GetProperty("score").GetDouble(), 3);
 
+        // --ef widens the HNSW walk; out of range is a clear error, not a stack trace.
+        CliResult wide = await CliRunner.RunAsync(["search", "a photo of bananas", "--store", Store, "--collection", "pics", "--json", "--top", "3", "--ef", "500"]);
+        Assert.True(wide.ExitCode == 0, wide.StdErr);
+        Assert.Equal(results.ToString(), JsonDocument.Parse(wide.StdOut).RootElement.GetProperty("results").ToString());
+        CliResult badEf = await CliRunner.RunAsync(["search", "a photo of bananas", "--store", Store, "--collection", "pics", "--ef", "0"]);
+        Assert.NotEqual(0, badEf.ExitCode);
+        Assert.Contains("between 1 and 4096", badEf.StdErr);
+        Assert.DoesNotContain("   at ", badEf.StdErr);
+
         CliResult filtered = await CliRunner.RunAsync(["search", "food", "--store", Store, "--collection", "pics", "--json", "--min-width", "700"]);
         Assert.All(JsonDocument.Parse(filtered.StdOut).RootElement.GetProperty("results").EnumerateArray(), r => Assert.True(r.GetProperty("width").GetInt32() >= 700));
 

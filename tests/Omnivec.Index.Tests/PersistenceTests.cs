@@ -50,6 +50,49 @@ public sealed class PersistenceTests : IDisposable
         Assert.Equal(LoadSource.Snapshot, c.HnswSource);
     }
 
+    [Fact]
+    public void Files_larger_than_one_io_chunk_round_trip_and_stay_checked()
+    {
+        // 9,000 × 512 floats = 18 MB: the matrix and the graph are each written and read in several chunks.
+        const int n = 9_000;
+        float[][] vectors = TestData.Clustered(TestData.Centroids(30, 512, 5), n, 6, 0.03f);
+        CollectionItem[] items = [.. Enumerable.Range(0, n).Select(i => TestData.Item(i))];
+        using (Collection c = _root.Store().OpenOrCreate("big", TestData.Space(512)))
+        {
+            TestData.Fill(c, items, vectors);
+            c.Optimize(forceHnsw: true);
+        }
+
+        string dir = Path.Combine(_root.Path, "big");
+        Assert.True(new FileInfo(Path.Combine(dir, Collection.SnapshotFileName)).Length > 17 << 20);
+        Assert.True(new FileInfo(Path.Combine(dir, Collection.HnswFileName)).Length > 17 << 20);
+        using (Collection c = _root.Store().Open("big"))
+        {
+            Oracle.AssertSame(Oracle.TopK(items, vectors, vectors[8_765], 10), c.Search(vectors[8_765], 10, mode: SearchMode.Exact));
+            Assert.Equal(LoadSource.Snapshot, c.MatrixSource);
+            Assert.Equal(items[8_765].Path, c.Search(vectors[8_765], 1, mode: SearchMode.Approximate)[0].Item.Path);
+            Assert.Equal(LoadSource.Snapshot, c.HnswSource);
+        }
+
+        // A flipped byte in the second chunk of each file is caught by the checksum.
+        foreach (string file in (string[])[Collection.SnapshotFileName, Collection.HnswFileName])
+        {
+            using var stream = new FileStream(Path.Combine(dir, file), FileMode.Open, FileAccess.ReadWrite);
+            stream.Position = (17 << 20) + 123;
+            int b = stream.ReadByte();
+            stream.Position--;
+            stream.WriteByte((byte)(b ^ 0x40));
+        }
+
+        using (Collection c = _root.Store().Open("big"))
+        {
+            Oracle.AssertSame(Oracle.TopK(items, vectors, vectors[17], 10), c.Search(vectors[17], 10, mode: SearchMode.Exact));
+            Assert.Equal(LoadSource.Rebuilt, c.MatrixSource);
+            Assert.Equal(items[17].Path, c.Search(vectors[17], 1, mode: SearchMode.Approximate)[0].Item.Path);
+            Assert.Equal(LoadSource.Rebuilt, c.HnswSource);
+        }
+    }
+
     [Theory]
     [InlineData(Collection.SnapshotFileName, 100)]        // header (count field region)
     [InlineData(Collection.SnapshotFileName, -5)]         // last vector bytes

@@ -158,6 +158,8 @@ public sealed class ApiTests(ServerFixture fixture) : IClassFixture<ServerFixtur
 
         // By text: every item comes back, scored.
         JsonElement byText = await Json(await PostJson("/v1/search", $$"""{"collection":"{{name}}","text":"a cat","top_k":10}"""));
+        JsonElement wide = await Json(await PostJson("/v1/search", $$"""{"collection":"{{name}}","text":"a cat","top_k":10,"ef":256}"""));
+        Assert.Equal(byText.GetProperty("results").ToString(), wide.GetProperty("results").ToString());
         Assert.Equal(name, byText.GetProperty("collection").GetString());
         Assert.Equal(3, byText.GetProperty("results").GetArrayLength());
         JsonElement first = byText.GetProperty("results")[0];
@@ -335,6 +337,8 @@ public sealed class ApiTests(ServerFixture fixture) : IClassFixture<ServerFixtur
     {
         await AssertProblem(await PostJson("/v1/search", """{"text":"a","image":"b"}"""), HttpStatusCode.BadRequest, "exactly one");
         await AssertProblem(await PostJson("/v1/search", """{"text":"a","top_k":0}"""), HttpStatusCode.BadRequest, "top_k");
+        await AssertProblem(await PostJson("/v1/search", """{"text":"a","ef":0}"""), HttpStatusCode.BadRequest, "ef");
+        await AssertProblem(await PostJson("/v1/search", """{"text":"a","ef":5000}"""), HttpStatusCode.BadRequest, "ef");
         await AssertProblem(await PostJson("/v1/search", """{"text":"a","filter":{"from":"yesterday"}}"""), HttpStatusCode.BadRequest, "ISO 8601");
         await AssertProblem(await PostJson("/v1/search", """{"collection":"../etc","text":"a"}"""), HttpStatusCode.BadRequest, "not a valid collection name");
         await AssertProblem(await PostJson("/v1/classify", """{"image":"aGVsbG8=","labels":["one"]}"""), HttpStatusCode.BadRequest, "two distinct labels");

@@ -1,5 +1,8 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+
+using Omnivec.Index.Storage;
 
 namespace Omnivec.Index.Hnsw;
 
@@ -29,6 +32,9 @@ internal sealed unsafe class HnswIndex : IDisposable
     internal const int Connectivity = 16;
     internal const int DefaultExpansionAdd = 64;
     internal const int DefaultExpansionSearch = 64;
+
+    /// <summary>Upper bound for a search or build expansion: far past the point of diminishing recall, and bounds the buffers.</summary>
+    internal const int MaxExpansion = 4096;
 
     /// <summary>
     /// USearch keeps a fixed pool of search contexts and fails (rather than waits) when more threads search at once,
@@ -67,7 +73,12 @@ internal sealed unsafe class HnswIndex : IDisposable
         }
     }
 
-    public static HnswIndex Create(int dimensions, int expansionSearch = DefaultExpansionSearch, int expansionAdd = DefaultExpansionAdd)
+    /// <remarks>
+    /// The index-wide search expansion is set to 1 and each search asks for max(top, ef) results instead: USearch
+    /// widens its beam to the number of results wanted, so the expansion becomes per call without mutating shared
+    /// state under concurrent searches.
+    /// </remarks>
+    public static HnswIndex Create(int dimensions, int expansionAdd = DefaultExpansionAdd)
     {
         var options = new USearchNative.InitOptions
         {
@@ -76,7 +87,7 @@ internal sealed unsafe class HnswIndex : IDisposable
             Dimensions = (nuint)dimensions,
             Connectivity = Connectivity,
             ExpansionAdd = (nuint)expansionAdd,
-            ExpansionSearch = (nuint)expansionSearch,
+            ExpansionSearch = 1,
         };
         var handle = new USearchHandle();
         try
@@ -149,30 +160,48 @@ internal sealed unsafe class HnswIndex : IDisposable
         USearchNative.ThrowIfError(error, "remove");
     }
 
-    public void SetExpansionSearch(int expansion)
+    /// <summary>
+    /// Nearest <paramref name="count"/> keys, best first, exploring <paramref name="expansion"/> candidates (ef);
+    /// scores are cosine similarities (1 - distance).
+    /// </summary>
+    public int Search(ReadOnlySpan<float> query, int count, Span<ulong> keys, Span<float> scores, IdBitmap? allowed = null, int expansion = DefaultExpansionSearch)
     {
         nint error = 0;
-        USearchNative.ChangeExpansionSearch(Raw, (nuint)expansion, &error);
-        USearchNative.ThrowIfError(error, "change_expansion_search");
-    }
+        int wanted = Math.Max(count, Math.Clamp(expansion, 1, MaxExpansion));
+        ulong[]? wideKeys = null;
+        float[]? wideScores = null;
+        if (wanted > count)
+        {
+            wideKeys = ArrayPool<ulong>.Shared.Rent(wanted);
+            wideScores = ArrayPool<float>.Shared.Rent(wanted);
+        }
 
-    /// <summary>Nearest <paramref name="count"/> keys; scores are cosine similarities (1 - distance).</summary>
-    public int Search(ReadOnlySpan<float> query, int count, Span<ulong> keys, Span<float> scores, IdBitmap? allowed = null)
-    {
-        nint error = 0;
-        nuint found;
+        int n;
         _searchSlots.Wait();
         try
         {
-            found = SearchCore(query, count, keys, scores, allowed, &error);
+            if (wideKeys is null)
+            {
+                n = (int)SearchCore(query, count, keys, scores, allowed, &error);
+            }
+            else
+            {
+                n = Math.Min(count, (int)SearchCore(query, wanted, wideKeys, wideScores, allowed, &error));
+                wideKeys.AsSpan(0, n).CopyTo(keys);
+                wideScores.AsSpan(0, n).CopyTo(scores);
+            }
         }
         finally
         {
             _searchSlots.Release();
+            if (wideKeys is not null)
+            {
+                ArrayPool<ulong>.Shared.Return(wideKeys);
+                ArrayPool<float>.Shared.Return(wideScores!);
+            }
         }
 
         USearchNative.ThrowIfError(error, "search");
-        int n = (int)found;
         for (int i = 0; i < n; i++)
         {
             scores[i] = 1f - scores[i];
@@ -200,31 +229,33 @@ internal sealed unsafe class HnswIndex : IDisposable
         }
     }
 
-    public byte[] Serialize()
+    /// <summary>The graph and its vectors in USearch's format, in native memory (over 2 GiB from about 1M × 512).</summary>
+    public NativeBuffer Serialize()
     {
         nint error = 0;
         nuint length = USearchNative.SerializedLength(Raw, &error);
         USearchNative.ThrowIfError(error, "serialized_length");
-        byte[] buffer = GC.AllocateUninitializedArray<byte>(checked((int)length));
-        fixed (byte* p = buffer)
+        var buffer = new NativeBuffer((long)length);
+        try
         {
-            USearchNative.SaveBuffer(Raw, p, length, &error);
+            USearchNative.SaveBuffer(Raw, buffer.Pointer, length, &error);
+            USearchNative.ThrowIfError(error, "save_buffer");
+            return buffer;
         }
-
-        USearchNative.ThrowIfError(error, "save_buffer");
-        return buffer;
+        catch
+        {
+            buffer.Dispose();
+            throw;
+        }
     }
 
-    public static HnswIndex Deserialize(ReadOnlySpan<byte> payload, int dimensions, int expansionSearch = DefaultExpansionSearch)
+    public static HnswIndex Deserialize(NativeBuffer payload, int dimensions)
     {
-        HnswIndex index = Create(dimensions, expansionSearch);
+        HnswIndex index = Create(dimensions);
         try
         {
             nint error = 0;
-            fixed (byte* p = payload)
-            {
-                USearchNative.LoadBuffer(index.Raw, p, (nuint)payload.Length, &error);
-            }
+            USearchNative.LoadBuffer(index.Raw, payload.Pointer, (nuint)payload.Length, &error);
 
             USearchNative.ThrowIfError(error, "load_buffer");
             nuint dims = USearchNative.Dimensions(index.Raw, &error);
@@ -233,7 +264,9 @@ internal sealed unsafe class HnswIndex : IDisposable
                 throw new InvalidDataException($"HNSW file holds {dims}-d vectors, expected {dimensions}.");
             }
 
-            index.SetExpansionSearch(expansionSearch);
+            // The file carries the expansion it was built with; searches pass theirs per call (see Create).
+            USearchNative.ChangeExpansionSearch(index.Raw, 1, &error);
+            USearchNative.ThrowIfError(error, "change_expansion_search");
             USearchNative.ChangeThreadsSearch(index.Raw, SearchSlots, &error);
             USearchNative.ThrowIfError(error, "change_threads_search");
             return index;

@@ -21,7 +21,7 @@ internal static class SnapshotFile
     internal static readonly ulong HnswMagic = BinaryPrimitives.ReadUInt64LittleEndian("OVHNSW01"u8);
 
     /// <summary>Writes header + payload parts to a temp file, fsyncs, then renames over <paramref name="path"/>.</summary>
-    internal static void Write(string path, ulong magic, int dimensions, long count, long generation, Guid instanceId, params ReadOnlyMemory<byte>[] parts)
+    internal static void Write(string path, ulong magic, int dimensions, long count, long generation, Guid instanceId, IReadOnlyList<ReadOnlyMemory<byte>> parts)
     {
         uint crc = 0;
         long length = 0;

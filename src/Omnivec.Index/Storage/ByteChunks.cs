@@ -1,0 +1,97 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+
+namespace Omnivec.Index.Storage;
+
+/// <summary>
+/// Large payloads as a list of byte chunks for <see cref="SnapshotFile.Write"/>: a 1M × 512 matrix or its HNSW
+/// graph is over 2 GiB, more than one span or array can address.
+/// </summary>
+internal static class ByteChunks
+{
+    internal const int ChunkBytes = 16 << 20;
+
+    /// <summary>The first <paramref name="length"/> floats of <paramref name="data"/>, as byte chunks (no copy).</summary>
+    public static List<ReadOnlyMemory<byte>> Of(float[] data, int length)
+    {
+        const int floatsPerChunk = ChunkBytes / sizeof(float);
+        var chunks = new List<ReadOnlyMemory<byte>>((length / floatsPerChunk) + 1);
+        for (int offset = 0; offset < length; offset += floatsPerChunk)
+        {
+            chunks.Add(new FloatBytes(data, offset, Math.Min(floatsPerChunk, length - offset)).Memory);
+        }
+
+        return chunks;
+    }
+
+    /// <summary>Chunks over a native buffer (no copy); valid while the buffer lives.</summary>
+    public static List<ReadOnlyMemory<byte>> Of(NativeBuffer buffer)
+    {
+        var chunks = new List<ReadOnlyMemory<byte>>((int)(buffer.Length / ChunkBytes) + 1);
+        for (long offset = 0; offset < buffer.Length; offset += ChunkBytes)
+        {
+            chunks.Add(new NativeBytes(buffer, offset, (int)Math.Min(ChunkBytes, buffer.Length - offset)).Memory);
+        }
+
+        return chunks;
+    }
+
+    private sealed class FloatBytes(float[] data, int offset, int length) : MemoryManager<byte>
+    {
+        public override Span<byte> GetSpan() => MemoryMarshal.AsBytes(data.AsSpan(offset, length));
+
+        public override MemoryHandle Pin(int elementIndex = 0) => throw new NotSupportedException();
+
+        public override void Unpin() { }
+
+        protected override void Dispose(bool disposing) { }
+    }
+
+    private sealed unsafe class NativeBytes(NativeBuffer buffer, long offset, int length) : MemoryManager<byte>
+    {
+        public override Span<byte> GetSpan() => new(buffer.Pointer + offset, length);
+
+        public override MemoryHandle Pin(int elementIndex = 0) => new(buffer.Pointer + offset + elementIndex);
+
+        public override void Unpin() { }
+
+        protected override void Dispose(bool disposing) { }
+    }
+}
+
+/// <summary>An unmanaged byte buffer of any size (beyond 2 GiB), freed on dispose: no GC heap growth for transient I/O.</summary>
+internal sealed unsafe class NativeBuffer : IDisposable
+{
+    public NativeBuffer(long length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        Length = length;
+        Pointer = (byte*)NativeMemory.Alloc((nuint)Math.Max(length, 1));
+    }
+
+    public byte* Pointer { get; private set; }
+
+    public long Length { get; }
+
+    /// <summary>Fills the whole buffer from <paramref name="stream"/> and folds it into a running CRC-32C.</summary>
+    public uint ReadFrom(Stream stream, uint crc)
+    {
+        for (long offset = 0; offset < Length; offset += ByteChunks.ChunkBytes)
+        {
+            var chunk = new Span<byte>(Pointer + offset, (int)Math.Min(ByteChunks.ChunkBytes, Length - offset));
+            stream.ReadExactly(chunk);
+            crc = SnapshotFile.Crc32C(crc, chunk);
+        }
+
+        return crc;
+    }
+
+    public void Dispose()
+    {
+        if (Pointer is not null)
+        {
+            NativeMemory.Free(Pointer);
+            Pointer = null;
+        }
+    }
+}
