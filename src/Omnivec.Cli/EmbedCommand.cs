@@ -102,41 +102,23 @@ internal static class EmbedCommand
         return unreadable + await EmbedEachAsync<DataContent>(generator, contents, names, "image", printer, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>One call for all inputs; if it fails on a bad input, one call per input so only the bad ones are reported.</summary>
+    /// <summary>Embeds all inputs; a bad one is reported and fails only itself. Returns how many failed.</summary>
     private static async Task<int> EmbedEachAsync<TInput>(IEmbeddingGenerator<TInput, Embedding<float>> generator, IReadOnlyList<TInput> inputs, IReadOnlyList<string> names,
         string modality, Printer printer, CancellationToken cancellationToken)
     {
-        if (inputs.Count == 0)
-        {
-            return 0;
-        }
-
-        try
-        {
-            GeneratedEmbeddings<Embedding<float>> all = await generator.GenerateAsync(inputs, cancellationToken: cancellationToken).ConfigureAwait(false);
-            for (int i = 0; i < inputs.Count; i++)
-            {
-                printer.Print(names[i], modality, all[i].Vector.Span);
-            }
-
-            return 0;
-        }
-        catch (OmnivecException) when (inputs.Count > 1)
-        {
-        }
-
+        IReadOnlyList<EmbeddingOutcome> outcomes = await generator.GenerateEachAsync(inputs, cancellationToken).ConfigureAwait(false);
         int failed = 0;
-        for (int i = 0; i < inputs.Count; i++)
+        for (int i = 0; i < outcomes.Count; i++)
         {
-            try
+            if (outcomes[i].Embedding is { } embedding)
             {
-                GeneratedEmbeddings<Embedding<float>> one = await generator.GenerateAsync([inputs[i]], cancellationToken: cancellationToken).ConfigureAwait(false);
-                printer.Print(names[i], modality, one[0].Vector.Span);
+                printer.Print(names[i], modality, embedding.Vector.Span);
             }
-            catch (OmnivecException ex)
+            else
             {
                 failed++;
-                Output.Error(ex.Message.StartsWith(names[i], StringComparison.Ordinal) ? ex.Message : $"{names[i]}: {ex.Message}");
+                string message = outcomes[i].Error!.Message;
+                Output.Error(message.StartsWith(names[i], StringComparison.Ordinal) ? message : $"{names[i]}: {message}");
             }
         }
 

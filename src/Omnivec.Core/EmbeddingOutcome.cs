@@ -17,3 +17,59 @@ public interface IPerItemImageEmbedder
     /// <summary>One outcome per image, in input order.</summary>
     IReadOnlyList<EmbeddingOutcome> EmbedEach(IReadOnlyList<DataContent> images, CancellationToken cancellationToken = default);
 }
+
+/// <summary>Embedding a batch so that one bad input fails only itself.</summary>
+public static class EmbeddingGeneratorBatchExtensions
+{
+    /// <summary>
+    /// One outcome per input, in order. Uses <see cref="IPerItemImageEmbedder"/> when the generator has it; otherwise
+    /// one call for the whole batch and, if that fails on a bad input (an <see cref="OmnivecException"/>), one call per
+    /// input, so a corrupt file or an over-long text among good ones is reported on its own. Other exceptions
+    /// (cancellation, bugs) propagate.
+    /// </summary>
+    public static async Task<IReadOnlyList<EmbeddingOutcome>> GenerateEachAsync<TInput>(this IEmbeddingGenerator<TInput, Embedding<float>> generator,
+        IReadOnlyList<TInput> inputs, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(generator);
+        ArgumentNullException.ThrowIfNull(inputs);
+        if (inputs.Count == 0)
+        {
+            return [];
+        }
+
+        if (generator is IPerItemImageEmbedder each && inputs is IReadOnlyList<DataContent> images)
+        {
+            return each.EmbedEach(images, cancellationToken);
+        }
+
+        try
+        {
+            GeneratedEmbeddings<Embedding<float>> all = await generator.GenerateAsync(inputs, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return [.. all.Select(e => new EmbeddingOutcome(e, null))];
+        }
+        catch (OmnivecException ex) when (inputs.Count == 1)
+        {
+            return [new EmbeddingOutcome(null, ex)];
+        }
+        catch (OmnivecException)
+        {
+            // Some input is bad; find out which below.
+        }
+
+        var outcomes = new EmbeddingOutcome[inputs.Count];
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            try
+            {
+                GeneratedEmbeddings<Embedding<float>> one = await generator.GenerateAsync([inputs[i]], cancellationToken: cancellationToken).ConfigureAwait(false);
+                outcomes[i] = new EmbeddingOutcome(one[0], null);
+            }
+            catch (OmnivecException ex)
+            {
+                outcomes[i] = new EmbeddingOutcome(null, ex);
+            }
+        }
+
+        return outcomes;
+    }
+}

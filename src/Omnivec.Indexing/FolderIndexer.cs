@@ -168,59 +168,21 @@ public sealed class FolderIndexer
         return (items.Count - updated, updated);
     }
 
-    /// <summary>Embeds a batch; when the batch fails because of one bad input, retries one by one so only that input is reported.</summary>
+    /// <summary>Embeds a batch; a bad input fails only itself (see <see cref="EmbeddingGeneratorBatchExtensions.GenerateEachAsync"/>).</summary>
     private async Task<List<(PreparedFile File, Embedding<float>? Embedding, string? Error)>> EmbedAsync(List<PreparedFile> files, CancellationToken cancellationToken)
     {
-        var results = new List<(PreparedFile, Embedding<float>?, string?)>(files.Count);
-        if (files.Count == 0)
-        {
-            return results;
-        }
-
-        if (_embedder is IPerItemImageEmbedder each)
-        {
-            // Local models report per file, so a corrupt file does not send the batch through one-by-one retries.
-            IReadOnlyList<EmbeddingOutcome> outcomes = each.EmbedEach(files.Select(f => f.Content).ToArray(), cancellationToken);
-            for (int i = 0; i < files.Count; i++)
-            {
-                results.Add((files[i], outcomes[i].Embedding, outcomes[i].Error is { } error ? Reason(error, files[i].Path) : null));
-            }
-
-            return results;
-        }
-
         IEmbeddingGenerator<DataContent, Embedding<float>> images = _embedder;
-        try
+        IReadOnlyList<EmbeddingOutcome> outcomes = await images.GenerateEachAsync(files.Select(f => f.Content).ToArray(), cancellationToken).ConfigureAwait(false);
+        var results = new List<(PreparedFile, Embedding<float>?, string?)>(files.Count);
+        for (int i = 0; i < files.Count; i++)
         {
-            GeneratedEmbeddings<Embedding<float>> all = await images.GenerateAsync(files.Select(f => f.Content), cancellationToken: cancellationToken).ConfigureAwait(false);
-            for (int i = 0; i < files.Count; i++)
+            string? reason = outcomes[i].Error is { } error ? Reason(error, files[i].Path) : null;
+            if (reason is not null)
             {
-                results.Add((files[i], all[i], null));
+                _logger.LogDebug("Not embedded: {Path}: {Reason}", files[i].Path, reason);
             }
 
-            return results;
-        }
-        catch (OmnivecException ex) when (files.Count > 1)
-        {
-            _logger.LogDebug(ex, "Batch of {Count} failed; retrying one by one", files.Count);
-        }
-        catch (OmnivecException ex)
-        {
-            results.Add((files[0], null, Reason(ex, files[0].Path)));
-            return results;
-        }
-
-        foreach (PreparedFile file in files)
-        {
-            try
-            {
-                GeneratedEmbeddings<Embedding<float>> one = await images.GenerateAsync([file.Content], cancellationToken: cancellationToken).ConfigureAwait(false);
-                results.Add((file, one[0], null));
-            }
-            catch (OmnivecException ex)
-            {
-                results.Add((file, null, Reason(ex, file.Path)));
-            }
+            results.Add((files[i], outcomes[i].Embedding, reason));
         }
 
         return results;
