@@ -49,6 +49,8 @@ internal static class ServeCommand
                 generator = await EmbedderFactory.CreateAsync(parse, embedder, null, cancellationToken).ConfigureAwait(false);
             }
 
+            // A server loads everything up front: model errors at start-up, and no slow first image request.
+            (generator as Omnivec.Onnx.ClipEmbeddingGenerator)?.EnsureVisionLoaded();
             using (generator)
             {
                 var options = new OmnivecServerOptions

@@ -18,19 +18,22 @@ namespace Omnivec.Onnx;
 public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPerItemImageEmbedder
 {
     private readonly OnnxTower _text;
-    private readonly OnnxTower _vision;
+
+    // The image tower loads on first use: a text search or a text-only service never pays for its ~350 MB
+    // (ViT-B/32) or its load time. Failures are cached: a broken file stays an error, every time it is needed.
+    private readonly Lazy<OnnxTower> _vision;
     private readonly ImageDecoder _decoder;
     private readonly ClipModelOptions _options;
     private readonly EmbeddingGeneratorMetadata _metadata;
     private readonly int _sequenceLength;
     private int _disposed;
 
-    private ClipEmbeddingGenerator(ClipModelOptions options, string directory, ClipModelFiles files, OnnxTower text, OnnxTower vision,
+    private ClipEmbeddingGenerator(ClipModelOptions options, string directory, ClipModelFiles files, OnnxTower text, string visionPath,
         ClipTokenizer tokenizer, ImagePreprocessor preprocessor)
     {
         _options = options;
         _text = text;
-        _vision = vision;
+        _vision = new Lazy<OnnxTower>(() => LoadVision(visionPath), LazyThreadSafetyMode.ExecutionAndPublication);
         Tokenizer = tokenizer;
         Preprocessor = preprocessor;
         Directory = directory;
@@ -43,25 +46,10 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
                 $"{text.Path}: the text model takes {_sequenceLength} tokens but the tokenizer's context length is {tokenizer.ContextLength}.");
         }
 
-        if (vision.ImageHeight > 0 && (vision.ImageHeight != preprocessor.OutputHeight || vision.ImageWidth != preprocessor.OutputWidth))
+        if (text.Dimensions == 0)
         {
-            throw new ModelConfigurationException(
-                $"{vision.Path}: the vision model takes {vision.ImageWidth}x{vision.ImageHeight} pixels but the preprocessing config produces {preprocessor.OutputWidth}x{preprocessor.OutputHeight}.");
-        }
-
-        if (text.Dimensions == 0 || vision.Dimensions == 0)
-        {
-            // Dynamic output shapes: one tiny run of each tower tells the embedding size.
+            // Dynamic output shape: one tiny run tells the embedding size.
             _ = EmbedTexts([""]);
-            using var probe = RgbImage.Allocate(preprocessor.OutputWidth, preprocessor.OutputHeight);
-            probe.Pixels.Clear();
-            _ = EmbedImages([probe]);
-        }
-
-        if (text.Dimensions != vision.Dimensions)
-        {
-            throw new ModelConfigurationException(
-                $"Text and vision towers disagree on the embedding size ({text.Dimensions} vs {vision.Dimensions}) in {directory}.");
         }
 
         var identity = ModelIdentity.Resolve(directory, files, options.ModelId, options.Revision);
@@ -90,6 +78,56 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
     /// <summary>Embedding length.</summary>
     public int Dimensions => Space.Dimensions;
 
+    /// <summary>Whether the image tower has been loaded (it loads on the first image unless configured otherwise).</summary>
+    public bool IsVisionLoaded => _vision.IsValueCreated;
+
+    /// <summary>Loads and checks the image tower now rather than on the first image.</summary>
+    public void EnsureVisionLoaded() => _ = Vision;
+
+    private OnnxTower Vision
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return _vision.Value;
+        }
+    }
+
+    /// <summary>Loads the image tower and checks it against the text tower and the preprocessing config.</summary>
+    private OnnxTower LoadVision(string path)
+    {
+        OnnxTower vision = OnnxTower.Load(path, TowerKind.Vision, _options.IntraOpThreads);
+        try
+        {
+            if (vision.ImageHeight > 0 && (vision.ImageHeight != Preprocessor.OutputHeight || vision.ImageWidth != Preprocessor.OutputWidth))
+            {
+                throw new ModelConfigurationException(
+                    $"{vision.Path}: the vision model takes {vision.ImageWidth}x{vision.ImageHeight} pixels but the preprocessing config produces {Preprocessor.OutputWidth}x{Preprocessor.OutputHeight}.");
+            }
+
+            if (vision.Dimensions == 0)
+            {
+                // Dynamic output shape: one run on a blank image tells the embedding size.
+                float[] pixels = new float[Preprocessor.TensorLength];
+                float[] output = new float[Math.Max(4096, Dimensions)];
+                vision.RunVision(pixels, 1, Preprocessor.OutputHeight, Preprocessor.OutputWidth, output, CancellationToken.None);
+            }
+
+            if (vision.Dimensions != Dimensions)
+            {
+                throw new ModelConfigurationException(
+                    $"Text and vision towers disagree on the embedding size ({Dimensions} vs {vision.Dimensions}) in {Directory}.");
+            }
+
+            return vision;
+        }
+        catch
+        {
+            vision.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Loads the model in <paramref name="modelDirectory"/> (Transformers.js or Immich layout).</summary>
     public static ClipEmbeddingGenerator Load(string modelDirectory, ClipModelOptions? options = null)
     {
@@ -107,18 +145,27 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
             : ClipTokenizer.FromDirectory(modelDirectory);
         ImagePreprocessor preprocessor = ImagePreprocessor.FromDirectory(modelDirectory);
 
+        string visionPath = Path.Combine(modelDirectory, files.VisionModel);
+        if (!File.Exists(visionPath))
+        {
+            throw new ModelConfigurationException($"Vision model not found: {visionPath}");
+        }
+
         OnnxTower? text = null;
-        OnnxTower? vision = null;
         try
         {
             text = OnnxTower.Load(Path.Combine(modelDirectory, files.TextModel), TowerKind.Text, options.IntraOpThreads);
-            vision = OnnxTower.Load(Path.Combine(modelDirectory, files.VisionModel), TowerKind.Vision, options.IntraOpThreads);
-            return new ClipEmbeddingGenerator(options, modelDirectory, files, text, vision, tokenizer, preprocessor);
+            var generator = new ClipEmbeddingGenerator(options, modelDirectory, files, text, visionPath, tokenizer, preprocessor);
+            if (!options.LoadVisionOnFirstUse)
+            {
+                generator.EnsureVisionLoaded();
+            }
+
+            return generator;
         }
         catch
         {
             text?.Dispose();
-            vision?.Dispose();
             throw;
         }
     }
@@ -186,7 +233,7 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
         ArgumentNullException.ThrowIfNull(images);
         ThrowIfDisposed();
         var results = new float[images.Count][];
-        int maxBatch = MaxBatch(_vision);
+        int maxBatch = MaxBatch(Vision);
         int length = Preprocessor.TensorLength;
         float[] pixels = ArrayPool<float>.Shared.Rent(Math.Min(maxBatch, Math.Max(images.Count, 1)) * length);
         float[]? output = null;
@@ -197,7 +244,7 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
                 int batch = Math.Min(maxBatch, images.Count - start);
                 ParallelFor(batch, b => Preprocessor.Preprocess(images[start + b], pixels.AsSpan(b * length, length)), cancellationToken);
                 output = RunVision(pixels, batch, output, cancellationToken);
-                CopyOut(output, batch, _vision.Dimensions, results, start);
+                CopyOut(output, batch, Vision.Dimensions, results, start);
             }
 
             return results;
@@ -261,7 +308,7 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
     {
         ThrowIfDisposed();
         var outcomes = new EmbeddingOutcome[count];
-        int maxBatch = MaxBatch(_vision);
+        int maxBatch = MaxBatch(Vision);
         int length = Preprocessor.TensorLength;
         int chunk = Math.Min(maxBatch, Math.Max(count, 1));
         float[] pixels = ArrayPool<float>.Shared.Rent(chunk * length);
@@ -312,7 +359,7 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
                 }
 
                 output = RunVision(pixels, good, output, cancellationToken);
-                int dims = _vision.Dimensions;
+                int dims = Vision.Dimensions;
                 for (int g = 0; g < good; g++)
                 {
                     float[] vector = output.AsSpan(g * dims, dims).ToArray();
@@ -339,7 +386,7 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
 
     private float[] RunVision(float[] pixels, int batch, float[]? output, CancellationToken cancellationToken)
     {
-        int needed = batch * (_vision.Dimensions > 0 ? _vision.Dimensions : 4096);
+        int needed = batch * (Vision.Dimensions > 0 ? Vision.Dimensions : 4096);
         if (output is null || output.Length < needed)
         {
             if (output is not null)
@@ -350,7 +397,7 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
             output = ArrayPool<float>.Shared.Rent(needed);
         }
 
-        _vision.RunVision(pixels, batch, Preprocessor.OutputHeight, Preprocessor.OutputWidth, output, cancellationToken);
+        Vision.RunVision(pixels, batch, Preprocessor.OutputHeight, Preprocessor.OutputWidth, output, cancellationToken);
         return output;
     }
 
@@ -485,6 +532,9 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
         }
 
         _text.Dispose();
-        _vision.Dispose();
+        if (_vision.IsValueCreated)
+        {
+            _vision.Value.Dispose();
+        }
     }
 }

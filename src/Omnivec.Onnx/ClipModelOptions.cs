@@ -33,6 +33,13 @@ public sealed class ClipModelOptions
     /// </summary>
     public bool TrimTextPadding { get; set; } = true;
 
+    /// <summary>
+    /// Load the image tower on the first image instead of in <see cref="ClipEmbeddingGenerator.Load(string, ClipModelOptions?)"/>:
+    /// text searches start faster and use less memory. Services that want every model error at start-up set it to false.
+    /// On by default.
+    /// </summary>
+    public bool LoadVisionOnFirstUse { get; set; } = true;
+
     /// <summary>How many images are decoded and preprocessed in parallel; 0 means one per core.</summary>
     public int DecodeParallelism { get; set; }
 
