@@ -279,6 +279,12 @@ namespace Omnivec.Bench
                 long rssExact = Measure.Rss();
                 results.Add("search.bytes_per_vector", "omnivec", [(rssExact - rss0) / (double)data.N], "bytes", Clone(np, ("index", "exact")));
                 RunQueries(results, c, data, index, SearchMode.Exact, "exact", repeats, batchSize, np);
+                if (a.Get("exact-only", "0") == "1")
+                {
+                    results.Write(a.Get("out"));
+                    return 0;
+                }
+
 
                 // The same graph parameters as the other contenders (M 16, ef_construction 128), and the same rule for
                 // ef: the smallest that reaches the target recall@10 on the query set.

@@ -3,7 +3,7 @@ using Omnivec.Index;
 namespace Omnivec.Index.Tests;
 
 /// <summary>
-/// Batched exact search (the tiled dot-product kernel) against the brute-force oracle: sizes that leave remainders
+/// Exact search, batched (the tiled dot-product kernel) and single (the 4-row scan), against the brute-force oracle: sizes that leave remainders
 /// in every tile dimension, dimensions the kernel tiles and ones it cannot, and enough rows for a parallel scan.
 /// </summary>
 public sealed class BatchSearchTests
@@ -13,6 +13,7 @@ public sealed class BatchSearchTests
     [InlineData(512, 2_501, 13)] // CLIP's width, a single task, a final partial block
     [InlineData(20, 3_000, 6)]   // not a multiple of 8: the pairwise path
     [InlineData(64, 5, 2)]       // fewer rows than one block
+    [InlineData(512, 40_003, 3)] // ten scan parts per query, a final partial 4-row group
     public void Batched_exact_search_matches_the_oracle(int dims, int n, int queries)
     {
         using var root = new TempRoot();
@@ -32,6 +33,8 @@ public sealed class BatchSearchTests
             {
                 var expected = Oracle.TopK(items, vectors, qs[q], 10, filter is null ? null : item => item.Path.StartsWith("/a/", StringComparison.Ordinal));
                 Oracle.AssertSame(expected, batch[q]);
+                // The single-query scan (4-row kernel, parts handed out to threads) must agree too.
+                Oracle.AssertSame(expected, c.Search(qs[q], 10, filter, SearchMode.Exact));
             }
         }
     }
