@@ -91,7 +91,7 @@ public sealed partial class AzureVisionEmbeddingGenerator : IMultimodalEmbedding
             options.MaxConcurrency,
             log,
             ProviderName,
-            AzureErrorBody.Parse,
+            AzureErrorBody.Read,
             () => [_apiKey, _currentToken]);
 
         Space = new EmbeddingSpace(ProviderName, ModelName, options.ModelVersion, Dimensions) { Modalities = Modalities.Text | Modalities.Image };

@@ -27,21 +27,9 @@ internal sealed partial class AzureVisionJsonContext : JsonSerializerContext;
 
 internal static class AzureErrorBody
 {
-    /// <summary>Reads {"error":{"code":"InvalidRequest","message":"…","innererror":{"code":"…"}}}; an inner code is appended.</summary>
-    public static (string? Code, string? Message) Parse(ReadOnlyMemory<byte> body)
+    /// <summary>Reads the error object of {"error":{"code":"InvalidRequest","message":"…","innererror":{"code":"…"}}}; an inner code is appended.</summary>
+    public static (string? Code, string? Message) Read(JsonElement error)
     {
-        if (body.IsEmpty)
-        {
-            return (null, null);
-        }
-
-        using JsonDocument doc = JsonDocument.Parse(body);
-        if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("error", out JsonElement error)
-            || error.ValueKind != JsonValueKind.Object)
-        {
-            return (null, null);
-        }
-
         string? code = error.TryGetProperty("code", out JsonElement c) ? c.ToString() : null;
         string? message = error.TryGetProperty("message", out JsonElement m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
         if (error.TryGetProperty("innererror", out JsonElement inner) && inner.ValueKind == JsonValueKind.Object

@@ -80,7 +80,7 @@ public sealed class VertexAIEmbeddingGenerator : IMultimodalEmbeddingGenerator, 
             options.MaxConcurrency,
             _logger,
             ProviderName,
-            GoogleErrorBody.Parse,
+            GoogleErrorBody.Read,
             () => [_tokens.CurrentToken]);
 
         string revision = options.ModelId.Contains('@', StringComparison.Ordinal) ? options.ModelId[(options.ModelId.IndexOf('@', StringComparison.Ordinal) + 1)..] : "";

@@ -71,21 +71,9 @@ internal sealed partial class VertexAIJsonContext : JsonSerializerContext;
 
 internal static class GoogleErrorBody
 {
-    /// <summary>Reads {"error":{"code":400,"message":"…","status":"INVALID_ARGUMENT"}}; the status is the error code.</summary>
-    public static (string? Code, string? Message) Parse(ReadOnlyMemory<byte> body)
+    /// <summary>Reads the error object of {"error":{"code":400,"message":"…","status":"INVALID_ARGUMENT"}}; the status is the error code.</summary>
+    public static (string? Code, string? Message) Read(JsonElement error)
     {
-        if (body.IsEmpty)
-        {
-            return (null, null);
-        }
-
-        using JsonDocument doc = JsonDocument.Parse(body);
-        if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("error", out JsonElement error)
-            || error.ValueKind != JsonValueKind.Object)
-        {
-            return (null, null);
-        }
-
         string? status = error.TryGetProperty("status", out JsonElement s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
         string? message = error.TryGetProperty("message", out JsonElement m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
         if (status is null && error.TryGetProperty("code", out JsonElement c))

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Text.Json;
 using Microsoft.Extensions.Logging;
 
 #if OMNIVEC_GOOGLE
@@ -21,7 +22,7 @@ internal sealed class ServiceRequestSender : IDisposable
     private readonly RetrySettings _retry;
     private readonly ILogger _logger;
     private readonly string _provider;
-    private readonly Func<ReadOnlyMemory<byte>, (string? Code, string? Message)> _parseError;
+    private readonly Func<JsonElement, (string? Code, string? Message)> _readError;
     private readonly Func<IEnumerable<string?>> _secrets;
     private readonly Func<HttpClient> _http;
     private readonly SemaphoreSlim _inFlight;
@@ -32,14 +33,14 @@ internal sealed class ServiceRequestSender : IDisposable
         int maxConcurrency,
         ILogger logger,
         string provider,
-        Func<ReadOnlyMemory<byte>, (string? Code, string? Message)> parseError,
+        Func<JsonElement, (string? Code, string? Message)> readError,
         Func<IEnumerable<string?>> secrets)
     {
         _http = http;
         _retry = retry;
         _logger = logger;
         _provider = provider;
-        _parseError = parseError;
+        _readError = readError;
         _secrets = secrets;
         _inFlight = new SemaphoreSlim(maxConcurrency, maxConcurrency);
     }
@@ -182,9 +183,9 @@ internal sealed class ServiceRequestSender : IDisposable
         (string? code, string? message) = (null, null);
         try
         {
-            (code, message) = _parseError(body);
+            (code, message) = ReadErrorBody(body);
         }
-        catch (System.Text.Json.JsonException)
+        catch (JsonException)
         {
             // Not the documented error body (a proxy page, say): fall back to the raw text below.
         }
@@ -210,6 +211,24 @@ internal sealed class ServiceRequestSender : IDisposable
         }
 
         return text;
+    }
+
+    /// <summary>
+    /// Both services answer errors as {"error":{...}}; the envelope is read here and the fields inside by the
+    /// provider's <c>readError</c>. Nothing usable gives (null, null).
+    /// </summary>
+    private (string? Code, string? Message) ReadErrorBody(byte[] body)
+    {
+        if (body.Length == 0)
+        {
+            return (null, null);
+        }
+
+        using JsonDocument doc = JsonDocument.Parse(body);
+        return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("error", out JsonElement error)
+            && error.ValueKind == JsonValueKind.Object
+            ? _readError(error)
+            : (null, null);
     }
 
     public void Dispose() => _inFlight.Dispose();
