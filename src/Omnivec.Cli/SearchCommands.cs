@@ -18,18 +18,14 @@ internal static class SearchCommands
         var filters = new FilterOptions();
         var query = new Argument<string?>("query") { Description = "What to look for, in words.", Arity = ArgumentArity.ZeroOrOne };
         var image = new Option<string?>("--image") { Description = "Search by this image instead of words." };
-        var (top, json, exact) = CommonResultOptions();
+        var results = new ResultOptions();
         var command = new Command("search", "Find items by describing them, or by showing an image (--image).");
         command.Arguments.Add(query);
         command.Options.Add(image);
         embedder.AddTo(command);
         collection.AddTo(command);
         filters.AddTo(command);
-        command.Options.Add(top);
-        command.Options.Add(json);
-        command.Options.Add(exact);
-        Option<int?> ef = ExpansionOption();
-        command.Options.Add(ef);
+        results.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             string? text = parse.GetValue(query);
@@ -42,10 +38,11 @@ internal static class SearchCommands
 
             CollectionStore store = collection.OpenStore(parse);
             using Collection target = store.Open(collection.Name(parse));
-            ApplyExpansion(parse, ef, target);
+            results.ApplyTo(parse, target);
             using IMultimodalEmbeddingGenerator generator = await EmbedderFactory.CreateAsync(parse, embedder, target, cancellationToken).ConfigureAwait(false);
             var search = new CollectionSearch(generator, target);
-            SearchMode mode = parse.GetValue(exact) ? SearchMode.Exact : SearchMode.Auto;
+            SearchMode mode = results.Mode(parse);
+            int top = parse.GetValue(results.Top);
             IReadOnlyList<SearchHit> hits;
             if (imagePath is not null)
             {
@@ -56,14 +53,14 @@ internal static class SearchCommands
                 }
 
                 byte[] bytes = await File.ReadAllBytesAsync(imagePath, cancellationToken).ConfigureAwait(false);
-                hits = await search.SearchImageAsync(new DataContent(bytes, "application/octet-stream") { Name = imagePath }, parse.GetValue(top), filters.Build(parse), mode, cancellationToken).ConfigureAwait(false);
+                hits = await search.SearchImageAsync(new DataContent(bytes, "application/octet-stream") { Name = imagePath }, top, filters.Build(parse), mode, cancellationToken).ConfigureAwait(false);
             }
             else
             {
-                hits = await search.SearchTextAsync(text!, parse.GetValue(top), filters.Build(parse), mode, cancellationToken).ConfigureAwait(false);
+                hits = await search.SearchTextAsync(text!, top, filters.Build(parse), mode, cancellationToken).ConfigureAwait(false);
             }
 
-            Print(hits, parse.GetValue(json), imagePath ?? text!);
+            Print(hits, parse.GetValue(results.Json), imagePath ?? text!);
             return 0;
         });
         return command;
@@ -74,21 +71,17 @@ internal static class SearchCommands
         var collection = new CollectionOptions();
         var filters = new FilterOptions();
         var path = new Argument<string>("path") { Description = "An indexed file." };
-        var (top, json, exact) = CommonResultOptions();
+        var results = new ResultOptions();
         var command = new Command("similar", "Find the items most like one already indexed (no model needed).");
         command.Arguments.Add(path);
         collection.AddTo(command);
         filters.AddTo(command);
-        command.Options.Add(top);
-        command.Options.Add(json);
-        command.Options.Add(exact);
-        Option<int?> ef = ExpansionOption();
-        command.Options.Add(ef);
+        results.AddTo(command);
         command.SetAction((parse, cancellationToken) =>
         {
             CollectionStore store = collection.OpenStore(parse);
             using Collection target = store.Open(collection.Name(parse));
-            ApplyExpansion(parse, ef, target);
+            results.ApplyTo(parse, target);
             string full = Path.GetFullPath(parse.GetValue(path)!);
             CollectionItem? item = target.FindByPath(full);
             if (item is null)
@@ -97,32 +90,14 @@ internal static class SearchCommands
                 return Task.FromResult(2);
             }
 
-            SearchMode mode = parse.GetValue(exact) ? SearchMode.Exact : SearchMode.Auto;
-            int k = parse.GetValue(top);
+            SearchMode mode = results.Mode(parse);
+            int k = parse.GetValue(results.Top);
             float[] vector = target.GetVector(item.Id) ?? throw new InvalidInputException($"{full} was removed from collection '{target.Name}' meanwhile");
             IReadOnlyList<SearchHit> hits = target.Search(vector, k + 1, filters.Build(parse), mode).Where(h => h.Item.Id != item.Id).Take(k).ToArray();
-            Print(hits, parse.GetValue(json), full);
+            Print(hits, parse.GetValue(results.Json), full);
             return Task.FromResult(0);
         });
         return command;
-    }
-
-    internal static (Option<int> Top, Option<bool> Json, Option<bool> Exact) CommonResultOptions() => (
-        new Option<int>("--top", "-k") { Description = "How many results.", DefaultValueFactory = _ => 10 },
-        new Option<bool>("--json") { Description = "Print the results as JSON." },
-        new Option<bool>("--exact") { Description = "Exact search even on large collections (slower, never misses)." });
-
-    private static Option<int?> ExpansionOption() => new("--ef")
-    {
-        Description = $"HNSW search expansion on large collections: higher is slower and misses less (default {Collection.DefaultSearchExpansion}).",
-    };
-
-    private static void ApplyExpansion(ParseResult parse, Option<int?> option, Collection target)
-    {
-        if (parse.GetValue(option) is { } value)
-        {
-            target.SearchExpansion = value; // validated there: a typed error for values out of range
-        }
     }
 
     internal static void Print(IReadOnlyList<SearchHit> hits, bool asJson, string query)
@@ -208,5 +183,39 @@ internal static class SearchCommands
 
         writer.WriteString("modified_utc", hit.Item.ModifiedUtc);
         writer.WriteEndObject();
+    }
+}
+
+/// <summary>How many results, in which form, and how hard to search: shared by search and similar.</summary>
+internal sealed class ResultOptions
+{
+    public Option<int> Top { get; } = new("--top", "-k") { Description = "How many results.", DefaultValueFactory = _ => 10 };
+
+    public Option<bool> Json { get; } = new("--json") { Description = "Print the results as JSON." };
+
+    public Option<bool> Exact { get; } = new("--exact") { Description = "Exact search even on large collections (slower, never misses)." };
+
+    public Option<int?> Expansion { get; } = new("--ef")
+    {
+        Description = $"HNSW search expansion on large collections: higher is slower and misses less (default {Collection.DefaultSearchExpansion}).",
+    };
+
+    public void AddTo(Command command)
+    {
+        foreach (Option option in new Option[] { Top, Json, Exact, Expansion })
+        {
+            command.Options.Add(option);
+        }
+    }
+
+    public SearchMode Mode(ParseResult parse) => parse.GetValue(Exact) ? SearchMode.Exact : SearchMode.Auto;
+
+    /// <summary>Sets the collection's search expansion when --ef is given (validated there: a typed error when out of range).</summary>
+    public void ApplyTo(ParseResult parse, Collection target)
+    {
+        if (parse.GetValue(Expansion) is { } value)
+        {
+            target.SearchExpansion = value;
+        }
     }
 }
