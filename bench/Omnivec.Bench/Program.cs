@@ -244,27 +244,8 @@ namespace Omnivec.Bench
                 long rss0 = Measure.Rss();
                 var store = new CollectionStore(root);
                 using Collection c = store.OpenOrCreate("bench", new EmbeddingSpace("local", "synthetic", "1", data.Dim));
-                var ids = new long[data.N];
                 long start = Stopwatch.GetTimestamp();
-                const int chunk = 10_000;
-                for (int i = 0; i < data.N; i += chunk)
-                {
-                    int count = Math.Min(chunk, data.N - i);
-                    var items = new CollectionItem[count];
-                    var vectors = new ReadOnlyMemory<float>[count];
-                    for (int j = 0; j < count; j++)
-                    {
-                        items[j] = new CollectionItem { Path = "v" + (i + j).ToString(CultureInfo.InvariantCulture), MediaType = "image/jpeg" };
-                        vectors[j] = data.Vectors.AsMemory((i + j) * data.Dim, data.Dim);
-                    }
-
-                    IReadOnlyList<long> got = c.Upsert(items, vectors);
-                    for (int j = 0; j < count; j++)
-                    {
-                        ids[i + j] = got[j];
-                    }
-                }
-
+                long[] ids = data.UpsertInto(c, i => "v" + i.ToString(CultureInfo.InvariantCulture));
                 double ingest = Stopwatch.GetElapsedTime(start).TotalSeconds;
                 var index = new Dictionary<long, int>(data.N);
                 for (int i = 0; i < data.N; i++)
@@ -420,6 +401,32 @@ namespace Omnivec.Bench
 
         public bool InTruth(int q, int row) => Truth.AsSpan(q * TruthK, 10).Contains(row);
 
+        /// <summary>Upserts every vector, 10,000 per transaction, as a JPEG item at <paramref name="pathOf"/>(row); returns the ids by row.</summary>
+        public long[] UpsertInto(Collection c, Func<int, string> pathOf)
+        {
+            const int chunk = 10_000;
+            var ids = new long[N];
+            for (int i = 0; i < N; i += chunk)
+            {
+                int count = Math.Min(chunk, N - i);
+                var items = new CollectionItem[count];
+                var vectors = new ReadOnlyMemory<float>[count];
+                for (int j = 0; j < count; j++)
+                {
+                    items[j] = new CollectionItem { Path = pathOf(i + j), MediaType = "image/jpeg" };
+                    vectors[j] = Vectors.AsMemory((i + j) * Dim, Dim);
+                }
+
+                IReadOnlyList<long> got = c.Upsert(items, vectors);
+                for (int j = 0; j < count; j++)
+                {
+                    ids[i + j] = got[j];
+                }
+            }
+
+            return ids;
+        }
+
         public static Dataset Load(string dir, int n)
         {
             JsonNode meta = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "meta.json")))!;
@@ -482,20 +489,7 @@ namespace Omnivec.Bench
 
             var store = new CollectionStore(root);
             using Collection c = store.OpenOrCreate("cold", space);
-            const int chunk = 10_000;
-            for (int i = 0; i < data.N; i += chunk)
-            {
-                int count = Math.Min(chunk, data.N - i);
-                var items = new CollectionItem[count];
-                var vectors = new ReadOnlyMemory<float>[count];
-                for (int j = 0; j < count; j++)
-                {
-                    items[j] = new CollectionItem { Path = "/photos/img" + (i + j).ToString(CultureInfo.InvariantCulture) + ".jpg", MediaType = "image/jpeg" };
-                    vectors[j] = data.Vectors.AsMemory((i + j) * data.Dim, data.Dim);
-                }
-
-                _ = c.Upsert(items, vectors);
-            }
+            _ = data.UpsertInto(c, i => "/photos/img" + i.ToString(CultureInfo.InvariantCulture) + ".jpg");
 
             // What the CLI records after `omnivec index`, so that `omnivec search` finds the model by itself.
             c.SetIndexState("embedder.provider", "local");
