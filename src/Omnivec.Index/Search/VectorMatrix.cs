@@ -178,7 +178,8 @@ internal static class ExactSearch
         // More parts than threads, handed out as threads come: a worker that starts late takes fewer parts instead of
         // leaving the caller to scan a whole half alone (which doubled the latency of some queries).
         int parts = Math.Min(workers * PartsPerWorker, Math.Max(workers, count / MinRowsPerTask));
-        var heaps = new TopK?[parts];
+        // One heap per thread that took part, merged at the end.
+        var result = new TopK(k);
         Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = workers }, () => new TopK(k), (part, _, heap) =>
         {
             (int start, int end) = Partition(count, parts, part);
@@ -186,20 +187,11 @@ internal static class ExactSearch
             return heap;
         }, heap =>
         {
-            lock (heaps)
-            {
-                heaps[Array.IndexOf(heaps, null)] = heap;
-            }
-        });
-        TopK result = new(k);
-        foreach (TopK? heap in heaps)
-        {
-            if (heap is not null)
+            lock (result)
             {
                 result.MergeFrom(heap);
             }
-        }
-
+        });
         return result.ToSortedArray();
     }
 
