@@ -8,6 +8,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Omnivec.Http;
 using Omnivec.Models;
 
 namespace Omnivec.Hub;
@@ -35,6 +36,7 @@ public sealed partial class HubClient : IDisposable
     private readonly HubCache _cache;
     private readonly ILogger _logger;
     private readonly string _base;
+    private readonly RetryPolicy _retry;
     private bool _disposed;
 
     /// <summary>A client with its own connection pool; <paramref name="options"/> defaults to <see cref="HubOptions.FromEnvironment()"/>.</summary>
@@ -68,6 +70,7 @@ public sealed partial class HubClient : IDisposable
         _cache = new HubCache(options.CacheDirectory);
         _logger = logger ?? NullLogger.Instance;
         _base = options.Endpoint.AbsoluteUri.TrimEnd('/');
+        _retry = new RetryPolicy(new RetrySettings(options.MaxRetries, options.RetryBaseDelay, options.MaxRetryDelay));
     }
 
     public HubOptions Options { get; }
@@ -686,38 +689,17 @@ public sealed partial class HubClient : IDisposable
 
     private async Task<T> WithRetriesAsync<T>(string what, Func<CancellationToken, Task<T>> attempt, CancellationToken ct)
     {
-        for (int retry = 0; ; retry++)
+        try
         {
-            try
-            {
-                return await attempt(ct).ConfigureAwait(false);
-            }
-            catch (RetryableHubException e) when (retry < Options.MaxRetries)
-            {
-                TimeSpan delay = RetryDelay(retry, e.RetryAfter);
-                LogRetrying(_logger, what, e.Message, delay.TotalSeconds, retry + 1, Options.MaxRetries);
-                await Task.Delay(delay, ct).ConfigureAwait(false);
-            }
-            catch (RetryableHubException e)
-            {
-                throw HubErrors.Final(e, Options, what, retry + 1);
-            }
+            return await _retry.ExecuteAsync(
+                async token => await attempt(token).ConfigureAwait(false),
+                r => LogRetrying(_logger, what, r.Failure.Message, r.Delay.TotalSeconds, r.Retry, r.MaxRetries),
+                ct).ConfigureAwait(false);
         }
-    }
-
-    /// <summary>Exponential backoff with ±25 % jitter, or the server's Retry-After; never above <see cref="HubOptions.MaxRetryDelay"/>.</summary>
-    internal TimeSpan RetryDelay(int retry, TimeSpan? retryAfter)
-    {
-        if (retryAfter is TimeSpan after)
+        catch (RetryableHubException e)
         {
-            return after < Options.MaxRetryDelay ? after : Options.MaxRetryDelay;
+            throw HubErrors.Final(e, Options, what, Options.MaxRetries + 1);
         }
-
-        double backoff = Options.RetryBaseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(retry, 20));
-#pragma warning disable CA5394 // Jitter spreads retries of many clients; it needs no cryptographic randomness.
-        double jittered = backoff * (0.75 + (Random.Shared.NextDouble() * 0.5));
-#pragma warning restore CA5394
-        return TimeSpan.FromMilliseconds(Math.Min(jittered, Options.MaxRetryDelay.TotalMilliseconds));
     }
 
     private Exception MapError(HttpResponseMessage response, ModelReference model, string? file)
@@ -730,12 +712,12 @@ public sealed partial class HubClient : IDisposable
 
         if (status is 429)
         {
-            return new RetryableHubException(HubErrorKind.RateLimited, "HTTP 429 Too Many Requests", status, HubErrors.RetryAfter(response));
+            return new RetryableHubException(HubErrorKind.RateLimited, "HTTP 429 Too Many Requests", status, RetryPolicy.ReadRetryAfter(response));
         }
 
-        if (status is >= 500 or 408)
+        if (RetryPolicy.IsRetryable(response.StatusCode))
         {
-            return new RetryableHubException(HubErrorKind.ServerError, $"HTTP {status} {response.ReasonPhrase}", status, HubErrors.RetryAfter(response));
+            return new RetryableHubException(HubErrorKind.ServerError, $"HTTP {status} {response.ReasonPhrase}", status, RetryPolicy.ReadRetryAfter(response));
         }
 
         if (code is "RepoNotFound" && status is 401 or 404)

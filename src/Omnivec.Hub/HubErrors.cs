@@ -1,16 +1,18 @@
 using System.Net;
+using Omnivec.Http;
 
 namespace Omnivec.Hub;
 
-/// <summary>A failure worth another attempt (429, 5xx, dropped connection, timeout); turned into a <see cref="HubException"/> when retries run out.</summary>
+/// <summary>
+/// A failure worth another attempt (429, 5xx, dropped connection, timeout, a resume gone wrong) for the shared
+/// <see cref="RetryPolicy"/>; turned into a <see cref="HubException"/> when retries run out.
+/// </summary>
 internal sealed class RetryableHubException(HubErrorKind kind, string detail, int? statusCode = null, TimeSpan? retryAfter = null, Exception? inner = null)
-    : Exception(detail, inner)
+    : TransientFailureException(detail, (HttpStatusCode?)statusCode, retryAfter, inner)
 {
     public HubErrorKind Kind { get; } = kind;
 
-    public int? StatusCode { get; } = statusCode;
-
-    public TimeSpan? RetryAfter { get; } = retryAfter;
+    public int? Status => (int?)StatusCode;
 }
 
 internal static class HubErrors
@@ -38,32 +40,15 @@ internal static class HubErrors
     {
         HubErrorKind.RateLimited => new HubException(HubErrorKind.RateLimited,
             $"The Hub at {options.Endpoint} kept rate-limiting the download of {what} (HTTP 429, {attempts} attempts). " +
-            "Wait a few minutes and try again; requests with a token (HF_TOKEN) get higher limits.", e) { StatusCode = e.StatusCode },
+            "Wait a few minutes and try again; requests with a token (HF_TOKEN) get higher limits.", e) { StatusCode = e.Status },
         HubErrorKind.ServerError => new HubException(HubErrorKind.ServerError,
-            $"The Hub at {options.Endpoint} failed while serving {what} (HTTP {e.StatusCode}, {attempts} attempts): {e.Message}. " +
-            "Try again later, or point --model at a local model folder.", e) { StatusCode = e.StatusCode },
+            $"The Hub at {options.Endpoint} failed while serving {what} (HTTP {e.Status}, {attempts} attempts): {e.Message}. " +
+            "Try again later, or point --model at a local model folder.", e) { StatusCode = e.Status },
         _ => new HubException(HubErrorKind.Network,
             $"Could not download {what} from {options.Endpoint} ({e.Message}; {attempts} attempts). " +
             "Check the network connection, or HF_ENDPOINT if you use a mirror. To run without the network, set HF_HUB_OFFLINE=1 " +
             "and use a model that is already cached, or point --model at a local model folder.", e),
     };
-
-    public static TimeSpan? RetryAfter(HttpResponseMessage response)
-    {
-        var header = response.Headers.RetryAfter;
-        if (header?.Delta is TimeSpan delta)
-        {
-            return delta < TimeSpan.Zero ? TimeSpan.Zero : delta;
-        }
-
-        if (header?.Date is DateTimeOffset date)
-        {
-            TimeSpan wait = date - DateTimeOffset.UtcNow;
-            return wait < TimeSpan.Zero ? TimeSpan.Zero : wait;
-        }
-
-        return null;
-    }
 
     public static bool IsRedirect(HttpStatusCode status) => (int)status is >= 300 and < 400 && status != HttpStatusCode.NotModified;
 

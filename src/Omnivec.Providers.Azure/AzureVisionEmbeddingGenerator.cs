@@ -7,12 +7,13 @@ using Azure.Identity;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Omnivec.Imaging;
 
 namespace Omnivec.Providers.Azure;
 
 /// <summary>
 /// Text and image embeddings from Azure AI Vision's multimodal embeddings (retrieval:vectorizeText / vectorizeImage).
-/// One request per input, up to <see cref="AzureVisionOptions.MaxConcurrency"/> at once; vectors are L2-normalised here.
+/// One request per input, up to <see cref="EmbeddingServiceOptions.MaxConcurrency"/> at once; vectors are L2-normalised here.
 /// </summary>
 public sealed partial class AzureVisionEmbeddingGenerator : IMultimodalEmbeddingGenerator, IDisposable
 {
@@ -87,8 +88,7 @@ public sealed partial class AzureVisionEmbeddingGenerator : IMultimodalEmbedding
 
         _sender = new ServiceRequestSender(
             clients,
-            new RetrySettings(options.MaxRetries, options.Timeout, options.RetryBaseDelay, options.MaxRetryDelay),
-            options.MaxConcurrency,
+            options,
             log,
             ProviderName,
             AzureErrorBody.Read,
@@ -180,14 +180,14 @@ public sealed partial class AzureVisionEmbeddingGenerator : IMultimodalEmbedding
         switch (format)
         {
             case ImageFormat.Unknown:
-                throw new Imaging.UnsupportedImageFormatException(
+                throw new UnsupportedImageFormatException(
                     $"not an image format Azure AI Vision reads (declared as {image.MediaType}); use JPEG, PNG, GIF, BMP, WebP, ICO or TIFF", source);
             case ImageFormat.Tiff or ImageFormat.Ico:
                 return; // sizes not read here; the service checks them
             default:
                 if (width == 0 || height == 0)
                 {
-                    throw new Imaging.CorruptImageException($"the {format} header is damaged or cut short; its size cannot be read", source);
+                    throw new CorruptImageException($"the {format} header is damaged or cut short; its size cannot be read", source);
                 }
 
                 if (width < MinImageSide || height < MinImageSide || width > MaxImageSide || height > MaxImageSide)
@@ -344,20 +344,7 @@ public sealed partial class AzureVisionEmbeddingGenerator : IMultimodalEmbedding
             throw new ModelConfigurationException("AzureVisionOptions.ApiVersion is empty.");
         }
 
-        if (o.MaxConcurrency < 1)
-        {
-            throw new ModelConfigurationException("AzureVisionOptions.MaxConcurrency must be at least 1.");
-        }
-
-        if (o.Timeout <= TimeSpan.Zero && o.Timeout != System.Threading.Timeout.InfiniteTimeSpan)
-        {
-            throw new ModelConfigurationException("AzureVisionOptions.Timeout must be positive.");
-        }
-
-        if (o.MaxRetries < 0 || o.RetryBaseDelay < TimeSpan.Zero || o.MaxRetryDelay < TimeSpan.Zero)
-        {
-            throw new ModelConfigurationException("AzureVisionOptions.MaxRetries and retry delays must not be negative.");
-        }
+        o.ValidateShared(nameof(AzureVisionOptions));
     }
 
     public object? GetService(Type serviceType, object? serviceKey = null) =>

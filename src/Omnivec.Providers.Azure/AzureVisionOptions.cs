@@ -3,8 +3,11 @@ using Azure.Core;
 namespace Omnivec.Providers.Azure;
 
 /// <summary>Settings for <see cref="AzureVisionEmbeddingGenerator"/>.</summary>
-public sealed class AzureVisionOptions
+public sealed class AzureVisionOptions : EmbeddingServiceOptions
 {
+    /// <summary>Settings with the defaults (a 30 s attempt timeout).</summary>
+    public AzureVisionOptions() => Timeout = TimeSpan.FromSeconds(30);
+
     /// <summary>The Vision resource, e.g. https://my-vision.cognitiveservices.azure.com (required). Environment: AZURE_VISION_ENDPOINT.</summary>
     public Uri? Endpoint { get; set; }
 
@@ -18,21 +21,6 @@ public sealed class AzureVisionOptions
 
     /// <summary>Microsoft Entra ID credential used when there is no key; null means DefaultAzureCredential.</summary>
     public TokenCredential? TokenCredential { get; set; }
-
-    /// <summary>Requests in flight at once per generator (the service embeds one input per request).</summary>
-    public int MaxConcurrency { get; set; } = 4;
-
-    /// <summary>Time allowed for each attempt of a request.</summary>
-    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
-
-    /// <summary>Retries after the first attempt on 408/429/5xx, timeouts and network errors.</summary>
-    public int MaxRetries { get; set; } = 3;
-
-    /// <summary>First backoff step; doubles per retry, with jitter. A Retry-After header takes precedence.</summary>
-    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(500);
-
-    /// <summary>Longest wait between attempts, Retry-After included.</summary>
-    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Options from AZURE_VISION_ENDPOINT, AZURE_VISION_KEY and AZURE_VISION_MODEL_VERSION; unset variables leave the defaults.</summary>
     public static AzureVisionOptions FromEnvironment() => FromEnvironment(Environment.GetEnvironmentVariable);

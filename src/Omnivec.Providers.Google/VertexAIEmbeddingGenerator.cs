@@ -4,12 +4,13 @@ using System.Text.Json;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Omnivec.Imaging;
 
 namespace Omnivec.Providers.Google;
 
 /// <summary>
 /// Text, image and video embeddings from Vertex AI's multimodal embedding model. Each input is one :predict request
-/// (the model takes a single instance per call); requests run concurrently up to <see cref="VertexAIOptions.MaxConcurrency"/>.
+/// (the model takes a single instance per call); requests run concurrently up to <see cref="EmbeddingServiceOptions.MaxConcurrency"/>.
 /// Vectors are L2-normalised here, so cosine and dot product agree.
 /// </summary>
 public sealed class VertexAIEmbeddingGenerator : IMultimodalEmbeddingGenerator, IDisposable
@@ -76,8 +77,7 @@ public sealed class VertexAIEmbeddingGenerator : IMultimodalEmbeddingGenerator, 
 
         _sender = new ServiceRequestSender(
             clients,
-            new RetrySettings(options.MaxRetries, options.Timeout, options.RetryBaseDelay, options.MaxRetryDelay),
-            options.MaxConcurrency,
+            options,
             _logger,
             ProviderName,
             GoogleErrorBody.Read,
@@ -278,7 +278,7 @@ public sealed class VertexAIEmbeddingGenerator : IMultimodalEmbeddingGenerator, 
             ImageFormat.Jpeg => "image/jpeg",
             ImageFormat.Png => "image/png",
             ImageFormat.Gif or ImageFormat.Bmp => null,
-            _ => throw new Imaging.UnsupportedImageFormatException(
+            _ => throw new UnsupportedImageFormatException(
                 $"{ImageHeader.MediaType(format) ?? image.MediaType} is not accepted by Vertex AI; use JPEG, PNG, GIF or BMP",
                 string.Create(CultureInfo.InvariantCulture, $"image input {index}")),
         };
@@ -386,30 +386,7 @@ public sealed class VertexAIEmbeddingGenerator : IMultimodalEmbeddingGenerator, 
             throw new ModelConfigurationException($"VertexAIOptions.Endpoint must be an absolute http(s) URL, not '{e}'.");
         }
 
-        CheckCommon(o.MaxConcurrency, o.Timeout, o.MaxRetries, o.RetryBaseDelay, o.MaxRetryDelay, nameof(VertexAIOptions));
-    }
-
-    internal static void CheckCommon(int maxConcurrency, TimeSpan timeout, int maxRetries, TimeSpan baseDelay, TimeSpan maxDelay, string owner)
-    {
-        if (maxConcurrency < 1)
-        {
-            throw new ModelConfigurationException($"{owner}.MaxConcurrency must be at least 1.");
-        }
-
-        if (timeout <= TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan)
-        {
-            throw new ModelConfigurationException($"{owner}.Timeout must be positive.");
-        }
-
-        if (maxRetries < 0)
-        {
-            throw new ModelConfigurationException($"{owner}.MaxRetries must not be negative.");
-        }
-
-        if (baseDelay < TimeSpan.Zero || maxDelay < TimeSpan.Zero)
-        {
-            throw new ModelConfigurationException($"{owner} retry delays must not be negative.");
-        }
+        o.ValidateShared(nameof(VertexAIOptions));
     }
 
     private static Uri DefaultEndpoint(string location) =>

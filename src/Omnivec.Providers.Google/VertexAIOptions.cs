@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Omnivec.Providers.Google;
 
 /// <summary>Settings for <see cref="VertexAIEmbeddingGenerator"/>.</summary>
-public sealed class VertexAIOptions
+public sealed class VertexAIOptions : EmbeddingServiceOptions
 {
     /// <summary>The multimodal embedding model this provider speaks to.</summary>
     public const string DefaultModelId = "multimodalembedding@001";
@@ -21,21 +21,6 @@ public sealed class VertexAIOptions
 
     /// <summary>128, 256, 512 or 1408 (video embeddings exist only at 1408). Environment: OMNIVEC_VERTEX_DIMENSIONS.</summary>
     public int Dimensions { get; set; } = 1408;
-
-    /// <summary>Requests in flight at once per generator (the service takes one instance per request).</summary>
-    public int MaxConcurrency { get; set; } = 4;
-
-    /// <summary>Time allowed for each attempt of a request.</summary>
-    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(60);
-
-    /// <summary>Retries after the first attempt on 408/429/5xx, timeouts and network errors.</summary>
-    public int MaxRetries { get; set; } = 3;
-
-    /// <summary>First backoff step; doubles per retry, with jitter. A Retry-After header takes precedence.</summary>
-    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(500);
-
-    /// <summary>Longest wait between attempts, Retry-After included.</summary>
-    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// OAuth access token used as is. When null: GOOGLE_OAUTH_ACCESS_TOKEN, then <see cref="CredentialsFile"/>,

@@ -122,32 +122,6 @@ public class OptionsAndReferenceTests
         Assert.All(HubDefaults.KnownModels, m => Assert.True(ModelReference.IsValidRepoId(m.RepoId)));
     }
 
-    [Fact]
-    public void Retry_delays_back_off_with_jitter_and_honour_a_capped_Retry_After()
-    {
-        using var client = new HubClient(new HubOptions { CacheDirectory = Path.GetTempPath(), RetryBaseDelay = TimeSpan.FromSeconds(1), MaxRetryDelay = TimeSpan.FromSeconds(10) });
-        Assert.InRange(client.RetryDelay(0, null).TotalSeconds, 0.75, 1.25);
-        Assert.InRange(client.RetryDelay(2, null).TotalSeconds, 3, 5);
-        Assert.Equal(TimeSpan.FromSeconds(10), client.RetryDelay(10, null));
-        Assert.Equal(TimeSpan.FromSeconds(2), client.RetryDelay(0, TimeSpan.FromSeconds(2)));
-        Assert.Equal(TimeSpan.FromSeconds(10), client.RetryDelay(0, TimeSpan.FromHours(1)));
-    }
-
-    [Fact]
-    public void Retry_After_is_read_as_seconds_or_as_an_HTTP_date()
-    {
-        using var seconds = new HttpResponseMessage(HttpStatusCode.TooManyRequests);
-        seconds.Headers.TryAddWithoutValidation("Retry-After", "7");
-        Assert.Equal(TimeSpan.FromSeconds(7), HubErrors.RetryAfter(seconds));
-
-        using var date = new HttpResponseMessage(HttpStatusCode.ServiceUnavailable);
-        date.Headers.TryAddWithoutValidation("Retry-After", DateTimeOffset.UtcNow.AddSeconds(30).ToString("R", System.Globalization.CultureInfo.InvariantCulture));
-        Assert.InRange(HubErrors.RetryAfter(date)!.Value.TotalSeconds, 25, 31);
-
-        using var none = new HttpResponseMessage(HttpStatusCode.ServiceUnavailable);
-        Assert.Null(HubErrors.RetryAfter(none));
-    }
-
     [Theory]
     [InlineData("\"abc123\"", "abc123")]
     [InlineData("W/\"abc123\"", "abc123")]

@@ -1,10 +1,6 @@
 using System.Buffers.Binary;
 
-#if OMNIVEC_GOOGLE
-namespace Omnivec.Providers.Google;
-#else
-namespace Omnivec.Providers.Azure;
-#endif
+namespace Omnivec.Providers;
 
 internal enum ImageFormat
 {

@@ -1,25 +1,20 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using Omnivec.Http;
 
-#if OMNIVEC_GOOGLE
-namespace Omnivec.Providers.Google;
-#else
-namespace Omnivec.Providers.Azure;
-#endif
-
-/// <summary>Retry and timeout settings copied from the provider options at construction.</summary>
-internal sealed record RetrySettings(int MaxRetries, TimeSpan Timeout, TimeSpan BaseDelay, TimeSpan MaxDelay);
+namespace Omnivec.Providers;
 
 /// <summary>
-/// Sends one logical request with per-attempt timeouts, exponential backoff with jitter on 408/429/5xx and
-/// network failures (honouring Retry-After), a generator-wide cap on requests in flight, and typed errors.
+/// Sends one logical request with per-attempt timeouts, the shared <see cref="RetryPolicy"/> (408/429/5xx, network
+/// failures and timeouts; exponential backoff with bounded jitter, honouring Retry-After), a generator-wide cap on
+/// requests in flight, and typed errors.
 /// </summary>
 internal sealed class ServiceRequestSender : IDisposable
 {
-    private readonly RetrySettings _retry;
+    private readonly RetryPolicy _retry;
+    private readonly TimeSpan _timeout;
     private readonly ILogger _logger;
     private readonly string _provider;
     private readonly Func<JsonElement, (string? Code, string? Message)> _readError;
@@ -29,21 +24,26 @@ internal sealed class ServiceRequestSender : IDisposable
 
     public ServiceRequestSender(
         Func<HttpClient> http,
-        RetrySettings retry,
-        int maxConcurrency,
+        EmbeddingServiceOptions options,
         ILogger logger,
         string provider,
         Func<JsonElement, (string? Code, string? Message)> readError,
-        Func<IEnumerable<string?>> secrets)
+        Func<IEnumerable<string?>> secrets,
+        RetryPolicy? retry = null)
     {
+        ArgumentNullException.ThrowIfNull(options);
         _http = http;
-        _retry = retry;
+        _retry = retry ?? new RetryPolicy(new RetrySettings(options.MaxRetries, options.RetryBaseDelay, options.MaxRetryDelay));
+        _timeout = options.Timeout;
         _logger = logger;
         _provider = provider;
         _readError = readError;
         _secrets = secrets;
-        _inFlight = new SemaphoreSlim(maxConcurrency, maxConcurrency);
+        _inFlight = new SemaphoreSlim(options.MaxConcurrency, options.MaxConcurrency);
     }
+
+    /// <summary>The retry policy in use (shared with the Hub's downloads).</summary>
+    internal RetryPolicy Retry => _retry;
 
     /// <summary>
     /// Sends the request made by <paramref name="createRequest"/> (called again for every attempt, since a request
@@ -55,72 +55,81 @@ internal sealed class ServiceRequestSender : IDisposable
         string operation,
         CancellationToken cancellationToken)
     {
-        for (int attempt = 0; ; attempt++)
+        int attempts = 0;
+        try
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            TimeSpan? retryAfter = null;
-            string reason;
+            return await _retry.ExecuteAsync(
+                ct =>
+                {
+                    attempts++;
+                    return AttemptAsync(createRequest, parse, operation, ct);
+                },
+                r => ProviderLog.Retrying(_logger, _provider, operation, r.Failure.Message, r.Delay.TotalMilliseconds, r.Retry, r.MaxRetries),
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (TransientFailureException e)
+        {
+            // Retries ran out: the last failure becomes the typed error.
+            throw e.InnerException as EmbeddingServiceException
+                ?? (e.InnerException is OperationCanceledException
+                    ? new EmbeddingServiceException(_provider, null, "Timeout",
+                        string.Create(CultureInfo.InvariantCulture, $"{operation}: no response within {_timeout.TotalSeconds:0.###} s (attempt {attempts} of {_retry.Settings.MaxRetries + 1})"), e.InnerException)
+                    : new EmbeddingServiceException(_provider, null, "NetworkError", Redact($"{operation}: {e.InnerException?.Message ?? e.Message}"), e.InnerException));
+        }
+    }
 
-            await _inFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
+    /// <summary>One attempt: a retryable outcome is thrown as <see cref="TransientFailureException"/> for the policy.</summary>
+    private async ValueTask<T> AttemptAsync<T>(
+        Func<CancellationToken, Task<HttpRequestMessage>> createRequest,
+        Func<ReadOnlyMemory<byte>, T> parse,
+        string operation,
+        CancellationToken cancellationToken)
+    {
+        await _inFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var attemptCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            attemptCts.CancelAfter(_timeout);
             try
             {
-                using var attemptCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                attemptCts.CancelAfter(_retry.Timeout);
-                try
+                using HttpRequestMessage request = await createRequest(attemptCts.Token).ConfigureAwait(false);
+                using HttpResponseMessage response = await _http()
+                    .SendAsync(request, HttpCompletionOption.ResponseHeadersRead, attemptCts.Token)
+                    .ConfigureAwait(false);
+                byte[] body = await response.Content.ReadAsByteArrayAsync(attemptCts.Token).ConfigureAwait(false);
+
+                if (response.IsSuccessStatusCode)
                 {
-                    using HttpRequestMessage request = await createRequest(attemptCts.Token).ConfigureAwait(false);
-                    using HttpResponseMessage response = await _http()
-                        .SendAsync(request, HttpCompletionOption.ResponseHeadersRead, attemptCts.Token)
-                        .ConfigureAwait(false);
-                    byte[] body = await response.Content.ReadAsByteArrayAsync(attemptCts.Token).ConfigureAwait(false);
-
-                    if (response.IsSuccessStatusCode)
-                    {
-                        return ParseSuccess(parse, body, response.StatusCode);
-                    }
-
-                    EmbeddingServiceException error = BuildError(response.StatusCode, body);
-                    if (!IsRetryable(response.StatusCode) || attempt >= _retry.MaxRetries)
-                    {
-                        throw error;
-                    }
-
-                    retryAfter = ReadRetryAfter(response.Headers.RetryAfter);
-                    reason = string.Create(CultureInfo.InvariantCulture, $"HTTP {(int)response.StatusCode}");
+                    return ParseSuccess(parse, body, response.StatusCode);
                 }
-                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+
+                EmbeddingServiceException error = BuildError(response.StatusCode, body);
+                if (!RetryPolicy.IsRetryable(response.StatusCode))
                 {
-                    throw;
+                    throw error;
                 }
-                catch (OperationCanceledException ex)
-                {
-                    // Only the per-attempt timer can have fired here.
-                    if (attempt >= _retry.MaxRetries)
-                    {
-                        throw new EmbeddingServiceException(_provider, null, "Timeout",
-                            string.Create(CultureInfo.InvariantCulture, $"{operation}: no response within {_retry.Timeout.TotalSeconds:0.###} s (attempt {attempt + 1} of {_retry.MaxRetries + 1})"), ex);
-                    }
 
-                    reason = "timeout";
-                }
-                catch (HttpRequestException ex)
-                {
-                    if (attempt >= _retry.MaxRetries)
-                    {
-                        throw new EmbeddingServiceException(_provider, null, "NetworkError", Redact($"{operation}: {ex.Message}"), ex);
-                    }
-
-                    reason = "network error";
-                }
+                throw new TransientFailureException(
+                    string.Create(CultureInfo.InvariantCulture, $"HTTP {(int)response.StatusCode}"),
+                    response.StatusCode, RetryPolicy.ReadRetryAfter(response), error);
             }
-            finally
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                _inFlight.Release();
+                throw;
             }
-
-            TimeSpan delay = ComputeDelay(attempt, retryAfter);
-            ProviderLog.Retrying(_logger, _provider, operation, reason, delay.TotalMilliseconds, attempt + 1, _retry.MaxRetries);
-            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+            catch (OperationCanceledException ex)
+            {
+                // Only the per-attempt timer can have fired here.
+                throw new TransientFailureException("timeout", ex);
+            }
+            catch (HttpRequestException ex)
+            {
+                throw new TransientFailureException("network error", ex);
+            }
+        }
+        finally
+        {
+            _inFlight.Release();
         }
     }
 
@@ -134,48 +143,6 @@ internal sealed class ServiceRequestSender : IDisposable
         {
             throw new EmbeddingServiceException(_provider, status, "MalformedResponse", Redact("the response body could not be read: " + ex.Message), ex);
         }
-    }
-
-    internal static bool IsRetryable(HttpStatusCode status) => status is
-        HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests or HttpStatusCode.InternalServerError or
-        HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout;
-
-    /// <summary>Retry-After as a delay (delta seconds or an HTTP date); null when absent.</summary>
-    internal static TimeSpan? ReadRetryAfter(RetryConditionHeaderValue? header, DateTimeOffset? now = null)
-    {
-        if (header is null)
-        {
-            return null;
-        }
-
-        if (header.Delta is { } delta)
-        {
-            return delta < TimeSpan.Zero ? TimeSpan.Zero : delta;
-        }
-
-        if (header.Date is { } date)
-        {
-            TimeSpan wait = date - (now ?? DateTimeOffset.UtcNow);
-            return wait < TimeSpan.Zero ? TimeSpan.Zero : wait;
-        }
-
-        return null;
-    }
-
-    /// <summary>The service's Retry-After when given (capped), else exponential backoff with jitter in [½, 1] of the step.</summary>
-    internal TimeSpan ComputeDelay(int attempt, TimeSpan? retryAfter)
-    {
-        if (retryAfter is { } ra)
-        {
-            return ra > _retry.MaxDelay ? _retry.MaxDelay : ra;
-        }
-
-        double step = _retry.BaseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt, 30));
-        step = Math.Min(step, _retry.MaxDelay.TotalMilliseconds);
-#pragma warning disable CA5394 // Jitter spreads retries; it needs no cryptographic randomness.
-        double jittered = step * (0.5 + (Random.Shared.NextDouble() * 0.5));
-#pragma warning restore CA5394
-        return TimeSpan.FromMilliseconds(jittered);
     }
 
     private EmbeddingServiceException BuildError(HttpStatusCode status, byte[] body)

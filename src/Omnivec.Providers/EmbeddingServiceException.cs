@@ -1,11 +1,6 @@
 using System.Net;
 
-// Compiled into each cloud provider; the namespace follows the provider so the two public types never collide.
-#if OMNIVEC_GOOGLE
-namespace Omnivec.Providers.Google;
-#else
-namespace Omnivec.Providers.Azure;
-#endif
+namespace Omnivec.Providers;
 
 /// <summary>
 /// The embedding service refused or failed a request (after any retries), or could not be reached.
