@@ -29,7 +29,7 @@ THREADS=2
 OUT="$repo/bench/out"
 RES="$OUT/results-$mode"
 MODEL="$repo/tools/out/clip-vit-b32-random"
-CORPUS="${OMNIVEC_CORPUS:-$repo/../shared/corpus}"
+CORPUS="$repo/tests/fixtures/corpus"   # the committed test media
 PHOTOS="$CORPUS/images/photos"
 ART="${OMNIVEC_BENCH_ARTIFACTS:-/tmp/art/bench}"
 mkdir -p "$OUT" "$RES"

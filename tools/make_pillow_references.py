@@ -5,7 +5,7 @@ Run with the Debian python that has Pillow 9.4, numpy and torchvision 0.14:
 
     /usr/bin/python3 tools/make_pillow_references.py
 
-For every photo in ../shared/corpus/images/photos/ and a few files of images/formats/ it writes, into
+For every photo in tests/fixtures/corpus/images/photos/ and a few files of images/formats/ it writes, into
 tests/fixtures/pillow/, the 224x224 uint8 result of the two reference pipelines as lossless PNG:
 
 * <name>.hf.png  Hugging Face CLIPImageProcessor: convert("RGB"), resize shortest edge to 224 with
@@ -33,7 +33,7 @@ from torchvision import transforms
 SIZE = 224
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-CORPUS = os.environ.get("OMNIVEC_CORPUS") or os.path.join(REPO, "..", "shared", "corpus")
+CORPUS = os.path.join(REPO, "tests", "fixtures", "corpus")
 OUT = os.path.join(REPO, "tests", "fixtures", "pillow")
 
 # A few non-photo inputs whose decoding paths differ (progressive, grayscale, 16-bit, palette, GIF, WebP, BMP,
@@ -43,7 +43,7 @@ FORMAT_FILES = [
     "jpeg_grayscale_128.jpg",
     "jpeg_baseline_444_100x100.jpg",
     "jpeg_cmyk_ycck_100x100.jpg",
-    "exif_orientation_landscape_6.jpg",
+    "exif_orientation_portrait_6.jpg",
     "png_rgb_16bit.png",
     "png_gray_16bit.png",
     "png_palette_8bit.png",

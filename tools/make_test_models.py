@@ -1104,8 +1104,8 @@ def list_sizes(root: Path) -> list[tuple[str, int]]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpus", type=Path,
-                    default=Path(os.environ.get("OMNIVEC_CORPUS") or (REPO.parent / "shared" / "corpus")),
-                    help="shared test corpus (default: $OMNIVEC_CORPUS or ../shared/corpus beside the repo)")
+                    default=REPO / "tests" / "fixtures" / "corpus",
+                    help="test media corpus (default: the committed tests/fixtures/corpus)")
     ap.add_argument("--fixtures", type=Path, default=REPO / "tests" / "fixtures",
                     help="where the tiny models and references go (default: tests/fixtures)")
     ap.add_argument("--full-size", action="store_true",
@@ -1125,7 +1125,7 @@ def main() -> None:
     vectors = corpus / "clip" / "tokenizer-vectors.jsonl"
     for p in (bpe_gz, vectors):
         if not p.exists():
-            fail(f"missing {p} (set --corpus or OMNIVEC_CORPUS)")
+            fail(f"missing {p} (see --corpus)")
 
     tok = ClipTokenizer(bpe_gz)
     n = verify_tokenizer(tok, vectors)

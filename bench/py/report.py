@@ -193,7 +193,7 @@ def main():
       "77-token context (the work the ceiling assumes) and trimmed to the longest text in the batch (Omnivec's default "
       "`TrimTextPadding`; exact, because the text tower is causal and pools at the end token; the other contenders get "
       "the same trimming, as `padding=\"longest\"` would give them). *End to end* = files in, vectors out "
-      "(read, decode, EXIF, resize/crop, normalise, model): the 46 corpus photos and 8 generated 4000×3000 JPEGs "
+      "(read, decode, EXIF, resize/crop, normalise, model): the photos of tests/fixtures/corpus and 8 generated 4000×3000 JPEGs "
       "(fewer in quick mode, see the items column).")
     w("")
     w("| What | Batch | Items | " + " | ".join(LABEL[c] for c in ("omnivec", "node-ort", "pytorch")) +
@@ -373,10 +373,10 @@ def main():
     w("```sh")
     w("/usr/bin/python3 bench/py/ceiling.py --repeats 5 --threads 2 --out … --machine …")
     w("node bench/node/sgemm.js bench/out/matmul2048.onnx 2048 2 5 …")
-    w("$BENCH embed --model tools/out/clip-vit-b32-random --photos ../shared/corpus/images/photos --large bench/out/large \\")
+    w("$BENCH embed --model tools/out/clip-vit-b32-random --photos tests/fixtures/corpus/images/photos --large bench/out/large \\")
     w(f"  --batches {a.batches} --items {a.items} --repeats {a.repeats} --threads 2 --out … --check …")
     w("(cd bench/node && node embed.js --model … --ids bench/out/token_ids.json --photos … --large … <same options>)")
-    w("/usr/bin/python3 bench/py/embed_torch.py --corpus ../shared/corpus --photos … --large … <same options>")
+    w("/usr/bin/python3 bench/py/embed_torch.py --corpus tests/fixtures/corpus --photos … --large … <same options>")
     w("$BENCH search --data bench/out/vectors --n N --repeats R --target-recall 0.99 --out …")
     w("/usr/bin/python3 bench/py/search_py.py --data bench/out/vectors --n N --repeats R --threads 2 --target-recall 0.99 \\")
     w("  --which faiss-flat|hnswlib|faiss-hnsw --build-budget 600 --out …   # one step each")

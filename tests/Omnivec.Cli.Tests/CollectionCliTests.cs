@@ -125,7 +125,7 @@ public sealed class CollectionCliTests(ITestOutputHelper output) : IDisposable
                 Assert.Equal(0, process.ExitCode);
                 using (var complete = new CollectionStore(store).Open("default"))
                 {
-                    Assert.Equal(46, complete.Count);
+                    Assert.Equal(TestPaths.CorpusPhotos().Length, complete.Count);
                 }
 
                 completedRuns++;
@@ -163,7 +163,7 @@ public sealed class CollectionCliTests(ITestOutputHelper output) : IDisposable
         CliResult final = await CliRunner.RunAsync(["index", photos, "--model", CliRunner.ModelHf, "--store", store, "--batch-size", "2"]);
         Assert.True(final.ExitCode == 0, final.StdErr);
         using var done = new CollectionStore(store).Open("default");
-        Assert.Equal(46, done.Count);
+        Assert.Equal(TestPaths.CorpusPhotos().Length, done.Count);
         foreach (CollectionItem item in done.Items())
         {
             // Every committed vector is whole: it finds its own item at similarity 1.

@@ -9,7 +9,7 @@ public class OrientationTests(ITestOutputHelper output)
     public static TheoryData<string, int> JpegOrientations()
     {
         var data = new TheoryData<string, int>();
-        foreach (string shape in new[] { "landscape", "portrait" })
+        foreach (string shape in new[] { "portrait" }) // the corpus keeps the portrait set: all nine orientation values
         {
             for (int o = 0; o <= 8; o++)
             {
@@ -35,7 +35,6 @@ public class OrientationTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData("landscape")]
     [InlineData("portrait")]
     public void Every_wrong_orientation_would_fail_that_threshold(string shape)
     {

@@ -9,7 +9,7 @@ public sealed class SharedInternalsTests
     [InlineData("photos/bananas.jpg", "Jpeg", 800, 288)]
     [InlineData("formats/jpeg_progressive_64x128.jpg", "Jpeg", 64, 128)]
     [InlineData("formats/jpeg_extended_16bit_qtables_128.jpg", "Jpeg", 128, 128)]
-    [InlineData("formats/exif_orientation_landscape_6.jpg", "Jpeg", 1200, 1800)]
+    [InlineData("formats/exif_orientation_portrait_6.jpg", "Jpeg", 1800, 1200)]
     [InlineData("formats/jpeg_mpo_stereo_640x480.mpo", "Jpeg", 640, 480)]
     [InlineData("formats/png_rgb_8bit.png", "Png", 32, 32)]
     [InlineData("formats/png_rgba_8bit_transparent.png", "Png", 200, 150)]

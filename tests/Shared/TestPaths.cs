@@ -1,6 +1,6 @@
 namespace Omnivec.Tests;
 
-/// <summary>Locates the repository and the shared test corpus (../shared/corpus beside the clone) from a test's bin folder.</summary>
+/// <summary>Locates the repository, its committed test corpus and fixtures from a test's bin folder.</summary>
 internal static class TestPaths
 {
     private static readonly Lazy<string> s_repoRoot = new(() =>
@@ -27,23 +27,20 @@ internal static class TestPaths
 
     public static string RepoRoot => s_repoRoot.Value;
 
-    /// <summary>The shared corpus: $OMNIVEC_CORPUS, else ../shared/corpus next to the repository.</summary>
-    public static string Corpus
-    {
-        get
-        {
-            string? fromEnv = Environment.GetEnvironmentVariable("OMNIVEC_CORPUS");
-            string path = !string.IsNullOrEmpty(fromEnv) ? fromEnv : Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "corpus"));
-            if (!Directory.Exists(path))
-            {
-                throw new DirectoryNotFoundException($"Test corpus not found at {path}; set OMNIVEC_CORPUS.");
-            }
-
-            return path;
-        }
-    }
+    /// <summary>
+    /// The committed test media, tests/fixtures/corpus: photos, format samples, malformed files and CLIP tokenizer data
+    /// (its README says how it was chosen, its SOURCES.md where each file comes from).
+    /// </summary>
+    public static string Corpus => Path.Combine(Fixtures, "corpus");
 
     public static string CorpusFile(params string[] parts) => Path.Combine([Corpus, .. parts]);
+
+    /// <summary>Every photo of the corpus (images/photos without its CAPTIONS.tsv), sorted by name.</summary>
+    public static string[] CorpusPhotos() =>
+        Directory.GetFiles(CorpusFile("images", "photos"))
+            .Where(f => !f.EndsWith(".tsv", StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal)
+            .ToArray();
 
     /// <summary>Committed fixtures made by tools/ (test models and reference embeddings).</summary>
     public static string Fixtures => Path.Combine(RepoRoot, "tests", "fixtures");
