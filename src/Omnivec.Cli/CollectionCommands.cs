@@ -28,9 +28,9 @@ internal static class CollectionCommands
                 return Task.FromResult(2);
             }
 
-            CollectionStore store = collection.OpenStore(parse);
-            using Collection target = store.Open(collection.Name(parse));
-            IReadOnlyList<DuplicateGroup> groups = target.FindDuplicates(t, filters.Build(parse));
+            IVectorStore store = collection.OpenStore(parse);
+            using IVectorCollection target = store.Open(collection.Name(parse));
+            IReadOnlyList<DuplicateGroup> groups = target.FindDuplicates(t, filters.Build(parse), cancellationToken);
             bool asJson = parse.GetValue(json);
             int n = 1;
             foreach (DuplicateGroup group in groups)
@@ -85,7 +85,7 @@ internal static class CollectionCommands
         command.Options.Add(json);
         command.SetAction((parse, cancellationToken) =>
         {
-            CollectionStore store = collection.OpenStore(parse);
+            IVectorStore store = collection.OpenStore(parse);
             IReadOnlyList<CollectionInfo> all = store.List();
             if (parse.GetValue(json))
             {

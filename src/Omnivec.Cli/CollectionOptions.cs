@@ -23,7 +23,7 @@ internal sealed class CollectionOptions
         command.Options.Add(Collection);
     }
 
-    public CollectionStore OpenStore(ParseResult parse)
+    public IVectorStore OpenStore(ParseResult parse)
     {
         string root = parse.GetValue(Store) is { Length: > 0 } store ? Path.GetFullPath(store) : CollectionStore.DefaultRoot;
         return new CollectionStore(root);

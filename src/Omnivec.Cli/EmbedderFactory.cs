@@ -14,7 +14,7 @@ internal static class EmbedderFactory
     private const string ModelKey = "embedder.model";
     private const string VariantKey = "embedder.variant";
 
-    public static async Task<IMultimodalEmbeddingGenerator> CreateAsync(ParseResult parse, EmbedderOptions options, Collection? collection, CancellationToken cancellationToken)
+    public static async Task<IMultimodalEmbeddingGenerator> CreateAsync(ParseResult parse, EmbedderOptions options, IVectorCollection? collection, CancellationToken cancellationToken)
     {
         var settings = EmbedderSettings.FromCommandLine(parse, options);
         if (collection is not null)
@@ -32,7 +32,7 @@ internal static class EmbedderFactory
     }
 
     /// <summary>Records in the collection how its vectors were made (never secrets).</summary>
-    public static void Remember(Collection collection, ParseResult parse, EmbedderOptions options)
+    public static void Remember(IVectorCollection collection, ParseResult parse, EmbedderOptions options)
     {
         var settings = EmbedderSettings.FromCommandLine(parse, options);
         collection.SetIndexState(ProviderKey, settings.Provider);
@@ -76,7 +76,7 @@ internal static class EmbedderFactory
         ];
 
         /// <summary>Anything not typed on this command line comes from what the collection recorded.</summary>
-        public EmbedderSettings FillFrom(Collection collection, ParseResult parse, EmbedderOptions o)
+        public EmbedderSettings FillFrom(IVectorCollection collection, ParseResult parse, EmbedderOptions o)
         {
             string? Stored(string key) => collection.GetIndexState(key);
             string provider = EmbedderOptions.Given(parse, o.Provider) ? Provider : Stored(ProviderKey) ?? collection.Space.Provider;

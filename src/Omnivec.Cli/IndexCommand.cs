@@ -32,12 +32,12 @@ internal static class IndexCommand
                 return 2;
             }
 
-            CollectionStore store = collection.OpenStore(parse);
+            IVectorStore store = collection.OpenStore(parse);
             string name = collection.Name(parse);
-            Collection? existing = store.List().Any(c => c.Name == name) ? store.Open(name) : null;
+            IVectorCollection? existing = store.List().Any(c => c.Name == name) ? store.Open(name) : null;
             using IMultimodalEmbeddingGenerator generator = await EmbedderFactory.CreateAsync(parse, embedder, existing, cancellationToken).ConfigureAwait(false);
             existing?.Dispose();
-            using Collection target = store.OpenOrCreate(name, generator.Space);
+            using IVectorCollection target = store.OpenOrCreate(name, generator.Space);
             EmbedderFactory.Remember(target, parse, embedder);
 
             var indexer = new FolderIndexer(generator, target);

@@ -36,8 +36,8 @@ internal static class SearchCommands
                 return 2;
             }
 
-            CollectionStore store = collection.OpenStore(parse);
-            using Collection target = store.Open(collection.Name(parse));
+            IVectorStore store = collection.OpenStore(parse);
+            using IVectorCollection target = store.Open(collection.Name(parse));
             results.ApplyTo(parse, target);
             using IMultimodalEmbeddingGenerator generator = await EmbedderFactory.CreateAsync(parse, embedder, target, cancellationToken).ConfigureAwait(false);
             var search = new CollectionSearch(generator, target);
@@ -79,8 +79,8 @@ internal static class SearchCommands
         results.AddTo(command);
         command.SetAction((parse, cancellationToken) =>
         {
-            CollectionStore store = collection.OpenStore(parse);
-            using Collection target = store.Open(collection.Name(parse));
+            IVectorStore store = collection.OpenStore(parse);
+            using IVectorCollection target = store.Open(collection.Name(parse));
             results.ApplyTo(parse, target);
             string full = Path.GetFullPath(parse.GetValue(path)!);
             CollectionItem? item = target.FindByPath(full);
@@ -211,7 +211,7 @@ internal sealed class ResultOptions
     public SearchMode Mode(ParseResult parse) => parse.GetValue(Exact) ? SearchMode.Exact : SearchMode.Auto;
 
     /// <summary>Sets the collection's search expansion when --ef is given (validated there: a typed error when out of range).</summary>
-    public void ApplyTo(ParseResult parse, Collection target)
+    public void ApplyTo(ParseResult parse, IVectorCollection target)
     {
         if (parse.GetValue(Expansion) is { } value)
         {

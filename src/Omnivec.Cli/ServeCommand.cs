@@ -35,13 +35,13 @@ internal static class ServeCommand
 
         command.SetAction(async (parse, cancellationToken) =>
         {
-            CollectionStore store = collection.OpenStore(parse);
+            IVectorStore store = collection.OpenStore(parse);
             string name = collection.Name(parse);
             IMultimodalEmbeddingGenerator generator;
             if (store.Exists(name))
             {
                 // An existing collection names the model that filled it, as `search` does.
-                using Collection existing = store.Open(name);
+                using IVectorCollection existing = store.Open(name);
                 generator = await EmbedderFactory.CreateAsync(parse, embedder, existing, cancellationToken).ConfigureAwait(false);
             }
             else
@@ -55,7 +55,7 @@ internal static class ServeCommand
             {
                 var options = new OmnivecServerOptions
                 {
-                    StoreRoot = store.RootDirectory,
+                    StoreRoot = store.Location,
                     DefaultCollection = name,
                     AllowImageUrls = parse.GetValue(allowImageUrls),
                     MaxBatchSize = Math.Max(1, parse.GetValue(maxBatch)),
@@ -94,7 +94,7 @@ internal static class ServeCommand
                     Output.Warn("listening beyond this machine without --api-key: anyone who can reach it can use the API.");
                 }
 
-                Console.Error.WriteLine($"omnivec: serving {generator.Space} on {string.Join(", ", options.Urls)} (collections in {store.RootDirectory})");
+                Console.Error.WriteLine($"omnivec: serving {generator.Space} on {string.Join(", ", options.Urls)} (collections in {store.Location})");
                 await OmnivecServer.RunAsync(generator, options, cancellationToken).ConfigureAwait(false);
             }
 

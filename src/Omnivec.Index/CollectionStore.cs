@@ -8,7 +8,7 @@ namespace Omnivec.Index;
 /// <summary>
 /// A folder of collections, one sub-folder each (<c>&lt;root&gt;/&lt;name&gt;/collection.db</c> plus derived files).
 /// </summary>
-public sealed partial class CollectionStore
+public sealed partial class CollectionStore : IVectorStore
 {
     /// <summary>
     /// <c>$OMNIVEC_HOME/collections</c> when OMNIVEC_HOME is set, else <c>&lt;LocalApplicationData&gt;/omnivec/collections</c>
@@ -38,6 +38,9 @@ public sealed partial class CollectionStore
     }
 
     public string RootDirectory { get; }
+
+    /// <inheritdoc/>
+    public string Location => RootDirectory;
 
     /// <summary>Every collection under the root, by name.</summary>
     public IReadOnlyList<CollectionInfo> List()
@@ -142,6 +145,10 @@ public sealed partial class CollectionStore
             throw;
         }
     }
+
+    IVectorCollection IVectorStore.Open(string name) => Open(name);
+
+    IVectorCollection IVectorStore.OpenOrCreate(string name, EmbeddingSpace space) => OpenOrCreate(name, space);
 
     /// <summary>
     /// Builds the database under a temporary name and renames it into place, so a crash during creation never

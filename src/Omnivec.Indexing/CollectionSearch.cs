@@ -7,9 +7,9 @@ namespace Omnivec.Indexing;
 public sealed class CollectionSearch
 {
     private readonly IMultimodalEmbeddingGenerator _embedder;
-    private readonly Collection _collection;
+    private readonly IVectorCollection _collection;
 
-    public CollectionSearch(IMultimodalEmbeddingGenerator embedder, Collection collection)
+    public CollectionSearch(IMultimodalEmbeddingGenerator embedder, IVectorCollection collection)
     {
         ArgumentNullException.ThrowIfNull(embedder);
         ArgumentNullException.ThrowIfNull(collection);
@@ -19,7 +19,7 @@ public sealed class CollectionSearch
         _collection = collection;
     }
 
-    public Collection Collection => _collection;
+    public IVectorCollection Collection => _collection;
 
     /// <summary>Items that best match a description ("a dog on the beach").</summary>
     public async Task<IReadOnlyList<SearchHit>> SearchTextAsync(string query, int top = 10, SearchFilter? filter = null, SearchMode mode = SearchMode.Auto,

@@ -16,11 +16,11 @@ namespace Omnivec.Indexing;
 public sealed class FolderIndexer
 {
     private readonly IMultimodalEmbeddingGenerator _embedder;
-    private readonly Collection _collection;
+    private readonly IVectorCollection _collection;
     private readonly ImageDecoder _decoder;
     private readonly ILogger _logger;
 
-    public FolderIndexer(IMultimodalEmbeddingGenerator embedder, Collection collection, ImageDecoder? decoder = null, ILogger<FolderIndexer>? logger = null)
+    public FolderIndexer(IMultimodalEmbeddingGenerator embedder, IVectorCollection collection, ImageDecoder? decoder = null, ILogger<FolderIndexer>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(embedder);
         ArgumentNullException.ThrowIfNull(collection);
@@ -55,7 +55,7 @@ public sealed class FolderIndexer
             string[] gone = known.Keys.Where(p => !present.Contains(p)).ToArray();
             if (gone.Length > 0)
             {
-                removed = _collection.DeleteByPaths(gone);
+                removed = _collection.DeleteByPaths(gone, CancellationToken.None); // one short transaction; the run checks for cancellation next
             }
         }
 
@@ -99,7 +99,15 @@ public sealed class FolderIndexer
 
         if (!cancelled && options.OptimizeWhenDone && (added + updated + removed > 0))
         {
-            _collection.Optimize();
+            try
+            {
+                _collection.Optimize(cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Everything is committed; only the derived index is left for the next run or search to build.
+                cancelled = true;
+            }
         }
 
         return new FolderIndexReport(files.Count, added, updated, unchanged, removed, failures, clock.Elapsed, cancelled);
@@ -162,7 +170,8 @@ public sealed class FolderIndexer
 
         if (items.Count > 0)
         {
-            _collection.Upsert(items, vectors);
+            // A batch embedded before Ctrl-C is still committed: the work is done, and the next run skips it.
+            _collection.Upsert(items, vectors, CancellationToken.None);
         }
 
         return (items.Count - updated, updated);

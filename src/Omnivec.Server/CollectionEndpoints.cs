@@ -34,8 +34,8 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
             throw ApiException.BadRequest($"The upload has {files.Count} files; the limit is {options.MaxItemsPerRequest} per request.");
         }
 
-        Collection collection = collections.OpenOrCreate(name, embedder.Space);
-        string uploads = Path.Combine(collections.Store.RootDirectory, collection.Name, "uploads");
+        IVectorCollection collection = collections.OpenOrCreate(name, embedder.Space);
+        string uploads = collections.UploadsDirectory(collection.Name);
 
         // Every file is checked and embedded on its own (concurrently, so the batcher merges them); a bad one only adds an error.
         var work = files.Select(async (file, i) =>
@@ -105,7 +105,7 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
 
     public IResult Delete(string name, long id)
     {
-        Collection collection = collections.Open(name);
+        IVectorCollection collection = collections.Open(name);
         CollectionItem item = collection.Get(id) ?? throw ApiException.NotFound($"Collection '{collection.Name}' has no item {id}.");
         if (!collection.Delete(id))
         {
@@ -114,7 +114,7 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
 
         thumbnails.Forget(collection.Name, id);
         // Files the server stored for an upload go with their item; indexed files elsewhere are the user's and stay.
-        string uploads = Path.Combine(collections.Store.RootDirectory, collection.Name, "uploads") + Path.DirectorySeparatorChar;
+        string uploads = collections.UploadsDirectory(collection.Name) + Path.DirectorySeparatorChar;
         if (item.Path.StartsWith(uploads, StringComparison.Ordinal) && collection.FindByPath(item.Path) is null)
         {
             File.Delete(item.Path);
@@ -134,7 +134,7 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
             }
         }
 
-        Collection collection = collections.Open(name);
+        IVectorCollection collection = collections.Open(name);
         CollectionItem item = FindFile(collection, id);
         byte[] jpeg = thumbnails.Get(collection.Name, id, item.Path, size);
         context.Response.Headers.CacheControl = "private, max-age=3600";
@@ -143,14 +143,14 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
 
     public IResult Content(string name, long id, HttpContext context)
     {
-        Collection collection = collections.Open(name);
+        IVectorCollection collection = collections.Open(name);
         CollectionItem item = FindFile(collection, id);
         context.Response.Headers.CacheControl = "private, max-age=3600";
         // Served by id from the collection's own record, so no request can name an arbitrary path.
         return TypedResults.PhysicalFile(item.Path, item.MediaType, enableRangeProcessing: true);
     }
 
-    private static CollectionItem FindFile(Collection collection, long id)
+    private static CollectionItem FindFile(IVectorCollection collection, long id)
     {
         CollectionItem item = collection.Get(id) ?? throw ApiException.NotFound($"Collection '{collection.Name}' has no item {id}.");
         return File.Exists(item.Path) ? item : throw ApiException.NotFound($"The file of item {id} is no longer at {item.Path}.");

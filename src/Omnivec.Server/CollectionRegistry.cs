@@ -9,7 +9,7 @@ namespace Omnivec.Server;
 /// </summary>
 internal sealed class CollectionRegistry : IDisposable
 {
-    private readonly ConcurrentDictionary<string, Collection> _open = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, IVectorCollection> _open = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
     private readonly OmnivecServerOptions _options;
 
@@ -19,12 +19,15 @@ internal sealed class CollectionRegistry : IDisposable
         Store = new CollectionStore(options.StoreRoot);
     }
 
-    public CollectionStore Store { get; }
+    public IVectorStore Store { get; }
+
+    /// <summary>Where the server keeps the files uploaded into a collection.</summary>
+    public string UploadsDirectory(string collection) => Path.Combine(_options.UploadsRoot ?? _options.StoreRoot, collection, "uploads");
 
     /// <summary>An existing collection; <see cref="CollectionNotFoundException"/> (404) when there is none.</summary>
-    public Collection Open(string name)
+    public IVectorCollection Open(string name)
     {
-        if (_open.TryGetValue(name, out Collection? collection))
+        if (_open.TryGetValue(name, out IVectorCollection? collection))
         {
             return collection;
         }
@@ -36,11 +39,11 @@ internal sealed class CollectionRegistry : IDisposable
     }
 
     /// <summary>The collection, created for <paramref name="space"/> when missing; 409 when it holds another space.</summary>
-    public Collection OpenOrCreate(string name, EmbeddingSpace space)
+    public IVectorCollection OpenOrCreate(string name, EmbeddingSpace space)
     {
         lock (_gate)
         {
-            if (!_open.TryGetValue(name, out Collection? collection))
+            if (!_open.TryGetValue(name, out IVectorCollection? collection))
             {
                 bool existed = Store.Exists(name);
                 collection = Store.OpenOrCreate(name, space);
@@ -58,7 +61,7 @@ internal sealed class CollectionRegistry : IDisposable
 
     public void Dispose()
     {
-        foreach (Collection collection in _open.Values)
+        foreach (IVectorCollection collection in _open.Values)
         {
             collection.Dispose();
         }

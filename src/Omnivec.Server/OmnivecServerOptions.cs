@@ -8,6 +8,9 @@ public sealed class OmnivecServerOptions
     /// <summary>Folder holding the collections (<see cref="CollectionStore.DefaultRoot"/> by default).</summary>
     public string StoreRoot { get; set; } = CollectionStore.DefaultRoot;
 
+    /// <summary>Folder for files uploaded through the API, one sub-folder per collection; the store folder when null.</summary>
+    public string? UploadsRoot { get; set; }
+
     /// <summary>Collection used when a request names none.</summary>
     public string DefaultCollection { get; set; } = "default";
 
@@ -57,7 +60,7 @@ public sealed class OmnivecServerOptions
     public string? WebRoot { get; set; }
 
     /// <summary>Called once for each collection the server creates (the CLI records there which model filled it).</summary>
-    public Action<Collection>? CollectionCreated { get; set; }
+    public Action<IVectorCollection>? CollectionCreated { get; set; }
 
     /// <summary>Lowest level logged by the host (Information by default; tests and benchmarks use Warning).</summary>
     public Microsoft.Extensions.Logging.LogLevel MinimumLogLevel { get; set; } = Microsoft.Extensions.Logging.LogLevel.Information;

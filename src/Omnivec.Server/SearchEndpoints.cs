@@ -12,7 +12,7 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
 {
     private const int MaxTop = 1000;
     private const int ClassifierCacheSize = 64;
-    private const int MaxExpansion = 4096; // Collection's bound for HNSW ef
+    private const int MaxExpansion = Collection.MaxExpansion;
     private readonly ConcurrentDictionary<string, Lazy<Task<ZeroShotClassifier>>> _classifiers = new(StringComparer.Ordinal);
 
     public async Task<IResult> SearchAsync(HttpContext context)
@@ -53,7 +53,7 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
 
         CheckOneQuery(text, image is not null, itemId);
 
-        Collection collection = collections.Open(collectionName);
+        IVectorCollection collection = collections.Open(collectionName);
         IReadOnlyList<SearchHit> hits;
         if (itemId is long id)
         {

@@ -111,19 +111,25 @@ internal sealed unsafe class HnswIndex : IDisposable
     }
 
     /// <summary>Adds <paramref name="count"/> rows of a contiguous matrix in parallel, after reserving capacity once.</summary>
-    public void AddBatch(float[] matrix, long[] ids, int count)
+    public void AddBatch(float[] matrix, long[] ids, int count, CancellationToken cancellationToken = default)
     {
         int threads = Math.Max(1, Environment.ProcessorCount);
         Reserve(count + Size, threads);
         int dims = Dimensions;
         nint raw = Raw;
         // Each worker takes an interleaved slice so both threads see a similar mix of graph sizes.
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = cancellationToken }, t =>
         {
             fixed (float* basePtr = matrix)
             {
+                int added = 0;
                 for (int row = t; row < count; row += threads)
                 {
+                    if ((++added & 1023) == 0)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                    }
+
                     nint error = 0;
                     USearchNative.Add(raw, (ulong)ids[row], basePtr + ((long)row * dims), USearchNative.ScalarF32, &error);
                     USearchNative.ThrowIfError(error, "add");

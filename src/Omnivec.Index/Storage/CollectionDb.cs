@@ -232,13 +232,79 @@ internal static class CollectionDb
         }
     }
 
-    internal static CollectionItem? GetItem(SqliteConnection connection, string where, string name, object value)
+    internal static CollectionItem? GetItemById(SqliteConnection connection, long id) => GetItem(connection, "i.id = $id", "$id", id);
+
+    internal static CollectionItem? GetItemByPath(SqliteConnection connection, string path) => GetItem(connection, "i.path = $p", "$p", path);
+
+    private static CollectionItem? GetItem(SqliteConnection connection, string where, string name, object value)
     {
         using SqliteCommand command = connection.CreateCommand();
         command.CommandText = $"SELECT {ItemColumns} FROM items i WHERE {where}";
         command.Parameters.AddWithValue(name, value);
         using SqliteDataReader reader = command.ExecuteReader();
         return reader.Read() ? ReadItem(reader) : null;
+    }
+
+    /// <summary>Deletes items (their vectors cascade) by id inside <paramref name="tx"/>; returns the ids that existed.</summary>
+    internal static List<long> DeleteByIds(SqliteConnection connection, SqliteTransaction tx, IEnumerable<long> ids, CancellationToken cancellationToken) =>
+        DeleteWhere(connection, tx, "id = $x", ids.Cast<object>(), cancellationToken);
+
+    /// <summary>Deletes items (their vectors cascade) by path inside <paramref name="tx"/>; returns the ids that existed.</summary>
+    internal static List<long> DeleteByPaths(SqliteConnection connection, SqliteTransaction tx, IEnumerable<string> paths, CancellationToken cancellationToken) =>
+        DeleteWhere(connection, tx, "path = $x", paths, cancellationToken);
+
+    private static List<long> DeleteWhere(SqliteConnection connection, SqliteTransaction tx, string where, IEnumerable<object> keys, CancellationToken cancellationToken)
+    {
+        using SqliteCommand command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = $"DELETE FROM items WHERE {where} RETURNING id";
+        SqliteParameter p = command.Parameters.Add(new SqliteParameter { ParameterName = "$x" });
+        var deleted = new List<long>();
+        foreach (object key in keys)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            p.Value = key;
+            if (command.ExecuteScalar() is long id)
+            {
+                deleted.Add(id);
+            }
+        }
+
+        return deleted;
+    }
+
+    internal static void SetIndexState(SqliteConnection connection, string key, string value)
+    {
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "INSERT INTO index_state(key, value) VALUES($k, $v) ON CONFLICT(key) DO UPDATE SET value = excluded.value";
+        command.Parameters.AddWithValue("$k", key);
+        command.Parameters.AddWithValue("$v", value);
+        command.ExecuteNonQuery();
+    }
+
+    internal static string? GetIndexState(SqliteConnection connection, string key)
+    {
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT value FROM index_state WHERE key = $k";
+        command.Parameters.AddWithValue("$k", key);
+        return command.ExecuteScalar() as string;
+    }
+
+    /// <summary>Streams items with their vectors in id order, from the first id above <paramref name="afterId"/>.</summary>
+    internal static IEnumerable<(CollectionItem Item, float[] Vector)> EnumerateWithVectors(SqliteConnection connection, long afterId, int dimensions)
+    {
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = $"SELECT {ItemColumns}, v.vector FROM items i JOIN vectors v ON v.id = i.id WHERE i.id > $after ORDER BY i.id";
+        command.Parameters.AddWithValue("$after", afterId);
+        using SqliteDataReader reader = command.ExecuteReader();
+        byte[] scratch = new byte[dimensions * sizeof(float)];
+        while (reader.Read())
+        {
+            CollectionItem item = ReadItem(reader);
+            var vector = new float[dimensions];
+            ReadVector(reader, 13, vector, scratch);
+            yield return (item, vector);
+        }
     }
 
     internal static float[]? GetVector(SqliteConnection connection, long id, int dimensions)

@@ -1,0 +1,457 @@
+using System.Runtime.InteropServices;
+using Microsoft.Data.Sqlite;
+using Omnivec.Index.Hnsw;
+using Omnivec.Index.Search;
+using Omnivec.Index.Storage;
+
+namespace Omnivec.Index;
+
+/// <summary>
+/// The derived, rebuildable copies of an embedded collection: the in-memory vector matrix (snapshotted to
+/// vectors.snapshot) and the HNSW graph (hnsw.index). Both are tied to the database's generation and instance id;
+/// a file that does not match, or fails its checksum, is ignored and rebuilt from SQLite. Loads and builds are
+/// serialised with writes through the collection's write gate; searches read under <see cref="TryRead{T}"/>.
+/// </summary>
+internal sealed class DerivedIndexCache : IDisposable
+{
+    internal const string SnapshotFileName = "vectors.snapshot";
+    internal const string HnswFileName = "hnsw.index";
+
+    private readonly string _directory;
+    private readonly string _dbPath;
+    private readonly Guid _instanceId;
+    private readonly int _dimensions;
+    private readonly Lock _writeGate;
+    private readonly Func<long> _readGeneration;
+    private readonly ReaderWriterLockSlim _stateLock = new(LockRecursionPolicy.NoRecursion);
+    private VectorMatrix? _matrix;
+    private HnswIndex? _hnsw;
+    private long _persistedMatrixGeneration = -1;
+    private long _persistedHnswGeneration = -1;
+    private long _hnswFileCheckedGeneration = -1;
+
+    /// <param name="directory">The collection's folder (derived files live beside the database).</param>
+    /// <param name="instanceId">The database's instance id: files of another database instance are never adopted.</param>
+    /// <param name="dimensions">Vector dimensions.</param>
+    /// <param name="writeGate">The collection's write gate: held while loading, building and applying committed writes.</param>
+    /// <param name="readGeneration">Reads the database's current generation.</param>
+    public DerivedIndexCache(string directory, Guid instanceId, int dimensions, Lock writeGate, Func<long> readGeneration)
+    {
+        _directory = directory;
+        _dbPath = Path.Combine(directory, CollectionDb.FileName);
+        _instanceId = instanceId;
+        _dimensions = dimensions;
+        _writeGate = writeGate;
+        _readGeneration = readGeneration;
+    }
+
+    /// <summary>ef_construction for graphs built from now on.</summary>
+    public int BuildExpansion { get; set; } = HnswIndex.DefaultExpansionAdd;
+
+    /// <summary>Where the current in-memory matrix came from (for tests and diagnostics).</summary>
+    public LoadSource MatrixSource { get; private set; }
+
+    /// <summary>Where the current HNSW graph came from (for tests and diagnostics).</summary>
+    public LoadSource HnswSource { get; private set; }
+
+    /// <summary>Rows in the loaded matrix (0 when none is loaded).</summary>
+    public int LoadedCount => _matrix?.Count ?? 0;
+
+    public string SnapshotPath => Path.Combine(_directory, SnapshotFileName);
+
+    public string HnswPath => Path.Combine(_directory, HnswFileName);
+
+    /// <summary>
+    /// Runs <paramref name="read"/> over the loaded matrix (and graph, when <paramref name="needHnsw"/>) under the
+    /// read lock. False when a concurrent reload dropped them in between: ensure them again and retry.
+    /// </summary>
+    public bool TryRead<T>(bool needHnsw, Func<VectorMatrix, HnswIndex?, T> read, out T result)
+    {
+        _stateLock.EnterReadLock();
+        try
+        {
+            VectorMatrix? m = _matrix;
+            if (m is null || (needHnsw && _hnsw is null))
+            {
+                result = default!;
+                return false;
+            }
+
+            result = read(m, _hnsw);
+            return true;
+        }
+        finally
+        {
+            _stateLock.ExitReadLock();
+        }
+    }
+
+    /// <summary>Whether a graph is loaded now (without loading or building one).</summary>
+    public bool HasHnsw => _hnsw is not null;
+
+    /// <summary>Makes the matrix reflect the database's current generation.</summary>
+    public void EnsureMatrix()
+    {
+        long generation = _readGeneration();
+        if (_matrix is { } current && current.Generation == generation)
+        {
+            return;
+        }
+
+        lock (_writeGate)
+        {
+            if (_matrix is { } again && again.Generation == _readGeneration())
+            {
+                return;
+            }
+
+            (VectorMatrix loaded, LoadSource source) = LoadMatrix();
+            _stateLock.EnterWriteLock();
+            try
+            {
+                DropState();
+                _matrix = loaded;
+                MatrixSource = source;
+                HnswSource = LoadSource.None;
+                _hnswFileCheckedGeneration = -1;
+                if (source == LoadSource.Snapshot)
+                {
+                    _persistedMatrixGeneration = loaded.Generation;
+                }
+            }
+            finally
+            {
+                _stateLock.ExitWriteLock();
+            }
+
+            if (source == LoadSource.Rebuilt && loaded.Count > 0)
+            {
+                // Rebuilding cost a full read of the database; keep the result for the next cold start.
+                TryPersistMatrix(loaded);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Makes the graph current for the loaded matrix: from hnsw.index when its header matches, else (only when
+    /// <paramref name="build"/>) by building it. Returns whether a current graph is available.
+    /// </summary>
+    public bool EnsureHnsw(bool build, CancellationToken cancellationToken = default)
+    {
+        if (_hnsw is not null)
+        {
+            return true;
+        }
+
+        lock (_writeGate)
+        {
+            VectorMatrix? m = _matrix;
+            if (m is null)
+            {
+                return false;
+            }
+
+            if (_hnsw is not null)
+            {
+                return true;
+            }
+
+            if (!build && _hnswFileCheckedGeneration == m.Generation)
+            {
+                return false; // already looked: no usable file for this generation
+            }
+
+            HnswIndex? index = TryLoadHnsw(m);
+            LoadSource source = LoadSource.Snapshot;
+            if (index is null)
+            {
+                _hnswFileCheckedGeneration = m.Generation;
+                if (!build)
+                {
+                    return false;
+                }
+
+                index = HnswIndex.Create(m.Dimensions, BuildExpansion);
+                try
+                {
+                    index.AddBatch(m.Data, m.Ids, m.Count, cancellationToken);
+                }
+                catch
+                {
+                    index.Dispose();
+                    throw;
+                }
+
+                source = LoadSource.Rebuilt;
+            }
+
+            _stateLock.EnterWriteLock();
+            try
+            {
+                _hnsw = index;
+                HnswSource = source;
+            }
+            finally
+            {
+                _stateLock.ExitWriteLock();
+            }
+
+            if (source == LoadSource.Rebuilt)
+            {
+                TryPersistHnsw(m);
+            }
+            else
+            {
+                _persistedHnswGeneration = m.Generation;
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Mirrors a committed change (which moved the generation to <paramref name="generation"/>) in the loaded
+    /// matrix and graph; on any failure drops them so the next search reloads. Caller holds the write gate.
+    /// </summary>
+    public void ApplyCommitted(long generation, Action<VectorMatrix, HnswIndex?> apply)
+    {
+        _stateLock.EnterWriteLock();
+        try
+        {
+            VectorMatrix? m = _matrix;
+            if (m is null)
+            {
+                return;
+            }
+
+            if (m.Generation != generation - 1)
+            {
+                // Someone else wrote in between (cannot happen while we hold the write lock, but never guess).
+                DropState();
+                return;
+            }
+
+            try
+            {
+                apply(m, _hnsw);
+                m.Generation = generation;
+            }
+            catch (Exception e) when (e is OmnivecException or OutOfMemoryException)
+            {
+                // The change is committed; only the derived copy failed (e.g. the native graph could not grow).
+                // Drop it so the next search rebuilds from SQLite instead of reporting a failed write.
+                DropState();
+            }
+        }
+        finally
+        {
+            _stateLock.ExitWriteLock();
+        }
+    }
+
+    /// <summary>Writes the snapshot and graph files if they lag the loaded state. Caller holds the write gate.</summary>
+    public void Persist()
+    {
+        VectorMatrix? m = _matrix;
+        if (m is null || m.Count == 0)
+        {
+            return;
+        }
+
+        _stateLock.EnterReadLock();
+        try
+        {
+            if (_persistedMatrixGeneration != m.Generation)
+            {
+                TryPersistMatrix(m);
+            }
+
+            if (_hnsw is not null && _persistedHnswGeneration != m.Generation)
+            {
+                TryPersistHnsw(m);
+            }
+        }
+        finally
+        {
+            _stateLock.ExitReadLock();
+        }
+    }
+
+    /// <summary>Removes temp files left by a writer killed mid-snapshot; only the write-lock holder may call it.</summary>
+    public void RemoveStaleTempFiles()
+    {
+        foreach (string temp in Directory.EnumerateFiles(_directory, "*.tmp"))
+        {
+            SnapshotFile.TryDelete(temp);
+        }
+    }
+
+    /// <summary>Releases the native graph and the matrix. Caller holds the write gate.</summary>
+    public void Dispose()
+    {
+        _hnsw?.Dispose();
+        _hnsw = null;
+        _matrix = null;
+        _stateLock.Dispose();
+    }
+
+    private void DropState()
+    {
+        _matrix = null;
+        _hnsw?.Dispose();
+        _hnsw = null;
+    }
+
+    private (VectorMatrix Matrix, LoadSource Source) LoadMatrix()
+    {
+        using SqliteConnection connection = CollectionDb.Open(_dbPath, create: false);
+        using SqliteTransaction tx = connection.BeginTransaction(deferred: true);
+        long generation = CollectionDb.ReadGeneration(connection, tx);
+
+        VectorMatrix? fromSnapshot = TryLoadSnapshot(connection, tx, generation);
+        if (fromSnapshot is not null)
+        {
+            return (fromSnapshot, LoadSource.Snapshot);
+        }
+
+        long count = CollectionDb.Count(connection);
+        var matrix = new VectorMatrix(_dimensions, (int)Math.Min(count + 16, int.MaxValue / 2)) { Generation = generation };
+        CollectionDb.ReadAll(connection, tx, withVectors: true, _dimensions, (item, vector) => matrix.Upsert(item, vector));
+        return (matrix, LoadSource.Rebuilt);
+    }
+
+    private VectorMatrix? TryLoadSnapshot(SqliteConnection connection, SqliteTransaction tx, long generation)
+    {
+        int dims = _dimensions;
+        try
+        {
+            using var stream = new FileStream(SnapshotPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+            if (SnapshotFile.ReadHeader(stream, SnapshotFile.MatrixMagic) is not { } header
+                || !SnapshotFile.Matches(header, dims, generation, _instanceId)
+                || header.PayloadLength != header.Count * (sizeof(long) + ((long)dims * sizeof(float))))
+            {
+                return null;
+            }
+
+            int count = checked((int)header.Count);
+            var ids = new long[count];
+            uint crc = SnapshotFile.ReadInto(stream, MemoryMarshal.AsBytes(ids.AsSpan()), 0);
+            var matrix = new VectorMatrix(dims, count + 16) { Generation = generation };
+            float[] data = matrix.Data;
+            SnapshotFile.ReadFloats(stream, data.AsSpan(0, count * dims), ref crc);
+            if (crc != header.Checksum)
+            {
+                return null;
+            }
+
+            // Metadata comes from SQLite in the same read transaction; every snapshot row must match an item 1:1.
+            var rowOf = new Dictionary<long, int>(count);
+            for (int row = 0; row < count; row++)
+            {
+                rowOf[ids[row]] = row;
+            }
+
+            var items = new CollectionItem?[count];
+            int matched = 0;
+            bool extra = false;
+            CollectionDb.ReadAll(connection, tx, withVectors: false, dims, (item, _) =>
+            {
+                if (rowOf.TryGetValue(item.Id, out int row) && items[row] is null)
+                {
+                    items[row] = item;
+                    matched++;
+                }
+                else
+                {
+                    extra = true;
+                }
+            });
+            if (extra || matched != count)
+            {
+                return null;
+            }
+
+            // Re-add in snapshot order; the vectors are already in place, Upsert copies each onto itself.
+            for (int row = 0; row < count; row++)
+            {
+                matrix.Upsert(items[row]!, data.AsSpan(row * dims, dims));
+            }
+
+            return matrix;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or OverflowException)
+        {
+            return null;
+        }
+    }
+
+    private void TryPersistMatrix(VectorMatrix m)
+    {
+        try
+        {
+            int n = m.Count;
+            List<ReadOnlyMemory<byte>> parts = [MemoryMarshal.AsBytes(m.Ids.AsSpan(0, n)).ToArray(), .. ByteChunks.Of(m.Data, n * m.Dimensions)];
+            SnapshotFile.Write(SnapshotPath, SnapshotFile.MatrixMagic, m.Dimensions, n, m.Generation, _instanceId, parts);
+            _persistedMatrixGeneration = m.Generation;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Optional file; the next open rebuilds from SQLite.
+        }
+    }
+
+    private HnswIndex? TryLoadHnsw(VectorMatrix m)
+    {
+        try
+        {
+            using var stream = new FileStream(HnswPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+            if (SnapshotFile.ReadHeader(stream, SnapshotFile.HnswMagic) is not { } header
+                || !SnapshotFile.Matches(header, m.Dimensions, m.Generation, _instanceId)
+                || header.Count != m.Count)
+            {
+                return null;
+            }
+
+            using var payload = new NativeBuffer(header.PayloadLength);
+            if (payload.ReadFrom(stream, 0) != header.Checksum)
+            {
+                return null;
+            }
+
+            HnswIndex index = HnswIndex.Deserialize(payload, m.Dimensions);
+            if (index.Size != m.Count)
+            {
+                index.Dispose();
+                return null;
+            }
+
+            return index;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or OverflowException or InvalidDataException or OmnivecException)
+        {
+            return null;
+        }
+    }
+
+    private void TryPersistHnsw(VectorMatrix m)
+    {
+        try
+        {
+            using NativeBuffer payload = _hnsw!.Serialize();
+            SnapshotFile.Write(HnswPath, SnapshotFile.HnswMagic, m.Dimensions, m.Count, m.Generation, _instanceId, ByteChunks.Of(payload));
+            _persistedHnswGeneration = m.Generation;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or OmnivecException)
+        {
+            // Optional file; rebuilt when next needed.
+        }
+    }
+}
+
+/// <summary>Where a derived structure came from on its last load.</summary>
+internal enum LoadSource
+{
+    None,
+    Snapshot,
+    Rebuilt,
+}

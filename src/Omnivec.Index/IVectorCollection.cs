@@ -1,0 +1,119 @@
+namespace Omnivec.Index;
+
+/// <summary>
+/// One collection of items with one unit vector each, in one embedding space: what the indexer, the CLI and the
+/// server work with, whichever store holds it (the embedded <see cref="Collection"/>, or PostgreSQL with pgvector).
+/// Implementations are safe for concurrent searches; writes are atomic per call (all items committed or none).
+/// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "Collection is the domain term used by the CLI and docs (omnivec collections).")]
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1716", Justification = "Get(id) is the established member of Collection; implementations are C#.")]
+public interface IVectorCollection : IDisposable
+{
+    /// <summary>The collection's name (unique within its store).</summary>
+    string Name { get; }
+
+    /// <summary>The embedding space (provider, model, revision, dimensions) whose vectors this collection holds.</summary>
+    EmbeddingSpace Space { get; }
+
+    /// <summary>Number of items committed, including other processes' writes.</summary>
+    long Count { get; }
+
+    /// <summary>Item count from which <see cref="SearchMode.Auto"/> may use the approximate (HNSW) index.</summary>
+    int ApproximateThreshold { get; set; }
+
+    /// <summary>HNSW search expansion (ef) for approximate searches that do not pass their own; 1 to 4096.</summary>
+    int SearchExpansion { get; set; }
+
+    /// <summary>HNSW construction expansion (ef_construction) for indexes built from now on; 1 to 4096.</summary>
+    int BuildExpansion { get; set; }
+
+    /// <summary>
+    /// Inserts or replaces (by path) items with their vectors in one transaction: all are committed or none.
+    /// Vectors must have <see cref="EmbeddingSpace.Dimensions"/> finite, not-all-zero values; they are stored normalised.
+    /// Cancellation is honoured until the commit starts.
+    /// </summary>
+    /// <returns>The id of each item, in input order.</returns>
+    IReadOnlyList<long> Upsert(IReadOnlyList<CollectionItem> items, IReadOnlyList<ReadOnlyMemory<float>> vectors, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes an item; false when no item has that id.</summary>
+    bool Delete(long id);
+
+    /// <summary>Deletes the items with these paths (missing paths are ignored) in one transaction; returns how many were deleted.</summary>
+    int DeleteByPaths(IEnumerable<string> paths, CancellationToken cancellationToken = default);
+
+    /// <summary>The item with this id, or null.</summary>
+    CollectionItem? Get(long id);
+
+    /// <summary>The item with this path (compared ordinally), or null.</summary>
+    CollectionItem? FindByPath(string path);
+
+    /// <summary>
+    /// Streams items (without vectors) in ordinal path order, optionally only under <paramref name="pathPrefix"/>:
+    /// what an incremental indexer compares against the file system. Dispose the enumerator (foreach does).
+    /// </summary>
+    IEnumerable<CollectionItem> Items(string? pathPrefix = null);
+
+    /// <summary>
+    /// Streams items with their stored (unit-norm) vectors in ascending id order, starting after
+    /// <paramref name="afterId"/>: what copying a collection to another store reads, resumable by id.
+    /// </summary>
+    IEnumerable<(CollectionItem Item, float[] Vector)> ItemsWithVectors(long afterId = 0);
+
+    /// <summary>The stored (unit-norm) vector of an item, or null when no item has that id.</summary>
+    float[]? GetVector(long id);
+
+    /// <summary>Top <paramref name="top"/> items by cosine similarity to <paramref name="query"/>, best first, filtered during the search.</summary>
+    /// <param name="query">The query vector (any length; it is normalised).</param>
+    /// <param name="top">How many hits, 1 to <see cref="Collection.MaxTop"/>.</param>
+    /// <param name="filter">Only items that pass it are returned.</param>
+    /// <param name="mode">Exact scan, HNSW graph, or the graph once the collection is large and optimised.</param>
+    /// <param name="expansion">HNSW search expansion (ef) for this call; <see cref="SearchExpansion"/> when null.</param>
+    IReadOnlyList<SearchHit> Search(ReadOnlySpan<float> query, int top = 10, SearchFilter? filter = null, SearchMode mode = SearchMode.Auto, int? expansion = null);
+
+    /// <summary>Several queries at once, each answered as by <see cref="Search"/>.</summary>
+    IReadOnlyList<IReadOnlyList<SearchHit>> SearchBatch(IReadOnlyList<ReadOnlyMemory<float>> queries, int top = 10, SearchFilter? filter = null,
+        SearchMode mode = SearchMode.Auto, int? expansion = null);
+
+    /// <summary>
+    /// Groups of near-identical items (cosine ≥ <paramref name="threshold"/>, linked transitively), each ordered
+    /// best quality first: most pixels, then largest file. Member scores are similarities to that first member.
+    /// Groups come largest first.
+    /// </summary>
+    IReadOnlyList<DuplicateGroup> FindDuplicates(float threshold = 0.95f, SearchFilter? filter = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Small key/value store for the indexer's resume bookkeeping (committed immediately).</summary>
+    void SetIndexState(string key, string value);
+
+    /// <summary>A value stored by <see cref="SetIndexState"/>, or null.</summary>
+    string? GetIndexState(string key);
+
+    /// <summary>Builds what makes later searches and cold starts fast (the approximate index); call after a bulk index run.</summary>
+    void Optimize(CancellationToken cancellationToken = default);
+}
+
+/// <summary>
+/// Where collections live: a folder of embedded collections (<see cref="CollectionStore"/>) or a PostgreSQL database.
+/// </summary>
+public interface IVectorStore
+{
+    /// <summary>Where the store is, for messages: a folder, or a connection URI without its password.</summary>
+    string Location { get; }
+
+    /// <summary>Every collection in the store, by name.</summary>
+    IReadOnlyList<CollectionInfo> List();
+
+    /// <summary>Whether a collection of that name exists.</summary>
+    bool Exists(string name);
+
+    /// <summary>Opens an existing collection; throws <see cref="CollectionNotFoundException"/> when there is none.</summary>
+    IVectorCollection Open(string name);
+
+    /// <summary>
+    /// Opens the collection, creating it for <paramref name="space"/> if absent. An existing collection of another
+    /// space is refused with <see cref="EmbeddingSpaceMismatchException"/> (its vectors are not comparable).
+    /// </summary>
+    IVectorCollection OpenOrCreate(string name, EmbeddingSpace space);
+
+    /// <summary>Deletes a collection and everything in it; false when it does not exist.</summary>
+    bool Delete(string name);
+}

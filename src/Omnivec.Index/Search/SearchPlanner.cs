@@ -1,0 +1,160 @@
+using Omnivec.Index.Hnsw;
+
+namespace Omnivec.Index.Search;
+
+/// <summary>
+/// Decides how the embedded store answers a search or a duplicate scan — exact scan, HNSW graph, graph with an
+/// in-walk filter, or exact over a selective filter's rows — and runs it over the derived-index cache.
+/// </summary>
+internal sealed class SearchPlanner
+{
+    // Duplicates: below this many candidate items all pairs are compared exactly; above, HNSW neighbours are used.
+    private const int ExactDuplicatePairsLimit = 3_000;
+    private const int DuplicateNeighbours = 16;
+
+    private readonly DerivedIndexCache _cache;
+
+    public SearchPlanner(DerivedIndexCache cache) => _cache = cache;
+
+    /// <summary>Item count from which <see cref="SearchMode.Auto"/> prefers an up-to-date HNSW graph over a full scan.</summary>
+    public int ApproximateThreshold { get; set; } = Collection.DefaultApproximateThreshold;
+
+    /// <summary>Approximate searches whose filter allows fewer rows than this go exact over the allowed rows.</summary>
+    public int SelectiveFilterRows { get; set; } = 5_000;
+
+    /// <summary>… or fewer than this fraction of all rows.</summary>
+    public double SelectiveFilterFraction { get; set; } = 0.1;
+
+    /// <summary>Answers unit-norm <paramref name="queries"/>; one hit list per query, best first.</summary>
+    public IReadOnlyList<SearchHit>[] Search(float[][] queries, int top, SearchFilter? filter, SearchMode mode, int expansion)
+    {
+        while (true)
+        {
+            _cache.EnsureMatrix();
+            int count = _cache.LoadedCount;
+            bool approximate = mode switch
+            {
+                SearchMode.Exact => false,
+                SearchMode.Approximate => count > 0,
+                _ => count >= ApproximateThreshold && _cache.EnsureHnsw(build: false),
+            };
+            if (approximate)
+            {
+                _cache.EnsureHnsw(build: true);
+            }
+
+            if (_cache.TryRead(approximate, (m, hnsw) => Run(m, approximate ? hnsw : null, queries, top, filter, expansion), out IReadOnlyList<SearchHit>[] results))
+            {
+                return results;
+            }
+
+            // Dropped by a concurrent reload: load again.
+        }
+    }
+
+    /// <summary>Groups of near-identical items among those <paramref name="filter"/> allows.</summary>
+    public IReadOnlyList<DuplicateGroup> FindDuplicates(float threshold, SearchFilter? filter, CancellationToken cancellationToken)
+    {
+        bool large = false;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            _cache.EnsureMatrix();
+            if (large)
+            {
+                _cache.EnsureHnsw(build: true, cancellationToken);
+            }
+
+            bool needGraph = false;
+            if (_cache.TryRead(needHnsw: false, (m, hnsw) =>
+                {
+                    RowSet? allowed = filter is null || filter.IsEmpty ? null : m.Select(filter);
+                    List<int> rows = allowed?.Rows ?? [.. Enumerable.Range(0, m.Count)];
+                    if (rows.Count > ExactDuplicatePairsLimit && hnsw is null)
+                    {
+                        needGraph = true;
+                        return null;
+                    }
+
+                    return Duplicates.Find(m, rows, allowed, threshold, rows.Count > ExactDuplicatePairsLimit ? hnsw : null, DuplicateNeighbours);
+                }, out IReadOnlyList<DuplicateGroup>? groups) && groups is not null)
+            {
+                return groups;
+            }
+
+            large |= needGraph;
+        }
+    }
+
+    private IReadOnlyList<SearchHit>[] Run(VectorMatrix m, HnswIndex? hnsw, float[][] queries, int top, SearchFilter? filter, int expansion)
+    {
+        RowSet? allowed = filter is null || filter.IsEmpty ? null : m.Select(filter);
+        var results = new IReadOnlyList<SearchHit>[queries.Length];
+        if (hnsw is null || UseExactForFilter(m, allowed, top))
+        {
+            (int Row, float Score)[][] raw = queries.Length == 1
+                ? [ExactSearch.Search(m, queries[0], top, allowed)]
+                : ExactSearch.SearchBatch(m, queries, top, allowed);
+            for (int i = 0; i < raw.Length; i++)
+            {
+                results[i] = ToHits(m, raw[i]);
+            }
+
+            return results;
+        }
+
+        IdBitmap? ids = null;
+        if (allowed is not null)
+        {
+            ids = new IdBitmap(m.MaxId);
+            foreach (int row in allowed.Rows)
+            {
+                ids.Set(m.Ids[row]);
+            }
+        }
+
+        int expected = Math.Min(top, allowed?.Count ?? m.Count);
+        Parallel.For(0, queries.Length, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
+        {
+            results[i] = ApproximateSearch(m, hnsw, queries[i], top, allowed, ids, expected, expansion);
+        });
+        return results;
+    }
+
+    /// <summary>
+    /// Selective filters go exact over the allowed rows: cheap, and a graph walk restricted to a small subset
+    /// loses recall. Broad filters are applied inside the HNSW traversal (USearch's filtered search).
+    /// </summary>
+    private bool UseExactForFilter(VectorMatrix m, RowSet? allowed, int top) =>
+        allowed is not null && (allowed.Count < m.Count * SelectiveFilterFraction || allowed.Count < Math.Max(SelectiveFilterRows, top * 4));
+
+    private static IReadOnlyList<SearchHit> ApproximateSearch(VectorMatrix m, HnswIndex hnsw, float[] query, int top, RowSet? allowed, IdBitmap? ids, int expected,
+        int expansion)
+    {
+        var keys = new ulong[top];
+        var scores = new float[top];
+        int found = hnsw.Search(query, top, keys, scores, ids, expansion);
+        var hits = new List<SearchHit>(found);
+        for (int i = 0; i < found; i++)
+        {
+            if (m.TryGetRow((long)keys[i], out int row))
+            {
+                hits.Add(new SearchHit(m.Items[row], scores[i]));
+            }
+        }
+
+        // A graph walk that could not reach enough allowed nodes falls back to the exact answer.
+        return hits.Count >= expected ? hits : ToHits(m, ExactSearch.Search(m, query, top, allowed));
+    }
+
+    private static SearchHit[] ToHits(VectorMatrix m, (int Row, float Score)[] raw)
+    {
+        var hits = new SearchHit[raw.Length];
+        for (int i = 0; i < raw.Length; i++)
+        {
+            hits[i] = new SearchHit(m.Items[raw[i].Row], raw[i].Score);
+        }
+
+        return hits;
+    }
+}
