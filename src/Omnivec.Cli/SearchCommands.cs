@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.Extensions.AI;
 using Omnivec.Index;
 using Omnivec.Indexing;
+using Omnivec.Indexing.Query;
 using Spectre.Console;
 
 namespace Omnivec.Cli;
@@ -18,33 +19,42 @@ internal static class SearchCommands
         var filters = new FilterOptions();
         var query = new Argument<string?>("query") { Description = "What to look for, in words.", Arity = ArgumentArity.ZeroOrOne };
         var image = new Option<string?>("--image") { Description = "Search by this image instead of words." };
+        var plus = new Option<string[]>("--plus")
+        {
+            Description = "Add a term: [WEIGHT:]text, [WEIGHT:]image:PATH or [WEIGHT:]item:PATH_OR_ID (repeatable).",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var minus = new Option<string[]>("--minus") { Description = "Subtract a term, same forms as --plus (repeatable): --minus people." };
         var results = new ResultOptions();
-        var command = new Command("search", "Find items by describing them, or by showing an image (--image).");
+        var relevance = new RelevanceOptions();
+        var command = new Command("search", "Find items by describing them, by showing an image (--image), or by a weighted mix of both (--plus/--minus).");
         command.Arguments.Add(query);
         command.Options.Add(image);
+        command.Options.Add(plus);
+        command.Options.Add(minus);
         embedder.AddTo(command);
         collection.AddTo(command);
         filters.AddTo(command);
         results.AddTo(command);
+        relevance.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             string? text = parse.GetValue(query);
             string? imagePath = parse.GetValue(image);
-            if (string.IsNullOrWhiteSpace(text) == (imagePath is null))
+            string[] plusTerms = parse.GetValue(plus) ?? [];
+            string[] minusTerms = parse.GetValue(minus) ?? [];
+            if (!string.IsNullOrWhiteSpace(text) && imagePath is not null)
             {
-                Output.Error("give either a text query or --image <file>");
+                Output.Error("give either a text query or --image <file>, not both (add more terms with --plus)");
                 return 2;
             }
 
-            IVectorStore store = collection.OpenStore(parse);
-            using IVectorCollection target = store.Open(collection.Name(parse));
-            results.ApplyTo(parse, target);
-            using IMultimodalEmbeddingGenerator generator = await EmbedderFactory.CreateAsync(parse, embedder, target, cancellationToken).ConfigureAwait(false);
-            var search = new CollectionSearch(generator, target);
-            SearchMode mode = results.Mode(parse);
-            int top = parse.GetValue(results.Top);
-            IReadOnlyList<SearchHit> hits;
-            if (imagePath is not null)
+            var terms = new List<QueryTerm>();
+            if (!string.IsNullOrWhiteSpace(text))
+            {
+                terms.Add(QueryTerm.ForText(text));
+            }
+            else if (imagePath is not null)
             {
                 if (!File.Exists(imagePath))
                 {
@@ -52,15 +62,25 @@ internal static class SearchCommands
                     return 2;
                 }
 
-                byte[] bytes = await File.ReadAllBytesAsync(imagePath, cancellationToken).ConfigureAwait(false);
-                hits = await search.SearchImageAsync(new DataContent(bytes, "application/octet-stream") { Name = imagePath }, top, filters.Build(parse), mode, cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                hits = await search.SearchTextAsync(text!, top, filters.Build(parse), mode, cancellationToken).ConfigureAwait(false);
+                terms.Add(QueryTerm.ForImage(await File.ReadAllBytesAsync(imagePath, cancellationToken).ConfigureAwait(false), imagePath));
             }
 
-            Print(hits, parse.GetValue(results.Json), imagePath ?? text!);
+            terms.AddRange(plusTerms.Select(t => QueryTerm.Parse(t)));
+            terms.AddRange(minusTerms.Select(t => QueryTerm.Parse(t, -1f)));
+            if (terms.Count == 0)
+            {
+                Output.Error("give a text query, --image <file> or --plus terms");
+                return 2;
+            }
+
+            var searchQuery = new SearchQuery(terms);
+            IVectorStore store = collection.OpenStore(parse);
+            using IVectorCollection target = store.Open(collection.Name(parse));
+            results.ApplyTo(parse, target);
+            using IMultimodalEmbeddingGenerator generator = await EmbedderFactory.CreateAsync(parse, embedder, target, cancellationToken).ConfigureAwait(false);
+            var search = new CollectionSearch(generator, target);
+            RankedSearchResult found = await search.SearchAsync(searchQuery, relevance.Build(parse, results, filters.Build(parse)), cancellationToken).ConfigureAwait(false);
+            Print(found, parse.GetValue(results.Json), searchQuery.ToString(), parse.GetValue(relevance.PerFolder));
             return 0;
         });
         return command;
@@ -98,6 +118,55 @@ internal static class SearchCommands
             return Task.FromResult(0);
         });
         return command;
+    }
+
+    /// <summary>Prints a ranked search: "No match." when the cutoff left nothing, else the hits (grouped by folder when asked).</summary>
+    internal static void Print(RankedSearchResult found, bool asJson, string query, bool perFolder)
+    {
+        if (asJson)
+        {
+            Output.WriteJsonLine(writer =>
+            {
+                writer.WriteStartObject();
+                writer.WriteString("query", query);
+                writer.WriteBoolean("no_match", found.NoMatch);
+                if (found.Threshold is float threshold)
+                {
+                    writer.WriteNumber("threshold", threshold);
+                    writer.WriteNumber("passed", found.Passed);
+                }
+
+                writer.WriteStartArray("results");
+                int rank = 1;
+                foreach (SearchHit hit in found.Hits)
+                {
+                    WriteHit(writer, hit, rank++);
+                }
+
+                writer.WriteEndArray();
+                writer.WriteEndObject();
+            });
+            return;
+        }
+
+        if (found.NoMatch)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"No match: nothing scores above {found.Threshold:F4}{(found.Cutoff is { } c ? $" (the automatic cutoff: {c.Z:F1} spreads above this query's typical score {c.Centre:F4})" : "")}. Use --all to see the nearest items anyway."));
+            return;
+        }
+
+        if (!perFolder)
+        {
+            Print(found.Hits, asJson: false, query);
+            return;
+        }
+
+        foreach (IGrouping<string, SearchHit> folder in found.Hits.GroupBy(h => Path.GetDirectoryName(h.Item.Path) ?? ""))
+        {
+            Console.WriteLine(folder.Key + Path.DirectorySeparatorChar + string.Create(CultureInfo.InvariantCulture, $"  ({folder.Count()})"));
+            Print([.. folder], asJson: false, query);
+        }
     }
 
     internal static void Print(IReadOnlyList<SearchHit> hits, bool asJson, string query)
@@ -218,4 +287,47 @@ internal sealed class ResultOptions
             target.SearchExpansion = value;
         }
     }
+}
+
+/// <summary>The relevance cutoff, ordering and grouping of <c>omnivec search</c>.</summary>
+internal sealed class RelevanceOptions
+{
+    public Option<float?> MinScore { get; } = new("--min-score") { Description = "Only results with at least this cosine score (an absolute floor, on top of the automatic cutoff)." };
+
+    public Option<bool> All { get; } = new("--all") { Description = "No automatic cutoff: show the nearest items even when none stands out." };
+
+    public Option<string> Sort { get; } = new("--sort")
+    {
+        Description = "Order of what passes the cutoff: score (default), date (oldest first), -date or newest (newest first), path. Date is the capture time, else the file time.",
+        DefaultValueFactory = _ => "score",
+    };
+
+    public Option<bool> PerFolder { get; } = new("--per-folder") { Description = "Group the results by folder (folders in order of their best result)." };
+
+    public void AddTo(Command command)
+    {
+        foreach (Option option in new Option[] { MinScore, All, Sort, PerFolder })
+        {
+            command.Options.Add(option);
+        }
+    }
+
+    public RankedSearchOptions Build(ParseResult parse, ResultOptions results, SearchFilter? filter) => new()
+    {
+        Top = parse.GetValue(results.Top),
+        Filter = filter,
+        Mode = results.Mode(parse),
+        MinScore = parse.GetValue(MinScore),
+        AutomaticCutoff = !parse.GetValue(All),
+        Order = ParseOrder(parse.GetValue(Sort) ?? "score"),
+    };
+
+    internal static ResultOrder ParseOrder(string value) => value.Trim().ToLowerInvariant() switch
+    {
+        "score" or "relevance" => ResultOrder.Score,
+        "date" or "oldest" or "+date" => ResultOrder.Date,
+        "-date" or "newest" => ResultOrder.DateDescending,
+        "path" or "name" => ResultOrder.Path,
+        _ => throw new InvalidInputException($"--sort must be score, date, -date (or newest) or path; got '{value}'."),
+    };
 }

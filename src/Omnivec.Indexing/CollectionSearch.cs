@@ -1,5 +1,6 @@
 using Microsoft.Extensions.AI;
 using Omnivec.Index;
+using Omnivec.Indexing.Query;
 
 namespace Omnivec.Indexing;
 
@@ -39,6 +40,27 @@ public sealed class CollectionSearch
         IEmbeddingGenerator<DataContent, Embedding<float>> images = _embedder;
         Embedding<float> embedding = await images.GenerateAsync(image, cancellationToken: cancellationToken).ConfigureAwait(false);
         return _collection.Search(embedding.Vector.Span, top, filter, mode);
+    }
+
+    /// <summary>The unit vector of a query (a weighted sum of text, image and item terms), embedded with this collection's model.</summary>
+    /// <exception cref="InvalidInputException">A term that cannot be embedded or found (the message names it), or terms that cancel out.</exception>
+    public Task<ComposedQuery> ComposeAsync(SearchQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        return query.ComposeAsync(_collection,
+            async (text, ct) => (await ((IEmbeddingGenerator<string, Embedding<float>>)_embedder).GenerateAsync(text, cancellationToken: ct).ConfigureAwait(false)).Vector.ToArray(),
+            async (term, ct) => (await ((IEmbeddingGenerator<DataContent, Embedding<float>>)_embedder)
+                .GenerateAsync(new DataContent(term.Image, "application/octet-stream") { Name = term.ImageName }, cancellationToken: ct).ConfigureAwait(false)).Vector.ToArray(),
+            cancellationToken);
+    }
+
+    /// <summary>Runs a query with the relevance cutoff and ordering of <paramref name="options"/>.</summary>
+    /// <exception cref="InvalidInputException">A bad term (named in the message) or option.</exception>
+    public async Task<RankedSearchResult> SearchAsync(SearchQuery query, RankedSearchOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ComposedQuery composed = await ComposeAsync(query, cancellationToken).ConfigureAwait(false);
+        return RankedSearch.Run(_collection, composed, options);
     }
 
     /// <summary>Items most like one already in the collection, the item itself left out. No model run needed.</summary>
