@@ -526,6 +526,40 @@ class ImmichVision(nn.Module):
         return self.visual(image)[0]
 
 
+class OpenAIText(nn.Module):
+    """The text tower as OpenAI CLIP's own encode_text exports it: the whole 77-position embedding is added (not sliced
+    to the input's length) and the causal mask is a fixed 77x77 buffer, while input_ids is exported with a dynamic
+    sequence axis. The graph therefore runs only at the full context; a shorter input fails to broadcast. Pooling is
+    OpenAI's: at the highest id, i.e. the first end token."""
+
+    def __init__(self, text: TextTransformer):
+        super().__init__()
+        self.text = text
+        self.register_buffer("attn_mask", torch.full((CONTEXT, CONTEXT), float("-inf")).triu_(1))
+
+    def _attention(self, attn: Attention, x):
+        b, n, w = x.shape
+        d = w // attn.heads
+        q, k, v = F.linear(x, attn.in_proj_weight, attn.in_proj_bias).chunk(3, dim=-1)
+        q = q.reshape(b, n, attn.heads, d).transpose(1, 2) * (d ** -0.5)
+        k = k.reshape(b, n, attn.heads, d).transpose(1, 2)
+        v = v.reshape(b, n, attn.heads, d).transpose(1, 2)
+        scores = q @ k.transpose(-2, -1) + self.attn_mask
+        out = (scores.softmax(dim=-1) @ v).transpose(1, 2).reshape(b, n, w)
+        return attn.out_proj(out)
+
+    def forward(self, input_ids):
+        t = self.text
+        x = t.token_embedding(input_ids) + t.positional_embedding
+        for block in t.transformer.resblocks:
+            x = x + self._attention(block.attn, block.ln_1(x))
+            x = x + block.mlp(block.ln_2(x))
+        x = t.ln_final(x)
+        eot = input_ids.int().argmax(dim=-1)
+        index = eot.reshape(-1, 1, 1).expand(-1, 1, x.shape[2])
+        return torch.gather(x, 1, index)[:, 0] @ t.text_projection
+
+
 def export(module: nn.Module, dummy: torch.Tensor, path: Path, input_name: str, output_names: list[str],
            dynamic_axes: dict | None, output_dims: dict[str, list] | None = None) -> None:
     """torch.onnx.export, then set the declared output shapes (int = fixed, str = named dynamic axis): the
@@ -1028,6 +1062,41 @@ def export_immich_layout(model: CLIP, tok: ClipTokenizer, out: Path) -> None:
     write_tokenizer_files(tok, out / "textual", pad_token="!")
 
 
+def export_openai_text(twin16: CLIP, tok: ClipTokenizer, out: Path, ids_hf: np.ndarray) -> np.ndarray:
+    """Writes out/onnx/text_model.onnx: the tiny CLIP's text tower (float16-rounded weights, stored as float16 to halve
+    the file) exported the way OpenAI's code does (OpenAIText). Checks it at the full context against PyTorch and
+    checks that a trimmed input fails; returns the PyTorch reference embeddings of ids_hf."""
+    module = OpenAIText(twin16.text).eval()
+    ids = torch.from_numpy(ids_hf)
+    with torch.no_grad():
+        ref = module(ids).numpy()
+        same = twin16.text(ids)[0].numpy()
+    if not np.allclose(ref, same, rtol=0, atol=1e-5):
+        fail("the OpenAI-style text tower computes something else than the tiny CLIP's text tower")
+    dummy = torch.tensor([tok.context("a photo of a cat", pad_id=EOT), tok.context("two dogs", pad_id=EOT)],
+                         dtype=torch.int64)
+    with tempfile.TemporaryDirectory() as td:
+        tmp = Path(td) / "text_fp32_of_fp16_weights.onnx"
+        export(module, dummy, tmp, "input_ids", ["text_embeds"],
+               {"input_ids": {0: "batch_size", 1: "sequence_length"}, "text_embeds": {0: "batch_size"}},
+               {"text_embeds": ["batch_size", twin16.config.embed_dim]})
+        (out / "onnx").mkdir(parents=True, exist_ok=True)
+        convert_initializers_to_fp16(tmp, out / "onnx" / "text_model.onnx")
+    tm = check_signature(out / "onnx" / "text_model.onnx",
+                         [("input_ids", TensorProto.INT64, ["b", "s"])],
+                         [("text_embeds", TensorProto.FLOAT, ["b", twin16.config.embed_dim])])
+    sel = ids_hf[:4]
+    (emb,) = run_onnx(tm, {"input_ids": sel})
+    assert_close("openai-style text_model", emb, ref[:4], 2e-4)
+    try:
+        run_onnx(tm, {"input_ids": np.ascontiguousarray(sel[:, :8])})
+    except Exception:  # the fixed 77-position add cannot broadcast against 8 positions
+        pass
+    else:
+        fail("the OpenAI-style text model ran on 8 tokens; it is meant to need the full 77")
+    return ref
+
+
 def verify_hf_layout(out: Path, c: ClipConfig, ids_hf: np.ndarray, text_ref: np.ndarray,
                      px: np.ndarray, img_ref: np.ndarray, img_ref16: np.ndarray | None,
                      hidden_ref: dict | None) -> dict:
@@ -1113,7 +1182,7 @@ def main() -> None:
                          "references) to --out-dir instead")
     ap.add_argument("--out-dir", type=Path, default=REPO / "tools" / "out" / "clip-vit-b32-random")
     ap.add_argument("--no-fp16", action="store_true", help="skip onnx/vision_model_fp16.onnx")
-    ap.add_argument("--size-limit-mb", type=float, default=16.0,
+    ap.add_argument("--size-limit-mb", type=float, default=17.0,
                     help="fail if tests/fixtures/models grows beyond this (tiny mode)")
     args = ap.parse_args()
 
@@ -1164,8 +1233,10 @@ def run_tiny(args, tok: ClipTokenizer, corpus: Path) -> None:
     models_dir = fixtures / "models"
     hf_dir = models_dir / "tiny-clip-hf"
     im_dir = models_dir / "tiny-clip-immich"
+    oa_dir = models_dir / "tiny-clip-openai-text"
     ref_path = fixtures / "reference" / "tiny-clip.json"
-    for d in (hf_dir, im_dir):
+    oa_ref_path = fixtures / "reference" / "tiny-clip-openai-text.json"
+    for d in (hf_dir, im_dir, oa_dir):
         if d.exists():
             shutil.rmtree(d)
 
@@ -1309,10 +1380,31 @@ def run_tiny(args, tok: ClipTokenizer, corpus: Path) -> None:
     }
     write_reference(ref_path, doc)
 
+    # ---- the OpenAI-style text export (fixed 77-position embedding behind a dynamic sequence axis)
+    oa_emb = export_openai_text(twin16, tok, oa_dir, ids_hf)
+    write_reference(oa_ref_path, {
+        "format": "omnivec-clip-reference/1",
+        "model": {"name": "tiny-clip text tower, OpenAI-style export", "text_model": "tests/fixtures/models/"
+                  "tiny-clip-openai-text/onnx/text_model.onnx", "other_files": "tests/fixtures/models/tiny-clip-hf"},
+        "notes": [
+            "Made by tools/make_test_models.py. The tiny CLIP's text tower with every weight rounded to float16 "
+            "(stored as float16 + Cast, float32 compute), exported the way OpenAI CLIP's own code does: input_ids "
+            "[batch_size, sequence_length] is dynamic, but the graph adds the fixed 77-position embedding and a "
+            "fixed 77x77 causal mask, so it only runs on the full context (a shorter input fails to broadcast).",
+            "The folder holds only onnx/text_model.onnx; use it in place of tiny-clip-hf's onnx/text_model.onnx "
+            "(same tokenizer, config and vision tower).",
+            "texts[].embedding: the PyTorch module on ids_hf (padded with 49407 to 77), projected, NOT "
+            "L2-normalised.",
+        ],
+        "texts": [{"text": t, "ids_hf": [int(v) for v in b], "embedding": f9(e)}
+                  for t, b, e in zip(REFERENCE_TEXTS, ids_hf, oa_emb)],
+    })
+
     # ---- report (only this script's outputs; other tools also write under tests/fixtures)
     total = 0
     print("files:")
-    for name, size in list_sizes(models_dir) + [("../reference/tiny-clip.json", ref_path.stat().st_size)]:
+    for name, size in list_sizes(models_dir) + [("../reference/tiny-clip.json", ref_path.stat().st_size),
+                                                ("../reference/tiny-clip-openai-text.json", oa_ref_path.stat().st_size)]:
         path = (models_dir / name).resolve()
         total += size if path.is_relative_to(models_dir.resolve()) else 0
         print(f"  {size:>12,}  {path.relative_to(fixtures.resolve())}  {sha256(path)[:12]}")

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using Omnivec.Models;
 
 namespace Omnivec.Cli;
@@ -20,10 +21,28 @@ internal sealed class ModelOptions
         DefaultValueFactory = _ => "fp32",
     };
 
+    public ModelOptions() => Variant.Validators.Add(ValidateVariant);
+
     public void AddTo(Command command)
     {
         command.Options.Add(Model);
         command.Options.Add(Variant);
+    }
+
+    /// <summary>An unknown variant is a usage error (exit code 2), found while parsing.</summary>
+    public static void ValidateVariant(OptionResult result)
+    {
+        if (result.GetValueOrDefault<string>() is { } value)
+        {
+            try
+            {
+                _ = ClipModelLayout.ParseVariant(value);
+            }
+            catch (ModelConfigurationException e)
+            {
+                result.AddError(e.Message);
+            }
+        }
     }
 
     public ModelVariant GetVariant(ParseResult parse) => ClipModelLayout.ParseVariant(parse.GetValue(Variant) ?? "fp32");

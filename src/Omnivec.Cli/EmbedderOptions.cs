@@ -20,6 +20,8 @@ internal sealed class EmbedderOptions
     public Option<string?> AzureEndpoint { get; } = new("--azure-endpoint") { Description = "Azure AI Vision endpoint, e.g. https://<name>.cognitiveservices.azure.com (or AZURE_VISION_ENDPOINT)." };
     public Option<string?> AzureModelVersion { get; } = new("--azure-model-version") { Description = "2023-04-15 (default) or 2022-04-11." };
 
+    public EmbedderOptions() => Provider.AcceptOnlyFromAmong("local", "google", "azure");
+
     public void AddTo(Command command)
     {
         Model.AddTo(command);

@@ -22,6 +22,7 @@ internal static class ModelsCommand
     {
         var repo = new Argument<string>("repo") { Description = "Hub repo id, org/name[@revision]." };
         var variant = new Option<string>("--variant") { Description = "fp32 (default), fp16 or quantized.", DefaultValueFactory = _ => "fp32" };
+        variant.Validators.Add(ModelOptions.ValidateVariant);
         var command = new Command("pull", "Download a model (only the files its layout and variant need) into the Hub cache.");
         command.Arguments.Add(repo);
         command.Options.Add(variant);

@@ -35,6 +35,13 @@ internal static class ServeCommand
 
         command.SetAction(async (parse, cancellationToken) =>
         {
+            // Bad addresses are a usage error, found before the model loads (Kestrel would only fail after).
+            if ((parse.GetValue(urls) ?? []).FirstOrDefault(u => !IsListenAddress(u)) is { } badUrl)
+            {
+                Output.Error($"--urls: '{badUrl}' is not an address to listen on; use e.g. http://127.0.0.1:8080");
+                return 2;
+            }
+
             IVectorStore store = collection.OpenStore(parse);
             string name = collection.Name(parse);
             IMultimodalEmbeddingGenerator generator;
@@ -101,5 +108,14 @@ internal static class ServeCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>An http(s) URL with a host (or Kestrel's * and + wildcards) and an optional port.</summary>
+    private static bool IsListenAddress(string url)
+    {
+        string normalized = url.Replace("://*", "://localhost", StringComparison.Ordinal).Replace("://+", "://localhost", StringComparison.Ordinal);
+        return Uri.TryCreate(normalized, UriKind.Absolute, out Uri? uri)
+            && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
+            && !string.IsNullOrEmpty(uri.Host);
     }
 }

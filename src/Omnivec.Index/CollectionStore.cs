@@ -35,6 +35,7 @@ public sealed partial class CollectionStore : IVectorStore
         }
 
         RootDirectory = Path.GetFullPath(rootDirectory);
+        EnsureRootIsNotAFile();
     }
 
     public string RootDirectory { get; }
@@ -45,6 +46,7 @@ public sealed partial class CollectionStore : IVectorStore
     /// <summary>Every collection under the root, by name.</summary>
     public IReadOnlyList<CollectionInfo> List()
     {
+        EnsureRootIsNotAFile();
         if (!Directory.Exists(RootDirectory))
         {
             return [];
@@ -61,10 +63,17 @@ public sealed partial class CollectionStore : IVectorStore
             }
 
             using SqliteConnection connection = CollectionDb.Open(db, create: false);
-            Dictionary<string, string> meta = CollectionDb.ReadMeta(connection);
-            EmbeddingSpace space = CollectionDb.SpaceFromMeta(meta, db);
-            long bytes = Directory.EnumerateFiles(dir).Sum(f => new FileInfo(f).Length);
-            result.Add(new CollectionInfo(name, space, CollectionDb.Count(connection), bytes, Ticks(meta, "created_ticks"), Ticks(meta, "updated_ticks")));
+            try
+            {
+                Dictionary<string, string> meta = CollectionDb.ReadMeta(connection);
+                EmbeddingSpace space = CollectionDb.SpaceFromMeta(meta, db);
+                long bytes = Directory.EnumerateFiles(dir).Sum(f => new FileInfo(f).Length);
+                result.Add(new CollectionInfo(name, space, CollectionDb.Count(connection), bytes, Ticks(meta, "created_ticks"), Ticks(meta, "updated_ticks")));
+            }
+            catch (SqliteException e)
+            {
+                throw CollectionDb.OpenError(db, e);
+            }
         }
 
         return result;
@@ -80,6 +89,7 @@ public sealed partial class CollectionStore : IVectorStore
     public Collection Open(string name)
     {
         ValidateName(name);
+        EnsureRootIsNotAFile();
         string dir = Path.Combine(RootDirectory, name);
         if (!File.Exists(Path.Combine(dir, CollectionDb.FileName)))
         {
@@ -105,9 +115,17 @@ public sealed partial class CollectionStore : IVectorStore
         string dir = Path.Combine(RootDirectory, name);
         string db = Path.Combine(dir, CollectionDb.FileName);
         FileStream? writeLock = null;
+        EnsureRootIsNotAFile();
         if (!File.Exists(db))
         {
-            Directory.CreateDirectory(dir);
+            try
+            {
+                Directory.CreateDirectory(dir);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new CollectionStoreException($"Cannot create the collection folder {dir}: {e.Message}", e);
+            }
             writeLock = AcquireWriteLock(dir, name);
             try
             {
@@ -218,6 +236,14 @@ public sealed partial class CollectionStore : IVectorStore
     }
 
     internal static bool IsValidName(string name) => NamePattern().IsMatch(name);
+
+    private void EnsureRootIsNotAFile()
+    {
+        if (File.Exists(RootDirectory))
+        {
+            throw new CollectionStoreException($"The collection store {RootDirectory} is a file, not a folder.");
+        }
+    }
 
     private static void ValidateName(string name)
     {

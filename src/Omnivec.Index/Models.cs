@@ -129,6 +129,17 @@ public sealed class CollectionBusyException : OmnivecException
     public CollectionBusyException(string message, Exception? innerException) : base(message, innerException) { }
 }
 
+/// <summary>
+/// The store's folder or files cannot be used: the root is a file rather than a folder, a folder cannot be created,
+/// or the database cannot be opened (permissions, a read-only or failing disk).
+/// </summary>
+public sealed class CollectionStoreException : OmnivecException
+{
+    public CollectionStoreException() { }
+    public CollectionStoreException(string message) : base(message) { }
+    public CollectionStoreException(string message, Exception? innerException) : base(message, innerException) { }
+}
+
 /// <summary>The collection's files are damaged or were written by an incompatible version.</summary>
 public sealed class CollectionCorruptException : OmnivecException
 {

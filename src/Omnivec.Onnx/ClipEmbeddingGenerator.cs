@@ -26,6 +26,11 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
     private readonly ClipModelOptions _options;
     private readonly EmbeddingGeneratorMetadata _metadata;
     private readonly int _sequenceLength;
+
+    // Whether text runs are trimmed to the longest text of the batch: asked for, possible (dynamic sequence axis) and
+    // proven exact for this model by one probe at load (see TrimmedRunIsExact).
+    private readonly bool _trimTextPadding;
+    private bool _probingTrim;
     private int _disposed;
 
     private ClipEmbeddingGenerator(ClipModelOptions options, string directory, ClipModelFiles files, OnnxTower text, string visionPath,
@@ -52,6 +57,8 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
             _ = EmbedTexts([""]);
         }
 
+        _trimTextPadding = options.TrimTextPadding && text.FixedSequenceLength == 0 && TrimmedRunIsExact();
+
         var identity = ModelIdentity.Resolve(directory, files, options.ModelId, options.Revision);
         Space = new EmbeddingSpace("local", identity.ModelId, identity.Revision, text.Dimensions)
         {
@@ -62,6 +69,9 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
 
     /// <inheritdoc />
     public EmbeddingSpace Space { get; }
+
+    /// <summary>Whether text runs are trimmed to the longest text of a batch (false: always the full context).</summary>
+    internal bool TrimsTextPadding => _trimTextPadding;
 
     /// <summary>The model folder the towers were loaded from.</summary>
     public string Directory { get; }
@@ -422,7 +432,7 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
     /// </summary>
     private int TrimmedLength(ReadOnlySpan<int> lengths, int contextLength)
     {
-        if (_text.FixedSequenceLength > 0 || !_options.TrimTextPadding)
+        if (!_trimTextPadding && !_probingTrim)
         {
             return contextLength;
         }
@@ -434,6 +444,32 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
         }
 
         return Math.Min(longest, contextLength);
+    }
+
+    /// <summary>
+    /// Whether this text tower really runs on fewer tokens than its context. Some exports (OpenAI's own code) declare
+    /// a dynamic sequence axis but add a fixed 77-position embedding and causal mask, so a trimmed run fails to
+    /// broadcast, and a graph could also quietly compute something else. One probe at load compares a trimmed run
+    /// with a full-context run; if it fails or differs, this model always runs the full context.
+    /// </summary>
+    private bool TrimmedRunIsExact()
+    {
+        string[] probe = ["a photo of a dog"];
+        float[] full = EmbedTexts(probe)[0];
+        _probingTrim = true;
+        try
+        {
+            float[] trimmed = EmbedTexts(probe)[0];
+            return VectorMath.Cosine(full, trimmed) >= 0.99999f;
+        }
+        catch (ModelConfigurationException)
+        {
+            return false;
+        }
+        finally
+        {
+            _probingTrim = false;
+        }
     }
 
     private int MaxBatch(OnnxTower tower) => tower.FixedBatch > 0 ? tower.FixedBatch : Math.Max(1, _options.MaxBatchSize);

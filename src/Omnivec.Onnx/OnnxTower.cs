@@ -228,7 +228,9 @@ internal sealed class OnnxTower : IDisposable
     private void Run(IReadOnlyCollection<string> names, IReadOnlyCollection<OrtValue> inputs, int batch, Span<float> destination, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        using var runOptions = new RunOptions();
+        // A failed run becomes a typed error with ONNX Runtime's message; its own console log of the failure would only
+        // repeat it (and the load-time trim probe expects some graphs to fail).
+        using var runOptions = new RunOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL };
         // ORT checks Terminate between kernels, so a cancelled run stops within one layer.
         using CancellationTokenRegistration registration = cancellationToken.Register(static state => ((RunOptions)state!).Terminate = true, runOptions);
         _gate.Wait(cancellationToken);
@@ -269,6 +271,11 @@ internal sealed class OnnxTower : IDisposable
         catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
         {
             throw new OperationCanceledException(cancellationToken);
+        }
+        catch (OnnxRuntimeException ex)
+        {
+            // A graph that loads but cannot run on the inputs its own metadata allows is a model fault, not a bug here.
+            throw new ModelConfigurationException($"{Path}: ONNX Runtime cannot run this model: {ex.Message}", ex);
         }
         finally
         {

@@ -38,12 +38,25 @@ internal static class CollectionDb
             Execute(connection, "PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000;");
             return connection;
         }
+        catch (SqliteException e)
+        {
+            connection.Dispose();
+            throw OpenError(dbPath, e);
+        }
         catch
         {
             connection.Dispose();
             throw;
         }
     }
+
+    /// <summary>A typed error for a database that SQLite cannot open: damaged, locked, or not accessible.</summary>
+    internal static OmnivecException OpenError(string dbPath, SqliteException e) => e.SqliteErrorCode switch
+    {
+        11 or 26 => new CollectionCorruptException($"{dbPath} is not a readable Omnivec collection: {e.Message}", e), // SQLITE_CORRUPT, SQLITE_NOTADB
+        5 or 6 => new CollectionBusyException($"{dbPath} is locked by another process: {e.Message}", e),               // SQLITE_BUSY, SQLITE_LOCKED
+        _ => new CollectionStoreException($"{dbPath} cannot be opened: {e.Message}", e),
+    };
 
     internal static void CreateSchema(SqliteConnection connection, EmbeddingSpace space)
     {
