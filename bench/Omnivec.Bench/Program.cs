@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Omnivec.Bench;
-using Omnivec.Imaging;
 using Omnivec.Index;
 using Omnivec.Models;
 using Omnivec.Onnx;

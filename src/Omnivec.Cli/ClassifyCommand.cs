@@ -66,9 +66,9 @@ internal static class ClassifyCommand
 
     private static async Task<ReadOnlyMemory<float>> EmbedFileAsync(IMultimodalEmbeddingGenerator generator, string path, CancellationToken cancellationToken)
     {
-        if (generator is ClipEmbeddingGenerator clip)
+        if (generator.GetService<IImageFileEmbedder>() is { } files)
         {
-            EmbeddingOutcome outcome = clip.EmbedImageFiles([path], cancellationToken)[0];
+            EmbeddingOutcome outcome = files.EmbedImageFiles([path], cancellationToken)[0];
             return outcome.Error is { } error ? throw error : outcome.Embedding!.Vector;
         }
 

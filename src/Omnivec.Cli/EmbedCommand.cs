@@ -61,10 +61,10 @@ internal static class EmbedCommand
 
     private static async Task<int> EmbedImagesAsync(IMultimodalEmbeddingGenerator generator, string[] paths, Printer printer, CancellationToken cancellationToken)
     {
-        if (generator is ClipEmbeddingGenerator clip)
+        if (generator.GetService<IImageFileEmbedder>() is { } files)
         {
             // Local model: decoding in parallel, per-file outcomes.
-            IReadOnlyList<EmbeddingOutcome> outcomes = clip.EmbedImageFiles(paths, cancellationToken);
+            IReadOnlyList<EmbeddingOutcome> outcomes = files.EmbedImageFiles(paths, cancellationToken);
             int failed = 0;
             for (int i = 0; i < paths.Length; i++)
             {

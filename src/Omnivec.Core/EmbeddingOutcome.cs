@@ -11,6 +11,7 @@ public readonly record struct EmbeddingOutcome(Embedding<float>? Embedding, Omni
 /// <summary>
 /// Optional capability of an image embedder: embed a batch where each input succeeds or fails on its own, so one bad
 /// file costs only itself. <see cref="IEmbeddingGenerator{TInput, TEmbedding}.GenerateAsync"/> fails a whole call instead.
+/// Found with <c>GetService(typeof(IPerItemImageEmbedder))</c>, never by a type check.
 /// </summary>
 public interface IPerItemImageEmbedder
 {
@@ -18,11 +19,23 @@ public interface IPerItemImageEmbedder
     IReadOnlyList<EmbeddingOutcome> EmbedEach(IReadOnlyList<DataContent> images, CancellationToken cancellationToken = default);
 }
 
+/// <summary>
+/// Optional capability of an image embedder that reads files itself (decoding them in parallel, each file succeeding
+/// or failing on its own: missing, unreadable, corrupt). Found with <c>GetService(typeof(IImageFileEmbedder))</c>, so
+/// decorators over the generator keep it reachable.
+/// </summary>
+public interface IImageFileEmbedder
+{
+    /// <summary>One outcome per file, in input order.</summary>
+    IReadOnlyList<EmbeddingOutcome> EmbedImageFiles(IReadOnlyList<string> paths, CancellationToken cancellationToken = default);
+}
+
 /// <summary>Embedding a batch so that one bad input fails only itself.</summary>
 public static class EmbeddingGeneratorBatchExtensions
 {
     /// <summary>
-    /// One outcome per input, in order. Uses <see cref="IPerItemImageEmbedder"/> when the generator has it; otherwise
+    /// One outcome per input, in order. Uses <see cref="IPerItemImageEmbedder"/> when the generator offers it through
+    /// <c>GetService</c> (so decorators such as batching, logging or caching do not hide it); otherwise
     /// one call for the whole batch and, if that fails on a bad input (an <see cref="OmnivecException"/>), one call per
     /// input, so a corrupt file or an over-long text among good ones is reported on its own. Other exceptions
     /// (cancellation, bugs) propagate.
@@ -37,7 +50,7 @@ public static class EmbeddingGeneratorBatchExtensions
             return [];
         }
 
-        if (generator is IPerItemImageEmbedder each && inputs is IReadOnlyList<DataContent> images)
+        if (inputs is IReadOnlyList<DataContent> images && generator.GetService<IPerItemImageEmbedder>() is { } each)
         {
             return each.EmbedEach(images, cancellationToken);
         }

@@ -29,7 +29,7 @@ public sealed class ImageDecoder
     /// <summary>Reads dimensions, format, orientation and frame count from the header, without decoding pixels.</summary>
     public ImageInfo Identify(ReadOnlySpan<byte> data, string? source = null)
     {
-        SniffedFormat format = Check(data, source);
+        ImageFormat format = Check(data, source);
         try
         {
             return MagickImageDecoder.Handles(format)
@@ -50,7 +50,7 @@ public sealed class ImageDecoder
     public RgbImage Decode(ReadOnlySpan<byte> data, string? source = null, int targetShortSide = 0, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(targetShortSide);
-        SniffedFormat format = Check(data, source);
+        ImageFormat format = Check(data, source);
         cancellationToken.ThrowIfCancellationRequested();
         try
         {
@@ -99,7 +99,7 @@ public sealed class ImageDecoder
         }
     }
 
-    private SniffedFormat Check(ReadOnlySpan<byte> data, string? source)
+    private ImageFormat Check(ReadOnlySpan<byte> data, string? source)
     {
         if (data.IsEmpty)
         {
@@ -111,8 +111,8 @@ public sealed class ImageDecoder
             throw TooManyBytes(data.Length, source);
         }
 
-        SniffedFormat format = ImageFormatSniffer.Sniff(data);
-        if (format == SniffedFormat.Unknown)
+        ImageFormat format = ImageHeader.Sniff(data);
+        if (format == ImageFormat.Unknown)
         {
             throw new UnsupportedImageFormatException(
                 "not a recognised image format (supported: JPEG, PNG, GIF, WebP, BMP, ICO/CUR, HEIC, AVIF, TIFF, PSD, TGA, QOI, JPEG 2000, PNM)", source);

@@ -12,9 +12,9 @@ internal static class MagickImageDecoder
     private static readonly Lock s_initLock = new();
     private static bool s_initialized;
 
-    public static bool Handles(SniffedFormat format) => ToMagickFormat(format) != MagickFormat.Unknown;
+    public static bool Handles(ImageFormat format) => ToMagickFormat(format) != MagickFormat.Unknown;
 
-    public static ImageInfo Identify(ReadOnlySpan<byte> data, SniffedFormat format, string? source)
+    public static ImageInfo Identify(ReadOnlySpan<byte> data, ImageFormat format, string? source)
     {
         EnsureLimits();
         try
@@ -24,7 +24,7 @@ internal static class MagickImageDecoder
             int orientation = Orientation.Normalize((int)image.Orientation);
             (int w, int h) = Orientation.SwapsAxes(orientation) ? ((int)image.Height, (int)image.Width) : ((int)image.Width, (int)image.Height);
             int frames = 1;
-            if (format is SniffedFormat.Tiff or SniffedFormat.BigTiff or SniffedFormat.Avif)
+            if (format is ImageFormat.Tiff or ImageFormat.BigTiff or ImageFormat.Avif)
             {
                 // Pinging every page reads no pixels, and ResourceLimits.ListLength bounds the page count.
                 try
@@ -39,7 +39,7 @@ internal static class MagickImageDecoder
                 }
             }
 
-            return new ImageInfo(w, h, ImageFormatSniffer.Name(format), orientation, frames);
+            return new ImageInfo(w, h, ImageHeader.Name(format), orientation, frames);
         }
         catch (MagickException e)
         {
@@ -47,7 +47,7 @@ internal static class MagickImageDecoder
         }
     }
 
-    public static RgbImage Decode(ReadOnlySpan<byte> data, SniffedFormat format, string? source, long maxPixels, CancellationToken cancellationToken)
+    public static RgbImage Decode(ReadOnlySpan<byte> data, ImageFormat format, string? source, long maxPixels, CancellationToken cancellationToken)
     {
         EnsureLimits();
         MagickReadSettings settings = Settings(format, frameCount: 1);
@@ -114,25 +114,25 @@ internal static class MagickImageDecoder
         }
     }
 
-    private static MagickReadSettings Settings(SniffedFormat format, uint? frameCount) => new()
+    private static MagickReadSettings Settings(ImageFormat format, uint? frameCount) => new()
     {
         Format = ToMagickFormat(format),
         FrameIndex = frameCount is null ? null : 0,
         FrameCount = frameCount,
     };
 
-    private static MagickFormat ToMagickFormat(SniffedFormat format) => format switch
+    private static MagickFormat ToMagickFormat(ImageFormat format) => format switch
     {
-        SniffedFormat.Heic => MagickFormat.Heic,
-        SniffedFormat.Avif => MagickFormat.Avif,
-        SniffedFormat.Tiff => MagickFormat.Tiff,
-        SniffedFormat.BigTiff => MagickFormat.Tiff64,
-        SniffedFormat.Psd => MagickFormat.Psd,
-        SniffedFormat.Qoi => MagickFormat.Qoi,
-        SniffedFormat.Jpeg2000 => MagickFormat.Jp2,
-        SniffedFormat.Jpeg2000Codestream => MagickFormat.J2k,
-        SniffedFormat.Pnm => MagickFormat.Pnm,
-        SniffedFormat.Tga => MagickFormat.Tga,
+        ImageFormat.Heic => MagickFormat.Heic,
+        ImageFormat.Avif => MagickFormat.Avif,
+        ImageFormat.Tiff => MagickFormat.Tiff,
+        ImageFormat.BigTiff => MagickFormat.Tiff64,
+        ImageFormat.Psd => MagickFormat.Psd,
+        ImageFormat.Qoi => MagickFormat.Qoi,
+        ImageFormat.Jpeg2000 => MagickFormat.Jp2,
+        ImageFormat.Jpeg2000Codestream => MagickFormat.J2k,
+        ImageFormat.Pnm => MagickFormat.Pnm,
+        ImageFormat.Tga => MagickFormat.Tga,
         _ => MagickFormat.Unknown,
     };
 

@@ -7,17 +7,17 @@ namespace Omnivec.Imaging;
 /// <summary>JPEG, PNG, GIF, WebP, BMP and ICO/CUR through Skia's codecs.</summary>
 internal static class SkiaImageDecoder
 {
-    public static ImageInfo Identify(ReadOnlySpan<byte> data, SniffedFormat format, string? source)
+    public static ImageInfo Identify(ReadOnlySpan<byte> data, ImageFormat format, string? source)
     {
         using SKData skData = SKData.CreateCopy(data);
         using SKCodec codec = CreateCodec(skData, format, source);
         int orientation = GetOrientation(codec, data, format);
         SKImageInfo info = codec.Info;
         (int w, int h) = Orientation.SwapsAxes(orientation) ? (info.Height, info.Width) : (info.Width, info.Height);
-        return new ImageInfo(w, h, ImageFormatSniffer.Name(format), orientation, Math.Max(codec.FrameCount, 1));
+        return new ImageInfo(w, h, ImageHeader.Name(format), orientation, Math.Max(codec.FrameCount, 1));
     }
 
-    public static RgbImage Decode(ReadOnlySpan<byte> data, SniffedFormat format, string? source, long maxPixels, int targetShortSide, int reducedDecodeFactor, CancellationToken cancellationToken)
+    public static RgbImage Decode(ReadOnlySpan<byte> data, ImageFormat format, string? source, long maxPixels, int targetShortSide, int reducedDecodeFactor, CancellationToken cancellationToken)
     {
         using SKData skData = SKData.CreateCopy(data);
         using SKCodec codec = CreateCodec(skData, format, source);
@@ -63,7 +63,7 @@ internal static class SkiaImageDecoder
                 throw new CorruptImageException(Describe(result), source);
             }
 
-            if (format == SniffedFormat.Jpeg && JpegStructure.IsTruncatedProgressive(data))
+            if (format == ImageFormat.Jpeg && JpegStructure.IsTruncatedProgressive(data))
             {
                 throw new CorruptImageException(Describe(SKCodecResult.IncompleteInput), source);
             }
@@ -92,10 +92,10 @@ internal static class SkiaImageDecoder
     /// The smallest JPEG IDCT scale whose short side stays at least <paramref name="factor"/> × the target, so the later
     /// bicubic reduction still averages several source pixels per output pixel. Other formats always decode at full size.
     /// </summary>
-    internal static SKSizeI ChooseDecodeSize(SKCodec codec, SniffedFormat format, int targetShortSide, int factor)
+    internal static SKSizeI ChooseDecodeSize(SKCodec codec, ImageFormat format, int targetShortSide, int factor)
     {
         SKSizeI full = codec.Info.Size;
-        if (format != SniffedFormat.Jpeg || targetShortSide <= 0 || factor <= 0)
+        if (format != ImageFormat.Jpeg || targetShortSide <= 0 || factor <= 0)
         {
             return full;
         }
@@ -113,23 +113,23 @@ internal static class SkiaImageDecoder
         return full;
     }
 
-    private static SKCodec CreateCodec(SKData data, SniffedFormat format, string? source)
+    private static SKCodec CreateCodec(SKData data, ImageFormat format, string? source)
     {
         SKCodec? codec = SKCodec.Create(data);
         if (codec is null)
         {
             // The magic bytes matched a format Skia reads, so a refusal here means a broken header.
-            throw new CorruptImageException($"the {ImageFormatSniffer.Name(format)} header could not be read", source);
+            throw new CorruptImageException($"the {ImageHeader.Name(format)} header could not be read", source);
         }
 
         return codec;
     }
 
-    private static int GetOrientation(SKCodec codec, ReadOnlySpan<byte> data, SniffedFormat format)
+    private static int GetOrientation(SKCodec codec, ReadOnlySpan<byte> data, ImageFormat format)
     {
         // Skia reads EXIF orientation from JPEG (and HEIF/PNG eXIf where supported) but not from WebP's EXIF chunk.
         int fromCodec = Orientation.Normalize((int)codec.EncodedOrigin);
-        return fromCodec == 1 && format == SniffedFormat.WebP ? ExifOrientationReader.FromWebP(data) : fromCodec;
+        return fromCodec == 1 && format == ImageFormat.WebP ? PhotoMetadata.ReadOrientation(data) : fromCodec;
     }
 
     private static string Describe(SKCodecResult result) => result switch

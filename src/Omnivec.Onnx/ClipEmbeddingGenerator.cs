@@ -1,6 +1,7 @@
 using System.Buffers;
 using Microsoft.Extensions.AI;
 using Omnivec.Imaging;
+using Omnivec.Preprocessing;
 using Omnivec.Models;
 using Omnivec.Text;
 
@@ -15,7 +16,7 @@ namespace Omnivec.Onnx;
 /// The work is CPU-bound, so the <c>GenerateAsync</c> methods run synchronously on the calling thread; the
 /// synchronous <c>EmbedTexts</c>, <c>EmbedImages</c> and <c>EmbedImageFiles</c> are the core methods.
 /// </remarks>
-public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPerItemImageEmbedder
+public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPerItemImageEmbedder, IImageFileEmbedder
 {
     private readonly OnnxTower _text;
 
@@ -557,8 +558,11 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
     }
 
     /// <inheritdoc />
+    /// <summary>The standard answers (metadata, space, this generator and its capabilities), plus its <see cref="ClipTokenizer"/>.</summary>
     public object? GetService(Type serviceType, object? serviceKey = null) =>
-        MultimodalEmbeddingGenerator.GetService(this, _metadata, serviceType, serviceKey);
+        serviceType == typeof(ClipTokenizer) && serviceKey is null
+            ? Tokenizer
+            : MultimodalEmbeddingGenerator.GetService(this, _metadata, serviceType, serviceKey);
 
     public void Dispose()
     {

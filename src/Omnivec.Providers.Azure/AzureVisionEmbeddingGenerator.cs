@@ -7,7 +7,6 @@ using Azure.Identity;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Omnivec.Imaging;
 
 namespace Omnivec.Providers.Azure;
 
@@ -179,9 +178,9 @@ public sealed partial class AzureVisionEmbeddingGenerator : IMultimodalEmbedding
         (ImageFormat format, int width, int height) = ImageHeader.Identify(bytes);
         switch (format)
         {
-            case ImageFormat.Unknown:
+            case not (ImageFormat.Jpeg or ImageFormat.Png or ImageFormat.Gif or ImageFormat.Bmp or ImageFormat.WebP or ImageFormat.Ico or ImageFormat.Tiff):
                 throw new UnsupportedImageFormatException(
-                    $"not an image format Azure AI Vision reads (declared as {image.MediaType}); use JPEG, PNG, GIF, BMP, WebP, ICO or TIFF", source);
+                    $"not an image format Azure AI Vision reads ({(format == ImageFormat.Unknown ? "declared as " + image.MediaType : ImageHeader.Name(format))}); use JPEG, PNG, GIF, BMP, WebP, ICO or TIFF", source);
             case ImageFormat.Tiff or ImageFormat.Ico:
                 return; // sizes not read here; the service checks them
             default:

@@ -4,7 +4,6 @@ using System.Text.Json;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Omnivec.Imaging;
 
 namespace Omnivec.Providers.Google;
 

@@ -2,7 +2,6 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Logging;
-using Omnivec.Imaging;
 using Omnivec.Index;
 
 namespace Omnivec.Server;

@@ -68,7 +68,7 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
             string hash = Convert.ToHexStringLower(SHA256.HashData(outcome.Bytes));
             string path = Path.Combine(uploads, hash + Extension(outcome.Info.Format));
             await StoreAsync(path, outcome.Bytes, cancellationToken).ConfigureAwait(false);
-            (DateTimeOffset? takenAt, string? camera) = Omnivec.Indexing.PhotoMetadata.Read(outcome.Bytes);
+            (DateTimeOffset? takenAt, string? camera) = Omnivec.Imaging.PhotoMetadata.Read(outcome.Bytes);
             var item = new CollectionItem
             {
                 Path = path,

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.AI;
 using Omnivec.Imaging;
-using Omnivec.Onnx;
 
 namespace Omnivec.Server;
 
@@ -22,7 +21,7 @@ internal sealed class ServerEmbedder : IDisposable
         _inner = inner;
         _options = options;
         _identifier = new ImageDecoder(new ImageDecoderOptions { MaxPixels = options.MaxImagePixels, MaxBytes = Math.Min(options.MaxRequestBytes, Array.MaxLength) });
-        _tokenizer = (inner.GetService(typeof(ClipEmbeddingGenerator)) as ClipEmbeddingGenerator)?.Tokenizer;
+        _tokenizer = inner.GetService<Text.ClipTokenizer>();
         if (options.MaxBatchSize > 1)
         {
             // The batchers must not dispose the shared embedder: the caller of OmnivecServer.Build owns it.

@@ -47,6 +47,34 @@ public sealed class GenerateEachTests
         Assert.Equal(0, generator.BatchCalls);
     }
 
+    [Fact]
+    public async Task A_per_item_embedder_behind_decorators_is_still_found()
+    {
+        // A logging/caching-style decorator, then the batcher, as a host would compose them: neither hides the capability.
+        var inner = new PerItemGenerator();
+        using var decorated = new BatchingEmbeddingGenerator<DataContent>(new PassThroughDecorator(inner));
+
+        IReadOnlyList<EmbeddingOutcome> outcomes = await decorated.GenerateEachAsync([new DataContent(new byte[] { 1 }, "image/png"), new DataContent(new byte[] { 2 }, "image/png")]);
+
+        Assert.Same(inner, decorated.GetService<IPerItemImageEmbedder>());
+        Assert.Equal([true, false], outcomes.Select(o => o.Succeeded));
+        Assert.Equal(0, inner.BatchCalls);
+    }
+
+    [Fact]
+    public async Task A_generator_without_the_capability_is_not_mistaken_for_one_behind_a_decorator()
+    {
+        var inner = new StrictGenerator();
+        using var decorated = new PassThroughStringDecorator(inner);
+        Assert.Null(decorated.GetService<IPerItemImageEmbedder>());
+        Assert.Equal(3, (await decorated.GenerateEachAsync(["a", "BAD", "c"])).Count);
+    }
+
+    /// <summary>A decorator in the Microsoft.Extensions.AI style (like logging or caching): it forwards everything.</summary>
+    private sealed class PassThroughDecorator(IEmbeddingGenerator<DataContent, Embedding<float>> inner) : DelegatingEmbeddingGenerator<DataContent, Embedding<float>>(inner);
+
+    private sealed class PassThroughStringDecorator(IEmbeddingGenerator<string, Embedding<float>> inner) : DelegatingEmbeddingGenerator<string, Embedding<float>>(inner);
+
     /// <summary>Embeds a string as [length]; any input "BAD" fails the whole call, as real providers do.</summary>
     private sealed class StrictGenerator : IEmbeddingGenerator<string, Embedding<float>>
     {
@@ -84,7 +112,9 @@ public sealed class GenerateEachTests
             throw new InvalidOperationException("batch path used");
         }
 
-        public object? GetService(Type serviceType, object? serviceKey = null) => null;
+        // The Microsoft.Extensions.AI convention: a generator answers for the types it implements.
+        public object? GetService(Type serviceType, object? serviceKey = null) =>
+            serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;
 
         public void Dispose() { }
     }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Omnivec.Imaging;
+using Omnivec.Preprocessing;
 using SkiaSharp;
 using Xunit.Abstractions;
 using static Omnivec.Imaging.Tests.ImageTestHelpers;

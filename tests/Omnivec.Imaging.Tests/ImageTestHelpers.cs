@@ -1,4 +1,5 @@
 using Omnivec.Imaging;
+using Omnivec.Preprocessing;
 using Omnivec.Tests;
 
 namespace Omnivec.Imaging.Tests;

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Omnivec.Imaging;
+using Omnivec.Preprocessing;
 using Omnivec.Tests;
 using Xunit.Abstractions;
 using static Omnivec.Imaging.Tests.ImageTestHelpers;

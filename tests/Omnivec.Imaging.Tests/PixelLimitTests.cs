@@ -117,7 +117,7 @@ public class PixelLimitTests
         // A valid PNG handed to ImageMagick as another format must fail in that format's coder, not be sniffed and decoded:
         // this is what keeps arbitrary ImageMagick coders (SVG, MSL, text, ...) out of reach of untrusted bytes.
         byte[] png = File.ReadAllBytes(Formats("png_rgb_8bit.png"));
-        Assert.Throws<CorruptImageException>(() => MagickImageDecoder.Decode(png, Enum.Parse<SniffedFormat>(claimed), "x", 100_000_000, default));
+        Assert.Throws<CorruptImageException>(() => MagickImageDecoder.Decode(png, Enum.Parse<ImageFormat>(claimed), "x", 100_000_000, default));
     }
 
     [Theory]
@@ -133,6 +133,6 @@ public class PixelLimitTests
     {
         byte[] data = new byte[64];
         System.Text.Encoding.Latin1.GetBytes(System.Text.RegularExpressions.Regex.Unescape(magic)).CopyTo(data, 0);
-        Assert.Equal(Enum.Parse<SniffedFormat>(expected), ImageFormatSniffer.Sniff(data));
+        Assert.Equal(Enum.Parse<ImageFormat>(expected), ImageHeader.Sniff(data));
     }
 }

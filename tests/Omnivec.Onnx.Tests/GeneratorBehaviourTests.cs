@@ -1,6 +1,5 @@
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
-using Omnivec.Imaging;
 using Omnivec.Tests;
 
 namespace Omnivec.Onnx.Tests;
@@ -9,6 +8,22 @@ namespace Omnivec.Onnx.Tests;
 public sealed class GeneratorBehaviourTests(ModelFixture models)
 {
     private static string Photo(string name) => TestPaths.CorpusFile("images", "photos", name);
+
+    [Fact]
+    public void Capabilities_are_found_through_GetService_behind_a_decorator()
+    {
+        var decorated = new PassThrough(models.Hf); // not disposed: it would dispose the shared fixture model
+        IMultimodalEmbeddingGenerator generator = models.Hf;
+
+        Assert.Same(models.Hf.Tokenizer, decorated.GetService(typeof(Text.ClipTokenizer)));
+        Assert.Same(models.Hf.Tokenizer, generator.GetService<Text.ClipTokenizer>());
+        Assert.Same(models.Hf, decorated.GetService(typeof(IImageFileEmbedder)));
+        Assert.Same(models.Hf, decorated.GetService(typeof(IPerItemImageEmbedder)));
+        Assert.Null(decorated.GetService(typeof(Text.ClipTokenizer), serviceKey: "other"));
+    }
+
+    /// <summary>A decorator in the Microsoft.Extensions.AI style (like logging or caching): it forwards everything.</summary>
+    private sealed class PassThrough(IEmbeddingGenerator<DataContent, Embedding<float>> inner) : DelegatingEmbeddingGenerator<DataContent, Embedding<float>>(inner);
 
     [Fact]
     public void A_batch_gives_the_same_vectors_as_one_at_a_time()

@@ -5,7 +5,6 @@ using Azure.Core;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Omnivec.Imaging;
 using Omnivec.Providers.Azure;
 using Omnivec.Providers.Tests.Fakes;
 using Omnivec.Tests;

@@ -5,7 +5,6 @@ using System.Text.Json;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Omnivec.Imaging;
 using Omnivec.Providers.Google;
 using Omnivec.Providers.Tests.Fakes;
 using Omnivec.Tests;

@@ -1,4 +1,4 @@
-namespace Omnivec.Imaging;
+namespace Omnivec.Preprocessing;
 
 /// <summary>How the centre crop's offset is rounded when the margin is odd; the two reference pipelines differ by one pixel.</summary>
 public enum CropAlignment

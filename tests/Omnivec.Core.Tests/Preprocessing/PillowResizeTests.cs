@@ -1,8 +1,8 @@
 using System.Text.Json;
-using Omnivec.Imaging;
+using Omnivec.Preprocessing;
 using Omnivec.Tests;
 
-namespace Omnivec.Core.Tests.Imaging;
+namespace Omnivec.Core.Tests.Preprocessing;
 
 /// <summary>
 /// Bit-exactness of the managed resampler against Pillow 9.4 on a synthetic image (tests/fixtures/pillow/synthetic.*,

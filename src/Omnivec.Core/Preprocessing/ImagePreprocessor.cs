@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace Omnivec.Imaging;
+namespace Omnivec.Preprocessing;
 
 /// <summary>
 /// CLIP image preprocessing identical to the Python references: Pillow bicubic resize (bit-exact), centre crop, rescale and

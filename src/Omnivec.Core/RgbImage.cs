@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace Omnivec.Imaging;
+namespace Omnivec;
 
 /// <summary>
 /// An upright 8-bit RGB image (interleaved R,G,B rows, no padding) in a pooled buffer.

@@ -1,6 +1,6 @@
-using Omnivec.Imaging;
+using Omnivec.Preprocessing;
 
-namespace Omnivec.Core.Tests.Imaging;
+namespace Omnivec.Core.Tests.Preprocessing;
 
 public class PreprocessorConfigTests
 {

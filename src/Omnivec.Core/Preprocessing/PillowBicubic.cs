@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Runtime.Intrinsics;
 
-namespace Omnivec.Imaging;
+namespace Omnivec.Preprocessing;
 
 /// <summary>
 /// Bit-exact re-implementation of Pillow's <c>Image.resize(size, Image.BICUBIC)</c> for 8-bit RGB (libImaging/Resample.c):

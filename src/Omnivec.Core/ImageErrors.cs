@@ -1,4 +1,4 @@
-namespace Omnivec.Imaging;
+namespace Omnivec;
 
 /// <summary>Why an image could not be turned into pixels.</summary>
 public enum ImageErrorKind

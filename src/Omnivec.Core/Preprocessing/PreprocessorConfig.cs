@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Omnivec.Imaging;
+namespace Omnivec.Preprocessing;
 
 /// <summary>
 /// Reads the two preprocessing configuration dialects CLIP models ship with. Every key that changes pixels is either
