@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Omnivec.Index;
+using Omnivec.Index.Postgres;
 using Spectre.Console;
 
 namespace Omnivec.Cli;
@@ -83,6 +84,7 @@ internal static class CollectionCommands
         var command = new Command("collections", "List collections with their item counts, models and sizes on disk.");
         command.Options.Add(collection.Store);
         command.Options.Add(json);
+        command.Subcommands.Add(CreateCopy());
         command.SetAction((parse, cancellationToken) =>
         {
             IVectorStore store = collection.OpenStore(parse);
@@ -139,6 +141,43 @@ internal static class CollectionCommands
 
             AnsiConsole.Write(table);
             return Task.FromResult(0);
+        });
+        return command;
+    }
+
+    private static Command CreateCopy()
+    {
+        var name = new Argument<string>("name") { Description = "Collection to copy." };
+        var from = new Option<string?>("--from") { Description = "Source store: a folder or a postgresql:// URI." };
+        var to = new Option<string?>("--to") { Description = "Target store: a folder or a postgresql:// URI." };
+        var command = new Command("copy", "Copy a collection between stores (folder <-> PostgreSQL) with its vectors: no re-embedding, resumable, verified by count and checksum.");
+        command.Arguments.Add(name);
+        command.Options.Add(from);
+        command.Options.Add(to);
+        command.SetAction((parse, cancellationToken) =>
+        {
+            if (parse.GetValue(from) is not { Length: > 0 } source || parse.GetValue(to) is not { Length: > 0 } target)
+            {
+                Output.Error("collections copy needs --from <store> and --to <store> (a folder or a postgresql:// URI)");
+                return Task.FromResult(2);
+            }
+
+            string collectionName = parse.GetValue(name)!;
+            IVectorStore fromStore = StoreLocation.Open(source);
+            IVectorStore toStore = StoreLocation.Open(target);
+            try
+            {
+                var progress = new Progress<long>(n => Console.Error.Write($"\rcopied {n:N0} items"));
+                CollectionCopyReport report = CollectionCopy.Run(fromStore, toStore, collectionName, 1000, Console.IsErrorRedirected ? null : progress, cancellationToken);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"Copied {report.Copied} items: '{collectionName}' in {StoreLocation.Describe(target)} holds {report.Count} items, checksum {report.Checksum}, the same as the source."));
+                return Task.FromResult(0);
+            }
+            finally
+            {
+                (fromStore as IDisposable)?.Dispose();
+                (toStore as IDisposable)?.Dispose();
+            }
         });
         return command;
     }

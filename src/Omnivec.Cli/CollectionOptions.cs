@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Omnivec.Index;
+using Omnivec.Index.Postgres;
 
 namespace Omnivec.Cli;
 
@@ -8,7 +9,7 @@ internal sealed class CollectionOptions
 {
     public Option<string?> Store { get; } = new("--store")
     {
-        Description = "Folder holding the collections. Default: $OMNIVEC_HOME, else ~/.local/share/omnivec.",
+        Description = "Where collections live: a folder, or a PostgreSQL URI (postgresql://user:password@host:port/database). Default: $OMNIVEC_STORE, else $OMNIVEC_HOME/collections, else ~/.local/share/omnivec/collections.",
     };
 
     public Option<string> Collection { get; } = new("--collection", "-c")
@@ -23,11 +24,10 @@ internal sealed class CollectionOptions
         command.Options.Add(Collection);
     }
 
-    public IVectorStore OpenStore(ParseResult parse)
-    {
-        string root = parse.GetValue(Store) is { Length: > 0 } store ? Path.GetFullPath(store) : CollectionStore.DefaultRoot;
-        return new CollectionStore(root);
-    }
+    public IVectorStore OpenStore(ParseResult parse) => StoreLocation.Open(Location(parse));
+
+    /// <summary>--store, else $OMNIVEC_STORE, else the default folder (a URI keeps its password: not for messages).</summary>
+    public string Location(ParseResult parse) => StoreLocation.Resolve(parse.GetValue(Store));
 
     public string Name(ParseResult parse) => parse.GetValue(Collection) ?? "default";
 }

@@ -62,7 +62,7 @@ internal static class ServeCommand
             {
                 var options = new OmnivecServerOptions
                 {
-                    StoreRoot = store.Location,
+                    StoreRoot = collection.Location(parse),
                     DefaultCollection = name,
                     AllowImageUrls = parse.GetValue(allowImageUrls),
                     MaxBatchSize = Math.Max(1, parse.GetValue(maxBatch)),

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Omnivec.Index;
+using Omnivec.Index.Postgres;
 
 namespace Omnivec.Server;
 
@@ -16,13 +17,15 @@ internal sealed class CollectionRegistry : IDisposable
     public CollectionRegistry(OmnivecServerOptions options)
     {
         _options = options;
-        Store = new CollectionStore(options.StoreRoot);
+        Store = StoreLocation.Open(options.StoreRoot);
     }
 
     public IVectorStore Store { get; }
 
     /// <summary>Where the server keeps the files uploaded into a collection.</summary>
-    public string UploadsDirectory(string collection) => Path.Combine(_options.UploadsRoot ?? _options.StoreRoot, collection, "uploads");
+    public string UploadsDirectory(string collection) => Path.Combine(
+        _options.UploadsRoot ?? (PostgresUri.IsPostgres(_options.StoreRoot) ? Path.Combine(Path.GetDirectoryName(CollectionStore.DefaultRoot)!, "uploads") : _options.StoreRoot),
+        collection, "uploads");
 
     /// <summary>An existing collection; <see cref="CollectionNotFoundException"/> (404) when there is none.</summary>
     public IVectorCollection Open(string name)
@@ -67,5 +70,6 @@ internal sealed class CollectionRegistry : IDisposable
         }
 
         _open.Clear();
+        (Store as IDisposable)?.Dispose();
     }
 }

@@ -5,10 +5,10 @@ namespace Omnivec.Server;
 /// <summary>Settings of <see cref="OmnivecServer"/>. Defaults are safe for a server on the open network: no keys means no auth, so set some there.</summary>
 public sealed class OmnivecServerOptions
 {
-    /// <summary>Folder holding the collections (<see cref="CollectionStore.DefaultRoot"/> by default).</summary>
+    /// <summary>Where collections live: a folder (<see cref="CollectionStore.DefaultRoot"/> by default) or a PostgreSQL connection URI (postgresql://…).</summary>
     public string StoreRoot { get; set; } = CollectionStore.DefaultRoot;
 
-    /// <summary>Folder for files uploaded through the API, one sub-folder per collection; the store folder when null.</summary>
+    /// <summary>Folder for files uploaded through the API, one sub-folder per collection; the store folder when null (for a PostgreSQL store, uploads/ beside the default collections folder: point replicas at shared storage).</summary>
     public string? UploadsRoot { get; set; }
 
     /// <summary>Collection used when a request names none.</summary>

@@ -1,0 +1,192 @@
+using System.Diagnostics;
+using Omnivec.Tests;
+
+namespace Omnivec.Index.Postgres.Tests;
+
+/// <summary>
+/// A PostgreSQL for the tests: PGlite (PostgreSQL 18 compiled to WebAssembly, with the real pgvector 0.8 extension)
+/// behind tools/pglite/server.mjs on a 127.0.0.1 port, with a fresh data directory per test class (copied from a
+/// template initialised once per test run), stopped on dispose. Its stdin is a pipe from this process, so it exits
+/// when the test process dies. With OMNIVEC_TEST_POSTGRES=&lt;uri&gt; the tests use that server instead.
+/// PGlite is one single-user backend: connections are real and concurrent, but the wrapper runs their transactions
+/// one at a time.
+/// </summary>
+public sealed class PgliteServer : IDisposable
+{
+    public const string Password = "omnivec-test";
+
+    private static readonly Lazy<string> s_template = new(CreateTemplate, LazyThreadSafetyMode.ExecutionAndPublication);
+    private static int s_databases;
+    private Process? _process;
+    private readonly string? _dataDir;
+
+    public PgliteServer() : this(withVector: true) { }
+
+    internal PgliteServer(bool withVector)
+    {
+        string? external = Environment.GetEnvironmentVariable("OMNIVEC_TEST_POSTGRES");
+        if (!string.IsNullOrEmpty(external) && withVector)
+        {
+            Uri = external;
+            IsExternal = true;
+            return;
+        }
+
+        _dataDir = Path.Combine(Path.GetTempPath(), $"omnivec-pglite-{Environment.ProcessId}-{Interlocked.Increment(ref s_databases)}-{Guid.NewGuid():N}");
+        CopyDirectory(s_template.Value, _dataDir);
+        (_process, int port) = Start(_dataDir, withVector);
+        Port = port;
+        Uri = $"postgresql://postgres:{Password}@127.0.0.1:{port}/postgres";
+    }
+
+    /// <summary>Connection URI of this server (password included).</summary>
+    public string Uri { get; }
+
+    public int Port { get; }
+
+    /// <summary>True when the tests run against OMNIVEC_TEST_POSTGRES rather than PGlite.</summary>
+    public bool IsExternal { get; }
+
+    public string UriWithPassword(string password) => Uri.Replace($":{Password}@", $":{password}@", StringComparison.Ordinal);
+
+    public void Dispose()
+    {
+        Stop(_process);
+        _process = null;
+        if (_dataDir is not null)
+        {
+            try
+            {
+                Directory.Delete(_dataDir, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    private static string ToolDirectory
+    {
+        get
+        {
+            string dir = Path.Combine(TestPaths.RepoRoot, "tools", "pglite");
+            if (!Directory.Exists(Path.Combine(dir, "node_modules", "@electric-sql", "pglite-pgvector")))
+            {
+                Run("npm", "ci --no-audit --no-fund --legacy-peer-deps", dir);
+            }
+
+            return dir;
+        }
+    }
+
+    private static string CreateTemplate()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"omnivec-pglite-template-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        (Process process, _) = Start(dir, withVector: true);
+        Stop(process); // initdb ran at start; a clean stop leaves a reusable data directory
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        };
+        return dir;
+    }
+
+    private static (Process Process, int Port) Start(string dataDir, bool withVector)
+    {
+        var info = new ProcessStartInfo("node")
+        {
+            WorkingDirectory = ToolDirectory,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string arg in (string[])["server.mjs", "--data", dataDir, "--port", "0", "--password", Password])
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        if (!withVector)
+        {
+            info.ArgumentList.Add("--no-vector");
+        }
+
+        Process process = Process.Start(info) ?? throw new InvalidOperationException("node did not start");
+        var errors = new System.Text.StringBuilder();
+        process.ErrorDataReceived += (_, e) =>
+        {
+            lock (errors)
+            {
+                errors.AppendLine(e.Data);
+            }
+        };
+        process.BeginErrorReadLine();
+        // First start runs initdb inside WebAssembly: slow on a busy machine, so the wait is generous.
+        Task<string?> line = process.StandardOutput.ReadLineAsync();
+        if (!line.Wait(TimeSpan.FromMinutes(10)) || line.Result is not { } text || !text.StartsWith("listening ", StringComparison.Ordinal))
+        {
+            Stop(process);
+            lock (errors)
+            {
+                throw new InvalidOperationException($"PGlite did not start: {errors}");
+            }
+        }
+
+        return (process, int.Parse(text["listening ".Length..], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    private static void Stop(Process? process)
+    {
+        if (process is null)
+        {
+            return;
+        }
+
+        try
+        {
+            if (!process.HasExited)
+            {
+                process.StandardInput.Close(); // the server stops cleanly when its stdin closes
+                if (!process.WaitForExit(TimeSpan.FromSeconds(60)))
+                {
+                    process.Kill(entireProcessTree: true);
+                    process.WaitForExit();
+                }
+            }
+        }
+        finally
+        {
+            process.Dispose();
+        }
+    }
+
+    private static void Run(string file, string args, string dir)
+    {
+        using Process p = Process.Start(new ProcessStartInfo(file, args) { WorkingDirectory = dir, UseShellExecute = false })!;
+        p.WaitForExit();
+        if (p.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{file} {args} failed in {dir} (exit {p.ExitCode}).");
+        }
+    }
+
+    private static void CopyDirectory(string source, string target)
+    {
+        Directory.CreateDirectory(target);
+        foreach (string dir in Directory.EnumerateDirectories(source, "*", SearchOption.AllDirectories))
+        {
+            Directory.CreateDirectory(Path.Combine(target, Path.GetRelativePath(source, dir)));
+        }
+
+        foreach (string file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+        {
+            File.Copy(file, Path.Combine(target, Path.GetRelativePath(source, file)));
+        }
+    }
+}
