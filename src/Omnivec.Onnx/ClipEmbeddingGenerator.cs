@@ -7,9 +7,11 @@ using Omnivec.Text;
 namespace Omnivec.Onnx;
 
 /// <summary>
-/// A local CLIP model run with ONNX Runtime: text and images to vectors in one space, identical to the reference
-/// implementation. One session per tower, loaded once and shared by all callers; batches are split to the model's
-/// batch limit; vectors are L2-normalised unless <see cref="ClipModelOptions.Normalize"/> is off.
+/// A local two-tower model (CLIP, SigLIP or M-CLIP: see <see cref="ModelFamily"/>) run with ONNX Runtime: text and
+/// images to vectors in one space, identical to the reference implementation. The family is read from the pack's own
+/// files and decides the tokenizer, the padding and how scores read. One session per tower, loaded once and shared by
+/// all callers; batches are split to the model's batch limit; vectors are L2-normalised unless
+/// <see cref="ClipModelOptions.Normalize"/> is off.
 /// </summary>
 /// <remarks>
 /// The work is CPU-bound, so the <c>GenerateAsync</c> methods run synchronously on the calling thread; the
@@ -28,10 +30,12 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
     private readonly int _sequenceLength;
     private int _disposed;
 
-    private ClipEmbeddingGenerator(ClipModelOptions options, string directory, ClipModelFiles files, OnnxTower text, string visionPath,
-        ClipTokenizer tokenizer, ImagePreprocessor preprocessor)
+    private ClipEmbeddingGenerator(ClipModelOptions options, string directory, ClipModelFiles files, ModelFamily family, OnnxTower text, string visionPath,
+        ITextTokenizer tokenizer, ImagePreprocessor preprocessor, SigmoidScoreCalibration? calibration)
     {
         _options = options;
+        Family = family;
+        Calibration = calibration;
         _text = text;
         _vision = new Lazy<OnnxTower>(() => LoadVision(visionPath), LazyThreadSafetyMode.ExecutionAndPublication);
         Tokenizer = tokenizer;
@@ -56,6 +60,7 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
         Space = new EmbeddingSpace("local", identity.ModelId, identity.Revision, text.Dimensions)
         {
             Modalities = Modalities.Text | Modalities.Image,
+            Family = ModelFamilyDetector.Name(family),
         };
         _metadata = new EmbeddingGeneratorMetadata("omnivec-onnx", new Uri(Path.GetFullPath(directory) + Path.DirectorySeparatorChar), identity.ModelId, text.Dimensions);
     }
@@ -69,8 +74,17 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
     /// <summary>Which packaging the folder uses.</summary>
     public ClipLayoutKind Layout { get; }
 
-    /// <summary>The model's tokenizer.</summary>
-    public ClipTokenizer Tokenizer { get; }
+    /// <summary>The model family, read from the pack's files.</summary>
+    public ModelFamily Family { get; }
+
+    /// <summary>
+    /// For sigmoid-trained families (SigLIP): the learned scale and bias that turn a cosine into a match probability,
+    /// read from the pack's combined graph (onnx/model.onnx); null for CLIP-style models or when the pack lacks that graph.
+    /// </summary>
+    public SigmoidScoreCalibration? Calibration { get; }
+
+    /// <summary>The model's tokenizer (<see cref="ClipTokenizer"/> or <see cref="SentencePieceTextTokenizer"/>).</summary>
+    public ITextTokenizer Tokenizer { get; }
 
     /// <summary>The model's image preprocessing.</summary>
     public ImagePreprocessor Preprocessor { get; }
@@ -139,11 +153,11 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
         }
 
         ClipModelFiles files = ClipModelLayout.SelectFromDirectory(modelDirectory, options.Variant);
-        string textDirectory = Path.Combine(modelDirectory, Path.GetDirectoryName(files.TextModel) ?? "");
-        ClipTokenizer tokenizer = files.Kind == ClipLayoutKind.Immich
-            ? ClipTokenizer.FromDirectory(System.IO.Directory.Exists(textDirectory) && HasTokenizerFiles(textDirectory) ? textDirectory : modelDirectory)
-            : ClipTokenizer.FromDirectory(modelDirectory);
+        ModelFamily family = ModelFamilyDetector.Detect(modelDirectory, files);
+        ITextTokenizer tokenizer = LoadTokenizer(modelDirectory, files, family);
         ImagePreprocessor preprocessor = ImagePreprocessor.FromDirectory(modelDirectory);
+        SigmoidScoreCalibration? calibration = family == ModelFamily.Siglip ? ReadCalibration(modelDirectory, files) : null;
+        CheckExternalData(modelDirectory, files);
 
         string visionPath = Path.Combine(modelDirectory, files.VisionModel);
         if (!File.Exists(visionPath))
@@ -155,7 +169,7 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
         try
         {
             text = OnnxTower.Load(Path.Combine(modelDirectory, files.TextModel), TowerKind.Text, options.IntraOpThreads);
-            var generator = new ClipEmbeddingGenerator(options, modelDirectory, files, text, visionPath, tokenizer, preprocessor);
+            var generator = new ClipEmbeddingGenerator(options, modelDirectory, files, family, text, visionPath, tokenizer, preprocessor, calibration);
             if (!options.LoadVisionOnFirstUse)
             {
                 generator.EnsureVisionLoaded();
@@ -178,7 +192,87 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
     }
 
     private static bool HasTokenizerFiles(string directory) =>
-        File.Exists(Path.Combine(directory, "tokenizer.json")) || File.Exists(Path.Combine(directory, "vocab.json"));
+        File.Exists(Path.Combine(directory, "tokenizer.json")) || File.Exists(Path.Combine(directory, "vocab.json"))
+        || SentencePieceTextTokenizer.ModelFileNames.Any(n => File.Exists(Path.Combine(directory, n)));
+
+    private static ITextTokenizer LoadTokenizer(string modelDirectory, ClipModelFiles files, ModelFamily family)
+    {
+        string textDirectory = Path.Combine(modelDirectory, Path.GetDirectoryName(files.TextModel) ?? "");
+        string tokenizerDirectory = files.Kind == ClipLayoutKind.Immich && System.IO.Directory.Exists(textDirectory) && HasTokenizerFiles(textDirectory)
+            ? textDirectory
+            : modelDirectory;
+        return family switch
+        {
+            ModelFamily.Siglip => SentencePieceTextTokenizer.FromDirectory(tokenizerDirectory, SentencePieceScheme.Siglip,
+                files.Kind == ClipLayoutKind.Immich ? ImmichContextLength(modelDirectory) : null),
+            // Immich pads M-CLIP text to text_cfg.context_length (77 when absent), not to XLM-R's 512.
+            ModelFamily.MClip => SentencePieceTextTokenizer.FromDirectory(tokenizerDirectory, SentencePieceScheme.XlmRoberta,
+                files.Kind == ClipLayoutKind.Immich ? ImmichContextLength(modelDirectory) ?? 77 : null),
+            _ => ClipTokenizer.FromDirectory(tokenizerDirectory),
+        };
+    }
+
+    private static int? ImmichContextLength(string modelDirectory)
+    {
+        string path = Path.Combine(modelDirectory, "config.json");
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(path));
+            return doc.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object
+                && doc.RootElement.TryGetProperty("text_cfg", out var cfg) && cfg.ValueKind == System.Text.Json.JsonValueKind.Object
+                && cfg.TryGetProperty("context_length", out var c) && c.TryGetInt32(out int length) && length is >= 4 and <= 65536
+                ? length
+                : null;
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            throw new ModelConfigurationException($"{path} is not valid JSON: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>SigLIP's logit_scale and logit_bias: weights of the combined graph (onnx/model.onnx), when the pack has it.</summary>
+    private static SigmoidScoreCalibration? ReadCalibration(string modelDirectory, ClipModelFiles files)
+    {
+        string path = Path.Combine(modelDirectory, Path.GetDirectoryName(files.TextModel) ?? "", "model.onnx");
+        if (files.Kind != ClipLayoutKind.TransformersJs || !File.Exists(path))
+        {
+            return null;
+        }
+
+        Dictionary<string, float> values = OnnxInitializers.ReadScalars(path, ["logit_scale", "logit_bias"]);
+        if (!values.TryGetValue("logit_scale", out float scale) || !values.TryGetValue("logit_bias", out float bias))
+        {
+            throw new ModelConfigurationException($"{path}: the combined graph has no scalar logit_scale and logit_bias weights.");
+        }
+
+        if (!float.IsFinite(scale) || !float.IsFinite(bias) || scale > 20)
+        {
+            throw new ModelConfigurationException($"{path}: logit_scale {scale} / logit_bias {bias} are not usable values.");
+        }
+
+        return new SigmoidScoreCalibration(scale, bias);
+    }
+
+    /// <summary>
+    /// Graphs over 2 GB keep their weights in files beside them (model.onnx_data, or one file per tensor): each file the
+    /// graph names must be there and as long as the graph says, checked before any session is created.
+    /// </summary>
+    private static void CheckExternalData(string modelDirectory, ClipModelFiles files)
+    {
+        foreach (string relative in new[] { files.TextModel, files.VisionModel })
+        {
+            string path = Path.Combine(modelDirectory, relative);
+            if (File.Exists(path))
+            {
+                OnnxExternalData.Check(path);
+            }
+        }
+    }
 
     /// <summary>Embeds texts; one vector per text, in order. Texts longer than the context are truncated, as the reference does.</summary>
     public float[][] EmbedTexts(IReadOnlyList<string> texts, CancellationToken cancellationToken = default)
@@ -422,7 +516,9 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
     /// </summary>
     private int TrimmedLength(ReadOnlySpan<int> lengths, int contextLength)
     {
-        if (_text.FixedSequenceLength > 0 || !_options.TrimTextPadding)
+        // SigLIP's text tower attends over every position without a mask and pools the last one: it needs the full width.
+        if (_text.FixedSequenceLength > 0 || !_options.TrimTextPadding || Family == ModelFamily.Siglip
+            || (Family == ModelFamily.MClip && _text.MaskName is null))
         {
             return contextLength;
         }
@@ -521,8 +617,11 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
     }
 
     /// <inheritdoc />
+    /// <remarks>Also answers <see cref="SigmoidScoreCalibration"/> for SigLIP packs whose combined graph is present.</remarks>
     public object? GetService(Type serviceType, object? serviceKey = null) =>
-        MultimodalEmbeddingGenerator.GetService(this, _metadata, serviceType, serviceKey);
+        serviceKey is null && serviceType == typeof(SigmoidScoreCalibration)
+            ? Calibration
+            : MultimodalEmbeddingGenerator.GetService(this, _metadata, serviceType, serviceKey);
 
     public void Dispose()
     {

@@ -13,7 +13,7 @@ internal sealed class ServerEmbedder : IDisposable
     private readonly IMultimodalEmbeddingGenerator _inner;
     private readonly OmnivecServerOptions _options;
     private readonly ImageDecoder _identifier;
-    private readonly Text.ClipTokenizer? _tokenizer;
+    private readonly Text.ITextTokenizer? _tokenizer;
     private readonly BatchingEmbeddingGenerator<string>? _batchedText;
     private readonly BatchingEmbeddingGenerator<DataContent>? _batchedImages;
 
