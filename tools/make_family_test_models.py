@@ -518,6 +518,27 @@ def make_mclip(out: Path, ref: Path, texts: list[str], corpus: Path, training: l
     print(f"mclip: vocab {vocab}, {len(entries)} texts, {len(images)} images")
 
 
+def make_external_data(fixtures: Path) -> None:
+    """The packs' text towers again with their weights outside the graph, as graphs over 2 GB ship: SigLIP's in one
+    text_model.onnx_data file, M-CLIP's in one file per tensor (as some Immich exports)."""
+    out = fixtures / "models" / "external-data"
+    if out.exists():
+        for f in sorted(out.rglob("*"), reverse=True):
+            f.unlink() if f.is_file() else f.rmdir()
+    (out / "siglip").mkdir(parents=True)
+    (out / "mclip").mkdir(parents=True)
+    m = onnx.load(str(fixtures / "models" / "tiny-siglip-hf" / "onnx" / "text_model.onnx"))
+    onnx.save(m, str(out / "siglip" / "text_model.onnx"), save_as_external_data=True, all_tensors_to_one_file=True,
+              location="text_model.onnx_data", size_threshold=0)
+    m = onnx.load(str(fixtures / "models" / "tiny-mclip-immich" / "textual" / "model.onnx"))
+    from onnx.external_data_helper import convert_model_to_external_data, set_external_data, uses_external_data
+    convert_model_to_external_data(m, all_tensors_to_one_file=False, size_threshold=1024)
+    for i, tensor in enumerate(t for t in m.graph.initializer if uses_external_data(t)):
+        set_external_data(tensor, location=f"weight_{i:02d}")  # stable names (the default is a random uuid)
+    onnx.save(m, str(out / "mclip" / "model.onnx"))
+    print(f"external data: {len(list((out / 'mclip').iterdir())) - 1} tensor files for M-CLIP")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus")
@@ -529,6 +550,7 @@ def main() -> None:
     fixtures = REPO / "tests" / "fixtures"
     make_siglip(fixtures / "models" / "tiny-siglip-hf", fixtures / "reference" / "tiny-siglip.json", texts, corpus, training)
     make_mclip(fixtures / "models" / "tiny-mclip-immich", fixtures / "reference" / "tiny-mclip.json", texts, corpus, training)
+    make_external_data(fixtures)
 
 
 if __name__ == "__main__":

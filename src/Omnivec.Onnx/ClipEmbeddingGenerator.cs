@@ -110,6 +110,7 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
     /// <summary>Loads the image tower and checks it against the text tower and the preprocessing config.</summary>
     private OnnxTower LoadVision(string path)
     {
+        OnnxExternalData.Check(path);
         OnnxTower vision = OnnxTower.Load(path, TowerKind.Vision, _options.IntraOpThreads);
         try
         {
@@ -157,7 +158,7 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
         ITextTokenizer tokenizer = LoadTokenizer(modelDirectory, files, family);
         ImagePreprocessor preprocessor = ImagePreprocessor.FromDirectory(modelDirectory);
         SigmoidScoreCalibration? calibration = family == ModelFamily.Siglip ? ReadCalibration(modelDirectory, files) : null;
-        CheckExternalData(modelDirectory, files);
+        OnnxExternalData.Check(Path.Combine(modelDirectory, files.TextModel));
 
         string visionPath = Path.Combine(modelDirectory, files.VisionModel);
         if (!File.Exists(visionPath))
@@ -256,22 +257,6 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
         }
 
         return new SigmoidScoreCalibration(scale, bias);
-    }
-
-    /// <summary>
-    /// Graphs over 2 GB keep their weights in files beside them (model.onnx_data, or one file per tensor): each file the
-    /// graph names must be there and as long as the graph says, checked before any session is created.
-    /// </summary>
-    private static void CheckExternalData(string modelDirectory, ClipModelFiles files)
-    {
-        foreach (string relative in new[] { files.TextModel, files.VisionModel })
-        {
-            string path = Path.Combine(modelDirectory, relative);
-            if (File.Exists(path))
-            {
-                OnnxExternalData.Check(path);
-            }
-        }
     }
 
     /// <summary>Embeds texts; one vector per text, in order. Texts longer than the context are truncated, as the reference does.</summary>

@@ -257,14 +257,34 @@ internal static class OnnxInitializers
     }
 }
 
-/// <summary>Checks an ONNX graph's external-data files (model.onnx_data, or one file per tensor) before ONNX Runtime is asked to load it.</summary>
+/// <summary>
+/// Checks an ONNX graph's external-data files (model.onnx_data, or one file per tensor: graphs over 2 GB keep their
+/// weights beside them) before ONNX Runtime is asked to load it, so a missing or cut-short download gets a clear error.
+/// </summary>
 internal static class OnnxExternalData
 {
     /// <exception cref="ModelConfigurationException">A file the graph names is missing, outside the model's folder, or shorter than the graph says.</exception>
     public static void Check(string modelPath)
     {
+        if (!File.Exists(modelPath))
+        {
+            return; // the loader reports the missing graph itself
+        }
+
         string folder = Path.GetDirectoryName(Path.GetFullPath(modelPath))!;
         var sizes = new Dictionary<string, long>(StringComparer.Ordinal);
+        try
+        {
+            Walk(modelPath, folder, sizes);
+        }
+        catch (ModelConfigurationException ex) when (ex.InnerException is EndOfStreamException or InvalidDataException)
+        {
+            // Not a readable ONNX file at all: ONNX Runtime's own load error says so.
+        }
+    }
+
+    private static void Walk(string modelPath, string folder, Dictionary<string, long> sizes)
+    {
         OnnxInitializers.Walk(modelPath, tensor =>
         {
             if (tensor.External is not { } entries)
