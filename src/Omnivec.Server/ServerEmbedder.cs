@@ -33,6 +33,9 @@ internal sealed class ServerEmbedder : IDisposable
 
     public EmbeddingSpace Space => _inner.Space;
 
+    /// <summary>The model's sigmoid calibration (SigLIP): search results report a match probability with it.</summary>
+    public SigmoidScoreCalibration? Calibration => _inner.GetService(typeof(SigmoidScoreCalibration)) as SigmoidScoreCalibration;
+
     public IEmbeddingGenerator<string, Embedding<float>> Text => (IEmbeddingGenerator<string, Embedding<float>>?)_batchedText ?? _inner;
 
     public IEmbeddingGenerator<DataContent, Embedding<float>> Images => (IEmbeddingGenerator<DataContent, Embedding<float>>?)_batchedImages ?? _inner;
