@@ -23,6 +23,12 @@ public sealed record EmbeddingSpace(string Provider, string ModelId, string Revi
     /// <summary>Kinds of input this space embeds.</summary>
     public Modalities Modalities { get; init; } = Modalities.Text | Modalities.Image;
 
+    /// <summary>
+    /// The model family of local models ("clip", "siglip", "mclip"); null for services and for collections made before
+    /// families were recorded. Two spaces whose families are both known must agree.
+    /// </summary>
+    public string? Family { get; init; }
+
     /// <summary>True when vectors of <paramref name="other"/> can be compared with vectors of this space.</summary>
     public bool IsCompatibleWith(EmbeddingSpace other)
     {
@@ -30,7 +36,8 @@ public sealed record EmbeddingSpace(string Provider, string ModelId, string Revi
         return string.Equals(Provider, other.Provider, StringComparison.OrdinalIgnoreCase)
             && string.Equals(ModelId, other.ModelId, StringComparison.Ordinal)
             && string.Equals(Revision, other.Revision, StringComparison.Ordinal)
-            && Dimensions == other.Dimensions;
+            && Dimensions == other.Dimensions
+            && (Family is null || other.Family is null || string.Equals(Family, other.Family, StringComparison.Ordinal));
     }
 
     /// <summary>Throws <see cref="EmbeddingSpaceMismatchException"/> unless the spaces are compatible.</summary>
@@ -43,5 +50,5 @@ public sealed record EmbeddingSpace(string Provider, string ModelId, string Revi
     }
 
     public override string ToString() =>
-        $"{Provider}:{ModelId}{(string.IsNullOrEmpty(Revision) ? "" : "@" + Revision)} ({Dimensions}-d)";
+        $"{Provider}:{ModelId}{(string.IsNullOrEmpty(Revision) ? "" : "@" + Revision)} ({(Family is null ? "" : Family + ", ")}{Dimensions}-d)";
 }

@@ -8,9 +8,11 @@ using Omnivec.Text;
 namespace Omnivec.Onnx;
 
 /// <summary>
-/// A local CLIP model run with ONNX Runtime: text and images to vectors in one space, identical to the reference
-/// implementation. One session per tower, loaded once and shared by all callers; batches are split to the model's
-/// batch limit; vectors are L2-normalised unless <see cref="ClipModelOptions.Normalize"/> is off.
+/// A local two-tower model (CLIP, SigLIP or M-CLIP: see <see cref="ModelFamily"/>) run with ONNX Runtime: text and
+/// images to vectors in one space, identical to the reference implementation. The family is read from the pack's own
+/// files and decides the tokenizer, the padding and how scores read. One session per tower, loaded once and shared by
+/// all callers; batches are split to the model's batch limit; vectors are L2-normalised unless
+/// <see cref="ClipModelOptions.Normalize"/> is off.
 /// </summary>
 /// <remarks>
 /// The work is CPU-bound, so the <c>GenerateAsync</c> methods run synchronously on the calling thread; the
@@ -34,10 +36,12 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
     private bool _probingTrim;
     private int _disposed;
 
-    private ClipEmbeddingGenerator(ClipModelOptions options, string directory, ClipModelFiles files, OnnxTower text, string visionPath,
-        ClipTokenizer tokenizer, ImagePreprocessor preprocessor)
+    private ClipEmbeddingGenerator(ClipModelOptions options, string directory, ClipModelFiles files, ModelFamily family, OnnxTower text, string visionPath,
+        ITextTokenizer tokenizer, ImagePreprocessor preprocessor, SigmoidScoreCalibration? calibration)
     {
         _options = options;
+        Family = family;
+        Calibration = calibration;
         _text = text;
         _vision = new Lazy<OnnxTower>(() => LoadVision(visionPath), LazyThreadSafetyMode.ExecutionAndPublication);
         Tokenizer = tokenizer;
@@ -64,6 +68,7 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
         Space = new EmbeddingSpace("local", identity.ModelId, identity.Revision, text.Dimensions)
         {
             Modalities = Modalities.Text | Modalities.Image,
+            Family = ModelFamilyDetector.Name(family),
         };
         _metadata = new EmbeddingGeneratorMetadata("omnivec-onnx", new Uri(Path.GetFullPath(directory) + Path.DirectorySeparatorChar), identity.ModelId, text.Dimensions);
     }
@@ -80,8 +85,17 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
     /// <summary>Which packaging the folder uses.</summary>
     public ClipLayoutKind Layout { get; }
 
-    /// <summary>The model's tokenizer.</summary>
-    public ClipTokenizer Tokenizer { get; }
+    /// <summary>The model family, read from the pack's files.</summary>
+    public ModelFamily Family { get; }
+
+    /// <summary>
+    /// For sigmoid-trained families (SigLIP): the learned scale and bias that turn a cosine into a match probability,
+    /// read from the pack's combined graph (onnx/model.onnx); null for CLIP-style models or when the pack lacks that graph.
+    /// </summary>
+    public SigmoidScoreCalibration? Calibration { get; }
+
+    /// <summary>The model's tokenizer (<see cref="ClipTokenizer"/> or <see cref="SentencePieceTextTokenizer"/>).</summary>
+    public ITextTokenizer Tokenizer { get; }
 
     /// <summary>The model's image preprocessing.</summary>
     public ImagePreprocessor Preprocessor { get; }
@@ -107,6 +121,7 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
     /// <summary>Loads the image tower and checks it against the text tower and the preprocessing config.</summary>
     private OnnxTower LoadVision(string path)
     {
+        OnnxExternalData.Check(path);
         OnnxTower vision = OnnxTower.Load(path, TowerKind.Vision, _options.IntraOpThreads);
         try
         {
@@ -150,11 +165,11 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
         }
 
         ClipModelFiles files = ClipModelLayout.SelectFromDirectory(modelDirectory, options.Variant);
-        string textDirectory = Path.Combine(modelDirectory, Path.GetDirectoryName(files.TextModel) ?? "");
-        ClipTokenizer tokenizer = files.Kind == ClipLayoutKind.Immich
-            ? ClipTokenizer.FromDirectory(System.IO.Directory.Exists(textDirectory) && HasTokenizerFiles(textDirectory) ? textDirectory : modelDirectory)
-            : ClipTokenizer.FromDirectory(modelDirectory);
+        ModelFamily family = ModelFamilyDetector.Detect(modelDirectory, files);
+        ITextTokenizer tokenizer = LoadTokenizer(modelDirectory, files, family);
         ImagePreprocessor preprocessor = ImagePreprocessor.FromDirectory(modelDirectory);
+        SigmoidScoreCalibration? calibration = family == ModelFamily.Siglip ? ReadCalibration(modelDirectory, files) : null;
+        OnnxExternalData.Check(Path.Combine(modelDirectory, files.TextModel));
 
         string visionPath = Path.Combine(modelDirectory, files.VisionModel);
         if (!File.Exists(visionPath))
@@ -166,7 +181,7 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
         try
         {
             text = OnnxTower.Load(Path.Combine(modelDirectory, files.TextModel), TowerKind.Text, options.IntraOpThreads);
-            var generator = new ClipEmbeddingGenerator(options, modelDirectory, files, text, visionPath, tokenizer, preprocessor);
+            var generator = new ClipEmbeddingGenerator(options, modelDirectory, files, family, text, visionPath, tokenizer, preprocessor, calibration);
             if (!options.LoadVisionOnFirstUse)
             {
                 generator.EnsureVisionLoaded();
@@ -189,7 +204,71 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
     }
 
     private static bool HasTokenizerFiles(string directory) =>
-        File.Exists(Path.Combine(directory, "tokenizer.json")) || File.Exists(Path.Combine(directory, "vocab.json"));
+        File.Exists(Path.Combine(directory, "tokenizer.json")) || File.Exists(Path.Combine(directory, "vocab.json"))
+        || SentencePieceTextTokenizer.ModelFileNames.Any(n => File.Exists(Path.Combine(directory, n)));
+
+    private static ITextTokenizer LoadTokenizer(string modelDirectory, ClipModelFiles files, ModelFamily family)
+    {
+        string textDirectory = Path.Combine(modelDirectory, Path.GetDirectoryName(files.TextModel) ?? "");
+        string tokenizerDirectory = files.Kind == ClipLayoutKind.Immich && System.IO.Directory.Exists(textDirectory) && HasTokenizerFiles(textDirectory)
+            ? textDirectory
+            : modelDirectory;
+        return family switch
+        {
+            ModelFamily.Siglip => SentencePieceTextTokenizer.FromDirectory(tokenizerDirectory, SentencePieceScheme.Siglip,
+                files.Kind == ClipLayoutKind.Immich ? ImmichContextLength(modelDirectory) : null),
+            // Immich pads M-CLIP text to text_cfg.context_length (77 when absent), not to XLM-R's 512.
+            ModelFamily.MClip => SentencePieceTextTokenizer.FromDirectory(tokenizerDirectory, SentencePieceScheme.XlmRoberta,
+                files.Kind == ClipLayoutKind.Immich ? ImmichContextLength(modelDirectory) ?? 77 : null),
+            _ => ClipTokenizer.FromDirectory(tokenizerDirectory),
+        };
+    }
+
+    private static int? ImmichContextLength(string modelDirectory)
+    {
+        string path = Path.Combine(modelDirectory, "config.json");
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(path));
+            return doc.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object
+                && doc.RootElement.TryGetProperty("text_cfg", out var cfg) && cfg.ValueKind == System.Text.Json.JsonValueKind.Object
+                && cfg.TryGetProperty("context_length", out var c) && c.TryGetInt32(out int length) && length is >= 4 and <= 65536
+                ? length
+                : null;
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            throw new ModelConfigurationException($"{path} is not valid JSON: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>SigLIP's logit_scale and logit_bias: weights of the combined graph (onnx/model.onnx), when the pack has it.</summary>
+    private static SigmoidScoreCalibration? ReadCalibration(string modelDirectory, ClipModelFiles files)
+    {
+        string path = Path.Combine(modelDirectory, Path.GetDirectoryName(files.TextModel) ?? "", "model.onnx");
+        if (files.Kind != ClipLayoutKind.TransformersJs || !File.Exists(path))
+        {
+            return null;
+        }
+
+        Dictionary<string, float> values = OnnxInitializers.ReadScalars(path, ["logit_scale", "logit_bias"]);
+        if (!values.TryGetValue("logit_scale", out float scale) || !values.TryGetValue("logit_bias", out float bias))
+        {
+            throw new ModelConfigurationException($"{path}: the combined graph has no scalar logit_scale and logit_bias weights.");
+        }
+
+        if (!float.IsFinite(scale) || !float.IsFinite(bias) || scale > 20)
+        {
+            throw new ModelConfigurationException($"{path}: logit_scale {scale} / logit_bias {bias} are not usable values.");
+        }
+
+        return new SigmoidScoreCalibration(scale, bias);
+    }
 
     /// <summary>Embeds texts; one vector per text, in order. Texts longer than the context are truncated, as the reference does.</summary>
     public float[][] EmbedTexts(IReadOnlyList<string> texts, CancellationToken cancellationToken = default)
@@ -433,7 +512,9 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
     /// </summary>
     private int TrimmedLength(ReadOnlySpan<int> lengths, int contextLength)
     {
-        if (!_trimTextPadding && !_probingTrim)
+        // SigLIP's text tower attends over every position without a mask and pools the last one: it needs the full width.
+        if ((!_trimTextPadding && !_probingTrim) || Family == ModelFamily.Siglip
+            || (Family == ModelFamily.MClip && _text.MaskName is null))
         {
             return contextLength;
         }
@@ -558,10 +639,16 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
     }
 
     /// <inheritdoc />
-    /// <summary>The standard answers (metadata, space, this generator and its capabilities), plus its <see cref="ClipTokenizer"/>.</summary>
+    /// <summary>
+    /// The standard answers (metadata, space, this generator and its capabilities), plus its tokenizer
+    /// (<see cref="ITextTokenizer"/>, or <see cref="ClipTokenizer"/> for CLIP packs) and, for SigLIP packs whose combined
+    /// graph is present, the <see cref="SigmoidScoreCalibration"/>.
+    /// </summary>
     public object? GetService(Type serviceType, object? serviceKey = null) =>
-        serviceType == typeof(ClipTokenizer) && serviceKey is null
-            ? Tokenizer
+        serviceKey is null && (serviceType == typeof(ITextTokenizer) || serviceType == typeof(ClipTokenizer))
+            ? (serviceType.IsInstanceOfType(Tokenizer) ? Tokenizer : null)
+            : serviceKey is null && serviceType == typeof(SigmoidScoreCalibration)
+            ? Calibration
             : MultimodalEmbeddingGenerator.GetService(this, _metadata, serviceType, serviceKey);
 
     public void Dispose()

@@ -11,9 +11,11 @@ internal sealed record EmbeddingsUsage(int PromptTokens, int TotalTokens);
 
 internal sealed record SearchResponse(string Collection, IReadOnlyList<SearchResult> Results);
 
-/// <summary><see cref="Name"/> is the file name a person knows: the uploaded name, else the last part of the path.</summary>
+/// <summary><see cref="Name"/> is the file name a person knows: the uploaded name, else the last part of the path.
+/// <see cref="Probability"/>: for sigmoid-trained models (SigLIP) and text queries, the probability that the text describes the item.</summary>
 internal sealed record SearchResult(long Id, float Score, string Path, string Name, string MediaType, int Width, int Height, long SizeBytes,
-    DateTimeOffset? TakenAt, string ThumbnailUrl);
+    DateTimeOffset? TakenAt, string ThumbnailUrl,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] double? Probability = null);
 
 internal sealed record ClassifyResponse(IReadOnlyList<ClassifyLabel> Labels);
 

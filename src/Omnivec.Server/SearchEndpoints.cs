@@ -78,9 +78,11 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
         }
 
         string prefix = "/v1/collections/" + Uri.EscapeDataString(collection.Name) + "/items/";
+        SigmoidScoreCalibration? calibration = text is not null ? embedder.Calibration : null;
         SearchResult[] results = hits.Select(h => new SearchResult(h.Item.Id, h.Score, h.Item.Path,
             h.Item.Extra is { } extra && extra.TryGetValue("name", out string? name) ? name : Path.GetFileName(h.Item.Path), h.Item.MediaType, h.Item.Width, h.Item.Height,
-            h.Item.SizeBytes, h.Item.TakenAt, prefix + h.Item.Id.ToString(CultureInfo.InvariantCulture) + "/thumbnail")).ToArray();
+            h.Item.SizeBytes, h.Item.TakenAt, prefix + h.Item.Id.ToString(CultureInfo.InvariantCulture) + "/thumbnail",
+            calibration?.Probability(h.Score))).ToArray();
         return TypedResults.Ok(new SearchResponse(collection.Name, results));
     }
 

@@ -12,7 +12,7 @@ internal sealed class ServerEmbedder : IDisposable
     private readonly IMultimodalEmbeddingGenerator _inner;
     private readonly OmnivecServerOptions _options;
     private readonly ImageDecoder _identifier;
-    private readonly Text.ClipTokenizer? _tokenizer;
+    private readonly Text.ITextTokenizer? _tokenizer;
     private readonly BatchingEmbeddingGenerator<string>? _batchedText;
     private readonly BatchingEmbeddingGenerator<DataContent>? _batchedImages;
 
@@ -31,6 +31,9 @@ internal sealed class ServerEmbedder : IDisposable
     }
 
     public EmbeddingSpace Space => _inner.Space;
+
+    /// <summary>The model's sigmoid calibration (SigLIP): search results report a match probability with it.</summary>
+    public SigmoidScoreCalibration? Calibration => _inner.GetService(typeof(SigmoidScoreCalibration)) as SigmoidScoreCalibration;
 
     public IEmbeddingGenerator<string, Embedding<float>> Text => (IEmbeddingGenerator<string, Embedding<float>>?)_batchedText ?? _inner;
 

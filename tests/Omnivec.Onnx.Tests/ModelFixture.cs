@@ -5,9 +5,16 @@ public sealed class ModelFixture : IDisposable
 {
     private readonly Lazy<ClipEmbeddingGenerator> _hf = new(() => ClipEmbeddingGenerator.Load(ReferenceData.HfModel, new ClipModelOptions { MaxBatchSize = 8 }));
     private readonly Lazy<ClipEmbeddingGenerator> _immich = new(() => ClipEmbeddingGenerator.Load(ReferenceData.ImmichModel));
+    private readonly Lazy<ClipEmbeddingGenerator> _siglip = new(() => ClipEmbeddingGenerator.Load(SiglipModel, new ClipModelOptions { MaxBatchSize = 4 }));
+    private readonly Lazy<ClipEmbeddingGenerator> _mclip = new(() => ClipEmbeddingGenerator.Load(MclipModel, new ClipModelOptions { MaxBatchSize = 4 }));
+
+    public static string SiglipModel => Path.Combine(Omnivec.Tests.TestPaths.Fixtures, "models", "tiny-siglip-hf");
+    public static string MclipModel => Path.Combine(Omnivec.Tests.TestPaths.Fixtures, "models", "tiny-mclip-immich");
 
     public ClipEmbeddingGenerator Hf => _hf.Value;
     public ClipEmbeddingGenerator Immich => _immich.Value;
+    public ClipEmbeddingGenerator Siglip => _siglip.Value;
+    public ClipEmbeddingGenerator Mclip => _mclip.Value;
 
     public void Dispose()
     {
@@ -16,9 +23,12 @@ public sealed class ModelFixture : IDisposable
             _hf.Value.Dispose();
         }
 
-        if (_immich.IsValueCreated)
+        foreach (Lazy<ClipEmbeddingGenerator> model in new[] { _immich, _siglip, _mclip })
         {
-            _immich.Value.Dispose();
+            if (model.IsValueCreated)
+            {
+                model.Value.Dispose();
+            }
         }
     }
 }

@@ -42,13 +42,14 @@ public static class ClipModelLayout
     private static readonly string[] s_tjsSupport =
     [
         "config.json", "preprocessor_config.json", "tokenizer.json", "tokenizer_config.json",
-        "vocab.json", "merges.txt", "special_tokens_map.json",
+        "vocab.json", "merges.txt", "special_tokens_map.json", "spiece.model", "sentencepiece.bpe.model", "tokenizer.model",
     ];
 
     private static readonly string[] s_immichSupport =
     [
         "config.json", "visual/preprocess_cfg.json", "textual/tokenizer.json", "textual/tokenizer_config.json",
-        "textual/vocab.json", "textual/merges.txt", "textual/special_tokens_map.json",
+        "textual/vocab.json", "textual/merges.txt", "textual/special_tokens_map.json", "textual/spiece.model",
+        "textual/sentencepiece.bpe.model", "textual/tokenizer.model",
     ];
 
     private static readonly ModelVariant[] s_variants = [ModelVariant.Fp32, ModelVariant.Fp16, ModelVariant.Quantized];
@@ -84,7 +85,14 @@ public static class ClipModelLayout
                     $"This model uses the Immich layout, which offers no {VariantName(variant)} ONNX weights; variants available: fp32.");
             }
 
-            return new ClipModelFiles(ClipLayoutKind.Immich, ImmichText, ImmichVision, Support(set, s_immichSupport, ImmichText, ImmichVision));
+            List<string> support = Support(set, s_immichSupport, ImmichText, ImmichVision);
+            // Graphs whose weights are stored one file per tensor name those files freely; they sit beside the graph.
+            // Subfolders hold hardware-specific exports (ARM NN, RKNN), which are never needed.
+            support.AddRange(set
+                .Where(f => (IsDirectChild(f, "textual/") || IsDirectChild(f, "visual/")) && f != ImmichText && f != ImmichVision
+                    && !support.Contains(f) && !f.EndsWith(".armnn", StringComparison.Ordinal) && !f.EndsWith(".rknn", StringComparison.Ordinal))
+                .Order(StringComparer.Ordinal));
+            return new ClipModelFiles(ClipLayoutKind.Immich, ImmichText, ImmichVision, support);
         }
 
         throw new ModelConfigurationException(
@@ -214,6 +222,9 @@ public static class ClipModelLayout
 
         return result;
     }
+
+    private static bool IsDirectChild(string path, string folder) =>
+        path.StartsWith(folder, StringComparison.Ordinal) && path.IndexOf('/', folder.Length) < 0;
 
     private static string DescribeMissing(HashSet<string> set)
     {

@@ -17,7 +17,7 @@ namespace Omnivec.Text;
 /// (byte-level, "&lt;/w&gt;" word suffix), which reproduces the reference's merge order; the clean-up is
 /// <see cref="ClipTextNormalizer"/> and the split is the reference pattern.
 /// </remarks>
-public sealed partial class ClipTokenizer
+public sealed partial class ClipTokenizer : ITextTokenizer
 {
     internal const string StartToken = "<|startoftext|>";
     internal const string EndToken = "<|endoftext|>";

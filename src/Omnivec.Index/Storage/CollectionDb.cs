@@ -98,6 +98,10 @@ internal static class CollectionDb
             // Ties snapshot files to this database: a recreated collection never adopts an old file.
             ["instance_id"] = Guid.NewGuid().ToString("N"),
         };
+        if (space.Family is not null)
+        {
+            values["family"] = space.Family;
+        }
         using SqliteCommand insert = connection.CreateCommand();
         insert.Transaction = tx;
         insert.CommandText = "INSERT OR IGNORE INTO meta(key, value) VALUES($k, $v)";
@@ -145,6 +149,7 @@ internal static class CollectionDb
             return new EmbeddingSpace(meta["provider"], meta["model_id"], meta["revision"], int.Parse(meta["dimensions"], CultureInfo.InvariantCulture))
             {
                 Modalities = (Modalities)int.Parse(meta["modalities"], CultureInfo.InvariantCulture),
+                Family = meta.TryGetValue("family", out string? family) ? family : null,
             };
         }
         catch (Exception e) when (e is KeyNotFoundException or FormatException or OverflowException)

@@ -6,26 +6,35 @@ namespace Omnivec.Indexing.Classification;
 public sealed record LabelScore(string Label, float Probability, float Similarity);
 
 /// <summary>
-/// CLIP zero-shot classification: each label becomes the normalised mean of its prompt embeddings ("a photo of a {}.", …),
-/// an image's logits are <c>LogitScale × cosine</c>, and a softmax turns them into probabilities — as in the CLIP paper.
+/// Zero-shot classification: each label becomes the normalised mean of its prompt embeddings ("a photo of a {}.", …).
+/// For softmax-trained models (CLIP) an image's logits are <c>LogitScale × cosine</c> and a softmax turns them into
+/// probabilities that sum to one, as in the CLIP paper; for sigmoid-trained models (SigLIP, given a
+/// <see cref="SigmoidScoreCalibration"/>) each label gets its own probability, so several labels can be true at once.
 /// </summary>
 public sealed class ZeroShotClassifier
 {
     private readonly float[][] _classVectors;
 
-    private ZeroShotClassifier(IReadOnlyList<string> labels, float[][] classVectors, float logitScale)
+    private ZeroShotClassifier(IReadOnlyList<string> labels, float[][] classVectors, float logitScale, SigmoidScoreCalibration? calibration)
     {
         Labels = labels;
         _classVectors = classVectors;
         LogitScale = logitScale;
+        Calibration = calibration;
     }
+
+    /// <summary>The sigmoid calibration used instead of the softmax, for sigmoid-trained models; null for CLIP-style softmax.</summary>
+    public SigmoidScoreCalibration? Calibration { get; }
 
     public IReadOnlyList<string> Labels { get; }
 
     /// <summary>CLIP's learned temperature; 100 for OpenAI's released models.</summary>
     public float LogitScale { get; }
 
-    /// <summary>Embeds every label through every template and averages per label.</summary>
+    /// <summary>
+    /// Embeds every label through every template and averages per label. When the embedder offers a
+    /// <see cref="SigmoidScoreCalibration"/> (SigLIP) labels are scored independently with it; otherwise by a softmax.
+    /// </summary>
     public static async Task<ZeroShotClassifier> CreateAsync(IEmbeddingGenerator<string, Embedding<float>> textEmbedder, IReadOnlyList<string> labels,
         IReadOnlyList<string>? templates = null, float logitScale = 100f, CancellationToken cancellationToken = default)
     {
@@ -73,7 +82,8 @@ public sealed class ZeroShotClassifier
             classVectors[c] = mean;
         }
 
-        return new ZeroShotClassifier(cleaned, classVectors, logitScale);
+        var calibration = textEmbedder.GetService(typeof(SigmoidScoreCalibration)) as SigmoidScoreCalibration;
+        return new ZeroShotClassifier(cleaned, classVectors, logitScale, calibration);
     }
 
     /// <summary>Probabilities for every label, highest first.</summary>
@@ -88,7 +98,17 @@ public sealed class ZeroShotClassifier
         }
 
         var probabilities = new float[logits.Length];
-        System.Numerics.Tensors.TensorPrimitives.SoftMax(logits, probabilities);
+        if (Calibration is { } sigmoid)
+        {
+            for (int c = 0; c < similarity.Length; c++)
+            {
+                probabilities[c] = (float)sigmoid.Probability(similarity[c]);
+            }
+        }
+        else
+        {
+            System.Numerics.Tensors.TensorPrimitives.SoftMax(logits, probabilities);
+        }
         return Enumerable.Range(0, logits.Length)
             .Select(c => new LabelScore(Labels[c], probabilities[c], similarity[c]))
             .OrderByDescending(s => s.Probability)

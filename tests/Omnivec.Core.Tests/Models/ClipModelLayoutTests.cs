@@ -151,4 +151,24 @@ public class ClipModelLayoutTests
         var error = Assert.Throws<ModelConfigurationException>(() => ClipModelLayout.ParseVariant("q4"));
         Assert.Contains("fp32, fp16 or quantized", error.Message);
     }
+
+    [Fact]
+    public void SentencePiece_files_and_per_tensor_weights_beside_an_Immich_graph_are_part_of_the_pack()
+    {
+        string[] mclip =
+        [
+            "config.json", "textual/model.onnx", "textual/sentencepiece.bpe.model", "textual/tokenizer_config.json",
+            "textual/embeddings.word_embeddings.weight", "textual/onnx__MatMul_1234", "textual/armnn/model.armnn",
+            "visual/model.onnx", "visual/preprocess_cfg.json", "visual/rknpu/rk3588/model.rknn", "visual/model.rknn",
+        ];
+        ClipModelFiles files = ClipModelLayout.Select(mclip);
+        Assert.Contains("textual/sentencepiece.bpe.model", files.SupportFiles);
+        Assert.Contains("textual/embeddings.word_embeddings.weight", files.SupportFiles);
+        Assert.Contains("textual/onnx__MatMul_1234", files.SupportFiles);
+        Assert.DoesNotContain(files.AllFiles, f => f.EndsWith(".armnn", StringComparison.Ordinal) || f.EndsWith(".rknn", StringComparison.Ordinal));
+        Assert.Equal(files.AllFiles.Count(), files.AllFiles.Distinct().Count());
+
+        ClipModelFiles siglip = ClipModelLayout.Select(["config.json", "spiece.model", "onnx/text_model.onnx", "onnx/vision_model.onnx", "onnx/model.onnx"]);
+        Assert.Contains("spiece.model", siglip.SupportFiles);
+    }
 }
