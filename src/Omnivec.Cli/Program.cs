@@ -3,9 +3,10 @@ using Omnivec;
 using Omnivec.Cli;
 
 RootCommand root = CliApp.BuildRootCommand();
-ParseResult parse = root.Parse(args);
 try
 {
+    // Option defaults come from the environment and the config file, so parsing can already report a bad setting.
+    ParseResult parse = root.Parse(args);
     // Our own errors are for people: print the message, not a stack trace.
     return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }).ConfigureAwait(false);
 }

@@ -82,7 +82,7 @@ public sealed class PackagingTests(PackedFixture packed)
     public async Task The_sample_built_against_the_packages_indexes_a_folder_and_searches_it()
     {
         string photos = CopyPhotos("sample", "two_beagles.jpg", "hotdog.jpg", "white_mug.jpg");
-        string dll = Path.Combine(packed.SampleDirectory, "bin", "Release", "net10.0", "IndexAndSearch.dll");
+        string dll = packed.SampleDll;
         string work = Path.Combine(packed.Root, "sample-run");
         Directory.CreateDirectory(work);
 

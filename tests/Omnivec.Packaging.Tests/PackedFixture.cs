@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Runtime.InteropServices;
 using Omnivec.Onnx;
 using Omnivec.Tests;
 
@@ -18,6 +19,9 @@ public sealed class PackedFixture : IAsyncLifetime
     public string ToolDirectory => Path.Combine(Root, "tools");
     public string Tool => Path.Combine(ToolDirectory, OperatingSystem.IsWindows() ? "omnivec.exe" : "omnivec");
     public string SampleDirectory => Path.Combine(Root, "sample");
+
+    /// <summary>The sample's built program.</summary>
+    public string SampleDll => Path.Combine(SampleDirectory, "bin", "Release", "net10.0", RuntimeInformation.RuntimeIdentifier, "IndexAndSearch.dll");
 
     /// <summary>The informational version the solution was built with (version + commit), as <c>--version</c> should print it.</summary>
     public string BuiltVersion { get; } = typeof(ClipEmbeddingGenerator).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()!.InformationalVersion;
@@ -58,7 +62,9 @@ public sealed class PackedFixture : IAsyncLifetime
         string globalPackages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } configured
             ? configured
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        // For this machine's platform only: a portable build would copy every platform's native libraries (~1 GB).
         await Run.DotnetAsync(SampleDirectory, s_slow, "build", "-c", "Release", "-p:OmnivecVersion=" + PackageVersion,
+            "-p:RuntimeIdentifier=" + RuntimeInformation.RuntimeIdentifier, "-p:SelfContained=false",
             "-p:RestorePackagesPath=" + Path.Combine(Root, "packages"), "-p:RestoreFallbackFolders=" + globalPackages,
             "--disable-build-servers", "-nodeReuse:false");
     }
