@@ -25,7 +25,6 @@ internal sealed class CliSettings
         ("server.urls", "OMNIVEC_URLS", "http://127.0.0.1:8080", "serve: addresses, comma-separated (--urls)"),
         ("server.maxBatchSize", "OMNIVEC_MAX_BATCH_SIZE", "32", "serve: inputs per model run (--max-batch-size)"),
         ("server.corsOrigins", "OMNIVEC_CORS_ORIGINS", null, "serve: allowed origins, comma-separated (--cors-origin)"),
-        ("server.metrics", "OMNIVEC_METRICS", "false", "serve: Prometheus /metrics (--metrics)"),
     ];
 
     private static readonly Lazy<CliSettings> s_current = new(() => Load(Environment.GetEnvironmentVariable));
@@ -59,13 +58,6 @@ internal sealed class CliSettings
     public int Int(string key) => int.TryParse(Value(key), NumberStyles.Integer, CultureInfo.InvariantCulture, out int n)
         ? n
         : throw new InvalidInputException($"Setting {key} must be a whole number; got '{Value(key)}' (from {_settings[key].Source}).");
-
-    public bool Bool(string key) => Value(key)?.Trim().ToLowerInvariant() switch
-    {
-        null or "" or "false" or "0" or "no" or "off" => false,
-        "true" or "1" or "yes" or "on" => true,
-        _ => throw new InvalidInputException($"Setting {key} must be true or false; got '{Value(key)}' (from {_settings[key].Source})."),
-    };
 
     /// <summary>Where the config file is looked for.</summary>
     public static string DefaultConfigPath(Func<string, string?> env)

@@ -18,7 +18,7 @@ public sealed class ConfigCommandTests : IDisposable
             ["OMNIVEC_CONFIG"] = null,
             ["OMNIVEC_HOME"] = Path.Combine(_root, "home"),
         };
-        foreach (string variable in new[] { "OMNIVEC_MODEL", "OMNIVEC_VARIANT", "OMNIVEC_PROVIDER", "OMNIVEC_STORE", "OMNIVEC_COLLECTION", "OMNIVEC_URLS", "OMNIVEC_MAX_BATCH_SIZE", "OMNIVEC_CORS_ORIGINS", "OMNIVEC_METRICS" })
+        foreach (string variable in new[] { "OMNIVEC_MODEL", "OMNIVEC_VARIANT", "OMNIVEC_PROVIDER", "OMNIVEC_STORE", "OMNIVEC_COLLECTION", "OMNIVEC_URLS", "OMNIVEC_MAX_BATCH_SIZE", "OMNIVEC_CORS_ORIGINS" })
         {
             env[variable] = null;
         }
