@@ -305,7 +305,7 @@ internal static class DoctorCommand
 
         yield return new Check("usearch", hnsw ? Status.Ok : Status.Warn, hnsw
             ? "USearch (HNSW graph for collections of 20,000+ items)"
-            : $"no USearch build for {RuntimeInformation.RuntimeIdentifier}: search stays exact (correct, slower on large collections)");
+            : $"no USearch build for {RuntimeInformation.RuntimeIdentifier}: collections of 20,000+ items cannot build the HNSW graph; search them with --exact");
     }
 
     private static Check Probe(string name, Func<string> load)
