@@ -66,14 +66,15 @@ public sealed class PackagingTests(PackedFixture packed)
         // The collection went to the fresh OMNIVEC_HOME, nowhere else.
         Assert.True(Directory.Exists(Path.Combine(home["OMNIVEC_HOME"]!, "collections", "default")), index.Both);
 
-        ProcessResult byImage = await packed.ToolAsync(home, "search", "--image", Path.Combine(photos, "cat_chelsea.png"), "--json");
+        // --all: no relevance cutoff, every item comes back ranked (the tiny random model makes nothing stand out).
+        ProcessResult byImage = await packed.ToolAsync(home, "search", "--image", Path.Combine(photos, "cat_chelsea.png"), "--json", "--all");
         Assert.True(byImage.ExitCode == 0, byImage.Both);
         JsonElement[] hits = Results(byImage.StdOut);
         Assert.Equal(3, hits.Length);
         Assert.Equal(Path.Combine(photos, "cat_chelsea.png"), hits[0].GetProperty("path").GetString());
         Assert.True(hits[0].GetProperty("score").GetSingle() > 0.999f, byImage.StdOut);
 
-        ProcessResult byText = await packed.ToolAsync(home, "search", "a dog", "--json", "--top", "2");
+        ProcessResult byText = await packed.ToolAsync(home, "search", "a dog", "--json", "--top", "2", "--all");
         Assert.True(byText.ExitCode == 0, byText.Both);
         Assert.Equal(2, Results(byText.StdOut).Length);
     }
