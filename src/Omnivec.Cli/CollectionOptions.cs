@@ -9,13 +9,13 @@ internal sealed class CollectionOptions
 {
     public Option<string?> Store { get; } = new("--store")
     {
-        Description = "Where collections live: a folder, or a PostgreSQL URI (postgresql://user:password@host:port/database). Default: $OMNIVEC_STORE, else $OMNIVEC_HOME/collections, else ~/.local/share/omnivec/collections.",
+        Description = "Where collections live: a folder, or a PostgreSQL URI (postgresql://user:password@host:port/database). Default: OMNIVEC_STORE, \"store\" in the config file, else $OMNIVEC_HOME/collections, else ~/.local/share/omnivec/collections.",
     };
 
     public Option<string> Collection { get; } = new("--collection", "-c")
     {
         Description = "Collection name.",
-        DefaultValueFactory = _ => "default",
+        DefaultValueFactory = _ => CliSettings.Current.Value("collection") ?? "default",
     };
 
     public void AddTo(Command command)
@@ -26,8 +26,12 @@ internal sealed class CollectionOptions
 
     public IVectorStore OpenStore(ParseResult parse) => StoreLocation.Open(Location(parse));
 
-    /// <summary>--store, else $OMNIVEC_STORE, else the default folder (a URI keeps its password: not for messages).</summary>
-    public string Location(ParseResult parse) => StoreLocation.Resolve(parse.GetValue(Store));
+    /// <summary>--store, else the configured store (OMNIVEC_STORE, the config file), else the default folder (a URI keeps its password: not for messages).</summary>
+    public string Location(ParseResult parse) => StoreLocation.Resolve(StoreSetting(parse));
+
+    /// <summary>The --store flag, else the configured or default store.</summary>
+    public string StoreSetting(ParseResult parse) =>
+        parse.GetValue(Store) is { Length: > 0 } store ? store : CliSettings.Current.Value("store") ?? CollectionStore.DefaultRoot;
 
     public string Name(ParseResult parse) => parse.GetValue(Collection) ?? "default";
 }

@@ -11,14 +11,14 @@ internal sealed class ModelOptions
 
     public Option<string> Model { get; } = new("--model", "-m")
     {
-        Description = "A model folder, or a Hugging Face Hub repo id (org/name[@revision]). Default: " + DefaultModel,
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("OMNIVEC_MODEL") is { Length: > 0 } env ? env : DefaultModel,
+        Description = "A model folder, or a Hugging Face Hub repo id (org/name[@revision]). Default: " + DefaultModel + " (or OMNIVEC_MODEL, or \"model\" in the config file).",
+        DefaultValueFactory = _ => CliSettings.Current.Value("model") ?? DefaultModel,
     };
 
     public Option<string> Variant { get; } = new("--variant")
     {
         Description = "Which ONNX files to use where the model has several: fp32 (default), fp16 or quantized.",
-        DefaultValueFactory = _ => "fp32",
+        DefaultValueFactory = _ => CliSettings.Current.Value("variant") ?? "fp32",
     };
 
     public ModelOptions() => Variant.Validators.Add(ValidateVariant);

@@ -10,7 +10,7 @@ internal sealed class EmbedderOptions
     public Option<string> Provider { get; } = new("--provider")
     {
         Description = "local (default: a CLIP model run here), google (Vertex AI multimodal embeddings) or azure (Azure AI Vision).",
-        DefaultValueFactory = _ => "local",
+        DefaultValueFactory = _ => CliSettings.Current.Value("provider") ?? "local",
     };
 
     public Option<string?> GoogleProject { get; } = new("--google-project") { Description = "Google Cloud project id (or GOOGLE_CLOUD_PROJECT)." };

@@ -5,29 +5,30 @@ using Omnivec.Cli;
 // Exit codes (documented in the README): 0 success; 1 an input, model, store or service failed; 2 the command line is
 // wrong; 3 an unexpected internal error (a bug); 130 cancelled. Every failure ends in one "error: ..." line on stderr.
 RootCommand root = CliApp.BuildRootCommand();
-ParseResult parse = root.Parse(args);
-// A misspelt option where a command takes free arguments (search's query, tokenize's texts) would otherwise become an
-// argument: "--tpo" is refused like any unknown option. Values that really start with "--" go after a "--" separator.
-string? unknownOption = parse.Tokens.TakeWhile(t => t.Type != System.CommandLine.Parsing.TokenType.DoubleDash)
-    .FirstOrDefault(t => t.Type == System.CommandLine.Parsing.TokenType.Argument && LooksLikeAnOption(t.Value))?.Value;
-if (unknownOption is not null && parse.Action is not System.CommandLine.Help.HelpAction)
-{
-    Output.Error($"Unrecognized option '{unknownOption}' (see '{string.Join(' ', ["omnivec", .. CommandPath(parse.CommandResult)])} --help'; put values that start with '--' after a '--')");
-    return ExitCodes.Usage;
-}
-
-if (parse.Errors.Count > 0 && parse.Action is not System.CommandLine.Help.HelpAction)
-{
-    string command = string.Join(' ', parse.CommandResult.Command is RootCommand ? ["omnivec"] : ["omnivec", .. CommandPath(parse.CommandResult)]);
-    // One line: the most specific message first (an unknown word explains a "required command" error that follows it).
-    IEnumerable<string> messages = parse.Errors.Select(e => e.Message.TrimEnd('.'))
-        .OrderBy(m => m.StartsWith("Unrecognized", StringComparison.Ordinal) ? 0 : 1).Distinct();
-    Output.Error($"{string.Join("; ", messages)} (see '{command} --help')");
-    return ExitCodes.Usage;
-}
-
 try
 {
+    // Option defaults come from the environment and the config file, so parsing can already report a bad setting.
+    ParseResult parse = root.Parse(args);
+    // A misspelt option where a command takes free arguments (search's query, tokenize's texts) would otherwise become an
+    // argument: "--tpo" is refused like any unknown option. Values that really start with "--" go after a "--" separator.
+    string? unknownOption = parse.Tokens.TakeWhile(t => t.Type != System.CommandLine.Parsing.TokenType.DoubleDash)
+        .FirstOrDefault(t => t.Type == System.CommandLine.Parsing.TokenType.Argument && LooksLikeAnOption(t.Value))?.Value;
+    if (unknownOption is not null && parse.Action is not System.CommandLine.Help.HelpAction)
+    {
+        Output.Error($"Unrecognized option '{unknownOption}' (see '{string.Join(' ', ["omnivec", .. CommandPath(parse.CommandResult)])} --help'; put values that start with '--' after a '--')");
+        return ExitCodes.Usage;
+    }
+
+    if (parse.Errors.Count > 0 && parse.Action is not System.CommandLine.Help.HelpAction)
+    {
+        string command = string.Join(' ', parse.CommandResult.Command is RootCommand ? ["omnivec"] : ["omnivec", .. CommandPath(parse.CommandResult)]);
+        // One line: the most specific message first (an unknown word explains a "required command" error that follows it).
+        IEnumerable<string> messages = parse.Errors.Select(e => e.Message.TrimEnd('.'))
+            .OrderBy(m => m.StartsWith("Unrecognized", StringComparison.Ordinal) ? 0 : 1).Distinct();
+        Output.Error($"{string.Join("; ", messages)} (see '{command} --help')");
+        return ExitCodes.Usage;
+    }
+
     // Our own errors are for people: print the message, not a stack trace.
     return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }).ConfigureAwait(false);
 }

@@ -13,8 +13,8 @@ internal static class ServeCommand
         var collection = new CollectionOptions();
         var urls = new Option<string[]>("--urls")
         {
-            Description = "Addresses to listen on. Default: http://127.0.0.1:8080 (this machine only).",
-            DefaultValueFactory = _ => ["http://127.0.0.1:8080"],
+            Description = "Addresses to listen on. Default: http://127.0.0.1:8080 (this machine only), or OMNIVEC_URLS / \"server.urls\" in the config file.",
+            DefaultValueFactory = _ => CliSettings.Current.List("server.urls") is { Length: > 0 } configured ? configured : ["http://127.0.0.1:8080"],
             AllowMultipleArgumentsPerToken = true,
         };
         var apiKeys = new Option<string[]>("--api-key")
@@ -24,7 +24,7 @@ internal static class ServeCommand
         var corsOrigins = new Option<string[]>("--cors-origin") { Description = "Allow browser calls from this origin (repeatable). Default: none." };
         var allowImageUrls = new Option<bool>("--allow-image-urls") { Description = "Fetch {\"image\": \"https://…\"} inputs (only from --image-url-allow hosts; never internal addresses)." };
         var imageUrlAllow = new Option<string?>("--image-url-allow") { Description = "Hosts image URLs may use, comma-separated; *.example.com allows subdomains." };
-        var maxBatch = new Option<int>("--max-batch-size") { Description = "Inputs merged into one model run by dynamic batching (1 = off).", DefaultValueFactory = _ => 32 };
+        var maxBatch = new Option<int>("--max-batch-size") { Description = "Inputs merged into one model run by dynamic batching (1 = off).", DefaultValueFactory = _ => CliSettings.Current.Int("server.maxBatchSize") };
         var command = new Command("serve", "Serve the HTTP API and the web page.");
         embedder.AddTo(command);
         collection.AddTo(command);
@@ -81,7 +81,7 @@ internal static class ServeCommand
                     options.ApiKeys.Add(key);
                 }
 
-                foreach (string origin in parse.GetValue(corsOrigins) ?? [])
+                foreach (string origin in parse.GetValue(corsOrigins) is { Length: > 0 } given ? given : CliSettings.Current.List("server.corsOrigins"))
                 {
                     options.CorsOrigins.Add(origin);
                 }
