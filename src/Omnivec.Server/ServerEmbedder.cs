@@ -23,6 +23,7 @@ internal sealed class ServerEmbedder : IDisposable
         _options = options;
         _identifier = new ImageDecoder(new ImageDecoderOptions { MaxPixels = options.MaxImagePixels, MaxBytes = Math.Min(options.MaxRequestBytes, Array.MaxLength) });
         _tokenizer = (inner.GetService(typeof(ClipEmbeddingGenerator)) as ClipEmbeddingGenerator)?.Tokenizer;
+        Prompts = new PromptCache(this, options);
         if (options.MaxBatchSize > 1)
         {
             // The batchers must not dispose the shared embedder: the caller of OmnivecServer.Build owns it.
@@ -32,6 +33,9 @@ internal sealed class ServerEmbedder : IDisposable
     }
 
     public EmbeddingSpace Space => _inner.Space;
+
+    /// <summary>Cached text embeddings of classification prompts.</summary>
+    public PromptCache Prompts { get; }
 
     public IEmbeddingGenerator<string, Embedding<float>> Text => (IEmbeddingGenerator<string, Embedding<float>>?)_batchedText ?? _inner;
 
