@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.Extensions.Configuration;
 using Omnivec.Index;
 using Omnivec.Server;
 
@@ -25,10 +26,14 @@ internal static class ServeCommand
         var allowImageUrls = new Option<bool>("--allow-image-urls") { Description = "Fetch {\"image\": \"https://…\"} inputs (only from --image-url-allow hosts; never internal addresses)." };
         var imageUrlAllow = new Option<string?>("--image-url-allow") { Description = "Hosts image URLs may use, comma-separated; *.example.com allows subdomains." };
         var maxBatch = new Option<int>("--max-batch-size") { Description = "Inputs merged into one model run by dynamic batching (1 = off).", DefaultValueFactory = _ => CliSettings.Current.Int("server.maxBatchSize") };
+        var settings = new Option<string[]>("--set")
+        {
+            Description = "Set a server limit or option by name, e.g. --set MaxCollections=500 --set CollectionIdleTimeout=00:10:00 (repeatable; README 'Limits' lists them).",
+        };
         var command = new Command("serve", "Serve the HTTP API and the web page.");
         embedder.AddTo(command);
         collection.AddTo(command);
-        foreach (Option option in new Option[] { urls, apiKeys, corsOrigins, allowImageUrls, imageUrlAllow, maxBatch })
+        foreach (Option option in new Option[] { urls, apiKeys, corsOrigins, allowImageUrls, imageUrlAllow, maxBatch, settings })
         {
             command.Options.Add(option);
         }
@@ -68,6 +73,7 @@ internal static class ServeCommand
                     MaxBatchSize = Math.Max(1, parse.GetValue(maxBatch)),
                     CollectionCreated = c => EmbedderFactory.Remember(c, parse, embedder),
                 };
+                ApplySettings(options, parse.GetValue(settings) ?? []);
                 options.Urls.Clear();
                 foreach (string url in parse.GetValue(urls) ?? [])
                 {
@@ -117,5 +123,38 @@ internal static class ServeCommand
         return Uri.TryCreate(normalized, UriKind.Absolute, out Uri? uri)
             && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
             && !string.IsNullOrEmpty(uri.Host);
+    }
+
+    /// <summary>Binds <c>Name=Value</c> pairs onto the server options (numbers, booleans, TimeSpans like 00:10:00); unknown names and bad values are refused.</summary>
+    internal static void ApplySettings(OmnivecServerOptions options, IEnumerable<string> pairs)
+    {
+        var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        foreach (string pair in pairs)
+        {
+            int eq = pair.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0)
+            {
+                throw new InvalidInputException($"--set takes Name=Value, like MaxCollections=500; got '{pair}'.");
+            }
+
+            string name = pair[..eq].Trim();
+            System.Reflection.PropertyInfo? property = typeof(OmnivecServerOptions).GetProperty(name,
+                System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.IgnoreCase);
+            if (property is null || !property.CanWrite || !(property.PropertyType.IsPrimitive || property.PropertyType == typeof(TimeSpan)))
+            {
+                throw new InvalidInputException($"--set: the server has no setting named '{name}' (README 'Limits' lists them).");
+            }
+
+            values[property.Name] = pair[(eq + 1)..].Trim();
+        }
+
+        try
+        {
+            new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddInMemoryCollection(values).Build().Bind(options);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidInputException("--set: " + (e.InnerException?.Message ?? e.Message));
+        }
     }
 }

@@ -194,7 +194,8 @@ public sealed class BatchingEmbeddingGenerator<TInput> : DelegatingEmbeddingGene
     {
         try
         {
-            GeneratedEmbeddings<Embedding<float>> result = await InnerGenerator.GenerateAsync(pending.Inputs, null, CancellationToken.None).ConfigureAwait(false);
+            // A run for one caller alone stops when that caller gives up (a merged run carries on for the others).
+            GeneratedEmbeddings<Embedding<float>> result = await InnerGenerator.GenerateAsync(pending.Inputs, null, pending.CancellationToken).ConfigureAwait(false);
             pending.Completion.TrySetResult(result);
         }
 #pragma warning disable CA1031 // handed to the caller, not swallowed

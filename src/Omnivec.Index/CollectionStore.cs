@@ -67,7 +67,7 @@ public sealed partial class CollectionStore : IVectorStore
             {
                 Dictionary<string, string> meta = CollectionDb.ReadMeta(connection);
                 EmbeddingSpace space = CollectionDb.SpaceFromMeta(meta, db);
-                long bytes = Directory.EnumerateFiles(dir).Sum(f => new FileInfo(f).Length);
+                long bytes = Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length); // uploads/ too
                 result.Add(new CollectionInfo(name, space, CollectionDb.Count(connection), bytes, Ticks(meta, "created_ticks"), Ticks(meta, "updated_ticks")));
             }
             catch (SqliteException e)
@@ -235,7 +235,12 @@ public sealed partial class CollectionStore : IVectorStore
         }
     }
 
-    internal static bool IsValidName(string name) => NamePattern().IsMatch(name);
+    /// <summary>
+    /// Letters, digits, '.', '_' and '-', and a name every file system can hold: not a Windows device name (CON, NUL,
+    /// COM1, LPT1, … with or without an extension) and not ending in '.' (which Windows drops).
+    /// </summary>
+    internal static bool IsValidName(string name) =>
+        NamePattern().IsMatch(name) && !name.EndsWith('.') && !ReservedNamePattern().IsMatch(name);
 
     private void EnsureRootIsNotAFile()
     {
@@ -251,7 +256,7 @@ public sealed partial class CollectionStore : IVectorStore
         if (!IsValidName(name))
         {
             throw new InvalidInputException(
-                $"'{name}' is not a valid collection name: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit.");
+                $"'{(name.Length > 80 ? name[..80] + "…" : name)}' is not a valid collection name: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit, not ending in '.', and not a reserved device name like CON or NUL.");
         }
     }
 
@@ -262,4 +267,7 @@ public sealed partial class CollectionStore : IVectorStore
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", RegexOptions.CultureInvariant)]
     private static partial Regex NamePattern();
+
+    [GeneratedRegex(@"^(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])(\..*)?$", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    private static partial Regex ReservedNamePattern();
 }

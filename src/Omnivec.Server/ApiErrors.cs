@@ -13,6 +13,16 @@ internal sealed class ApiException : Exception
 
     public int Status { get; }
 
+    /// <summary>Seconds the client should wait before trying again (sent as Retry-After), for 503s.</summary>
+    public int? RetryAfterSeconds { get; init; }
+
+    public static ApiException Unavailable(string detail, int retryAfterSeconds) =>
+        new(StatusCodes.Status503ServiceUnavailable, detail) { RetryAfterSeconds = retryAfterSeconds };
+
+    /// <summary>A piece of the caller's input for an error message: at most <paramref name="max"/> characters, so a huge bad value is not echoed back.</summary>
+    public static string Quote(string? value, int max = 80) =>
+        value is null ? "null" : value.Length <= max ? value : string.Concat(value.AsSpan(0, max), $"… ({value.Length:N0} characters)");
+
     public static ApiException BadRequest(string detail) => new(StatusCodes.Status400BadRequest, detail);
 
     public static ApiException NotFound(string detail) => new(StatusCodes.Status404NotFound, detail);
@@ -36,16 +46,40 @@ internal static class ProblemResponses
         EmbeddingSpaceMismatchException mismatch => (StatusCodes.Status409Conflict, mismatch.Message),
         CollectionNotFoundException notFound => (StatusCodes.Status404NotFound, notFound.Message),
         CollectionBusyException busy => (StatusCodes.Status409Conflict, busy.Message),
-        CollectionCorruptException corrupt => (StatusCodes.Status500InternalServerError, corrupt.Message),
         InvalidInputException invalid => (StatusCodes.Status400BadRequest, invalid.Message),
-        OmnivecException other => (StatusCodes.Status400BadRequest, other.Message),
+        // Everything else is the server's own fault (a broken model, a store it cannot read or write, a model hub or
+        // provider that failed): a 5xx, with the details in the log rather than in the answer.
+        ModelConfigurationException => (StatusCodes.Status500InternalServerError, "The server's model failed; the error is in its log."),
+        CollectionCorruptException => (StatusCodes.Status500InternalServerError, "The collection's files are damaged; the error is in the server's log."),
+        OmnivecException => (StatusCodes.Status502BadGateway, "A service the server depends on failed; the error is in its log."),
+        IOException or UnauthorizedAccessException => (StatusCodes.Status500InternalServerError, "The server could not read or write its store; the error is in its log."),
         _ => (StatusCodes.Status500InternalServerError, "The server failed to handle the request; the error is in its log."),
     };
 
-    public static Task WriteAsync(HttpContext context, int status, string detail)
+    /// <summary>Longest detail sent back; longer ones (which can only come from echoed input) are cut.</summary>
+    public const int MaxDetailLength = 600;
+
+    public static Task WriteAsync(HttpContext context, int status, string detail, int? retryAfterSeconds = null)
     {
+        // Clear() drops the headers too; Allow (set by routing on a 405) belongs in the answer.
+        string allow = context.Response.Headers.Allow.ToString();
         context.Response.Clear();
         context.Response.StatusCode = status;
+        if (status == StatusCodes.Status405MethodNotAllowed && allow.Length > 0)
+        {
+            context.Response.Headers.Allow = allow;
+        }
+
+        if (retryAfterSeconds is int seconds)
+        {
+            context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        if (detail.Length > MaxDetailLength)
+        {
+            detail = string.Concat(detail.AsSpan(0, MaxDetailLength), "…");
+        }
+
         if (status == StatusCodes.Status401Unauthorized)
         {
             context.Response.Headers.WWWAuthenticate = "Bearer";
@@ -97,7 +131,7 @@ internal static class ProblemResponses
                 throw;
             }
 
-            await WriteAsync(context, status, detail).ConfigureAwait(false);
+            await WriteAsync(context, status, detail, (error as ApiException)?.RetryAfterSeconds).ConfigureAwait(false);
         }
     }
 }

@@ -32,11 +32,11 @@ internal sealed record UploadError(string Name, string Error);
 
 internal sealed record HealthResponse(string Status, string Model, int Dimensions, int Collections);
 
-// Request shapes, for the OpenAPI document only: the endpoints read the JSON by hand to give precise errors.
+// Request shapes, for the OpenAPI document: the endpoints read the JSON member by member to give precise errors.
 
 internal sealed record EmbeddingsRequest(object Input, string? Model, string? EncodingFormat, int? Dimensions, string? User);
 
-internal sealed record SearchRequest(string? Collection, string? Text, string? Image, long? ItemId, int? TopK, SearchFilterRequest? Filter);
+internal sealed record SearchRequest(string? Collection, string? Text, string? Image, long? ItemId, int? TopK, int? Ef, SearchFilterRequest? Filter);
 
 internal sealed record SearchFilterRequest(string? PathPrefix, DateTimeOffset? From, DateTimeOffset? To, string? MediaType, int? MinWidth,
     int? MinHeight, long? MinSize);

@@ -22,7 +22,9 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
             throw new ApiException(StatusCodes.Status415UnsupportedMediaType, "Upload images as multipart/form-data with one or more 'files' fields.");
         }
 
-        IFormCollection form = await context.Request.ReadFormAsync(cancellationToken).ConfigureAwait(false);
+        _ = collections.Store.Exists(name); // a bad name is refused before the body is read
+
+        IFormCollection form = await FormRequest.ReadAsync(context.Request, cancellationToken).ConfigureAwait(false);
         IReadOnlyList<IFormFile> files = form.Files.GetFiles("files") is { Count: > 0 } named ? named : form.Files;
         if (files.Count == 0)
         {
@@ -34,78 +36,115 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
             throw ApiException.BadRequest($"The upload has {files.Count} files; the limit is {options.MaxItemsPerRequest} per request.");
         }
 
-        IVectorCollection collection = collections.OpenOrCreate(name, embedder.Space);
-        string uploads = collections.UploadsDirectory(collection.Name);
-
-        // Every file is checked and embedded on its own (concurrently, so the batcher merges them); a bad one only adds an error.
-        var work = files.Select(async (file, i) =>
+        // Headers first (cheap): a bad file only adds an error, and the pixel budget is checked before anything is decoded.
+        var budget = new RequestBudget(options);
+        var checkedFiles = new List<(string Name, byte[] Bytes, Microsoft.Extensions.AI.DataContent Content, ImageInfo Info)>();
+        var errors = new List<UploadError>();
+        for (int i = 0; i < files.Count; i++)
         {
-            string fileName = Path.GetFileName(file.FileName) is { Length: > 0 } n ? n : $"file {i}";
+            IFormFile file = files[i];
+            string fileName = Path.GetFileName(file.FileName) is { Length: > 0 } n ? ApiException.Quote(n, 255) : $"file {i}";
             try
             {
                 byte[] bytes = await SearchEndpoints.ReadFileAsync(file, cancellationToken).ConfigureAwait(false);
                 (Microsoft.Extensions.AI.DataContent content, ImageInfo info) = embedder.PrepareImage(bytes, fileName);
-                float[] vector = await embedder.EmbedImageAsync(content, cancellationToken).ConfigureAwait(false);
-                return (Name: fileName, Bytes: bytes, Info: info, Vector: vector, Error: (string?)null);
+                budget.AddPixels(info, fileName);
+                checkedFiles.Add((fileName, bytes, content, info));
             }
-            catch (OmnivecException e)
+            catch (InvalidInputException e)
             {
-                return (Name: fileName, Bytes: Array.Empty<byte>(), Info: (ImageInfo?)null!, Vector: Array.Empty<float>(), Error: (string?)e.Message);
+                errors.Add(new UploadError(fileName, e.Message));
             }
-        }).ToArray();
-        var outcomes = await Task.WhenAll(work).ConfigureAwait(false);
-
-        var items = new List<UploadedItem>();
-        var errors = new List<UploadError>();
-        foreach (var outcome in outcomes)
-        {
-            if (outcome.Error is not null)
-            {
-                errors.Add(new UploadError(outcome.Name, outcome.Error));
-                continue;
-            }
-
-            string hash = Convert.ToHexStringLower(SHA256.HashData(outcome.Bytes));
-            string path = Path.Combine(uploads, hash + Extension(outcome.Info.Format));
-            await StoreAsync(path, outcome.Bytes, cancellationToken).ConfigureAwait(false);
-            (DateTimeOffset? takenAt, string? camera) = Omnivec.Imaging.PhotoMetadata.Read(outcome.Bytes);
-            var item = new CollectionItem
-            {
-                Path = path,
-                MediaType = "image/" + outcome.Info.Format.ToLowerInvariant(),
-                SizeBytes = outcome.Bytes.Length,
-                ModifiedUtc = DateTimeOffset.UtcNow,
-                ContentHash = hash,
-                Width = outcome.Info.Width,
-                Height = outcome.Info.Height,
-                TakenAt = takenAt,
-                Camera = camera,
-                Extra = new Dictionary<string, string> { ["name"] = outcome.Name },
-            };
-            long id = collection.Upsert([item], [outcome.Vector])[0];
-            thumbnails.Forget(collection.Name, id);
-            items.Add(new UploadedItem(id, path, outcome.Name, outcome.Info.Width, outcome.Info.Height));
         }
 
-        if (items.Count == 0)
+        // Every good file is embedded on its own (concurrently, so the batcher merges them); a bad one only adds an error.
+        // Only input errors are per file: a failing model fails the request (5xx).
+        var outcomes = await Task.WhenAll(checkedFiles.Select(async f =>
         {
+            try
+            {
+                return (f.Name, f.Bytes, f.Info, Vector: await embedder.EmbedImageAsync(f.Content, cancellationToken).ConfigureAwait(false), Error: (string?)null);
+            }
+            catch (InvalidInputException e)
+            {
+                return (f.Name, f.Bytes, f.Info, Vector: Array.Empty<float>(), Error: (string?)e.Message);
+            }
+        })).ConfigureAwait(false);
+        errors.AddRange(outcomes.Where(o => o.Error is not null).Select(o => new UploadError(o.Name, o.Error!)));
+        var good = outcomes.Where(o => o.Error is null).ToArray();
+        if (good.Length == 0)
+        {
+            // Nothing to add, so nothing is created: no collection, no folder, no file.
             var problem = new ProblemDetails
             {
                 Status = StatusCodes.Status400BadRequest,
                 Title = ProblemResponses.ReasonPhrase(StatusCodes.Status400BadRequest),
-                Detail = "No file could be added: " + string.Join("; ", errors.Select(e => e.Error)),
+                Detail = ApiException.Quote("No file could be added: " + string.Join("; ", errors.Select(e => e.Error)), ProblemResponses.MaxDetailLength),
             };
             problem.Extensions["errors"] = errors;
             problem.Extensions["error"] = new Dictionary<string, object?> { ["message"] = problem.Detail, ["type"] = "invalid_request_error", ["code"] = null };
             return TypedResults.Problem(problem);
         }
 
-        return TypedResults.Json(new UploadResponse(items, errors), statusCode: StatusCodes.Status201Created);
+        using CollectionRegistry.CollectionLease lease = collections.OpenOrCreate(name, embedder.Space);
+        IVectorCollection collection = lease.Collection;
+        string uploads = collections.UploadsDirectory(collection.Name);
+        Directory.CreateDirectory(uploads);
+
+        // From here on the work is finished even if the client leaves: each upload gets its own file (identical bytes
+        // from two clients are two items, and one's DELETE never removes the other's file), written and fsynced before
+        // the row that names it is committed. A kill in between leaves only a file no row names, swept on the next start.
+        var stored = new List<string>();
+        var rows = new List<CollectionItem>();
+        try
+        {
+            foreach (var outcome in good)
+            {
+                string hash = Convert.ToHexStringLower(SHA256.HashData(outcome.Bytes));
+                string path = Path.Combine(uploads, hash[..16] + "-" + Guid.NewGuid().ToString("N")[..12] + Extension(outcome.Info.Format));
+                await StoreAsync(path, outcome.Bytes).ConfigureAwait(false);
+                stored.Add(path);
+                (DateTimeOffset? takenAt, string? camera) = Omnivec.Imaging.PhotoMetadata.Read(outcome.Bytes);
+                rows.Add(new CollectionItem
+                {
+                    Path = path,
+                    MediaType = "image/" + outcome.Info.Format.ToLowerInvariant(),
+                    SizeBytes = outcome.Bytes.Length,
+                    ModifiedUtc = DateTimeOffset.UtcNow,
+                    ContentHash = hash,
+                    Width = outcome.Info.Width,
+                    Height = outcome.Info.Height,
+                    TakenAt = takenAt,
+                    Camera = camera,
+                    Extra = new Dictionary<string, string> { ["name"] = outcome.Name },
+                });
+            }
+
+            IReadOnlyList<long> ids = collection.Upsert(rows, good.Select(o => (ReadOnlyMemory<float>)o.Vector).ToArray());
+            var items = new List<UploadedItem>(ids.Count);
+            for (int i = 0; i < ids.Count; i++)
+            {
+                thumbnails.Forget(collection.Name, ids[i]);
+                items.Add(new UploadedItem(ids[i], collections.PublicPath(collection.Name, rows[i].Path), good[i].Name, good[i].Info.Width, good[i].Info.Height));
+            }
+
+            return TypedResults.Json(new UploadResponse(items, errors), statusCode: StatusCodes.Status201Created);
+        }
+        catch
+        {
+            foreach (string path in stored)
+            {
+                File.Delete(path);
+            }
+
+            throw;
+        }
     }
 
     public IResult Delete(string name, long id)
     {
-        IVectorCollection collection = collections.Open(name);
+        using CollectionRegistry.CollectionLease lease = collections.Open(name);
+        IVectorCollection collection = lease.Collection;
         CollectionItem item = collection.Get(id) ?? throw ApiException.NotFound($"Collection '{collection.Name}' has no item {id}.");
         if (!collection.Delete(id))
         {
@@ -113,7 +152,8 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
         }
 
         thumbnails.Forget(collection.Name, id);
-        // Files the server stored for an upload go with their item; indexed files elsewhere are the user's and stay.
+        // The file the server stored for this upload goes with its item (no other item names it); indexed files
+        // elsewhere are the user's and stay.
         string uploads = collections.UploadsDirectory(collection.Name) + Path.DirectorySeparatorChar;
         if (item.Path.StartsWith(uploads, StringComparison.Ordinal) && collection.FindByPath(item.Path) is null)
         {
@@ -123,28 +163,34 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
         return TypedResults.NoContent();
     }
 
-    public IResult Thumbnail(string name, long id, HttpContext context)
+    public async Task<IResult> ThumbnailAsync(string name, long id, HttpContext context)
     {
-        int size = 256;
+        int size = Thumbnails.DefaultSize;
         if (context.Request.Query.TryGetValue("size", out var sizeText) && sizeText.Count > 0)
         {
-            if (!int.TryParse(sizeText[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out size) || size < Thumbnails.MinSize || size > Thumbnails.MaxSize)
+            if (!int.TryParse(sizeText[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out size) || !Thumbnails.Sizes.Contains(size))
             {
-                throw ApiException.BadRequest($"'size' must be an integer between {Thumbnails.MinSize} and {Thumbnails.MaxSize}; got '{sizeText[0]}'.");
+                throw ApiException.BadRequest($"'size' must be one of {string.Join(", ", Thumbnails.Sizes)}; got '{ApiException.Quote(sizeText[0], 20)}'.");
             }
         }
 
-        IVectorCollection collection = collections.Open(name);
-        CollectionItem item = FindFile(collection, id);
-        byte[] jpeg = thumbnails.Get(collection.Name, id, item.Path, size);
+        string path;
+        string collectionName;
+        using (CollectionRegistry.CollectionLease lease = collections.Open(name))
+        {
+            collectionName = lease.Collection.Name;
+            path = FindFile(lease.Collection, id).Path;
+        }
+
+        byte[] jpeg = await thumbnails.GetAsync(collectionName, id, path, size, context.RequestAborted).ConfigureAwait(false);
         context.Response.Headers.CacheControl = "private, max-age=3600";
         return TypedResults.File(jpeg, "image/jpeg");
     }
 
     public IResult Content(string name, long id, HttpContext context)
     {
-        IVectorCollection collection = collections.Open(name);
-        CollectionItem item = FindFile(collection, id);
+        using CollectionRegistry.CollectionLease lease = collections.Open(name);
+        CollectionItem item = FindFile(lease.Collection, id);
         context.Response.Headers.CacheControl = "private, max-age=3600";
         // Served by id from the collection's own record, so no request can name an arbitrary path.
         return TypedResults.PhysicalFile(item.Path, item.MediaType, enableRangeProcessing: true);
@@ -153,21 +199,21 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
     private static CollectionItem FindFile(IVectorCollection collection, long id)
     {
         CollectionItem item = collection.Get(id) ?? throw ApiException.NotFound($"Collection '{collection.Name}' has no item {id}.");
-        return File.Exists(item.Path) ? item : throw ApiException.NotFound($"The file of item {id} is no longer at {item.Path}.");
+        return File.Exists(item.Path) ? item : throw ApiException.NotFound($"The file of item {id} is missing from the server.");
     }
 
-    private static async Task StoreAsync(string path, byte[] bytes, CancellationToken cancellationToken)
+    /// <summary>Written aside, flushed to the disk and renamed, so neither a crash nor a power cut leaves a half file under the final name.</summary>
+    private static async Task StoreAsync(string path, byte[] bytes)
     {
-        if (File.Exists(path))
+        string temp = path + ".tmp";
+        var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous);
+        await using (stream.ConfigureAwait(false))
         {
-            return; // same content, same name
+            await stream.WriteAsync(bytes, CancellationToken.None).ConfigureAwait(false);
+            stream.Flush(flushToDisk: true);
         }
 
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        // Written aside and renamed, so a crash never leaves a half file under the final name.
-        string temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
-        await File.WriteAllBytesAsync(temp, bytes, cancellationToken).ConfigureAwait(false);
-        File.Move(temp, path, overwrite: true);
+        File.Move(temp, path);
     }
 
     private static string Extension(string format) => format.ToLowerInvariant() switch

@@ -18,7 +18,7 @@ internal sealed class EmbeddingsEndpoint(ServerEmbedder embedder, ImageUrlFetche
         {
             null or "float" => false,
             "base64" => true,
-            string other => throw ApiException.BadRequest($"'encoding_format' must be \"float\" or \"base64\"; got \"{other}\"."),
+            string other => throw ApiException.BadRequest($"'encoding_format' must be \"float\" or \"base64\"; got \"{ApiException.Quote(other)}\"."),
         };
         if (JsonRequest.Integer(root, "dimensions", 1, int.MaxValue) is long dimensions && dimensions != embedder.Space.Dimensions)
         {
@@ -31,13 +31,16 @@ internal sealed class EmbeddingsEndpoint(ServerEmbedder embedder, ImageUrlFetche
         var texts = new List<(int Index, string Text)>();
         var images = new List<(int Index, DataContent Image)>();
         int tokens = 0;
+        var budget = new RequestBudget(options);
         for (int i = 0; i < count; i++)
         {
             string label = count == 1 && !inputs[i].IsImage ? "'input'" : $"input[{i}]";
             if (inputs[i].IsImage)
             {
-                byte[] bytes = await ImageSources.ReadAsync(inputs[i].Value, label, fetcher, cancellationToken).ConfigureAwait(false);
-                images.Add((i, embedder.PrepareImage(bytes, label).Content));
+                byte[] bytes = await ImageSources.ReadAsync(inputs[i].Value, label, fetcher, budget, cancellationToken).ConfigureAwait(false);
+                var prepared = embedder.PrepareImage(bytes, label);
+                budget.AddPixels(prepared.Info, label);
+                images.Add((i, prepared.Content));
             }
             else
             {
@@ -92,7 +95,7 @@ internal sealed class EmbeddingsEndpoint(ServerEmbedder embedder, ImageUrlFetche
         switch (input.ValueKind)
         {
             case JsonValueKind.String:
-                inputs.Add((false, input.GetString()!));
+                inputs.Add((false, JsonRequest.Text(input, "input")));
                 break;
             case JsonValueKind.Array:
                 int length = input.GetArrayLength();
@@ -126,7 +129,7 @@ internal sealed class EmbeddingsEndpoint(ServerEmbedder embedder, ImageUrlFetche
         switch (item.ValueKind)
         {
             case JsonValueKind.String:
-                return (false, item.GetString()!);
+                return (false, JsonRequest.Text(item, $"input[{index}]"));
             case JsonValueKind.Number:
             case JsonValueKind.Array:
                 throw ApiException.BadRequest(
@@ -145,7 +148,7 @@ internal sealed class EmbeddingsEndpoint(ServerEmbedder embedder, ImageUrlFetche
                     throw JsonRequest.WrongType($"input[{index}].{(hasText ? "text" : "image")}", "a string", value);
                 }
 
-                return (hasImage, value.GetString()!);
+                return (hasImage, JsonRequest.Text(value, $"input[{index}].{(hasText ? "text" : "image")}"));
             default:
                 throw ApiException.BadRequest($"input[{index}] must be a string or an object with \"text\" or \"image\"; got {JsonRequest.Describe(item.ValueKind)}.");
         }

@@ -5,7 +5,7 @@ namespace Omnivec.Server;
 /// <summary>Turns the <c>"image"</c> string of a request (base64, a data: URL or an http(s) URL) into bytes.</summary>
 internal static class ImageSources
 {
-    public static async Task<byte[]> ReadAsync(string value, string label, ImageUrlFetcher fetcher, CancellationToken cancellationToken)
+    public static async Task<byte[]> ReadAsync(string value, string label, ImageUrlFetcher fetcher, RequestBudget budget, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(value))
         {
@@ -15,7 +15,9 @@ internal static class ImageSources
         string trimmed = value.Trim();
         if (trimmed.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || trimmed.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
         {
-            return await fetcher.FetchAsync(trimmed, label, cancellationToken).ConfigureAwait(false);
+            byte[] fetched = await fetcher.FetchAsync(trimmed, label, budget.RemainingBytes, cancellationToken).ConfigureAwait(false);
+            budget.AddBytes(fetched.Length, label);
+            return fetched;
         }
 
         if (trimmed.StartsWith("data:", StringComparison.OrdinalIgnoreCase))
@@ -46,6 +48,38 @@ internal static class ImageSources
         catch (FormatException)
         {
             throw ApiException.BadRequest($"{label} is neither valid base64, a data: URL nor an http(s) URL.");
+        }
+    }
+}
+
+/// <summary>
+/// What one request may cost beyond its body: bytes fetched from image URLs (at most <see cref="OmnivecServerOptions.MaxRequestBytes"/>
+/// in all, so a request of many URLs holds no more than a body could carry) and pixels decoded
+/// (<see cref="OmnivecServerOptions.MaxPixelsPerRequest"/>, so a small request of well-compressed huge images cannot cost minutes of CPU).
+/// </summary>
+internal sealed class RequestBudget(OmnivecServerOptions options)
+{
+    private long _bytes;
+    private long _pixels;
+
+    public long RemainingBytes => Math.Max(0, options.MaxRequestBytes - Interlocked.Read(ref _bytes));
+
+    public void AddBytes(long count, string label)
+    {
+        if (Interlocked.Add(ref _bytes, count) > options.MaxRequestBytes)
+        {
+            throw ApiException.TooLarge(
+                $"{label}: the images fetched for this request total more than its limit of {options.MaxRequestBytes:N0} bytes (MaxRequestBytes); send fewer per request.");
+        }
+    }
+
+    public void AddPixels(Omnivec.Imaging.ImageInfo info, string label)
+    {
+        long total = Interlocked.Add(ref _pixels, (long)info.Width * info.Height);
+        if (total > options.MaxPixelsPerRequest)
+        {
+            throw ApiException.TooLarge(
+                $"{label}: the images of this request total more than {options.MaxPixelsPerRequest:N0} pixels (MaxPixelsPerRequest); send fewer or smaller images per request.");
         }
     }
 }

@@ -37,8 +37,9 @@ internal sealed class ImageUrlFetcher : IDisposable
     internal Func<IPAddress, string?> AddressCheck { get; set; } = AddressPolicy.Blocked;
 
     /// <summary>Downloads the image at <paramref name="url"/>; every refusal is an <see cref="ApiException"/> naming the reason.</summary>
-    public async Task<byte[]> FetchAsync(string url, string label, CancellationToken cancellationToken)
+    public async Task<byte[]> FetchAsync(string url, string label, long requestBytesLeft, CancellationToken cancellationToken)
     {
+        long cap = Math.Min(_options.MaxImageUrlBytes, requestBytesLeft);
         if (!_options.AllowImageUrls)
         {
             throw ApiException.BadRequest($"{label}: image URLs are disabled on this server; send the image as base64 or a data: URL.");
@@ -75,12 +76,12 @@ internal sealed class ImageUrlFetcher : IDisposable
                     throw ApiException.BadRequest($"{label}: fetching {Shorten(uri.ToString())} returned HTTP {status}.");
                 }
 
-                if (response.Content.Headers.ContentLength > _options.MaxImageUrlBytes)
+                if (response.Content.Headers.ContentLength > cap)
                 {
-                    throw TooLarge(label);
+                    throw TooLarge(label, cap);
                 }
 
-                return await ReadCappedAsync(response.Content, label, timeout.Token).ConfigureAwait(false);
+                return await ReadCappedAsync(response.Content, label, cap, timeout.Token).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
@@ -97,30 +98,33 @@ internal sealed class ImageUrlFetcher : IDisposable
         }
     }
 
-    private async Task<byte[]> ReadCappedAsync(HttpContent content, string label, CancellationToken cancellationToken)
+    private async Task<byte[]> ReadCappedAsync(HttpContent content, string label, long cap, CancellationToken cancellationToken)
     {
         Stream stream = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
         {
-            using var buffer = new MemoryStream();
+            // Sized from Content-Length when it is given (already checked against the cap): one buffer, no doubling copies.
+            long declared = content.Headers.ContentLength ?? 0;
+            using var buffer = new MemoryStream((int)Math.Min(declared, cap));
             byte[] chunk = new byte[81920];
             int read;
             while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
             {
-                if (buffer.Length + read > _options.MaxImageUrlBytes)
+                if (buffer.Length + read > cap)
                 {
-                    throw TooLarge(label);
+                    throw TooLarge(label, cap);
                 }
 
                 buffer.Write(chunk, 0, read);
             }
 
-            return buffer.ToArray();
+            return buffer.Length == buffer.Capacity ? buffer.GetBuffer() : buffer.ToArray();
         }
     }
 
-    private ApiException TooLarge(string label) =>
-        ApiException.TooLarge($"{label}: the image at the URL is larger than the limit of {_options.MaxImageUrlBytes:N0} bytes.");
+    private ApiException TooLarge(string label, long cap) => cap < _options.MaxImageUrlBytes
+        ? ApiException.TooLarge($"{label}: the images fetched for this request would exceed its limit of {_options.MaxRequestBytes:N0} bytes (MaxRequestBytes).")
+        : ApiException.TooLarge($"{label}: the image at the URL is larger than the limit of {_options.MaxImageUrlBytes:N0} bytes.");
 
     /// <summary>Scheme, allow-list and (for literal addresses) the address rules; names are checked again when connecting.</summary>
     private async Task CheckAsync(Uri uri, string label, CancellationToken cancellationToken)
@@ -286,12 +290,32 @@ internal static class AddressPolicy
                 return "a documentation address (2001:db8::/32)";
             }
 
-            // NAT64 (64:ff9b::/96) and IPv4-compatible (::/96) forms carry an IPv4 address that must pass the IPv4 rules.
-            bool nat64 = b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xFF && b[3] == 0x9B && b[4..12].IndexOfAnyExcept((byte)0) < 0;
+            // NAT64 (64:ff9b::/96, 64:ff9b:1::/48), IPv4-compatible (::/96) and IPv4-translated (::ffff:0:0/96) forms
+            // carry an IPv4 address that must pass the IPv4 rules.
+            bool nat64 = b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xFF && b[3] == 0x9B && (b[4..12].IndexOfAnyExcept((byte)0) < 0 || (b[4] == 0 && b[5] == 1));
             bool compatible = b[..12].IndexOfAnyExcept((byte)0) < 0;
-            if (nat64 || compatible)
+            bool translated = b[..8].IndexOfAnyExcept((byte)0) < 0 && b[8] == 0xFF && b[9] == 0xFF && b[10] == 0 && b[11] == 0;
+            if (nat64 || compatible || translated)
             {
                 return Blocked(new IPAddress(b[12..]));
+            }
+
+            // 6to4 (2002::/16) carries an IPv4 address in bits 16-47.
+            if (b[0] == 0x20 && b[1] == 0x02)
+            {
+                return Blocked(new IPAddress(b[2..6])) is { } inner ? "a 6to4 address around " + inner : null;
+            }
+
+            // Teredo (2001:0::/32) carries the server's IPv4 address and the client's, inverted; both must pass.
+            if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0 && b[3] == 0)
+            {
+                Span<byte> client = stackalloc byte[4];
+                for (int i = 0; i < 4; i++)
+                {
+                    client[i] = (byte)~b[12 + i];
+                }
+
+                return (Blocked(new IPAddress(b[4..8])) ?? Blocked(new IPAddress(client))) is { } inner ? "a Teredo address around " + inner : null;
             }
 
             return null;

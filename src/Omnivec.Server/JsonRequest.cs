@@ -39,7 +39,20 @@ internal static class JsonRequest
             return null;
         }
 
-        return value.ValueKind == JsonValueKind.String ? value.GetString() : throw WrongType(name, "a string", value);
+        return value.ValueKind == JsonValueKind.String ? Text(value, name) : throw WrongType(name, "a string", value);
+    }
+
+    /// <summary>The string value of <paramref name="value"/>; a lone surrogate escape or invalid UTF-8 in it is a 400, not a crash.</summary>
+    public static string Text(JsonElement value, string name)
+    {
+        try
+        {
+            return value.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            throw ApiException.BadRequest($"'{name}' is not valid text: it holds invalid UTF-8 or an unpaired UTF-16 surrogate escape (like \\ud800).");
+        }
     }
 
     public static long? Integer(JsonElement obj, string name, long min, long max)
@@ -72,7 +85,7 @@ internal static class JsonRequest
 
         return DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out DateTimeOffset when)
             ? when
-            : throw ApiException.BadRequest($"'{name}' must be an ISO 8601 date or time, like 2024-05-01 or 2024-05-01T12:00:00Z; got '{text}'.");
+            : throw ApiException.BadRequest($"'{name}' must be an ISO 8601 date or time, like 2024-05-01 or 2024-05-01T12:00:00Z; got '{ApiException.Quote(text)}'.");
     }
 
     public static ApiException WrongType(string name, string expected, JsonElement value) =>
@@ -87,4 +100,24 @@ internal static class JsonRequest
         JsonValueKind.True or JsonValueKind.False => "a boolean",
         _ => "null",
     };
+}
+
+/// <summary>Reads a multipart or urlencoded form; a malformed body (truncated, garbage, a bad boundary) is a 400 that says so.</summary>
+internal static class FormRequest
+{
+    public static async Task<IFormCollection> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await request.ReadFormAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException)
+        {
+            throw; // Kestrel's own verdict (413, a body that stopped arriving) keeps its status
+        }
+        catch (Exception e) when (e is InvalidDataException or InvalidOperationException or IOException or FormatException && !cancellationToken.IsCancellationRequested)
+        {
+            throw ApiException.BadRequest("The multipart form could not be read: " + ApiException.Quote(e.Message, 200));
+        }
+    }
 }

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Hosting;
@@ -42,11 +43,19 @@ public static class OmnivecServer
         {
             k.AddServerHeader = false;
             k.Limits.MaxRequestBodySize = options.MaxRequestBytes;
+            // Slow clients (slowloris) cannot hold connections for free: headers, bodies and reads have deadlines.
+            k.Limits.RequestHeadersTimeout = options.RequestHeadersTimeout;
+            k.Limits.KeepAliveTimeout = options.KeepAliveTimeout;
+            k.Limits.MinRequestBodyDataRate = new MinDataRate(options.MinRequestBodyBytesPerSecond, options.MinDataRateGracePeriod);
+            k.Limits.MinResponseDataRate = new MinDataRate(options.MinResponseBytesPerSecond, options.MinDataRateGracePeriod);
+            k.Limits.MaxConcurrentConnections = options.MaxConcurrentConnections;
+            k.Limits.MaxConcurrentUpgradedConnections = options.MaxConcurrentConnections;
         });
         builder.Services.Configure<FormOptions>(f =>
         {
             f.MultipartBodyLengthLimit = options.MaxRequestBytes;
             f.ValueLengthLimit = (int)Math.Min(options.MaxRequestBytes, int.MaxValue);
+            f.MultipartBoundaryLengthLimit = 70; // RFC 2046's limit; longer ones are refused as malformed (400)
         });
         builder.Services.ConfigureHttpJsonOptions(j =>
         {
@@ -63,18 +72,20 @@ public static class OmnivecServer
         var serverEmbedder = new ServerEmbedder(embedder, options);
         var fetcher = new ImageUrlFetcher(options);
         var collections = new CollectionRegistry(options);
-        var thumbnails = new Thumbnails(options.MaxImagePixels, options.ThumbnailCacheEntries);
+        var thumbnails = new Thumbnails(options);
         // Owned by the application: disposed with it (the embedder itself is the caller's).
         // (Factory registrations: the container disposes what factories made, not instances handed to it.)
         builder.Services.AddSingleton(_ => serverEmbedder);
         builder.Services.AddSingleton(_ => fetcher);
         builder.Services.AddSingleton(_ => collections);
+        builder.Services.AddSingleton(_ => thumbnails);
 
         WebApplication app = builder.Build();
         // Resolve once so the container owns (and on shutdown disposes) them.
         _ = app.Services.GetRequiredService<ServerEmbedder>();
         _ = app.Services.GetRequiredService<ImageUrlFetcher>();
         _ = app.Services.GetRequiredService<CollectionRegistry>();
+        _ = app.Services.GetRequiredService<Thumbnails>();
         ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Omnivec.Server");
 
         app.Use((context, next) => ProblemResponses.HandleAsync(context, next, options.MaxRequestBytes, logger));
@@ -113,7 +124,7 @@ public static class OmnivecServer
         var collectionRoutes = new CollectionEndpoints(serverEmbedder, collections, thumbnails, options);
 
         app.MapOpenApi();
-        app.MapGet("/health", () => TypedResults.Ok(new HealthResponse("ok", embedder.Space.ModelId, embedder.Space.Dimensions, collections.Store.List().Count)))
+        app.MapGet("/health", () => TypedResults.Ok(new HealthResponse("ok", embedder.Space.ModelId, embedder.Space.Dimensions, collections.CountCollections())))
             .WithName("Health").WithSummary("Liveness, the model served and how many collections exist.");
 
         RouteGroupBuilder v1 = app.MapGroup("/v1");
@@ -130,12 +141,13 @@ public static class OmnivecServer
             .WithName("ListCollections").WithSummary("Every collection with its size and embedding space.").Produces<CollectionSummary[]>();
         v1.MapPost("/collections/{name}/items", collectionRoutes.UploadAsync)
             .WithName("UploadItems").WithSummary("Upload images (multipart 'files'); each is stored, embedded and indexed.")
-            .Accepts<IFormFileCollection>("multipart/form-data").Produces<UploadResponse>(StatusCodes.Status201Created).ProducesProblem(400).ProducesProblem(409)
+            .Accepts<IFormFileCollection>("multipart/form-data").Produces<UploadResponse>(StatusCodes.Status201Created).ProducesProblem(400).ProducesProblem(409).ProducesProblem(413)
             .DisableAntiforgery();
         v1.MapDelete("/collections/{name}/items/{id:long}", collectionRoutes.Delete)
             .WithName("DeleteItem").WithSummary("Remove an item from a collection.").Produces(StatusCodes.Status204NoContent).ProducesProblem(404);
-        v1.MapGet("/collections/{name}/items/{id:long}/thumbnail", collectionRoutes.Thumbnail)
-            .WithName("ItemThumbnail").WithSummary("JPEG thumbnail of an item (?size=256).").Produces(200, contentType: "image/jpeg").ProducesProblem(404);
+        v1.MapGet("/collections/{name}/items/{id:long}/thumbnail", collectionRoutes.ThumbnailAsync)
+            .WithName("ItemThumbnail").WithSummary("JPEG thumbnail of an item (?size=64, 128, 256 (default), 512 or 1024).")
+            .Produces(200, contentType: "image/jpeg").ProducesProblem(400).ProducesProblem(404).ProducesProblem(503);
         v1.MapGet("/collections/{name}/items/{id:long}/content", collectionRoutes.Content)
             .WithName("ItemContent").WithSummary("The item's original file.").Produces(200).ProducesProblem(404);
         return app;
@@ -202,6 +214,16 @@ public static class OmnivecServer
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxBatchSize);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchWindow, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.ImageUrlTimeout, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxPixelsPerRequest);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxClassifyPrompts);
+        ArgumentOutOfRangeException.ThrowIfNegative(options.PromptCacheEntries);
+        ArgumentOutOfRangeException.ThrowIfNegative(options.MaxCollections);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxOpenCollections);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.CollectionIdleTimeout, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.ThumbnailConcurrency);
+        ArgumentOutOfRangeException.ThrowIfNegative(options.ThumbnailQueueLength);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.RequestHeadersTimeout, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxConcurrentConnections);
         if (options.Urls.Count == 0)
         {
             throw new ArgumentException("At least one URL to listen on is needed.", nameof(options));

@@ -56,6 +56,54 @@ public sealed class OmnivecServerOptions
     /// <summary>Thumbnails kept in memory.</summary>
     public int ThumbnailCacheEntries { get; set; } = 512;
 
+    /// <summary>Most pixels (width × height, summed over every image) one request may make the server decode: bounds the CPU a small, well-compressed request can cost.</summary>
+    public long MaxPixelsPerRequest { get; set; } = 200_000_000;
+
+    /// <summary>Most text prompts (labels × templates) one classify request may need embedded; cached labels count too.</summary>
+    public int MaxClassifyPrompts { get; set; } = 2048;
+
+    /// <summary>Text embeddings of classify prompts kept in memory, so a label set asked for again costs no model run.</summary>
+    public int PromptCacheEntries { get; set; } = 20_000;
+
+    /// <summary>Most collections in the store: an upload to a new name beyond it is refused (409).</summary>
+    public int MaxCollections { get; set; } = 100;
+
+    /// <summary>Whether an upload to a name with no collection creates one (within <see cref="MaxCollections"/>); off means only collections made by the CLI are served.</summary>
+    public bool CreateCollectionsOnUpload { get; set; } = true;
+
+    /// <summary>Most collections held open at once (each holds a few file descriptors); the least recently used idle ones are closed beyond it.</summary>
+    public int MaxOpenCollections { get; set; } = 16;
+
+    /// <summary>A collection no request has used for this long is closed (reopened on the next request).</summary>
+    public TimeSpan CollectionIdleTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Thumbnails rendered at the same time; each holds at most one decoded image.</summary>
+    public int ThumbnailConcurrency { get; set; } = Math.Max(1, Environment.ProcessorCount / 2);
+
+    /// <summary>Thumbnail requests waiting for a render slot; beyond it the server answers 503 with Retry-After.</summary>
+    public int ThumbnailQueueLength { get; set; } = 32;
+
+    /// <summary>Whether results show the full path of files indexed from outside the collection's folder; off shows only their file name (uploads always show <c>uploads/…</c>).</summary>
+    public bool ExposeFilePaths { get; set; }
+
+    /// <summary>Time a client has to send the request line and headers (Kestrel's RequestHeadersTimeout).</summary>
+    public TimeSpan RequestHeadersTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Slowest request body accepted, in bytes per second after <see cref="MinDataRateGracePeriod"/> (Kestrel's MinRequestBodyDataRate); slower clients are cut off.</summary>
+    public double MinRequestBodyBytesPerSecond { get; set; } = 1024;
+
+    /// <summary>Slowest response reading accepted, in bytes per second after <see cref="MinDataRateGracePeriod"/>.</summary>
+    public double MinResponseBytesPerSecond { get; set; } = 1024;
+
+    /// <summary>Time before the minimum data rates apply.</summary>
+    public TimeSpan MinDataRateGracePeriod { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Time an idle keep-alive connection stays open.</summary>
+    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Most connections open at once; further clients wait in the listen queue.</summary>
+    public long MaxConcurrentConnections { get; set; } = 1000;
+
     /// <summary>Folder of the static web page; default: <c>wwwroot</c> beside the server assembly.</summary>
     public string? WebRoot { get; set; }
 

@@ -1,8 +1,8 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Omnivec.Index;
+using Microsoft.Extensions.AI;
 using Omnivec.Indexing.Classification;
 
 namespace Omnivec.Server;
@@ -11,9 +11,7 @@ namespace Omnivec.Server;
 internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistry collections, ImageUrlFetcher fetcher, OmnivecServerOptions options)
 {
     private const int MaxTop = 1000;
-    private const int ClassifierCacheSize = 64;
     private const int MaxExpansion = Collection.MaxExpansion;
-    private readonly ConcurrentDictionary<string, Lazy<Task<ZeroShotClassifier>>> _classifiers = new(StringComparer.Ordinal);
 
     public async Task<IResult> SearchAsync(HttpContext context)
     {
@@ -25,16 +23,17 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
         int top;
         int? ef;
         SearchFilter? filter;
+        var budget = new RequestBudget(options);
         if (context.Request.HasFormContentType)
         {
-            IFormCollection form = await context.Request.ReadFormAsync(cancellationToken).ConfigureAwait(false);
+            IFormCollection form = await FormRequest.ReadAsync(context.Request, cancellationToken).ConfigureAwait(false);
             collectionName = FormValue(form, "collection") ?? options.DefaultCollection;
             text = FormValue(form, "text");
             image = form.Files.GetFile("image") is { } file ? await ReadFileAsync(file, cancellationToken).ConfigureAwait(false) : null;
             itemId = FormValue(form, "item_id") is { } idText ? ParseLong(idText, "item_id") : null;
             top = FormValue(form, "top_k") is { } topText ? (int)ParseLong(topText, "top_k", 1, MaxTop) : 10;
             ef = FormValue(form, "ef") is { } efText ? (int)ParseLong(efText, "ef", 1, MaxExpansion) : null;
-            filter = null;
+            filter = FormValue(form, "filter") is { } filterJson ? ParseFormFilter(filterJson) : null;
         }
         else
         {
@@ -48,12 +47,13 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
             ef = (int?)JsonRequest.Integer(root, "ef", 1, MaxExpansion);
             filter = ParseFilter(root);
             CheckOneQuery(text, imageText is not null, itemId);
-            image = imageText is null ? null : await ImageSources.ReadAsync(imageText, "'image'", fetcher, cancellationToken).ConfigureAwait(false);
+            image = imageText is null ? null : await ImageSources.ReadAsync(imageText, "'image'", fetcher, budget, cancellationToken).ConfigureAwait(false);
         }
 
         CheckOneQuery(text, image is not null, itemId);
 
-        IVectorCollection collection = collections.Open(collectionName);
+        using CollectionRegistry.CollectionLease lease = collections.Open(collectionName);
+        IVectorCollection collection = lease.Collection;
         IReadOnlyList<SearchHit> hits;
         if (itemId is long id)
         {
@@ -71,7 +71,9 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
             }
             else
             {
-                query = await embedder.EmbedImageAsync(embedder.PrepareImage(image!, "'image'").Content, cancellationToken).ConfigureAwait(false);
+                var prepared = embedder.PrepareImage(image!, "'image'");
+                budget.AddPixels(prepared.Info, "'image'");
+                query = await embedder.EmbedImageAsync(prepared.Content, cancellationToken).ConfigureAwait(false);
             }
 
             hits = collection.Search(query, top, filter, expansion: ef);
@@ -79,7 +81,7 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
 
         string prefix = "/v1/collections/" + Uri.EscapeDataString(collection.Name) + "/items/";
         SigmoidScoreCalibration? calibration = text is not null ? embedder.Calibration : null;
-        SearchResult[] results = hits.Select(h => new SearchResult(h.Item.Id, h.Score, h.Item.Path,
+        SearchResult[] results = hits.Select(h => new SearchResult(h.Item.Id, h.Score, collections.PublicPath(collection.Name, h.Item.Path),
             h.Item.Extra is { } extra && extra.TryGetValue("name", out string? name) ? name : Path.GetFileName(h.Item.Path), h.Item.MediaType, h.Item.Width, h.Item.Height,
             h.Item.SizeBytes, h.Item.TakenAt, prefix + h.Item.Id.ToString(CultureInfo.InvariantCulture) + "/thumbnail",
             calibration?.Probability(h.Score))).ToArray();
@@ -89,12 +91,13 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
     public async Task<IResult> ClassifyAsync(HttpContext context)
     {
         CancellationToken cancellationToken = context.RequestAborted;
+        var budget = new RequestBudget(options);
         byte[]? image;
         string[] labels;
         string templates;
         if (context.Request.HasFormContentType)
         {
-            IFormCollection form = await context.Request.ReadFormAsync(cancellationToken).ConfigureAwait(false);
+            IFormCollection form = await FormRequest.ReadAsync(context.Request, cancellationToken).ConfigureAwait(false);
             image = form.Files.GetFile("image") is { } file ? await ReadFileAsync(file, cancellationToken).ConfigureAwait(false) : null;
             labels = (FormValue(form, "labels") ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
             templates = FormValue(form, "templates") ?? "imagenet";
@@ -104,7 +107,7 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
             using JsonDocument document = await JsonRequest.ReadAsync(context.Request, cancellationToken).ConfigureAwait(false);
             JsonElement root = document.RootElement;
             string? imageText = JsonRequest.String(root, "image");
-            image = imageText is null ? null : await ImageSources.ReadAsync(imageText, "'image'", fetcher, cancellationToken).ConfigureAwait(false);
+            image = imageText is null ? null : await ImageSources.ReadAsync(imageText, "'image'", fetcher, budget, cancellationToken).ConfigureAwait(false);
             labels = ParseLabels(root);
             templates = JsonRequest.String(root, "templates") ?? "imagenet";
         }
@@ -118,7 +121,7 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
         {
             "imagenet" => PromptTemplates.ImageNet,
             "simple" => PromptTemplates.Simple,
-            _ => throw ApiException.BadRequest($"'templates' must be \"imagenet\" or \"simple\"; got \"{templates}\"."),
+            _ => throw ApiException.BadRequest($"'templates' must be \"imagenet\" or \"simple\"; got \"{ApiException.Quote(templates)}\"."),
         };
         labels = labels.Select(l => l.Trim()).Where(l => l.Length > 0).Distinct(StringComparer.Ordinal).ToArray();
         if (labels.Length < 2)
@@ -131,38 +134,26 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
             throw ApiException.BadRequest($"'labels' has {labels.Length} labels; the limit is {options.MaxItemsPerRequest}.");
         }
 
-        foreach (string label in labels)
+        if ((long)labels.Length * templateList.Count > options.MaxClassifyPrompts)
         {
-            embedder.CheckText(label, $"label '{(label.Length > 40 ? label[..40] + "…" : label)}'");
+            throw ApiException.BadRequest(
+                $"{labels.Length} labels × {templateList.Count} templates make {labels.Length * templateList.Count:N0} prompts; the limit is {options.MaxClassifyPrompts:N0} (MaxClassifyPrompts). Send fewer labels or use \"templates\": \"simple\".");
         }
 
-        Task<float[]> imageTask = embedder.EmbedImageAsync(embedder.PrepareImage(image, "'image'").Content, cancellationToken);
-        ZeroShotClassifier classifier = await GetClassifierAsync(labels, templates.ToLowerInvariant(), templateList, cancellationToken).ConfigureAwait(false);
+        foreach (string label in labels)
+        {
+            embedder.CheckText(label, $"label '{ApiException.Quote(label, 40)}'");
+        }
+
+        var prepared = embedder.PrepareImage(image, "'image'");
+        budget.AddPixels(prepared.Info, "'image'");
+        Task<float[]> imageTask = embedder.EmbedImageAsync(prepared.Content, cancellationToken);
+        // Prompt embeddings come from a cache, so a label set asked for again costs no text run; new prompts are embedded
+        // with the request's token, so a client that leaves stops the work it started.
+        ZeroShotClassifier classifier = await ZeroShotClassifier.CreateAsync(embedder.Prompts, labels, templateList, cancellationToken: cancellationToken).ConfigureAwait(false);
         float[] vector = await imageTask.ConfigureAwait(false);
         ClassifyLabel[] scores = classifier.Classify(vector).Select(s => new ClassifyLabel(s.Label, s.Probability, s.Similarity)).ToArray();
         return TypedResults.Ok(new ClassifyResponse(scores));
-    }
-
-    /// <summary>Class embeddings cost one text run per label and template, so they are kept per label set.</summary>
-    private async Task<ZeroShotClassifier> GetClassifierAsync(string[] labels, string templateName, IReadOnlyList<string> templates, CancellationToken cancellationToken)
-    {
-        string key = templateName + "\u0001" + string.Join('\u0001', labels);
-        if (_classifiers.Count >= ClassifierCacheSize && !_classifiers.ContainsKey(key))
-        {
-            _classifiers.Clear(); // crude but bounded; label sets rarely change in one session
-        }
-
-        var lazy = _classifiers.GetOrAdd(key, _ => new Lazy<Task<ZeroShotClassifier>>(
-            () => ZeroShotClassifier.CreateAsync(embedder.Text, labels, templates, cancellationToken: CancellationToken.None)));
-        try
-        {
-            return await lazy.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            _classifiers.TryRemove(KeyValuePair.Create(key, lazy));
-            throw;
-        }
     }
 
     private static string[] ParseLabels(JsonElement root)
@@ -174,7 +165,7 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
 
         if (labels.ValueKind == JsonValueKind.String)
         {
-            return labels.GetString()!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            return JsonRequest.Text(labels, "labels").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         }
 
         if (labels.ValueKind != JsonValueKind.Array)
@@ -182,7 +173,21 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
             throw JsonRequest.WrongType("labels", "an array of strings", labels);
         }
 
-        return labels.EnumerateArray().Select((l, i) => l.ValueKind == JsonValueKind.String ? l.GetString()! : throw JsonRequest.WrongType($"labels[{i}]", "a string", l)).ToArray();
+        return labels.EnumerateArray().Select((l, i) => l.ValueKind == JsonValueKind.String ? JsonRequest.Text(l, $"labels[{i}]") : throw JsonRequest.WrongType($"labels[{i}]", "a string", l)).ToArray();
+    }
+
+    /// <summary>The <c>filter</c> field of a multipart search: the same JSON object as in a JSON search.</summary>
+    private static SearchFilter? ParseFormFilter(string json)
+    {
+        try
+        {
+            using JsonDocument document = JsonDocument.Parse("{\"filter\":" + json + "}", new JsonDocumentOptions { MaxDepth = 8 });
+            return ParseFilter(document.RootElement);
+        }
+        catch (JsonException)
+        {
+            throw ApiException.BadRequest("'filter' must be a JSON object, like {\"media_type\":\"image/jpeg\"}; got '" + ApiException.Quote(json) + "'.");
+        }
     }
 
     private static SearchFilter? ParseFilter(JsonElement root)
@@ -230,5 +235,5 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
     private static long ParseLong(string text, string name, long min = long.MinValue, long max = long.MaxValue) =>
         long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out long n) && n >= min && n <= max
             ? n
-            : throw ApiException.BadRequest($"'{name}' must be an integer between {min} and {max}; got '{text}'.");
+            : throw ApiException.BadRequest($"'{name}' must be an integer between {min} and {max}; got '{ApiException.Quote(text)}'.");
 }

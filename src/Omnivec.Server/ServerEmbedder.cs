@@ -21,7 +21,8 @@ internal sealed class ServerEmbedder : IDisposable
         _inner = inner;
         _options = options;
         _identifier = new ImageDecoder(new ImageDecoderOptions { MaxPixels = options.MaxImagePixels, MaxBytes = Math.Min(options.MaxRequestBytes, Array.MaxLength) });
-        _tokenizer = inner.GetService<Text.ClipTokenizer>();
+        _tokenizer = inner.GetService<Text.ITextTokenizer>();
+        Prompts = new PromptCache(this, options);
         if (options.MaxBatchSize > 1)
         {
             // The batchers must not dispose the shared embedder: the caller of OmnivecServer.Build owns it.
@@ -34,6 +35,9 @@ internal sealed class ServerEmbedder : IDisposable
 
     /// <summary>The model's sigmoid calibration (SigLIP): search results report a match probability with it.</summary>
     public SigmoidScoreCalibration? Calibration => _inner.GetService(typeof(SigmoidScoreCalibration)) as SigmoidScoreCalibration;
+
+    /// <summary>Cached text embeddings of classification prompts.</summary>
+    public PromptCache Prompts { get; }
 
     public IEmbeddingGenerator<string, Embedding<float>> Text => (IEmbeddingGenerator<string, Embedding<float>>?)_batchedText ?? _inner;
 

@@ -1,30 +1,49 @@
 using Omnivec.Imaging;
-using SkiaSharp;
 
 namespace Omnivec.Server;
 
 /// <summary>
-/// JPEG thumbnails of collection items: decoded upright by <see cref="ImageDecoder"/>, resized with a high-quality cubic
-/// filter, kept in a small in-memory LRU keyed by collection, id and size (a photo grid asks for the same ones again and again).
+/// JPEG thumbnails of collection items, rendered by <see cref="ThumbnailRenderer"/> (reduced-size decoding, so a huge photo
+/// never sits in memory whole) in a small set of sizes, at most <see cref="OmnivecServerOptions.ThumbnailConcurrency"/> at a
+/// time with <see cref="OmnivecServerOptions.ThumbnailQueueLength"/> waiting (then 503 with Retry-After), and kept in a small
+/// in-memory LRU keyed by collection, id and size (a photo grid asks for the same ones again and again).
 /// </summary>
-internal sealed class Thumbnails
+internal sealed class Thumbnails : IDisposable
 {
-    public const int MinSize = 16;
-    public const int MaxSize = 1024;
+    /// <summary>The sizes served (longer side, in pixels): few, so the cache cannot be bypassed with a new size each time.</summary>
+    public static readonly IReadOnlyList<int> Sizes = [64, 128, 256, 512, 1024];
 
-    private readonly ImageDecoder _decoder;
+    public const int DefaultSize = 256;
+
+    private readonly ThumbnailRenderer _renderer;
     private readonly int _capacity;
     private readonly Dictionary<(string Collection, long Id, int Size), LinkedListNode<(string, long, int, byte[])>> _index = [];
     private readonly LinkedList<(string Collection, long Id, int Size, byte[] Jpeg)> _lru = new();
     private readonly Lock _gate = new();
+    private readonly SemaphoreSlim _slots;
+    private readonly int _queueLength;
+    private int _waiting;
 
-    public Thumbnails(long maxPixels, int capacity)
+    public Thumbnails(OmnivecServerOptions options)
     {
-        _decoder = new ImageDecoder(new ImageDecoderOptions { MaxPixels = maxPixels });
-        _capacity = Math.Max(0, capacity);
+        _renderer = new ThumbnailRenderer(new ImageDecoderOptions { MaxPixels = options.MaxImagePixels });
+        _capacity = Math.Max(0, options.ThumbnailCacheEntries);
+        _slots = new SemaphoreSlim(options.ThumbnailConcurrency, options.ThumbnailConcurrency);
+        _queueLength = options.ThumbnailQueueLength;
     }
 
-    public byte[] Get(string collection, long id, string path, int size)
+    /// <summary>The render slots (tests hold one to see what a busy server answers).</summary>
+    internal SemaphoreSlim Slots => _slots;
+
+    /// <summary>Requests waiting for a render slot now (for tests).</summary>
+    internal int Waiting => Volatile.Read(ref _waiting);
+
+    /// <summary>Most renders that ran at the same time so far (for tests).</summary>
+    internal int PeakConcurrency { get; private set; }
+
+    private int _running;
+
+    public async Task<byte[]> GetAsync(string collection, long id, string path, int size, CancellationToken cancellationToken)
     {
         var key = (collection, id, size);
         lock (_gate)
@@ -37,7 +56,41 @@ internal sealed class Thumbnails
             }
         }
 
-        byte[] jpeg = Render(path, size);
+        if (!_slots.Wait(0, CancellationToken.None))
+        {
+            if (Interlocked.Increment(ref _waiting) > _queueLength)
+            {
+                Interlocked.Decrement(ref _waiting);
+                throw ApiException.Unavailable("The server is busy rendering thumbnails; try again shortly.", retryAfterSeconds: 1);
+            }
+
+            try
+            {
+                await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _waiting);
+            }
+        }
+
+        byte[] jpeg;
+        try
+        {
+            int running = Interlocked.Increment(ref _running);
+            lock (_gate)
+            {
+                PeakConcurrency = Math.Max(PeakConcurrency, running);
+            }
+
+            jpeg = _renderer.RenderFile(path, size, cancellationToken: cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _running);
+            _slots.Release();
+        }
+
         lock (_gate)
         {
             if (_capacity > 0 && !_index.ContainsKey(key))
@@ -74,35 +127,5 @@ internal sealed class Thumbnails
         }
     }
 
-    private byte[] Render(string path, int size)
-    {
-        // The short side only needs to cover the thumbnail's long side, so JPEGs may decode at reduced scale.
-        using RgbImage image = _decoder.DecodeFile(path, targetShortSide: size);
-        double scale = Math.Min(1.0, (double)size / Math.Max(image.Width, image.Height));
-        int width = Math.Max(1, (int)Math.Round(image.Width * scale));
-        int height = Math.Max(1, (int)Math.Round(image.Height * scale));
-
-        var info = new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Opaque);
-        using var source = new SKBitmap(info);
-        Span<byte> rgba = source.GetPixelSpan();
-        ReadOnlySpan<byte> rgb = image.Pixels;
-        for (int p = 0, q = 0; p < rgb.Length; p += 3, q += 4)
-        {
-            rgba[q] = rgb[p];
-            rgba[q + 1] = rgb[p + 1];
-            rgba[q + 2] = rgb[p + 2];
-            rgba[q + 3] = 255;
-        }
-
-        using SKImage full = SKImage.FromBitmap(source);
-        using var target = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque));
-        using (var canvas = new SKCanvas(target))
-        {
-            // Mitchell cubic: sharp without ringing; plain bilinear would alias when shrinking a large photo.
-            canvas.DrawImage(full, new SKRect(0, 0, width, height), new SKSamplingOptions(SKCubicResampler.Mitchell));
-        }
-
-        using SKData data = target.Encode(SKEncodedImageFormat.Jpeg, 85);
-        return data.ToArray();
-    }
+    public void Dispose() => _slots.Dispose();
 }

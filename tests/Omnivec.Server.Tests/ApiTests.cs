@@ -152,7 +152,10 @@ public sealed class ApiTests(ServerFixture fixture) : IClassFixture<ServerFixtur
         Assert.Equal("broken.png", error.GetProperty("name").GetString());
         long catId = items.EnumerateArray().Single(i => i.GetProperty("name").GetString() == "cat_chelsea.png").GetProperty("id").GetInt64();
         string catPath = items.EnumerateArray().Single(i => i.GetProperty("id").GetInt64() == catId).GetProperty("path").GetString()!;
-        Assert.StartsWith(Path.Combine(Server.Store, name, "uploads"), catPath, StringComparison.Ordinal);
+        // Paths are relative to the collection: the server's own folders stay private.
+        Assert.StartsWith("uploads/", catPath, StringComparison.Ordinal);
+        Assert.DoesNotContain(Server.Store, await upload.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        catPath = Path.Combine(Server.Store, name, catPath);
         Assert.True(File.Exists(catPath));
         Assert.Equal(451, items.EnumerateArray().Single(i => i.GetProperty("id").GetInt64() == catId).GetProperty("width").GetInt32());
 
@@ -492,6 +495,17 @@ public sealed class AddressPolicyTests
     [InlineData("::ffff:127.0.0.1", "loopback")]
     [InlineData("::ffff:169.254.169.254", "metadata")]
     [InlineData("64:ff9b::10.0.0.1", "private")]
+    [InlineData("64:ff9b:1::a00:1", "private")]
+    [InlineData("::ffff:10.0.0.1", "private")]
+    [InlineData("::ffff:192.168.0.1", "private")]
+    [InlineData("::ffff:0:127.0.0.1", "loopback")]
+    [InlineData("::127.0.0.1", "loopback")]
+    [InlineData("2002:7f00:1::1", "loopback")]
+    [InlineData("2002:a9fe:a9fe::", "metadata")]
+    [InlineData("2002:c0a8:101::1", "private")]
+    [InlineData("2001:0:4136:e378:8000:63bf:80ff:fffe", "loopback")]
+    [InlineData("2001:0:4136:e378:8000:63bf:f5ff:fffe", "private")]
+    [InlineData("2001:0:a9fe:a9fe:8000:63bf:a247:27dd", "metadata")]
     public void Internal_addresses_are_blocked(string address, string reason) =>
         Assert.Contains(reason, AddressPolicy.Blocked(IPAddress.Parse(address)) ?? "allowed", StringComparison.OrdinalIgnoreCase);
 
@@ -500,5 +514,8 @@ public sealed class AddressPolicyTests
     [InlineData("172.32.0.1")]
     [InlineData("100.128.0.1")]
     [InlineData("2606:4700::1111")]
+    [InlineData("::ffff:93.184.216.34")]
+    [InlineData("2002:5db8:d822::1")]
+    [InlineData("2001:0:4136:e378:8000:63bf:a247:27dd")]
     public void Public_addresses_are_allowed(string address) => Assert.Null(AddressPolicy.Blocked(IPAddress.Parse(address)));
 }

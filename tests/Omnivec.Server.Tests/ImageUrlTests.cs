@@ -20,6 +20,7 @@ public sealed class ImageUrlTests : IAsyncLifetime
 {
     private WebApplication _host = null!;
     private Uri _hostAddress = null!;
+    private int _bigFetches;
 
     public async Task InitializeAsync()
     {
@@ -33,6 +34,13 @@ public sealed class ImageUrlTests : IAsyncLifetime
         _host.MapGet("/to-metadata", () => Results.Redirect("http://169.254.169.254/latest/meta-data/"));
         _host.MapGet("/loop", () => Results.Redirect("/loop"));
         _host.MapGet("/missing", () => Results.NotFound());
+        byte[] big = new byte[3 << 20]; // a valid PNG header (the cat), padded to 3 MB
+        cat.CopyTo(big, 0);
+        _host.MapGet("/big", () =>
+        {
+            Interlocked.Increment(ref _bigFetches);
+            return Results.File(big, "image/png");
+        });
         await _host.StartAsync();
         _hostAddress = new Uri(_host.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
     }
@@ -43,10 +51,11 @@ public sealed class ImageUrlTests : IAsyncLifetime
         await _host.DisposeAsync();
     }
 
-    private static async Task<RunningServer> StartServerAsync(long maxBytes = 16 << 20)
+    private static async Task<RunningServer> StartServerAsync(long maxBytes = 16 << 20, long maxRequestBytes = 32 << 20)
     {
         RunningServer server = await RunningServer.StartAsync(o =>
         {
+            o.MaxRequestBytes = maxRequestBytes;
             o.AllowImageUrls = true;
             o.ImageUrlAllowList.Add("127.0.0.1");
             o.ImageUrlAllowList.Add("127.0.0.2");
@@ -97,5 +106,18 @@ public sealed class ImageUrlTests : IAsyncLifetime
     {
         await using RunningServer server = await StartServerAsync(maxBytes: 10_000);
         Assert.Contains("10,000 bytes", await Detail(await Embed(server, new Uri(_hostAddress, "/cat.png").ToString()), HttpStatusCode.RequestEntityTooLarge), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_request_of_many_urls_holds_no_more_than_the_request_limit()
+    {
+        // 8 URLs of 3 MB each, each under the 4 MB per-image cap, but 24 MB in all against an 8 MB request limit:
+        // the server stops after the third download instead of holding all of them.
+        await using RunningServer server = await StartServerAsync(maxBytes: 4 << 20, maxRequestBytes: 8 << 20);
+        string url = new Uri(_hostAddress, "/big").ToString();
+        HttpResponseMessage response = await server.Http.PostAsync("/v1/embeddings",
+            new StringContent(JsonSerializer.Serialize(new { input = Enumerable.Repeat(new { image = url }, 8).ToArray() }), Encoding.UTF8, "application/json"));
+        Assert.Contains("MaxRequestBytes", await Detail(response, HttpStatusCode.RequestEntityTooLarge), StringComparison.Ordinal);
+        Assert.True(_bigFetches <= 3, $"{_bigFetches} downloads for one request");
     }
 }

@@ -56,9 +56,14 @@ internal sealed class RunningServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private RunningServer(WebApplication app, string store, CountingEmbedder embedder, Uri baseAddress)
+    private readonly bool _ownsStore;
+
+    private RunningServer(WebApplication app, string store, bool ownsStore, CountingEmbedder embedder, Uri baseAddress)
     {
         _app = app;
+        _ownsStore = ownsStore;
+        Registry = app.Services.GetRequiredService<CollectionRegistry>();
+        Thumbnails = app.Services.GetRequiredService<Thumbnails>();
         Fetcher = app.Services.GetRequiredService<ImageUrlFetcher>();
         Store = store;
         Embedder = embedder;
@@ -71,19 +76,22 @@ internal sealed class RunningServer : IAsyncDisposable
     public Uri BaseAddress { get; }
     public HttpClient Http { get; }
     internal ImageUrlFetcher Fetcher { get; }
+    internal CollectionRegistry Registry { get; }
+    internal Thumbnails Thumbnails { get; }
+    internal ServerEmbedder ServerEmbedder => _app.Services.GetRequiredService<ServerEmbedder>();
 
-    public static async Task<RunningServer> StartAsync(Action<OmnivecServerOptions>? configure = null)
+    public static async Task<RunningServer> StartAsync(Action<OmnivecServerOptions>? configure = null, IMultimodalEmbeddingGenerator? model = null)
     {
         string store = Path.Combine(Path.GetTempPath(), "omnivec-srv-" + Guid.NewGuid().ToString("N"));
         var options = new OmnivecServerOptions { StoreRoot = store, MinimumLogLevel = Microsoft.Extensions.Logging.LogLevel.Warning };
         options.Urls.Clear();
         options.Urls.Add("http://127.0.0.1:0");
         configure?.Invoke(options);
-        var embedder = new CountingEmbedder(TestModel.Clip);
+        var embedder = new CountingEmbedder(model ?? TestModel.Clip);
         WebApplication app = OmnivecServer.Build(embedder, options);
         await app.StartAsync();
         string address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
-        return new RunningServer(app, store, embedder, new Uri(address));
+        return new RunningServer(app, options.StoreRoot, options.StoreRoot == store, embedder, new Uri(address));
     }
 
     public async ValueTask DisposeAsync()
@@ -91,6 +99,11 @@ internal sealed class RunningServer : IAsyncDisposable
         Http.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
+        if (!_ownsStore)
+        {
+            return;
+        }
+
         try
         {
             Directory.Delete(Store, recursive: true);
