@@ -60,8 +60,8 @@ public sealed class ThumbnailRenderer
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(quality);
         ReadOnlySpan<byte> data = skData.AsSpan();
-        SniffedFormat format = ImageFormatSniffer.Sniff(data);
-        if (format == SniffedFormat.Unknown || MagickImageDecoder.Handles(format))
+        ImageFormat format = ImageHeader.Sniff(data);
+        if (format == ImageFormat.Unknown || MagickImageDecoder.Handles(format))
         {
             using RgbImage rgb = _decoder.Decode(data, source, targetShortSide: size, cancellationToken);
             using SKBitmap fromRgb = ToBitmap(rgb);
@@ -70,7 +70,7 @@ public sealed class ThumbnailRenderer
 
         try
         {
-            using SKCodec codec = SKCodec.Create(skData) ?? throw new CorruptImageException($"the {ImageFormatSniffer.Name(format)} header could not be read", source);
+            using SKCodec codec = SKCodec.Create(skData) ?? throw new CorruptImageException($"the {ImageHeader.Name(format)} header could not be read", source);
             SKImageInfo declared = codec.Info;
             if (declared.Width <= 0 || declared.Height <= 0)
             {
@@ -83,7 +83,7 @@ public sealed class ThumbnailRenderer
             }
 
             int fromCodec = Orientation.Normalize((int)codec.EncodedOrigin);
-            int orientation = fromCodec == 1 && format == SniffedFormat.WebP ? ExifOrientationReader.FromWebP(data) : fromCodec;
+            int orientation = fromCodec == 1 && format == ImageFormat.WebP ? PhotoMetadata.ReadOrientation(data) : fromCodec;
             cancellationToken.ThrowIfCancellationRequested();
             using SKBitmap reduced = DecodeReduced(codec, format, size, source, cancellationToken);
             return Finish(reduced, orientation, size, quality);
@@ -98,7 +98,7 @@ public sealed class ThumbnailRenderer
     /// The image at no less than twice the thumbnail's size where that saves memory (so the cubic filter still averages
     /// several pixels per output pixel), premultiplied RGBA.
     /// </summary>
-    private static SKBitmap DecodeReduced(SKCodec codec, SniffedFormat format, int size, string? source, CancellationToken cancellationToken)
+    private static SKBitmap DecodeReduced(SKCodec codec, ImageFormat format, int size, string? source, CancellationToken cancellationToken)
     {
         SKSizeI full = codec.Info.Size;
         int longSide = Math.Max(full.Width, full.Height);
@@ -108,7 +108,7 @@ public sealed class ThumbnailRenderer
             return DecodeWhole(codec, full, source);
         }
 
-        if (format is SniffedFormat.Jpeg or SniffedFormat.WebP)
+        if (format is ImageFormat.Jpeg or ImageFormat.WebP)
         {
             // JPEG: the IDCT scales 1/8 … 7/8; WebP: any scale. The codec rounds to what it supports.
             SKSizeI best = full;
