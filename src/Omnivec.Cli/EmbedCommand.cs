@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Microsoft.Extensions.AI;
+using Omnivec.Media;
 using Omnivec.Onnx;
 using Omnivec.Providers.Google;
 
@@ -14,11 +15,13 @@ internal static class EmbedCommand
         var embedder = new EmbedderOptions();
         var texts = new Option<string[]>("--text", "-t") { Description = "A text to embed (repeatable).", Arity = ArgumentArity.ZeroOrMore };
         var images = new Option<string[]>("--image", "-i") { Description = "An image file to embed (repeatable).", Arity = ArgumentArity.ZeroOrMore };
-        var videos = new Option<string[]>("--video") { Description = "A video file to embed, one vector per segment (google provider; repeatable).", Arity = ArgumentArity.ZeroOrMore };
-        var interval = new Option<int?>("--interval") { Description = "Video segment length in seconds (at least 4; the service's default is 16)." };
+        var videos = new Option<string[]>("--video") { Description = "A video file to embed, one vector per segment (every provider; needs FFmpeg except with google; repeatable).", Arity = ArgumentArity.ZeroOrMore };
+        var interval = new Option<int?>("--interval") { Description = "google: video segment length in seconds (at least 4; the service's default is 16); same as --segment-max." };
+        var video = new VideoOptions();
         var json = new Option<bool>("--json") { Description = "Print one JSON object per input per line (the full vector)." };
         var command = new Command("embed", "Embed texts, images and videos. Texts print first, then images, then videos, each in the order given.");
         embedder.AddTo(command);
+        video.AddTo(command);
         foreach (Option option in new Option[] { texts, images, videos, interval, json })
         {
             command.Options.Add(option);
@@ -32,6 +35,17 @@ internal static class EmbedCommand
             if (textValues.Length == 0 && imageValues.Length == 0 && videoValues.Length == 0)
             {
                 Output.Error("nothing to embed: give --text, --image and/or --video");
+                return 2;
+            }
+
+            VideoSegmenterOptions segmenting;
+            try
+            {
+                segmenting = video.Build(parse);
+            }
+            catch (ArgumentException ex)
+            {
+                Output.Error(ex.Message);
                 return 2;
             }
 
@@ -49,9 +63,12 @@ internal static class EmbedCommand
                 failures += await EmbedImagesAsync(generator, imageValues, printer, cancellationToken).ConfigureAwait(false);
             }
 
-            foreach (string video in videoValues)
+            int? googleInterval = parse.GetValue(interval) ?? (parse.GetValue(video.SegmentMax) is double max ? (int)Math.Round(max) : null);
+            foreach (string path in videoValues)
             {
-                failures += await EmbedVideoAsync(generator, video, parse.GetValue(interval), printer, cancellationToken).ConfigureAwait(false);
+                failures += generator is VertexAIEmbeddingGenerator google
+                    ? await EmbedGoogleVideoAsync(google, path, googleInterval, printer, cancellationToken).ConfigureAwait(false)
+                    : await EmbedVideoAsync(generator, path, segmenting, printer, cancellationToken).ConfigureAwait(false);
             }
 
             return failures == 0 ? 0 : 1;
@@ -125,14 +142,32 @@ internal static class EmbedCommand
         return failed;
     }
 
-    private static async Task<int> EmbedVideoAsync(IMultimodalEmbeddingGenerator generator, string path, int? interval, Printer printer, CancellationToken cancellationToken)
+    /// <summary>
+    /// Any image embedder (local CLIP, Azure): FFmpeg decodes, the segmenter cuts shots and windows, the sampled frames of
+    /// each segment are embedded and mean-pooled; one line per segment as it completes.
+    /// </summary>
+    private static async Task<int> EmbedVideoAsync(IMultimodalEmbeddingGenerator generator, string path, VideoSegmenterOptions options, Printer printer, CancellationToken cancellationToken)
     {
-        if (generator is not VertexAIEmbeddingGenerator google)
+        var embedder = new VideoEmbedder(generator, new VideoSegmenter(options));
+        try
         {
-            Output.Error($"{path}: video needs a provider that embeds video (--provider google); {generator.Space.Provider} does not");
+            await foreach (VideoSegmentVector segment in embedder.EmbedAsync(path, cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                printer.Print(path, "video", segment.Embedding.Vector.Span, segment.StartSec, segment.EndSec);
+            }
+
+            return 0;
+        }
+        catch (OmnivecException ex)
+        {
+            Output.Error(ex.Message.StartsWith(path, StringComparison.Ordinal) ? ex.Message : $"{path}: {ex.Message}");
             return 1;
         }
+    }
 
+    /// <summary>Google embeds video natively: the file goes to the service, which returns its own segments.</summary>
+    private static async Task<int> EmbedGoogleVideoAsync(VertexAIEmbeddingGenerator google, string path, int? interval, Printer printer, CancellationToken cancellationToken)
+    {
         byte[] bytes;
         try
         {
@@ -194,13 +229,14 @@ internal static class EmbedCommand
                 writer.WriteStartObject();
                 writer.WriteString("input", input);
                 writer.WriteString("modality", modality);
-                writer.WriteString("model", space.ModelId);
-                writer.WriteNumber("dimensions", copy.Length);
                 if (start is double s)
                 {
-                    writer.WriteNumber("start_offset_sec", s);
-                    writer.WriteNumber("end_offset_sec", end ?? s);
+                    writer.WriteNumber("start_offset_sec", Math.Round(s, 3));
+                    writer.WriteNumber("end_offset_sec", Math.Round(end ?? s, 3));
                 }
+
+                writer.WriteString("model", space.ModelId);
+                writer.WriteNumber("dimensions", copy.Length);
 
                 writer.WriteStartArray("embedding");
                 foreach (float value in copy)

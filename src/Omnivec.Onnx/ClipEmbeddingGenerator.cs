@@ -18,7 +18,7 @@ namespace Omnivec.Onnx;
 /// The work is CPU-bound, so the <c>GenerateAsync</c> methods run synchronously on the calling thread; the
 /// synchronous <c>EmbedTexts</c>, <c>EmbedImages</c> and <c>EmbedImageFiles</c> are the core methods.
 /// </remarks>
-public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPerItemImageEmbedder, IImageFileEmbedder
+public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPerItemImageEmbedder, IImageFileEmbedder, IRgbImageEmbedder
 {
     private readonly OnnxTower _text;
 

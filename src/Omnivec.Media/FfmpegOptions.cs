@@ -1,0 +1,29 @@
+namespace Omnivec.Media;
+
+/// <summary>Where FFmpeg lives and the limits applied to every video.</summary>
+public sealed class FfmpegOptions
+{
+    /// <summary>The ffmpeg executable: a name looked up on PATH or a full path. Default: $OMNIVEC_FFMPEG, else "ffmpeg".</summary>
+    public string FfmpegPath { get; set; } = Environment.GetEnvironmentVariable("OMNIVEC_FFMPEG") is { Length: > 0 } p ? p : "ffmpeg";
+
+    /// <summary>The ffprobe executable. Default: $OMNIVEC_FFPROBE, else "ffprobe".</summary>
+    public string FfprobePath { get; set; } = Environment.GetEnvironmentVariable("OMNIVEC_FFPROBE") is { Length: > 0 } p ? p : "ffprobe";
+
+    /// <summary>Longest ffprobe may run on one file before it is killed.</summary>
+    public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Longest one decode may stay silent (no frame produced) before ffmpeg is killed; guards against inputs that make the
+    /// decoder spin without output.
+    /// </summary>
+    public TimeSpan StallTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Largest coded width × height accepted (default 8192 × 8192); larger videos are refused before decoding.</summary>
+    public long MaxPixels { get; set; } = 8192L * 8192;
+
+    /// <summary>Longest video accepted (default 4 hours); longer ones are refused before decoding.</summary>
+    public TimeSpan MaxDuration { get; set; } = TimeSpan.FromHours(4);
+
+    /// <summary>How many bytes of ffmpeg's stderr are kept for error messages (the tail).</summary>
+    public int MaxStderrBytes { get; set; } = 8192;
+}

@@ -1,0 +1,49 @@
+namespace Omnivec.Media;
+
+/// <summary>FFmpeg (ffmpeg or ffprobe) is not installed or cannot be started; videos cannot be read on this machine.</summary>
+public sealed class FfmpegNotFoundException : OmnivecException
+{
+    public FfmpegNotFoundException(string program, Exception? innerException = null)
+        : base($"{program} is not installed or not on PATH; install FFmpeg to read videos (Debian/Ubuntu: apt-get install ffmpeg, macOS: brew install ffmpeg)", innerException)
+    {
+        Program = program;
+    }
+
+    /// <summary>The executable that could not be started.</summary>
+    public string Program { get; }
+}
+
+/// <summary>Why a video could not be read.</summary>
+public enum VideoErrorKind
+{
+    /// <summary>Not a video container Omnivec recognises (text, random bytes, an image, …).</summary>
+    Unsupported,
+
+    /// <summary>The file is empty, truncated or damaged.</summary>
+    Corrupt,
+
+    /// <summary>The container holds no video stream (audio only).</summary>
+    NoVideoStream,
+
+    /// <summary>Frame size above the configured pixel limit.</summary>
+    TooLarge,
+
+    /// <summary>Duration above the configured limit.</summary>
+    TooLong,
+
+    /// <summary>FFmpeg did not finish within the configured time.</summary>
+    TimedOut,
+}
+
+/// <summary>A video that cannot be read as given. The message is one line and names the file.</summary>
+public class VideoReadException : InvalidInputException
+{
+    public VideoReadException(VideoErrorKind kind, string message, Exception? innerException = null)
+        : base(message, innerException)
+    {
+        Kind = kind;
+    }
+
+    /// <summary>What went wrong.</summary>
+    public VideoErrorKind Kind { get; }
+}

@@ -1,0 +1,173 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Microsoft.Extensions.AI;
+using Omnivec.Imaging;
+
+namespace Omnivec.Media;
+
+/// <summary>The vector of one video segment.</summary>
+/// <param name="Index">Position of the segment in the video, from 0.</param>
+/// <param name="StartSec">Start in seconds.</param>
+/// <param name="EndSec">End in seconds.</param>
+/// <param name="Embedding">The segment's vector: the mean of its frames' unit vectors, L2-normalised.</param>
+public sealed record VideoSegmentVector(int Index, double StartSec, double EndSec, Embedding<float> Embedding)
+{
+    /// <summary>True when the segment starts at a detected cut.</summary>
+    public bool StartsAtCut { get; init; }
+
+    /// <summary>A JPEG of the segment's middle sampled frame (short side <see cref="VideoSegmenterOptions.FrameShortSide"/>), when asked for.</summary>
+    public ReadOnlyMemory<byte> ThumbnailJpeg { get; init; }
+}
+
+/// <summary>
+/// Embeds a video into one vector per segment with any image embedder
+/// (<see cref="IEmbeddingGenerator{DataContent, Embedding}"/>): the segmenter's sampled frames of each segment are embedded
+/// and mean-pooled. Frames go to the embedder as RGB when it offers <see cref="IRgbImageEmbedder"/> (local models), else
+/// as JPEG <see cref="DataContent"/> (cloud image APIs). Decoding of the next segment overlaps embedding of the current one.
+/// </summary>
+/// <remarks>
+/// Why the mean: frames of one shot are near each other in CLIP-like spaces, so their centroid is a vector that scores
+/// well for what the whole segment shows and is robust to one blurred or transitional frame (max-pooling per
+/// dimension would leave the space the text tower maps into). Frames are sampled at the centres of equal parts of the
+/// segment, so a window of a long shot is represented by its whole length, not its first second.
+/// </remarks>
+public sealed class VideoEmbedder
+{
+    private readonly IEmbeddingGenerator<DataContent, Embedding<float>> _generator;
+    private readonly IRgbImageEmbedder? _rgb;
+    private readonly VideoSegmenter _segmenter;
+
+    public VideoEmbedder(IEmbeddingGenerator<DataContent, Embedding<float>> generator, VideoSegmenter? segmenter = null)
+    {
+        ArgumentNullException.ThrowIfNull(generator);
+        _generator = generator;
+        _rgb = generator.GetService(typeof(IRgbImageEmbedder)) as IRgbImageEmbedder;
+        _segmenter = segmenter ?? new VideoSegmenter();
+    }
+
+    /// <summary>The segmenter in use.</summary>
+    public VideoSegmenter Segmenter => _segmenter;
+
+    /// <summary>Probes and embeds a video; all segment vectors in time order.</summary>
+    public async Task<IReadOnlyList<VideoSegmentVector>> EmbedAllAsync(string path, bool thumbnails = false, CancellationToken cancellationToken = default)
+    {
+        var all = new List<VideoSegmentVector>();
+        await foreach (VideoSegmentVector v in EmbedAsync(path, null, thumbnails, cancellationToken).ConfigureAwait(false))
+        {
+            all.Add(v);
+        }
+
+        return all;
+    }
+
+    /// <summary>Streams segment vectors in time order. Pass <paramref name="info"/> when the file is already probed.</summary>
+    public async IAsyncEnumerable<VideoSegmentVector> EmbedAsync(string path, VideoInfo? info = null, bool thumbnails = false,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        info ??= await _segmenter.Reader.ProbeAsync(path, cancellationToken).ConfigureAwait(false);
+        var channel = Channel.CreateBounded<VideoSegment>(new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task producer = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (VideoSegment segment in _segmenter.SegmentAsync(path, info, stop.Token).ConfigureAwait(false))
+                {
+                    try
+                    {
+                        await channel.Writer.WriteAsync(segment, stop.Token).ConfigureAwait(false);
+                    }
+                    catch
+                    {
+                        segment.Dispose();
+                        throw;
+                    }
+                }
+
+                channel.Writer.TryComplete();
+            }
+            catch (Exception ex)
+            {
+                channel.Writer.TryComplete(ex);
+            }
+        }, CancellationToken.None);
+
+        try
+        {
+            while (await channel.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (channel.Reader.TryRead(out VideoSegment? segment))
+                {
+                    VideoSegmentVector vector;
+                    using (segment)
+                    {
+                        vector = await EmbedSegmentAsync(segment, thumbnails, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    yield return vector;
+                }
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            await producer.ConfigureAwait(false);
+            while (channel.Reader.TryRead(out VideoSegment? left))
+            {
+                left.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Embeds the sampled frames of one segment and pools them.</summary>
+    public async Task<VideoSegmentVector> EmbedSegmentAsync(VideoSegment segment, bool thumbnail = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(segment);
+        float[][] vectors;
+        if (_rgb is not null)
+        {
+            vectors = _rgb.EmbedImages([.. segment.Frames.Select(f => f.Image)], cancellationToken);
+        }
+        else
+        {
+            DataContent[] frames = [.. segment.Frames.Select(f => new DataContent(Jpeg.Encode(f.Image, 90), "image/jpeg"))];
+            GeneratedEmbeddings<Embedding<float>> embeddings = await _generator.GenerateAsync(frames, cancellationToken: cancellationToken).ConfigureAwait(false);
+            vectors = [.. embeddings.Select(e => e.Vector.ToArray())];
+        }
+
+        return new VideoSegmentVector(segment.Index, segment.StartSec, segment.EndSec, new Embedding<float>(MeanPool(vectors)))
+        {
+            StartsAtCut = segment.StartsAtCut,
+            ThumbnailJpeg = thumbnail ? Jpeg.Encode(segment.Thumbnail.Image) : default,
+        };
+    }
+
+    /// <summary>The mean of the unit vectors, L2-normalised.</summary>
+    internal static float[] MeanPool(IReadOnlyList<float[]> vectors)
+    {
+        if (vectors.Count == 0)
+        {
+            throw new InvalidOperationException("A segment has no frames to pool.");
+        }
+
+        float[] sum = new float[vectors[0].Length];
+        foreach (float[] v in vectors)
+        {
+            float norm = TensorPrimitives.Norm(v);
+            if (norm > 0)
+            {
+                TensorPrimitives.MultiplyAdd(v, 1 / norm, sum, sum);
+            }
+        }
+
+        float total = TensorPrimitives.Norm(sum);
+        if (total > 0)
+        {
+            TensorPrimitives.Divide(sum, total, sum);
+        }
+
+        return sum;
+    }
+}

@@ -1,0 +1,362 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Omnivec.Imaging;
+
+namespace Omnivec.Media;
+
+/// <summary>One decoded frame: upright RGB at reduced size and its presentation time. Dispose it to return the pixels.</summary>
+public sealed class VideoFrame : IDisposable
+{
+    internal VideoFrame(double timestampSec, RgbImage image)
+    {
+        TimestampSec = timestampSec;
+        Image = image;
+    }
+
+    /// <summary>Presentation time in seconds from the start of the video.</summary>
+    public double TimestampSec { get; }
+
+    /// <summary>The pixels, upright (rotation metadata applied).</summary>
+    public RgbImage Image { get; }
+
+    public void Dispose() => Image.Dispose();
+}
+
+/// <summary>
+/// Reads videos with FFmpeg: metadata from ffprobe, frames streamed from ffmpeg as raw RGB through a pipe (one frame in
+/// memory at a time), sampled by presentation time so variable frame rate videos are sampled evenly in time.
+/// </summary>
+public sealed class VideoReader
+{
+    private readonly FfmpegOptions _options;
+
+    public VideoReader(FfmpegOptions? options = null) => _options = options ?? new FfmpegOptions();
+
+    /// <summary>The options in use.</summary>
+    public FfmpegOptions Options => _options;
+
+    /// <summary>True when ffmpeg and ffprobe can be started (checks once per call; cheap: runs <c>-version</c>).</summary>
+    public async Task<bool> IsAvailableAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            foreach (string program in new[] { _options.FfmpegPath, _options.FfprobePath })
+            {
+                using FfmpegProcess process = FfmpegProcess.Start(program, ["-version"], _options.MaxStderrBytes, cancellationToken);
+                await process.Output.CopyToAsync(Stream.Null, cancellationToken).ConfigureAwait(false);
+                if (await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false) != 0)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+        catch (FfmpegNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Sniffs and probes a file. Checks the content is a video container before FFmpeg sees it.</summary>
+    /// <exception cref="VideoReadException">Not a video, empty, damaged, audio only, too large or too long.</exception>
+    /// <exception cref="FfmpegNotFoundException">ffprobe is not installed.</exception>
+    public async Task<VideoInfo> ProbeAsync(string path, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        string full = Path.GetFullPath(path);
+        string name = path;
+        string? mediaType;
+        try
+        {
+            if (new FileInfo(full).Length == 0)
+            {
+                throw new VideoReadException(VideoErrorKind.Corrupt, $"{name}: the file is empty");
+            }
+
+            mediaType = VideoSniffer.SniffFile(full);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new VideoReadException(VideoErrorKind.Corrupt, $"{name}: {(ex is FileNotFoundException or DirectoryNotFoundException ? "file not found" : ex.Message)}", ex);
+        }
+
+        if (mediaType is null)
+        {
+            throw new VideoReadException(VideoErrorKind.Unsupported, $"{name}: not a video (the content is no known video container: mp4, mov, mkv, webm, avi, mpeg-ts, 3gp, …)");
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.ProbeTimeout);
+        string json;
+        int exitCode;
+        using (FfmpegProcess probe = FfmpegProcess.Start(_options.FfprobePath,
+            ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", "-i", "file:" + full], _options.MaxStderrBytes, timeout.Token))
+        {
+            try
+            {
+                using var reader = new StreamReader(probe.Output);
+                // ffprobe's JSON is small; cap it anyway so a hostile file with thousands of streams cannot grow it without bound.
+                char[] buffer = new char[4 << 20];
+                int length = await reader.ReadBlockAsync(buffer, timeout.Token).ConfigureAwait(false);
+                json = new string(buffer, 0, length);
+                exitCode = await probe.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new VideoReadException(VideoErrorKind.TimedOut, $"{name}: ffprobe did not finish within {_options.ProbeTimeout.TotalSeconds:0} s");
+            }
+
+            if (exitCode != 0)
+            {
+                string reason = probe.StderrTail();
+                throw new VideoReadException(VideoErrorKind.Corrupt, $"{name}: cannot read the video ({(reason.Length > 0 ? reason : "ffprobe exit code " + exitCode)})".Replace(full, name, StringComparison.Ordinal));
+            }
+        }
+
+        VideoInfo info = Parse(json, mediaType, name);
+        if ((long)info.Width * info.Height > _options.MaxPixels)
+        {
+            throw new VideoReadException(VideoErrorKind.TooLarge, string.Create(CultureInfo.InvariantCulture,
+                $"{name}: {info.Width}x{info.Height} video is above the limit of {_options.MaxPixels:N0} pixels per frame"));
+        }
+
+        if (info.DurationSec > _options.MaxDuration.TotalSeconds)
+        {
+            throw new VideoReadException(VideoErrorKind.TooLong, string.Create(CultureInfo.InvariantCulture,
+                $"{name}: the video lasts {FormatDuration(info.DurationSec)}, above the limit of {FormatDuration(_options.MaxDuration.TotalSeconds)}"));
+        }
+
+        return info;
+    }
+
+    /// <summary>
+    /// Streams frames sampled at <paramref name="framesPerSecond"/> (by presentation time), scaled so the shorter side is
+    /// at most <paramref name="shortSide"/> pixels (never enlarged), upright. One ffmpeg process, killed when the
+    /// enumeration ends early, is cancelled or stalls.
+    /// </summary>
+    public async IAsyncEnumerable<VideoFrame> ReadFramesAsync(string path, VideoInfo info, double framesPerSecond, int shortSide,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(info);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(framesPerSecond);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(shortSide);
+        (int width, int height) = ScaledSize(info.DisplayWidth, info.DisplayHeight, shortSide);
+        string fps = framesPerSecond.ToString("0.######", CultureInfo.InvariantCulture);
+        string filter = string.Create(CultureInfo.InvariantCulture, $"fps={fps},scale={width}:{height}:flags=area,setsar=1");
+        string full = Path.GetFullPath(path);
+        using var stall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using FfmpegProcess process = FfmpegProcess.Start(_options.FfmpegPath,
+        [
+            "-nostdin", "-hide_banner", "-loglevel", "error",
+            "-i", "file:" + full,
+            "-map", "0:" + info.StreamIndex.ToString(CultureInfo.InvariantCulture), "-an", "-sn", "-dn",
+            "-vf", filter, "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1",
+        ], _options.MaxStderrBytes, stall.Token);
+
+        int frameBytes = width * height * 3;
+        byte[] buffer = new byte[frameBytes];
+        long index = 0;
+        while (true)
+        {
+            stall.CancelAfter(_options.StallTimeout);
+            int read;
+            try
+            {
+                read = await process.Output.ReadAtLeastAsync(buffer, frameBytes, throwOnEndOfStream: false, stall.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new VideoReadException(VideoErrorKind.TimedOut, $"{path}: ffmpeg produced no frame for {_options.StallTimeout.TotalSeconds:0} s");
+            }
+
+            if (read < frameBytes)
+            {
+                break;
+            }
+
+            var image = RgbImage.Allocate(width, height);
+            buffer.AsSpan(0, frameBytes).CopyTo(image.Pixels);
+            yield return new VideoFrame(index / framesPerSecond, image);
+            index++;
+        }
+
+        int exitCode = await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        if (index == 0)
+        {
+            string reason = process.StderrTail().Replace(full, path, StringComparison.Ordinal);
+            throw new VideoReadException(VideoErrorKind.Corrupt,
+                $"{path}: no frame could be decoded ({(reason.Length > 0 ? reason : "ffmpeg exit code " + exitCode.ToString(CultureInfo.InvariantCulture))})");
+        }
+    }
+
+    /// <summary>The frame size <see cref="ReadFramesAsync"/> produces for a display size and short side.</summary>
+    public static (int Width, int Height) ScaledSize(int displayWidth, int displayHeight, int shortSide)
+    {
+        int w = Math.Max(1, displayWidth);
+        int h = Math.Max(1, displayHeight);
+        int shorter = Math.Min(w, h);
+        if (shorter <= shortSide)
+        {
+            // Never enlarge; only cap extreme aspect ratios so one frame stays small.
+            return (Math.Min(w, shortSide * 8), Math.Min(h, shortSide * 8));
+        }
+
+        double scale = (double)shortSide / shorter;
+        return (Math.Clamp((int)Math.Round(w * scale), 1, shortSide * 8), Math.Clamp((int)Math.Round(h * scale), 1, shortSide * 8));
+    }
+
+    internal static VideoInfo Parse(string json, string mediaType, string name)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            JsonElement root = doc.RootElement;
+            JsonElement? video = null;
+            string? audioCodec = null;
+            if (root.TryGetProperty("streams", out JsonElement streams) && streams.ValueKind == JsonValueKind.Array)
+            {
+                foreach (JsonElement stream in streams.EnumerateArray())
+                {
+                    string? type = Str(stream, "codec_type");
+                    bool coverArt = stream.TryGetProperty("disposition", out JsonElement disposition)
+                        && disposition.TryGetProperty("attached_pic", out JsonElement pic) && pic.ValueKind == JsonValueKind.Number && pic.GetInt32() == 1;
+                    if (type == "video" && !coverArt && video is null)
+                    {
+                        video = stream;
+                    }
+                    else if (type == "audio" && audioCodec is null)
+                    {
+                        audioCodec = Str(stream, "codec_name");
+                    }
+                }
+            }
+
+            if (video is not { } v)
+            {
+                throw new VideoReadException(VideoErrorKind.NoVideoStream,
+                    $"{name}: no video stream{(audioCodec is null ? "" : $" (audio only: {audioCodec})")}");
+            }
+
+            int width = Int(v, "width");
+            int height = Int(v, "height");
+            if (width <= 0 || height <= 0)
+            {
+                throw new VideoReadException(VideoErrorKind.Corrupt, $"{name}: the video stream has no frame size");
+            }
+
+            double duration = Num(root.TryGetProperty("format", out JsonElement format) ? format : default, "duration");
+            if (duration <= 0)
+            {
+                duration = Num(v, "duration");
+            }
+
+            double fps = Rational(Str(v, "avg_frame_rate"));
+            if (fps <= 0 || fps > 1000)
+            {
+                fps = Rational(Str(v, "r_frame_rate"));
+            }
+
+            double sar = Rational(Str(v, "sample_aspect_ratio"));
+            return new VideoInfo(
+                Container: format.ValueKind == JsonValueKind.Object ? Str(format, "format_name") ?? "" : "",
+                MediaType: mediaType,
+                DurationSec: Math.Max(0, duration),
+                FrameRate: fps is > 0 and <= 1000 ? fps : 0,
+                Width: width,
+                Height: height,
+                Rotation: RotationOf(v),
+                VideoCodec: Str(v, "codec_name") ?? "unknown",
+                AudioCodec: audioCodec,
+                StreamIndex: Int(v, "index"))
+            {
+                SampleAspectRatio = sar is > 0.1 and < 10 ? sar : 1,
+            };
+        }
+        catch (JsonException ex)
+        {
+            throw new VideoReadException(VideoErrorKind.Corrupt, $"{name}: ffprobe's answer could not be read ({ex.Message})", ex);
+        }
+    }
+
+    /// <summary>Clockwise rotation from the display matrix side data (FFmpeg 5+: counter-clockwise degrees) or the legacy rotate tag.</summary>
+    private static int RotationOf(JsonElement stream)
+    {
+        double? counterClockwise = null;
+        if (stream.TryGetProperty("side_data_list", out JsonElement sides) && sides.ValueKind == JsonValueKind.Array)
+        {
+            foreach (JsonElement side in sides.EnumerateArray())
+            {
+                if (side.TryGetProperty("rotation", out JsonElement r) && r.ValueKind == JsonValueKind.Number)
+                {
+                    counterClockwise = r.GetDouble();
+                    break;
+                }
+            }
+        }
+
+        double clockwise;
+        if (counterClockwise is double ccw)
+        {
+            clockwise = -ccw;
+        }
+        else if (stream.TryGetProperty("tags", out JsonElement tags) && Str(tags, "rotate") is { } tag
+            && double.TryParse(tag, NumberStyles.Float, CultureInfo.InvariantCulture, out double rotate))
+        {
+            clockwise = rotate;
+        }
+        else
+        {
+            return 0;
+        }
+
+        int quarter = (int)Math.Round(clockwise / 90.0);
+        return ((quarter % 4) + 4) % 4 * 90;
+    }
+
+    private static string? Str(JsonElement e, string name) =>
+        e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out JsonElement p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
+
+    private static int Int(JsonElement e, string name) =>
+        e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out JsonElement p) && p.ValueKind == JsonValueKind.Number && p.TryGetInt32(out int i) ? i : 0;
+
+    private static double Num(JsonElement e, string name)
+    {
+        if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty(name, out JsonElement p))
+        {
+            return 0;
+        }
+
+        return p.ValueKind switch
+        {
+            JsonValueKind.Number => p.GetDouble(),
+            JsonValueKind.String when double.TryParse(p.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && double.IsFinite(d) => d,
+            _ => 0,
+        };
+    }
+
+    private static double Rational(string? text)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return 0;
+        }
+
+        int slash = text.IndexOfAny(['/', ':']);
+        if (slash < 0)
+        {
+            return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double plain) ? plain : 0;
+        }
+
+        return double.TryParse(text.AsSpan(0, slash), NumberStyles.Float, CultureInfo.InvariantCulture, out double n)
+            && double.TryParse(text.AsSpan(slash + 1), NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && d != 0 ? n / d : 0;
+    }
+
+    internal static string FormatDuration(double seconds)
+    {
+        var t = TimeSpan.FromSeconds(Math.Max(0, seconds));
+        return t.TotalHours >= 1 ? t.ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture) : t.ToString(@"m\:ss", CultureInfo.InvariantCulture);
+    }
+}

@@ -1,0 +1,202 @@
+using System.Runtime.CompilerServices;
+
+namespace Omnivec.Media;
+
+/// <summary>One segment of a video: a shot, or a window of a long shot, with the frames sampled inside it.</summary>
+public sealed class VideoSegment : IDisposable
+{
+    internal VideoSegment(int index, double startSec, double endSec, bool startsAtCut, IReadOnlyList<VideoFrame> frames)
+    {
+        Index = index;
+        StartSec = startSec;
+        EndSec = endSec;
+        StartsAtCut = startsAtCut;
+        Frames = frames;
+    }
+
+    /// <summary>Position of the segment in the video, from 0.</summary>
+    public int Index { get; }
+
+    /// <summary>Start in seconds from the beginning of the video.</summary>
+    public double StartSec { get; }
+
+    /// <summary>End in seconds (exclusive; the next segment's start).</summary>
+    public double EndSec { get; }
+
+    /// <summary>True when the segment begins at a detected cut (false for the first segment and for windows of a long shot).</summary>
+    public bool StartsAtCut { get; }
+
+    /// <summary>The frames sampled evenly inside the segment, in time order (at least one).</summary>
+    public IReadOnlyList<VideoFrame> Frames { get; }
+
+    /// <summary>The frame that stands for the segment (the middle sampled one).</summary>
+    public VideoFrame Thumbnail => Frames[Frames.Count / 2];
+
+    public void Dispose()
+    {
+        foreach (VideoFrame frame in Frames)
+        {
+            frame.Dispose();
+        }
+    }
+}
+
+/// <summary>
+/// Cuts a video into segments while it streams: shot boundaries from the content change between consecutive analysis
+/// frames (<see cref="VideoSegmenterOptions.SceneThreshold"/>), no shot shorter than
+/// <see cref="VideoSegmenterOptions.MinShotSec"/>, shots longer than <see cref="VideoSegmenterOptions.MaxSegmentSec"/>
+/// split into windows. Memory is bounded whatever the video's length: per open segment only a thinned reservoir of
+/// frames (at most twice the frames per segment, at least 8) is kept, from which the sampled frames are chosen evenly.
+/// </summary>
+public sealed class VideoSegmenter
+{
+    private readonly VideoSegmenterOptions _options;
+    private readonly VideoReader _reader;
+
+    public VideoSegmenter(VideoSegmenterOptions? options = null, VideoReader? reader = null)
+    {
+        _options = options ?? new VideoSegmenterOptions();
+        _options.Validate();
+        _reader = reader ?? new VideoReader();
+    }
+
+    /// <summary>The options in use.</summary>
+    public VideoSegmenterOptions Options => _options;
+
+    /// <summary>The reader (FFmpeg settings and limits) in use.</summary>
+    public VideoReader Reader => _reader;
+
+    /// <summary>Probes the file, then streams its segments. Dispose each segment when done with its frames.</summary>
+    public async IAsyncEnumerable<VideoSegment> SegmentAsync(string path, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        VideoInfo info = await _reader.ProbeAsync(path, cancellationToken).ConfigureAwait(false);
+        await foreach (VideoSegment segment in SegmentAsync(path, info, cancellationToken).ConfigureAwait(false))
+        {
+            yield return segment;
+        }
+    }
+
+    /// <summary>Streams the segments of an already probed file. Dispose each segment when done with its frames.</summary>
+    public async IAsyncEnumerable<VideoSegment> SegmentAsync(string path, VideoInfo info, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        double fps = info.FrameRate > 0 ? Math.Min(_options.AnalysisFps, info.FrameRate) : _options.AnalysisFps;
+        var detector = new ContentDetector();
+        var reservoir = new Reservoir(Math.Max(8, 2 * _options.FramesPerSegment));
+        int index = 0;
+        double segmentStart = 0;
+        double shotStart = 0;
+        bool startsAtCut = false;
+        double lastTime = 0;
+        try
+        {
+            await foreach (VideoFrame frame in _reader.ReadFramesAsync(path, info, fps, _options.FrameShortSide, cancellationToken).ConfigureAwait(false))
+            {
+                double t = frame.TimestampSec;
+                lastTime = t;
+                double score = detector.Score(frame.Image);
+                bool cut = score >= _options.SceneThreshold && t - shotStart >= _options.MinShotSec && reservoir.Count > 0;
+                bool window = !cut && t - segmentStart >= _options.MaxSegmentSec - 1e-9 && reservoir.Count > 0;
+                if (cut || window)
+                {
+                    yield return new VideoSegment(index++, segmentStart, t, startsAtCut, reservoir.Take(_options.FramesPerSegment));
+                    segmentStart = t;
+                    startsAtCut = cut;
+                    if (cut)
+                    {
+                        shotStart = t;
+                    }
+                }
+
+                reservoir.Add(frame);
+            }
+
+            if (reservoir.Count > 0)
+            {
+                double end = Math.Max(info.DurationSec, lastTime + 1 / fps);
+                yield return new VideoSegment(index, segmentStart, Math.Max(end, segmentStart), startsAtCut, reservoir.Take(_options.FramesPerSegment));
+            }
+        }
+        finally
+        {
+            reservoir.Clear();
+        }
+    }
+
+    /// <summary>
+    /// The frames of the open segment, thinned as it grows: every frame is offered, one in <c>stride</c> is kept, and
+    /// when the reservoir is full every second kept frame is dropped and the stride doubles; so the kept frames stay
+    /// evenly spread over the whole segment in at most <c>capacity</c> frames.
+    /// </summary>
+    private sealed class Reservoir(int capacity)
+    {
+        private readonly List<VideoFrame> _frames = new(capacity);
+        private long _offered;
+        private long _stride = 1;
+
+        public int Count => _frames.Count;
+
+        public void Add(VideoFrame frame)
+        {
+            if (_offered++ % _stride != 0)
+            {
+                frame.Dispose();
+                return;
+            }
+
+            _frames.Add(frame);
+            if (_frames.Count >= capacity)
+            {
+                for (int i = _frames.Count - 1; i >= 0; i--)
+                {
+                    if (i % 2 == 1)
+                    {
+                        _frames[i].Dispose();
+                        _frames.RemoveAt(i);
+                    }
+                }
+
+                _stride *= 2;
+            }
+        }
+
+        /// <summary>Chooses up to <paramref name="count"/> frames evenly (centres of equal parts), hands them over and empties the reservoir.</summary>
+        public List<VideoFrame> Take(int count)
+        {
+            var chosen = new List<VideoFrame>(Math.Min(count, _frames.Count));
+            var keep = new HashSet<int>();
+            int n = Math.Min(count, _frames.Count);
+            for (int i = 0; i < n; i++)
+            {
+                keep.Add((int)((i + 0.5) * _frames.Count / n));
+            }
+
+            for (int i = 0; i < _frames.Count; i++)
+            {
+                if (keep.Contains(i))
+                {
+                    chosen.Add(_frames[i]);
+                }
+                else
+                {
+                    _frames[i].Dispose();
+                }
+            }
+
+            _frames.Clear();
+            _offered = 0;
+            _stride = 1;
+            return chosen;
+        }
+
+        public void Clear()
+        {
+            foreach (VideoFrame frame in _frames)
+            {
+                frame.Dispose();
+            }
+
+            _frames.Clear();
+        }
+    }
+}
