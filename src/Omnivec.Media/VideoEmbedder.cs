@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.AI;
 using Omnivec.Imaging;
+using Omnivec.Preprocessing;
 
 namespace Omnivec.Media;
 

@@ -18,7 +18,7 @@ public sealed class VideoEmbedderTests(VideoFixture videos)
             {
                 Calls++;
                 Assert.Equal("image/jpeg", value.MediaType);
-                using Omnivec.Imaging.RgbImage image = decoder.Decode(value.Data.Span, cancellationToken: cancellationToken);
+                using Omnivec.RgbImage image = decoder.Decode(value.Data.Span, cancellationToken: cancellationToken);
                 double r = 0, g = 0, b = 0;
                 ReadOnlySpan<byte> p = image.Pixels;
                 for (int i = 0; i < p.Length; i += 3)
