@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Omnivec.Server;
 
 // Response shapes. Property names are written in snake_case by the server's JSON options.
@@ -32,13 +34,21 @@ internal sealed record UploadError(string Name, string Error);
 
 internal sealed record HealthResponse(string Status, string Model, int Dimensions, int Collections);
 
-// Request shapes, for the OpenAPI document: the endpoints read the JSON member by member to give precise errors.
+// Request shapes: the one definition of each JSON body. The endpoints parse with them (RequestJsonContext, whose
+// converters name the member that is wrong) and the OpenAPI document is made from them.
 
-internal sealed record EmbeddingsRequest(object Input, string? Model, string? EncodingFormat, int? Dimensions, string? User);
+/// <summary><see cref="Input"/>: a string, or an array of strings and <c>{"text": …}</c> / <c>{"image": …}</c> objects.</summary>
+internal sealed record EmbeddingsRequest(
+    [property: JsonConverter(typeof(EmbeddingInputsConverter))] IReadOnlyList<EmbeddingInput>? Input,
+    string? Model, string? EncodingFormat, int? Dimensions, string? User);
+
+/// <summary>One input: exactly one of a text or an image (base64, a data URL or an http(s) URL).</summary>
+internal sealed record EmbeddingInput(string? Text, string? Image);
 
 internal sealed record SearchRequest(string? Collection, string? Text, string? Image, long? ItemId, int? TopK, int? Ef, SearchFilterRequest? Filter);
 
 internal sealed record SearchFilterRequest(string? PathPrefix, DateTimeOffset? From, DateTimeOffset? To, string? MediaType, int? MinWidth,
     int? MinHeight, long? MinSize);
 
-internal sealed record ClassifyRequest(string Image, IReadOnlyList<string> Labels, string? Templates);
+/// <summary><see cref="Labels"/>: an array of strings, or one string of comma-separated labels.</summary>
+internal sealed record ClassifyRequest(string? Image, [property: JsonConverter(typeof(LabelsConverter))] IReadOnlyList<string>? Labels, string? Templates);

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Omnivec.Index;
 using Microsoft.Extensions.AI;
@@ -16,41 +15,38 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
     public async Task<IResult> SearchAsync(HttpContext context)
     {
         CancellationToken cancellationToken = context.RequestAborted;
-        string collectionName;
-        string? text;
-        byte[]? image;
-        long? itemId;
-        int top;
-        int? ef;
-        SearchFilter? filter;
         var budget = new RequestBudget(options);
+        SearchRequest request;
+        byte[]? image = null;
         if (context.Request.HasFormContentType)
         {
             IFormCollection form = await FormRequest.ReadAsync(context.Request, cancellationToken).ConfigureAwait(false);
-            collectionName = FormValue(form, "collection") ?? options.DefaultCollection;
-            text = FormValue(form, "text");
+            request = new SearchRequest(
+                Collection: FormValue(form, "collection"),
+                Text: FormValue(form, "text"),
+                Image: null,
+                ItemId: FormValue(form, "item_id") is { } idText ? ParseLong(idText, "item_id") : null,
+                TopK: FormValue(form, "top_k") is { } topText ? (int)ParseLong(topText, "top_k", 1, MaxTop) : null,
+                Ef: FormValue(form, "ef") is { } efText ? (int)ParseLong(efText, "ef", 1, MaxExpansion) : null,
+                Filter: FormValue(form, "filter") is { } filterJson ? JsonRequest.ParseField(filterJson, "filter", RequestJsonContext.Default.SearchFilterRequest) : null);
             image = form.Files.GetFile("image") is { } file ? await ReadFileAsync(file, cancellationToken).ConfigureAwait(false) : null;
-            itemId = FormValue(form, "item_id") is { } idText ? ParseLong(idText, "item_id") : null;
-            top = FormValue(form, "top_k") is { } topText ? (int)ParseLong(topText, "top_k", 1, MaxTop) : 10;
-            ef = FormValue(form, "ef") is { } efText ? (int)ParseLong(efText, "ef", 1, MaxExpansion) : null;
-            filter = FormValue(form, "filter") is { } filterJson ? ParseFormFilter(filterJson) : null;
         }
         else
         {
-            using JsonDocument document = await JsonRequest.ReadAsync(context.Request, cancellationToken).ConfigureAwait(false);
-            JsonElement root = document.RootElement;
-            collectionName = JsonRequest.String(root, "collection") ?? options.DefaultCollection;
-            text = JsonRequest.String(root, "text");
-            string? imageText = JsonRequest.String(root, "image");
-            itemId = JsonRequest.Integer(root, "item_id", long.MinValue, long.MaxValue);
-            top = (int)(JsonRequest.Integer(root, "top_k", 1, MaxTop) ?? 10);
-            ef = (int?)JsonRequest.Integer(root, "ef", 1, MaxExpansion);
-            filter = ParseFilter(root);
-            CheckOneQuery(text, imageText is not null, itemId);
-            image = imageText is null ? null : await ImageSources.ReadAsync(imageText, "'image'", fetcher, budget, cancellationToken).ConfigureAwait(false);
+            request = await JsonRequest.ReadAsync(context.Request, RequestJsonContext.Default.SearchRequest, cancellationToken).ConfigureAwait(false);
         }
 
-        CheckOneQuery(text, image is not null, itemId);
+        string collectionName = request.Collection ?? options.DefaultCollection;
+        string? text = request.Text;
+        long? itemId = request.ItemId;
+        int top = CheckRange(request.TopK, "top_k", 1, MaxTop) ?? 10;
+        int? ef = CheckRange(request.Ef, "ef", 1, MaxExpansion);
+        SearchFilter? filter = ToFilter(request.Filter);
+        CheckOneQuery(text, image is not null || request.Image is not null, itemId);
+        if (request.Image is string imageText)
+        {
+            image = await ImageSources.ReadAsync(imageText, "'image'", fetcher, budget, cancellationToken).ConfigureAwait(false);
+        }
 
         using CollectionRegistry.CollectionLease lease = collections.Open(collectionName);
         IVectorCollection collection = lease.Collection;
@@ -93,7 +89,7 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
         CancellationToken cancellationToken = context.RequestAborted;
         var budget = new RequestBudget(options);
         byte[]? image;
-        string[] labels;
+        IReadOnlyList<string> labels;
         string templates;
         if (context.Request.HasFormContentType)
         {
@@ -104,12 +100,10 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
         }
         else
         {
-            using JsonDocument document = await JsonRequest.ReadAsync(context.Request, cancellationToken).ConfigureAwait(false);
-            JsonElement root = document.RootElement;
-            string? imageText = JsonRequest.String(root, "image");
-            image = imageText is null ? null : await ImageSources.ReadAsync(imageText, "'image'", fetcher, budget, cancellationToken).ConfigureAwait(false);
-            labels = ParseLabels(root);
-            templates = JsonRequest.String(root, "templates") ?? "imagenet";
+            ClassifyRequest request = await JsonRequest.ReadAsync(context.Request, RequestJsonContext.Default.ClassifyRequest, cancellationToken).ConfigureAwait(false);
+            image = request.Image is null ? null : await ImageSources.ReadAsync(request.Image, "'image'", fetcher, budget, cancellationToken).ConfigureAwait(false);
+            labels = request.Labels ?? throw ApiException.BadRequest("'labels' is required: an array of at least two strings.");
+            templates = request.Templates ?? "imagenet";
         }
 
         if (image is null)
@@ -123,24 +117,24 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
             "simple" => PromptTemplates.Simple,
             _ => throw ApiException.BadRequest($"'templates' must be \"imagenet\" or \"simple\"; got \"{ApiException.Quote(templates)}\"."),
         };
-        labels = labels.Select(l => l.Trim()).Where(l => l.Length > 0).Distinct(StringComparer.Ordinal).ToArray();
-        if (labels.Length < 2)
+        string[] distinct = labels.Select(l => l.Trim()).Where(l => l.Length > 0).Distinct(StringComparer.Ordinal).ToArray();
+        if (distinct.Length < 2)
         {
             throw ApiException.BadRequest("'labels' needs at least two distinct labels.");
         }
 
-        if (labels.Length > options.MaxItemsPerRequest)
+        if (distinct.Length > options.MaxItemsPerRequest)
         {
-            throw ApiException.BadRequest($"'labels' has {labels.Length} labels; the limit is {options.MaxItemsPerRequest}.");
+            throw ApiException.BadRequest($"'labels' has {distinct.Length} labels; the limit is {options.MaxItemsPerRequest}.");
         }
 
-        if ((long)labels.Length * templateList.Count > options.MaxClassifyPrompts)
+        if ((long)distinct.Length * templateList.Count > options.MaxClassifyPrompts)
         {
             throw ApiException.BadRequest(
-                $"{labels.Length} labels × {templateList.Count} templates make {labels.Length * templateList.Count:N0} prompts; the limit is {options.MaxClassifyPrompts:N0} (MaxClassifyPrompts). Send fewer labels or use \"templates\": \"simple\".");
+                $"{distinct.Length} labels × {templateList.Count} templates make {distinct.Length * templateList.Count:N0} prompts; the limit is {options.MaxClassifyPrompts:N0} (MaxClassifyPrompts). Send fewer labels or use \"templates\": \"simple\".");
         }
 
-        foreach (string label in labels)
+        foreach (string label in distinct)
         {
             embedder.CheckText(label, $"label '{ApiException.Quote(label, 40)}'");
         }
@@ -150,69 +144,25 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
         Task<float[]> imageTask = embedder.EmbedImageAsync(prepared.Content, cancellationToken);
         // Prompt embeddings come from a cache, so a label set asked for again costs no text run; new prompts are embedded
         // with the request's token, so a client that leaves stops the work it started.
-        ZeroShotClassifier classifier = await ZeroShotClassifier.CreateAsync(embedder.Prompts, labels, templateList, cancellationToken: cancellationToken).ConfigureAwait(false);
+        ZeroShotClassifier classifier = await ZeroShotClassifier.CreateAsync(embedder.Prompts, distinct, templateList, cancellationToken: cancellationToken).ConfigureAwait(false);
         float[] vector = await imageTask.ConfigureAwait(false);
         ClassifyLabel[] scores = classifier.Classify(vector).Select(s => new ClassifyLabel(s.Label, s.Probability, s.Similarity)).ToArray();
         return TypedResults.Ok(new ClassifyResponse(scores));
     }
 
-    private static string[] ParseLabels(JsonElement root)
+    private static SearchFilter? ToFilter(SearchFilterRequest? f) => f is null ? null : new SearchFilter
     {
-        if (!root.TryGetProperty("labels", out JsonElement labels) || labels.ValueKind == JsonValueKind.Null)
-        {
-            throw ApiException.BadRequest("'labels' is required: an array of at least two strings.");
-        }
+        PathPrefix = f.PathPrefix,
+        From = f.From,
+        To = f.To,
+        MediaType = f.MediaType,
+        MinWidth = CheckRange(f.MinWidth, "filter.min_width", 0, int.MaxValue),
+        MinHeight = CheckRange(f.MinHeight, "filter.min_height", 0, int.MaxValue),
+        MinSizeBytes = f.MinSize is < 0 ? throw ApiException.BadRequest($"'filter.min_size' must be between 0 and {long.MaxValue}; got {f.MinSize}.") : f.MinSize,
+    };
 
-        if (labels.ValueKind == JsonValueKind.String)
-        {
-            return JsonRequest.Text(labels, "labels").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-        }
-
-        if (labels.ValueKind != JsonValueKind.Array)
-        {
-            throw JsonRequest.WrongType("labels", "an array of strings", labels);
-        }
-
-        return labels.EnumerateArray().Select((l, i) => l.ValueKind == JsonValueKind.String ? JsonRequest.Text(l, $"labels[{i}]") : throw JsonRequest.WrongType($"labels[{i}]", "a string", l)).ToArray();
-    }
-
-    /// <summary>The <c>filter</c> field of a multipart search: the same JSON object as in a JSON search.</summary>
-    private static SearchFilter? ParseFormFilter(string json)
-    {
-        try
-        {
-            using JsonDocument document = JsonDocument.Parse("{\"filter\":" + json + "}", new JsonDocumentOptions { MaxDepth = 8 });
-            return ParseFilter(document.RootElement);
-        }
-        catch (JsonException)
-        {
-            throw ApiException.BadRequest("'filter' must be a JSON object, like {\"media_type\":\"image/jpeg\"}; got '" + ApiException.Quote(json) + "'.");
-        }
-    }
-
-    private static SearchFilter? ParseFilter(JsonElement root)
-    {
-        if (!root.TryGetProperty("filter", out JsonElement f) || f.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        if (f.ValueKind != JsonValueKind.Object)
-        {
-            throw JsonRequest.WrongType("filter", "an object", f);
-        }
-
-        return new SearchFilter
-        {
-            PathPrefix = JsonRequest.String(f, "path_prefix"),
-            From = JsonRequest.Date(f, "from"),
-            To = JsonRequest.Date(f, "to"),
-            MediaType = JsonRequest.String(f, "media_type"),
-            MinWidth = (int?)JsonRequest.Integer(f, "min_width", 0, int.MaxValue),
-            MinHeight = (int?)JsonRequest.Integer(f, "min_height", 0, int.MaxValue),
-            MinSizeBytes = JsonRequest.Integer(f, "min_size", 0, long.MaxValue),
-        };
-    }
+    private static int? CheckRange(int? value, string name, int min, int max) =>
+        value is not int n || (n >= min && n <= max) ? value : throw ApiException.BadRequest($"'{name}' must be between {min} and {max}; got {n}.");
 
     private static void CheckOneQuery(string? text, bool hasImage, long? itemId)
     {

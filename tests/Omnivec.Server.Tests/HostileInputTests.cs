@@ -155,3 +155,61 @@ public sealed class HostileInputTests(ServerFixture fixture) : IClassFixture<Ser
         }
     }
 }
+
+/// <summary>The request records are the one definition of each body: the parser names the member that is wrong, and the
+/// OpenAPI document lists exactly the records' members.</summary>
+public sealed class RequestRecordTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+{
+    private HttpClient Http => fixture.Server.Http;
+
+    public static TheoryData<string, string, string> WrongMembers => new()
+    {
+        { "/v1/search", """{"text":"a","filter":{"min_width":"wide"}}""", "'filter.min_width' must be an integer; got a string" },
+        { "/v1/search", """{"text":"a","filter":{"min_height":-1}}""", "'filter.min_height' must be between 0" },
+        { "/v1/search", """{"text":"a","filter":[1]}""", "'filter' must be an object" },
+        { "/v1/search", """{"text":"a","top_k":2.5}""", "'top_k' must be an integer; got a number" },
+        { "/v1/search", """{"text":"a","top_k":99999999999}""", "'top_k' must be between" },
+        { "/v1/search", """{"text":7}""", "'text' must be a string; got a number" },
+        { "/v1/search", """{"item_id":"12"}""", "'item_id' must be an integer; got a string" },
+        { "/v1/classify", """{"image":"aGVsbG8=","labels":["a",2]}""", "'labels[1]' must be a string; got a number" },
+        { "/v1/classify", """{"image":"aGVsbG8=","labels":{"a":1}}""", "'labels' must be an array of strings; got an object" },
+        { "/v1/classify", """{"image":"aGVsbG8="}""", "'labels' is required" },
+        { "/v1/embeddings", """{"input":[{"audio":"x"}]}""", "'input[0]' must have exactly one of" },
+        { "/v1/embeddings", """{"input":["a",null]}""", "'input[1]' must be a string or an object" },
+        { "/v1/embeddings", """{"input":"a","model":["m"]}""", "'model' must be a string; got an array" },
+        { "/v1/embeddings", """{"input":"a","dimensions":0}""", "'dimensions' must be between 1" },
+    };
+
+    [Theory]
+    [MemberData(nameof(WrongMembers))]
+    public async Task A_wrong_member_is_a_400_that_names_it(string path, string json, string expected)
+    {
+        HttpResponseMessage response = await Http.PostAsync(path, new StringContent(json, Encoding.UTF8, "application/json"));
+        string body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{response.StatusCode}: {body}");
+        Assert.Contains(expected, JsonDocument.Parse(body).RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_multipart_filter_is_read_with_the_same_record()
+    {
+        using var form = new MultipartFormDataContent { { new StringContent("a"), "text" }, { new StringContent("""{"min_size":"big"}"""), "filter" } };
+        HttpResponseMessage response = await Http.PostAsync("/v1/search", form);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("'filter.min_size' must be an integer; got a string", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(typeof(EmbeddingsRequest))]
+    [InlineData(typeof(SearchRequest))]
+    [InlineData(typeof(SearchFilterRequest))]
+    [InlineData(typeof(ClassifyRequest))]
+    public async Task The_OpenAPI_schema_of_each_request_lists_its_record_members(Type record)
+    {
+        JsonElement schemas = JsonDocument.Parse(await Http.GetStringAsync("/openapi/v1.json")).RootElement.GetProperty("components").GetProperty("schemas");
+        string[] documented = schemas.GetProperty(record.Name).GetProperty("properties").EnumerateObject().Select(p => p.Name).Order().ToArray();
+        string[] members = record.GetProperties().Where(p => p.Name != "EqualityContract")
+            .Select(p => JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Name)).Order().ToArray();
+        Assert.Equal(members, documented);
+    }
+}
