@@ -66,7 +66,8 @@ internal static class EmbedCommand
             int? googleInterval = parse.GetValue(interval) ?? (parse.GetValue(video.SegmentMax) is double max ? (int)Math.Round(max) : null);
             foreach (string path in videoValues)
             {
-                failures += generator is VertexAIEmbeddingGenerator google
+                // Found through GetService, so a decorator around the generator does not hide Google's native video.
+                failures += generator.GetService<VertexAIEmbeddingGenerator>() is { } google
                     ? await EmbedGoogleVideoAsync(google, path, googleInterval, printer, cancellationToken).ConfigureAwait(false)
                     : await EmbedVideoAsync(generator, path, segmenting, printer, cancellationToken).ConfigureAwait(false);
             }

@@ -320,7 +320,7 @@ public sealed partial class AzureVisionEmbeddingGenerator : IMultimodalEmbedding
     }
 
     private static EmbeddingServiceException Malformed(string what) =>
-        new(ProviderName, System.Net.HttpStatusCode.OK, "MalformedResponse", what);
+        EmbeddingServiceException.MalformedResponse(ProviderName, what);
 
     [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}$", RegexOptions.CultureInvariant)]
     private static partial Regex DatedVersion();

@@ -1,8 +1,5 @@
-using Microsoft.Extensions.AI;
-using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using Omnivec;
+using Omnivec.Providers;
 using Omnivec.Providers.Azure;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -16,25 +13,7 @@ public static class AzureVisionServiceCollectionExtensions
     /// Registers a singleton <see cref="AzureVisionEmbeddingGenerator"/> as <see cref="IMultimodalEmbeddingGenerator"/>,
     /// as both IEmbeddingGenerator interfaces, and as keyed service "azure".
     /// </summary>
-    public static IServiceCollection AddAzureVisionEmbeddings(this IServiceCollection services, Action<AzureVisionOptions> configure)
-    {
-        ArgumentNullException.ThrowIfNull(services);
-        ArgumentNullException.ThrowIfNull(configure);
-        services.AddOptions<AzureVisionOptions>().Configure(configure);
-        services.AddHttpClient(HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan);
-        services.TryAddSingleton(sp =>
-        {
-            IHttpClientFactory factory = sp.GetRequiredService<IHttpClientFactory>();
-            return new AzureVisionEmbeddingGenerator(
-                sp.GetRequiredService<IOptions<AzureVisionOptions>>().Value,
-                httpClient: null,
-                clientFactory: () => factory.CreateClient(HttpClientName),
-                logger: sp.GetService<ILoggerFactory>()?.CreateLogger<AzureVisionEmbeddingGenerator>());
-        });
-        services.AddSingleton<IMultimodalEmbeddingGenerator>(sp => sp.GetRequiredService<AzureVisionEmbeddingGenerator>());
-        services.AddSingleton<IEmbeddingGenerator<string, Embedding<float>>>(sp => sp.GetRequiredService<AzureVisionEmbeddingGenerator>());
-        services.AddSingleton<IEmbeddingGenerator<DataContent, Embedding<float>>>(sp => sp.GetRequiredService<AzureVisionEmbeddingGenerator>());
-        services.AddKeyedSingleton<IMultimodalEmbeddingGenerator>("azure", (sp, _) => sp.GetRequiredService<AzureVisionEmbeddingGenerator>());
-        return services;
-    }
+    public static IServiceCollection AddAzureVisionEmbeddings(this IServiceCollection services, Action<AzureVisionOptions> configure) =>
+        ProviderRegistration.AddProvider<AzureVisionEmbeddingGenerator, AzureVisionOptions>(services, configure, HttpClientName, "azure",
+            (options, client, logger) => new AzureVisionEmbeddingGenerator(options, httpClient: null, clientFactory: client, logger: logger));
 }

@@ -355,7 +355,7 @@ public sealed class VertexAIEmbeddingGenerator : IMultimodalEmbeddingGenerator, 
     }
 
     private static EmbeddingServiceException Malformed(string what) =>
-        new(ProviderName, System.Net.HttpStatusCode.OK, "MalformedResponse", what);
+        EmbeddingServiceException.MalformedResponse(ProviderName, what);
 
     private static void Validate(VertexAIOptions o)
     {

@@ -29,6 +29,10 @@ public sealed class EmbeddingServiceException : OmnivecException
     /// <summary>The service's error message, or a description of the transport failure.</summary>
     public string ServiceMessage { get; }
 
+    /// <summary>The service answered 200 with a body that is not what its API promises (no vector, the wrong size, another model version).</summary>
+    internal static EmbeddingServiceException MalformedResponse(string provider, string what) =>
+        new(provider, HttpStatusCode.OK, "MalformedResponse", what);
+
     private static string Describe(string provider, HttpStatusCode? status, string? code, string message)
     {
         string head = status is { } s
