@@ -10,7 +10,7 @@ internal sealed class FilterOptions
     public Option<string?> PathPrefix { get; } = new("--path") { Description = "Only items under this folder (or path prefix)." };
     public Option<string?> From { get; } = new("--from") { Description = "Only items taken (or modified) on or after this date (yyyy-MM-dd)." };
     public Option<string?> To { get; } = new("--to") { Description = "Only items taken (or modified) on or before this date (yyyy-MM-dd)." };
-    public Option<string?> MediaType { get; } = new("--type") { Description = "Only this media type or prefix, e.g. image/png or image/." };
+    public Option<string?> MediaType { get; } = new("--type") { Description = "Only this media type or prefix, e.g. image/png, image/ or video/*." };
     public Option<int?> MinWidth { get; } = new("--min-width") { Description = "Only images at least this many pixels wide." };
     public Option<int?> MinHeight { get; } = new("--min-height") { Description = "Only images at least this many pixels high." };
     public Option<long?> MinBytes { get; } = new("--min-size") { Description = "Only files of at least this many bytes." };
@@ -30,7 +30,7 @@ internal sealed class FilterOptions
             PathPrefix = parse.GetValue(PathPrefix) is { Length: > 0 } p ? Path.GetFullPath(p) : null,
             From = ParseDate(parse.GetValue(From), endOfDay: false),
             To = ParseDate(parse.GetValue(To), endOfDay: true),
-            MediaType = parse.GetValue(MediaType),
+            MediaType = parse.GetValue(MediaType)?.TrimEnd('*'),
             MinWidth = parse.GetValue(MinWidth),
             MinHeight = parse.GetValue(MinHeight),
             MinSizeBytes = parse.GetValue(MinBytes),

@@ -17,18 +17,35 @@ internal static class IndexCommand
         var folder = new Argument<string>("folder") { Description = "Folder to index (recursively)." };
         var batch = new Option<int>("--batch-size") { Description = "Files embedded and committed together.", DefaultValueFactory = _ => 16 };
         var noRecurse = new Option<bool>("--no-recurse") { Description = "Only the folder itself, not its sub-folders." };
-        var command = new Command("index", "Index the images in a folder. Re-running it only embeds new and changed files, and removes deleted ones.");
+        var noVideos = new Option<bool>("--no-videos") { Description = "Index images only, not videos." };
+        var maxDuration = new Option<double?>("--max-duration") { Description = "Skip videos longer than this many seconds." };
+        var video = new VideoOptions();
+        var command = new Command("index", "Index the images and videos in a folder (videos as segments; needs FFmpeg). Re-running it only embeds new and changed files, and removes deleted ones.");
         command.Arguments.Add(folder);
         embedder.AddTo(command);
         collection.AddTo(command);
         command.Options.Add(batch);
         command.Options.Add(noRecurse);
+        command.Options.Add(noVideos);
+        command.Options.Add(maxDuration);
+        video.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             string root = Path.GetFullPath(parse.GetValue(folder)!);
             if (!Directory.Exists(root))
             {
                 Output.Error($"folder not found: {root}");
+                return 2;
+            }
+
+            Omnivec.Media.VideoSegmenterOptions segmenting;
+            try
+            {
+                segmenting = video.Build(parse);
+            }
+            catch (ArgumentException ex)
+            {
+                Output.Error(ex.Message);
                 return 2;
             }
 
@@ -41,12 +58,24 @@ internal static class IndexCommand
             EmbedderFactory.Remember(target, parse, embedder);
 
             var indexer = new FolderIndexer(generator, target);
-            var options = new FolderIndexOptions { BatchSize = Math.Max(1, parse.GetValue(batch)), Recursive = !parse.GetValue(noRecurse) };
+            var options = new FolderIndexOptions
+            {
+                BatchSize = Math.Max(1, parse.GetValue(batch)),
+                Recursive = !parse.GetValue(noRecurse),
+                IndexVideos = !parse.GetValue(noVideos),
+                Video = segmenting,
+                MaxVideoDurationSec = parse.GetValue(maxDuration),
+            };
             Console.Error.WriteLine($"Indexing {root} into collection '{name}' ({generator.Space})");
             FolderIndexReport report = await RunWithProgressAsync(indexer, root, options, cancellationToken).ConfigureAwait(false);
 
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{(report.Cancelled ? "Stopped" : "Done")}: {report.FilesSeen} files, {report.Added} added, {report.Updated} updated, {report.Unchanged} unchanged, {report.Removed} removed, {report.Failures.Count} failed in {report.Elapsed.TotalSeconds:F1} s. Collection '{name}' holds {target.Count} items."));
+            foreach (string note in report.Notes)
+            {
+                Output.Warn(note);
+            }
+
             if (report.Failures.Count > 0)
             {
                 Console.Error.WriteLine($"{report.Failures.Count} file(s) could not be indexed:");

@@ -90,7 +90,7 @@ internal static class SearchCommands
     {
         var collection = new CollectionOptions();
         var filters = new FilterOptions();
-        var path = new Argument<string>("path") { Description = "An indexed file." };
+        var path = new Argument<string>("path") { Description = "An indexed file, or a moment of an indexed video: clip.mp4@12.5 (seconds)." };
         var results = new ResultOptions();
         var command = new Command("similar", "Find the items most like one already indexed (no model needed).");
         command.Arguments.Add(path);
@@ -103,7 +103,7 @@ internal static class SearchCommands
             using IVectorCollection target = store.Open(collection.Name(parse));
             results.ApplyTo(parse, target);
             string full = Path.GetFullPath(parse.GetValue(path)!);
-            CollectionItem? item = target.FindByPath(full);
+            CollectionItem? item = VideoSegmentItems.Resolve(target, full);
             if (item is null)
             {
                 Output.Error($"{full} is not in collection '{target.Name}'; index it first");
@@ -111,10 +111,10 @@ internal static class SearchCommands
             }
 
             SearchMode mode = results.Mode(parse);
-            int k = parse.GetValue(results.Top);
+            int k = results.Fetch(parse);
             float[] vector = target.GetVector(item.Id) ?? throw new InvalidInputException($"{full} was removed from collection '{target.Name}' meanwhile");
             IReadOnlyList<SearchHit> hits = target.Search(vector, k + 1, filters.Build(parse), mode).Where(h => h.Item.Id != item.Id).Take(k).ToArray();
-            Print(hits, parse.GetValue(results.Json), full);
+            Print(results.Finish(parse, hits), parse.GetValue(results.Json), VideoSegmentItems.Display(item));
             return Task.FromResult(0);
         });
         return command;
@@ -203,7 +203,7 @@ internal static class SearchCommands
             foreach (SearchHit hit in hits)
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{rank++}\t{hit.Score:F4}\t{hit.Item.Path}\t{hit.Item.Width}x{hit.Item.Height}\t{(hit.Item.TakenAt ?? hit.Item.ModifiedUtc):yyyy-MM-dd}"));
+                    $"{rank++}\t{hit.Score:F4}\t{VideoSegmentItems.Display(hit.Item)}\t{hit.Item.Width}x{hit.Item.Height}\t{(hit.Item.TakenAt ?? hit.Item.ModifiedUtc):yyyy-MM-dd}"));
             }
 
             return;
@@ -221,7 +221,7 @@ internal static class SearchCommands
             table.AddRow(
                 (i++).ToString(CultureInfo.InvariantCulture),
                 hit.Score.ToString("F4", CultureInfo.InvariantCulture),
-                Markup.Escape(hit.Item.Path),
+                Markup.Escape(VideoSegmentItems.Display(hit.Item)),
                 hit.Item.Width > 0 ? $"{hit.Item.Width}x{hit.Item.Height}" : "",
                 (hit.Item.TakenAt ?? hit.Item.ModifiedUtc).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
         }
@@ -235,7 +235,19 @@ internal static class SearchCommands
         writer.WriteNumber("rank", rank);
         writer.WriteNumber("score", hit.Score);
         writer.WriteNumber("id", hit.Item.Id);
-        writer.WriteString("path", hit.Item.Path);
+        if (VideoSegmentItems.TryGetSegment(hit.Item, out string video, out double start, out double end))
+        {
+            // A video segment: the file's path and the moment's offsets (the item's own key is the path with #t=start,end).
+            writer.WriteString("path", video);
+            writer.WriteNumber("start_offset_sec", start);
+            writer.WriteNumber("end_offset_sec", end);
+            writer.WriteString("item_path", hit.Item.Path);
+        }
+        else
+        {
+            writer.WriteString("path", hit.Item.Path);
+        }
+
         writer.WriteString("media_type", hit.Item.MediaType);
         writer.WriteNumber("width", hit.Item.Width);
         writer.WriteNumber("height", hit.Item.Height);
@@ -264,6 +276,8 @@ internal sealed class ResultOptions
 
     public Option<bool> Exact { get; } = new("--exact") { Description = "Exact search even on large collections (slower, never misses)." };
 
+    public Option<int?> PerVideo { get; } = new("--per-video") { Description = "Keep at most this many segments of each video (e.g. 1: the best moment of each)." };
+
     public Option<int?> Expansion { get; } = new("--ef")
     {
         Description = $"HNSW search expansion on large collections: higher is slower and misses less (default {Collection.DefaultSearchExpansion}).",
@@ -271,13 +285,23 @@ internal sealed class ResultOptions
 
     public void AddTo(Command command)
     {
-        foreach (Option option in new Option[] { Top, Json, Exact, Expansion })
+        foreach (Option option in new Option[] { Top, Json, Exact, Expansion, PerVideo })
         {
             command.Options.Add(option);
         }
     }
 
     public SearchMode Mode(ParseResult parse) => parse.GetValue(Exact) ? SearchMode.Exact : SearchMode.Auto;
+
+    /// <summary>How many hits to ask the collection for: more when --per-video will drop some.</summary>
+    public int Fetch(ParseResult parse) => parse.GetValue(PerVideo) is int n and > 0 ? Math.Min(Collection.MaxTop, parse.GetValue(Top) * Math.Max(4, 8 / n)) : parse.GetValue(Top);
+
+    /// <summary>Applies --per-video and --top to hits (best first).</summary>
+    public IReadOnlyList<SearchHit> Finish(ParseResult parse, IReadOnlyList<SearchHit> hits)
+    {
+        IEnumerable<SearchHit> kept = parse.GetValue(PerVideo) is int n and > 0 ? VideoSegmentItems.LimitPerVideo(hits, n) : hits;
+        return [.. kept.Take(parse.GetValue(Top))];
+    }
 
     /// <summary>Sets the collection's search expansion when --ef is given (validated there: a typed error when out of range).</summary>
     public void ApplyTo(ParseResult parse, IVectorCollection target)
@@ -320,6 +344,7 @@ internal sealed class RelevanceOptions
         MinScore = parse.GetValue(MinScore),
         AutomaticCutoff = !parse.GetValue(All),
         Order = ParseOrder(parse.GetValue(Sort) ?? "score"),
+        PerVideo = parse.GetValue(results.PerVideo),
     };
 
     internal static ResultOrder ParseOrder(string value) => value.Trim().ToLowerInvariant() switch

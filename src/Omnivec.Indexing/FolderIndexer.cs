@@ -5,13 +5,16 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Omnivec.Imaging;
 using Omnivec.Index;
+using Omnivec.Media;
 
 namespace Omnivec.Indexing;
 
 /// <summary>
-/// Indexes a folder of images into a collection, incrementally: unchanged files (same size and modification time) are
+/// Indexes a folder of images and videos into a collection, incrementally: unchanged files (same size and modification time) are
 /// skipped, changed ones re-embedded, deleted ones removed. Work is committed batch by batch, so a cancelled or killed
 /// run keeps everything it committed and the next run continues where it stopped. Unreadable files are reported, never fatal.
+/// A video becomes one item per segment (see <see cref="VideoSegmentItems"/>), all committed together; without FFmpeg
+/// videos are skipped with one note and images are still indexed.
 /// </summary>
 public sealed class FolderIndexer
 {
@@ -19,6 +22,8 @@ public sealed class FolderIndexer
     private readonly IVectorCollection _collection;
     private readonly ImageDecoder _decoder;
     private readonly ILogger _logger;
+    private VideoEmbedder? _videoEmbedder;
+    private string? _ffmpegMissing;
 
     public FolderIndexer(IMultimodalEmbeddingGenerator embedder, IVectorCollection collection, ImageDecoder? decoder = null, ILogger<FolderIndexer>? logger = null)
     {
@@ -44,28 +49,55 @@ public sealed class FolderIndexer
 
         var clock = Stopwatch.StartNew();
         var failures = new List<IndexFailure>();
-        List<FileInfo> files = MediaFiles.Enumerate(root, options.Recursive, (path, reason) => failures.Add(new IndexFailure(path, reason))).ToList();
+        var notes = new List<string>();
+        List<FileInfo> all = MediaFiles.Enumerate(root, options.Recursive, options.IndexVideos, (path, reason) => failures.Add(new IndexFailure(path, reason))).ToList();
         string prefix = root.EndsWith(Path.DirectorySeparatorChar) ? root : root + Path.DirectorySeparatorChar;
-        Dictionary<string, CollectionItem> known = _collection.Items(prefix).ToDictionary(i => i.Path, StringComparer.Ordinal);
+        var known = new Dictionary<string, CollectionItem>(StringComparer.Ordinal);
+        var knownVideos = new Dictionary<string, List<CollectionItem>>(StringComparer.Ordinal);
+        foreach (CollectionItem item in _collection.Items(prefix))
+        {
+            if (VideoSegmentItems.TryGetSegment(item, out string video, out _, out _))
+            {
+                if (!knownVideos.TryGetValue(video, out List<CollectionItem>? segments))
+                {
+                    knownVideos[video] = segments = [];
+                }
+
+                segments.Add(item);
+            }
+            else
+            {
+                known[item.Path] = item;
+            }
+        }
 
         int removed = 0;
         if (options.RemoveMissing)
         {
-            var present = new HashSet<string>(files.Select(f => f.FullName), StringComparer.Ordinal);
-            string[] gone = known.Keys.Where(p => !present.Contains(p)).ToArray();
+            var present = new HashSet<string>(all.Select(f => f.FullName), StringComparer.Ordinal);
+            string[] gone = [.. known.Keys.Where(p => !present.Contains(p)),
+                .. knownVideos.Where(v => options.IndexVideos && !present.Contains(v.Key)).SelectMany(v => v.Value.Select(i => i.Path))];
             if (gone.Length > 0)
             {
-                removed = _collection.DeleteByPaths(gone, CancellationToken.None); // one short transaction; the run checks for cancellation next
+                _collection.DeleteByPaths(gone, CancellationToken.None); // one short transaction; the run checks for cancellation next
+                removed = known.Keys.Count(p => !present.Contains(p)) + knownVideos.Keys.Count(v => options.IndexVideos && !present.Contains(v));
             }
         }
 
         var pending = new List<FileInfo>();
+        var pendingVideos = new List<FileInfo>();
         int unchanged = 0;
-        foreach (FileInfo file in files)
+        foreach (FileInfo file in all)
         {
-            if (known.TryGetValue(file.FullName, out CollectionItem? item) && item.SizeBytes == file.Length && item.ModifiedUtc == Truncate(file.LastWriteTimeUtc))
+            bool isVideo = MediaFiles.IsVideo(file.Name);
+            if (isVideo ? IsComplete(knownVideos.GetValueOrDefault(file.FullName), file)
+                : known.TryGetValue(file.FullName, out CollectionItem? item) && item.SizeBytes == file.Length && item.ModifiedUtc == Truncate(file.LastWriteTimeUtc))
             {
                 unchanged++;
+            }
+            else if (isVideo)
+            {
+                pendingVideos.Add(file);
             }
             else
             {
@@ -73,20 +105,29 @@ public sealed class FolderIndexer
             }
         }
 
+        List<FileInfo> files = all;
+        int images = pending.Count;
+        pending.AddRange(pendingVideos);
+
         int added = 0, updated = 0, done = 0;
         bool cancelled = false;
         var batchClock = Stopwatch.StartNew();
         progress?.Report(new FolderIndexProgress(pending.Count, 0, 0, unchanged, failures.Count, 0, null, null));
         try
         {
-            for (int start = 0; start < pending.Count; start += Math.Max(1, options.BatchSize))
+            for (int start = 0; start < pending.Count;)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                List<FileInfo> batch = pending.GetRange(start, Math.Min(Math.Max(1, options.BatchSize), pending.Count - start));
-                (int a, int u) = await IndexBatchAsync(batch, known, options, failures, cancellationToken).ConfigureAwait(false);
+                List<FileInfo> batch = start < images
+                    ? pending.GetRange(start, Math.Min(Math.Max(1, options.BatchSize), images - start))
+                    : [pending[start]];
+                (int a, int u) = start < images
+                    ? await IndexBatchAsync(batch, known, options, failures, cancellationToken).ConfigureAwait(false)
+                    : await IndexVideoAsync(batch[0], knownVideos.GetValueOrDefault(batch[0].FullName), options, failures, notes, cancellationToken).ConfigureAwait(false);
                 added += a;
                 updated += u;
                 done += batch.Count;
+                start += batch.Count;
                 double rate = done / Math.Max(batchClock.Elapsed.TotalSeconds, 1e-6);
                 TimeSpan? eta = rate > 0 ? TimeSpan.FromSeconds((pending.Count - done) / rate) : null;
                 progress?.Report(new FolderIndexProgress(pending.Count, done, added + updated, unchanged, failures.Count, rate, eta, batch[^1].FullName));
@@ -110,7 +151,112 @@ public sealed class FolderIndexer
             }
         }
 
-        return new FolderIndexReport(files.Count, added, updated, unchanged, removed, failures, clock.Elapsed, cancelled);
+        return new FolderIndexReport(files.Count, added, updated, unchanged, removed, failures, clock.Elapsed, cancelled) { Notes = notes };
+    }
+
+    /// <summary>A video is unchanged when every segment recorded the file's current size and time and none is missing.</summary>
+    private static bool IsComplete(List<CollectionItem>? segments, FileInfo file)
+    {
+        if (segments is null || segments.Count == 0)
+        {
+            return false;
+        }
+
+        DateTimeOffset modified = Truncate(file.LastWriteTimeUtc);
+        string? count = segments[0].Extra?.GetValueOrDefault(VideoSegmentItems.CountKey);
+        return segments.All(s => s.SizeBytes == file.Length && s.ModifiedUtc == modified)
+            && int.TryParse(count, System.Globalization.CultureInfo.InvariantCulture, out int expected) && expected == segments.Count;
+    }
+
+    /// <summary>
+    /// Embeds one video's segments and commits them in one transaction, then removes the segments of its previous
+    /// version. A kill before the commit leaves the old version (redone next run); after it, stale segments carry the
+    /// old size or time, so the next run sees the video as changed and redoes it.
+    /// </summary>
+    private async Task<(int Added, int Updated)> IndexVideoAsync(FileInfo file, List<CollectionItem>? previous, FolderIndexOptions options,
+        List<IndexFailure> failures, List<string> notes, CancellationToken cancellationToken)
+    {
+        string path = file.FullName;
+        if (_ffmpegMissing is not null)
+        {
+            return (0, 0);
+        }
+
+        if (file.Length > options.MaxVideoBytes)
+        {
+            failures.Add(new IndexFailure(path, $"file is {file.Length:N0} bytes, above the limit of {options.MaxVideoBytes:N0} for videos"));
+            return (0, 0);
+        }
+
+        _videoEmbedder ??= new VideoEmbedder(_embedder, new VideoSegmenter(options.Video, new VideoReader(options.Ffmpeg)));
+        var segments = new List<VideoSegmentVector>();
+        VideoInfo info;
+        try
+        {
+            info = await _videoEmbedder.Segmenter.Reader.ProbeAsync(path, cancellationToken).ConfigureAwait(false);
+            if (options.MaxVideoDurationSec is double maxDuration && info.DurationSec > maxDuration)
+            {
+                failures.Add(new IndexFailure(path, $"video lasts {info.DurationSec:0} s, above --max-duration {maxDuration:0} s"));
+                return (0, 0);
+            }
+
+            await foreach (VideoSegmentVector segment in _videoEmbedder.EmbedAsync(path, info, cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                segments.Add(segment);
+            }
+        }
+        catch (FfmpegNotFoundException ex)
+        {
+            _ffmpegMissing = ex.Message;
+            notes.Add("videos skipped: " + ex.Message);
+            return (0, 0);
+        }
+        catch (OmnivecException ex)
+        {
+            failures.Add(new IndexFailure(path, Reason(ex, path)));
+            return (0, 0);
+        }
+
+        DateTimeOffset modified = Truncate(file.LastWriteTimeUtc);
+        string count = segments.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string duration = info.DurationSec.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
+        var items = new List<CollectionItem>(segments.Count);
+        foreach (VideoSegmentVector segment in segments)
+        {
+            items.Add(new CollectionItem
+            {
+                Path = VideoSegmentItems.PathOf(path, segment.StartSec, segment.EndSec),
+                MediaType = info.MediaType,
+                SizeBytes = file.Length,
+                ModifiedUtc = modified,
+                Width = info.DisplayWidth,
+                Height = info.DisplayHeight,
+                Extra = new Dictionary<string, string>
+                {
+                    [VideoSegmentItems.VideoKey] = path,
+                    [VideoSegmentItems.StartKey] = segment.StartSec.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture),
+                    [VideoSegmentItems.EndKey] = segment.EndSec.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture),
+                    [VideoSegmentItems.CountKey] = count,
+                    [VideoSegmentItems.DurationKey] = duration,
+                },
+            });
+        }
+
+        if (items.Count == 0)
+        {
+            failures.Add(new IndexFailure(path, "no segment could be read"));
+            return (0, 0);
+        }
+
+        _collection.Upsert(items, [.. segments.Select(s => s.Embedding.Vector)], CancellationToken.None);
+        if (previous is { Count: > 0 })
+        {
+            var current = new HashSet<string>(items.Select(i => i.Path), StringComparer.Ordinal);
+            _collection.DeleteByPaths(previous.Select(p => p.Path).Where(p => !current.Contains(p)), CancellationToken.None);
+            return (0, 1);
+        }
+
+        return (1, 0);
     }
 
     private async Task<(int Added, int Updated)> IndexBatchAsync(List<FileInfo> batch, Dictionary<string, CollectionItem> known, FolderIndexOptions options,

@@ -20,6 +20,21 @@ public sealed class FolderIndexOptions
     /// first search afterwards starts fast. On by default.
     /// </summary>
     public bool OptimizeWhenDone { get; set; } = true;
+
+    /// <summary>Index video files too (one item per segment; needs FFmpeg). On by default.</summary>
+    public bool IndexVideos { get; set; } = true;
+
+    /// <summary>How videos are segmented and sampled.</summary>
+    public Omnivec.Media.VideoSegmenterOptions Video { get; set; } = new();
+
+    /// <summary>Where FFmpeg is and the limits on each video (frame size, duration, stalls).</summary>
+    public Omnivec.Media.FfmpegOptions Ffmpeg { get; set; } = new();
+
+    /// <summary>Videos larger than this are reported and skipped (they are streamed, never read whole; default 64 GiB).</summary>
+    public long MaxVideoBytes { get; set; } = 64L << 30;
+
+    /// <summary>Videos longer than this many seconds are reported and skipped; null for no limit beyond <see cref="Ffmpeg"/>'s.</summary>
+    public double? MaxVideoDurationSec { get; set; }
 }
 
 /// <summary>A snapshot of a running index job, reported after every batch.</summary>
@@ -33,5 +48,8 @@ public sealed record IndexFailure(string Path, string Reason);
 public sealed record FolderIndexReport(
     int FilesSeen, int Added, int Updated, int Unchanged, int Removed, IReadOnlyList<IndexFailure> Failures, TimeSpan Elapsed, bool Cancelled)
 {
+    /// <summary>Messages about the whole run (e.g. videos skipped because FFmpeg is not installed), one line each.</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
+
     public int Embedded => Added + Updated;
 }

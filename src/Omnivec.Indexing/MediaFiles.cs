@@ -15,7 +15,15 @@ internal static class MediaFiles
         [".wbmp"] = "image/vnd.wap.wbmp", [".dng"] = "image/x-adobe-dng",
     };
 
+    // Candidates by name; the content decides (VideoSniffer) before FFmpeg sees a file.
+    private static readonly HashSet<string> s_videoExtensions = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ".mp4", ".m4v", ".mov", ".qt", ".3gp", ".3g2", ".mkv", ".webm", ".avi", ".ts", ".mts", ".m2ts", ".mpg", ".mpeg", ".flv", ".wmv", ".asf",
+    };
+
     public static bool IsImage(string path) => s_imageTypes.ContainsKey(Path.GetExtension(path));
+
+    public static bool IsVideo(string path) => s_videoExtensions.Contains(Path.GetExtension(path));
 
     public static string MediaType(string path) =>
         s_imageTypes.TryGetValue(Path.GetExtension(path), out string? type) ? type : "application/octet-stream";
@@ -24,7 +32,10 @@ internal static class MediaFiles
     /// Every media file below <paramref name="root"/>, depth first, sorted for a stable order. Directory symlinks are
     /// followed once per real directory, so a link back to an ancestor cannot loop; unreadable folders are reported.
     /// </summary>
-    public static IEnumerable<FileInfo> Enumerate(string root, bool recursive, Action<string, string> onError)
+    public static IEnumerable<FileInfo> Enumerate(string root, bool recursive, Action<string, string> onError) => Enumerate(root, recursive, false, onError);
+
+    /// <summary>As above; with <paramref name="videos"/>, video files too.</summary>
+    public static IEnumerable<FileInfo> Enumerate(string root, bool recursive, bool videos, Action<string, string> onError)
     {
         var visited = new HashSet<string>(StringComparer.Ordinal);
         var pending = new Stack<DirectoryInfo>();
@@ -70,7 +81,7 @@ internal static class MediaFiles
 
             foreach (FileSystemInfo entry in entries)
             {
-                if (entry is FileInfo file && IsImage(file.Name))
+                if (entry is FileInfo file && (IsImage(file.Name) || (videos && IsVideo(file.Name))))
                 {
                     yield return file;
                 }

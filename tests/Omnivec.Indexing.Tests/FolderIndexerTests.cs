@@ -126,6 +126,45 @@ public sealed class FolderIndexerTests(TestModel model, ITestOutputHelper output
     }
 
     [Fact]
+    public async Task A_video_is_committed_whole_and_one_with_missing_segments_is_redone()
+    {
+        using var temp = new TempFolder();
+        var store = new CollectionStore(temp.Sub("store"));
+        using Collection collection = store.OpenOrCreate("default", model.Clip.Space);
+        var indexer = new FolderIndexer(model.Clip, collection);
+        string folder = temp.Sub("media");
+        File.Copy(TestPaths.CorpusFile("images", "photos", "hotdog.jpg"), Path.Combine(folder, "hotdog.jpg"));
+        string video = Path.Combine(folder, "shots.mp4");
+        TestVideos.MakeShots(video, [("two_beagles.jpg", 1.5), ("bananas.jpg", 1.5)], width: 160, height: 120);
+
+        FolderIndexReport first = await indexer.IndexAsync(folder);
+        Assert.Empty(first.Failures);
+        Assert.Equal(2, first.Added);
+        CollectionItem[] segments = [.. collection.Items(video + "#")];
+        Assert.True(segments.Length >= 2, $"{segments.Length} segments");
+        Assert.All(segments, s => Assert.True(VideoSegmentItems.TryGetSegment(s, out string file, out _, out _) && file == video));
+        Assert.Equal(0, VideoSegmentItems.TryGetSegment(segments[0], out _, out double start, out _) ? start : -1);
+
+        // What a kill between two writes could leave: a video with a segment missing. It must not look complete.
+        collection.DeleteByPaths([segments[^1].Path]);
+        FolderIndexReport second = await indexer.IndexAsync(folder);
+        Assert.Equal((0, 1, 1), (second.Added, second.Updated, second.Unchanged));
+        Assert.Equal(segments.Select(s => s.Path), collection.Items(video + "#").Select(s => s.Path));
+
+        // Unchanged: nothing redone. A moment resolves to its segment; deleting the file removes every segment.
+        FolderIndexReport third = await indexer.IndexAsync(folder);
+        Assert.Equal((0, 0, 2), (third.Added, third.Updated, third.Unchanged));
+        CollectionItem? moment = VideoSegmentItems.Resolve(collection, video + "@2.5");
+        Assert.NotNull(moment);
+        Assert.True(VideoSegmentItems.TryGetSegment(moment, out _, out double from, out double to) && from <= 2.5 && 2.5 < to);
+        File.Delete(video);
+        FolderIndexReport fourth = await indexer.IndexAsync(folder);
+        Assert.Equal(1, fourth.Removed);
+        Assert.Empty(collection.Items(video + "#"));
+        Assert.Equal(1, collection.Count);
+    }
+
+    [Fact]
     public async Task Symlinked_folders_are_followed_once_and_a_link_loop_does_not_hang()
     {
         using var temp = new TempFolder();

@@ -41,6 +41,9 @@ public sealed record RankedSearchOptions
 
     /// <summary>The order of the results.</summary>
     public ResultOrder Order { get; init; } = ResultOrder.Score;
+
+    /// <summary>At most this many segments of each video (1: the best moment of each); null keeps them all.</summary>
+    public int? PerVideo { get; init; }
 }
 
 /// <summary>What a ranked search found: the hits, and which threshold decided it (so "no match" can be explained).</summary>
@@ -73,12 +76,19 @@ public static class RankedSearch
             throw new InvalidInputException($"min_score is a cosine similarity between -1 and 1; got {min}.");
         }
 
+        if (options.PerVideo is int perVideo && perVideo < 1)
+        {
+            throw new InvalidInputException($"per_video must be at least 1; got {perVideo}.");
+        }
+
         var exclude = new HashSet<long>(query.ExampleItemIds);
         if (!options.AutomaticCutoff && options.MinScore is null)
         {
-            IReadOnlyList<SearchHit> found = collection.Search(query.Vector, Math.Min(options.Top + exclude.Count, Collection.MaxTop),
+            // Segments of one video crowd each other out under --per-video: ask for more, keep the best of each.
+            int fetch = options.PerVideo is int n ? options.Top * Math.Max(4, 8 / n) : options.Top;
+            IReadOnlyList<SearchHit> found = collection.Search(query.Vector, Math.Min(fetch + exclude.Count, Collection.MaxTop),
                 options.Filter, options.Mode, options.Expansion);
-            return new RankedSearchResult(Order([.. found.Where(h => !exclude.Contains(h.Item.Id)).Take(options.Top)], options.Order), null, null, 0);
+            return new RankedSearchResult(Order([.. LimitPerVideo(found.Where(h => !exclude.Contains(h.Item.Id)), options.PerVideo).Take(options.Top)], options.Order), null, null, 0);
         }
 
         // The cutoff looks at the query's scores over the whole (filtered) collection, which one exact scan yields.
@@ -91,10 +101,11 @@ public static class RankedSearch
         if (float.IsNegativeInfinity(threshold))
         {
             // Too few items to tell what stands out, and no floor given: nothing is cut.
-            return new RankedSearchResult(Order([.. ranked.Take(options.Top)], options.Order), null, cutoff, ranked.Count);
+            List<SearchHit> all = [.. LimitPerVideo(ranked, options.PerVideo)];
+            return new RankedSearchResult(Order([.. all.Take(options.Top)], options.Order), null, cutoff, all.Count);
         }
 
-        List<SearchHit> passing = ranked.TakeWhile(h => h.Score >= threshold).ToList();
+        List<SearchHit> passing = [.. LimitPerVideo(ranked.TakeWhile(h => h.Score >= threshold), options.PerVideo)];
         IReadOnlyList<SearchHit> shown = options.Order == ResultOrder.Score ? passing.Take(options.Top).ToArray() : Order(passing, options.Order).Take(options.Top).ToArray();
         return new RankedSearchResult(shown, threshold, cutoff, passing.Count);
     }
@@ -103,7 +114,11 @@ public static class RankedSearch
     {
         ResultOrder.Date => [.. hits.OrderBy(h => h.Item.TakenAt ?? h.Item.ModifiedUtc).ThenBy(h => h.Item.Path, StringComparer.Ordinal)],
         ResultOrder.DateDescending => [.. hits.OrderByDescending(h => h.Item.TakenAt ?? h.Item.ModifiedUtc).ThenBy(h => h.Item.Path, StringComparer.Ordinal)],
-        ResultOrder.Path => [.. hits.OrderBy(h => h.Item.Path, StringComparer.Ordinal)],
+        ResultOrder.Path => [.. hits.OrderBy(h => VideoSegmentItems.TryGetSegment(h.Item, out string file, out _, out _) ? file : h.Item.Path, StringComparer.Ordinal)
+            .ThenBy(h => VideoSegmentItems.TryGetSegment(h.Item, out _, out double start, out _) ? start : 0)],
         _ => hits,
     };
+
+    private static IEnumerable<SearchHit> LimitPerVideo(IEnumerable<SearchHit> hits, int? perVideo) =>
+        perVideo is int n ? VideoSegmentItems.LimitPerVideo(hits, n) : hits;
 }

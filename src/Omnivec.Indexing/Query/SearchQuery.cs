@@ -300,7 +300,7 @@ public sealed class SearchQuery
 
     private static float[] ItemVector(IVectorCollection collection, QueryTerm term, List<long> examples)
     {
-        CollectionItem? item = term.ItemId is long id ? collection.Get(id) : collection.FindByPath(term.ItemPath!);
+        CollectionItem? item = term.ItemId is long id ? collection.Get(id) : VideoSegmentItems.Resolve(collection, term.ItemPath!);
         float[]? vector = item is null ? null : collection.GetVector(item.Id);
         if (item is null || vector is null)
         {

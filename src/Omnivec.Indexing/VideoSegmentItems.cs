@@ -1,0 +1,143 @@
+using System.Globalization;
+using Omnivec.Index;
+
+namespace Omnivec.Indexing;
+
+/// <summary>
+/// How video segments live in a collection: one item per segment, keyed by the file's path with a W3C media fragment
+/// (<c>/videos/clip.mp4#t=3.2,6.8</c>), with the offsets and the segment count in <see cref="CollectionItem.Extra"/>.
+/// All segments of a video are committed in one transaction, so a video is in a collection whole or not at all.
+/// </summary>
+public static class VideoSegmentItems
+{
+    /// <summary><see cref="CollectionItem.Extra"/> key: the video file's path.</summary>
+    public const string VideoKey = "video";
+
+    /// <summary><see cref="CollectionItem.Extra"/> key: segment start in seconds.</summary>
+    public const string StartKey = "start_offset_sec";
+
+    /// <summary><see cref="CollectionItem.Extra"/> key: segment end in seconds.</summary>
+    public const string EndKey = "end_offset_sec";
+
+    /// <summary><see cref="CollectionItem.Extra"/> key: how many segments the video has (a video is complete when all are present).</summary>
+    public const string CountKey = "segments";
+
+    /// <summary><see cref="CollectionItem.Extra"/> key: the video's duration in seconds.</summary>
+    public const string DurationKey = "duration_sec";
+
+    private const string Fragment = "#t=";
+
+    /// <summary>The item path of a segment: the file path with a media fragment.</summary>
+    public static string PathOf(string file, double startSec, double endSec) =>
+        string.Create(CultureInfo.InvariantCulture, $"{file}{Fragment}{startSec:0.###},{endSec:0.###}");
+
+    /// <summary>The segment's video file and offsets, when the item is a video segment.</summary>
+    public static bool TryGetSegment(CollectionItem item, out string file, out double startSec, out double endSec)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        file = "";
+        startSec = endSec = 0;
+        if (item.Extra is not { } extra || !extra.TryGetValue(VideoKey, out string? video)
+            || !extra.TryGetValue(StartKey, out string? start) || !extra.TryGetValue(EndKey, out string? end))
+        {
+            return false;
+        }
+
+        file = video;
+        return double.TryParse(start, NumberStyles.Float, CultureInfo.InvariantCulture, out startSec)
+            && double.TryParse(end, NumberStyles.Float, CultureInfo.InvariantCulture, out endSec);
+    }
+
+    /// <summary>The video file of a segment path (the part before the media fragment), or null for other paths.</summary>
+    public static string? FileOf(string itemPath)
+    {
+        ArgumentNullException.ThrowIfNull(itemPath);
+        int at = itemPath.LastIndexOf(Fragment, StringComparison.Ordinal);
+        return at > 0 ? itemPath[..at] : null;
+    }
+
+    /// <summary>"clip.mp4 @ 0:03–0:06" for a segment, the path otherwise.</summary>
+    public static string Display(CollectionItem item)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        return TryGetSegment(item, out string file, out double start, out double end)
+            ? $"{file} @ {Time(start)}–{Time(end)}"
+            : item.Path;
+    }
+
+    /// <summary>m:ss (h:mm:ss from an hour on).</summary>
+    public static string Time(double seconds)
+    {
+        var t = TimeSpan.FromSeconds(Math.Max(0, Math.Floor(seconds)));
+        return t.TotalHours >= 1 ? t.ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture) : t.ToString(@"m\:ss", CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Keeps only the best-scoring <paramref name="perVideo"/> segments of each video (hits are best first); other items pass.</summary>
+    public static IReadOnlyList<SearchHit> LimitPerVideo(IEnumerable<SearchHit> hits, int perVideo)
+    {
+        ArgumentNullException.ThrowIfNull(hits);
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        var kept = new List<SearchHit>();
+        foreach (SearchHit hit in hits)
+        {
+            if (TryGetSegment(hit.Item, out string file, out _, out _))
+            {
+                int count = seen.GetValueOrDefault(file);
+                if (count >= perVideo)
+                {
+                    continue;
+                }
+
+                seen[file] = count + 1;
+            }
+
+            kept.Add(hit);
+        }
+
+        return kept;
+    }
+
+    /// <summary>
+    /// The item stored under <paramref name="path"/>; else, for a video, the segment at a moment written
+    /// <c>clip.mp4@12.5</c> (seconds), or its first segment when no moment is given. Null when none is indexed.
+    /// </summary>
+    public static CollectionItem? Resolve(IVectorCollection collection, string path)
+    {
+        ArgumentNullException.ThrowIfNull(collection);
+        ArgumentNullException.ThrowIfNull(path);
+        if (collection.FindByPath(path) is { } item)
+        {
+            return item;
+        }
+
+        int at = path.LastIndexOf('@');
+        double seconds = 0;
+        bool moment = at > 0 && double.TryParse(path.AsSpan(at + 1), NumberStyles.Float, CultureInfo.InvariantCulture, out seconds)
+            && double.IsFinite(seconds);
+        return FindSegment(collection, moment ? path[..at] : path, moment ? seconds : 0);
+    }
+
+    /// <summary>The segment of an indexed video that contains <paramref name="atSec"/> (the last one for times past the end).</summary>
+    public static CollectionItem? FindSegment(IVectorCollection collection, string file, double atSec)
+    {
+        ArgumentNullException.ThrowIfNull(collection);
+        CollectionItem? best = null;
+        foreach (CollectionItem item in collection.Items(file + Fragment))
+        {
+            if (TryGetSegment(item, out string f, out double start, out double end) && f == file)
+            {
+                if (atSec >= start && atSec < end)
+                {
+                    return item;
+                }
+
+                if (best is null || (TryGetSegment(best, out _, out double bestStart, out _) && start > bestStart && atSec >= start))
+                {
+                    best = item;
+                }
+            }
+        }
+
+        return best;
+    }
+}
