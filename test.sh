@@ -8,6 +8,8 @@ dotnet restore Omnivec.slnx
 dotnet build Omnivec.slnx -c Release --no-restore
 # PGlite (PostgreSQL + pgvector in WebAssembly) for the PostgreSQL store tests, from the committed lock file.
 if [ ! -d tools/pglite/node_modules ]; then (cd tools/pglite && npm ci --no-audit --no-fund --legacy-peer-deps); fi
+# transformers.js (the reference CLAP feature extractor and tokenizer for the audio parity tests), from its lock file.
+if [ ! -d tools/clap-reference/node_modules ]; then (cd tools/clap-reference && npm ci --no-audit --no-fund --legacy-peer-deps); fi
 status=0
 dotnet test Omnivec.slnx -c Release --no-build --logger "trx" --results-directory "$results" "$@" || status=$?
 # Sum the TRX counters so the run ends with one "N passed, N failed" line.

@@ -21,7 +21,7 @@ public sealed class FfmpegOptions
     /// <summary>Largest coded width × height accepted (default 8192 × 8192); larger videos are refused before decoding.</summary>
     public long MaxPixels { get; set; } = 8192L * 8192;
 
-    /// <summary>Longest video accepted (default 4 hours); longer ones are refused before decoding.</summary>
+    /// <summary>Longest video or audio accepted (default 4 hours); longer files are refused before decoding.</summary>
     public TimeSpan MaxDuration { get; set; } = TimeSpan.FromHours(4);
 
     /// <summary>How many bytes of ffmpeg's stderr are kept for error messages (the tail).</summary>

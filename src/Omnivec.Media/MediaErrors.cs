@@ -47,3 +47,35 @@ public class VideoReadException : InvalidInputException
     /// <summary>What went wrong.</summary>
     public VideoErrorKind Kind { get; }
 }
+
+/// <summary>Why an audio file (or the soundtrack of a video) could not be read.</summary>
+public enum AudioErrorKind
+{
+    /// <summary>Not an audio or video container Omnivec recognises (text, random bytes, an image, …).</summary>
+    Unsupported,
+
+    /// <summary>The file is empty, truncated or damaged, or no sample could be decoded.</summary>
+    Corrupt,
+
+    /// <summary>The container holds no audio stream (a silent video, an image sequence).</summary>
+    NoAudioStream,
+
+    /// <summary>Duration above the configured limit.</summary>
+    TooLong,
+
+    /// <summary>FFmpeg did not finish within the configured time.</summary>
+    TimedOut,
+}
+
+/// <summary>Audio that cannot be read as given. The message is one line and names the file.</summary>
+public class AudioReadException : InvalidInputException
+{
+    public AudioReadException(AudioErrorKind kind, string message, Exception? innerException = null)
+        : base(message, innerException)
+    {
+        Kind = kind;
+    }
+
+    /// <summary>What went wrong.</summary>
+    public AudioErrorKind Kind { get; }
+}
