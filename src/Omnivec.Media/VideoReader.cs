@@ -192,6 +192,62 @@ public sealed class VideoReader
         }
     }
 
+    /// <summary>
+    /// The frame shown at <paramref name="atSec"/> as a JPEG whose longer side is at most <paramref name="maxSide"/>
+    /// pixels, upright (a video segment's thumbnail). FFmpeg seeks to the time, so the cost does not grow with it.
+    /// </summary>
+    /// <exception cref="VideoReadException">Not a video, damaged, or no frame at that time.</exception>
+    /// <exception cref="FfmpegNotFoundException">FFmpeg is not installed.</exception>
+    public async Task<byte[]> ThumbnailAsync(string path, double atSec, int maxSide, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxSide);
+        VideoInfo info = await ProbeAsync(path, cancellationToken).ConfigureAwait(false);
+        double at = double.IsFinite(atSec) ? Math.Clamp(atSec, 0, Math.Max(0, info.DurationSec - 0.05)) : 0;
+        string full = Path.GetFullPath(path);
+        string side = maxSide.ToString(CultureInfo.InvariantCulture);
+        using var stall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        stall.CancelAfter(_options.StallTimeout);
+        using FfmpegProcess process = FfmpegProcess.Start(_options.FfmpegPath,
+        [
+            "-nostdin", "-hide_banner", "-loglevel", "error",
+            "-ss", at.ToString("0.###", CultureInfo.InvariantCulture), "-i", "file:" + full,
+            "-map", "0:" + info.StreamIndex.ToString(CultureInfo.InvariantCulture), "-an", "-sn", "-dn", "-frames:v", "1",
+            "-vf", $"scale={side}:{side}:force_original_aspect_ratio=decrease:flags=area,setsar=1",
+            "-f", "image2pipe", "-c:v", "mjpeg", "-q:v", "4", "pipe:1",
+        ], _options.MaxStderrBytes, stall.Token);
+        using var jpeg = new MemoryStream();
+        byte[] buffer = new byte[81920];
+        try
+        {
+            int read;
+            while ((read = await process.Output.ReadAsync(buffer, stall.Token).ConfigureAwait(false)) > 0)
+            {
+                // One JPEG of at most maxSide² pixels; anything far larger is not what was asked for.
+                if (jpeg.Length + read > 64L << 20)
+                {
+                    throw new VideoReadException(VideoErrorKind.Corrupt, $"{path}: ffmpeg produced an oversized thumbnail");
+                }
+
+                jpeg.Write(buffer, 0, read);
+            }
+
+            await process.WaitForExitAsync(stall.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new VideoReadException(VideoErrorKind.TimedOut, $"{path}: ffmpeg produced no thumbnail within {_options.StallTimeout.TotalSeconds:0} s");
+        }
+
+        if (jpeg.Length == 0)
+        {
+            string reason = process.StderrTail().Replace(full, path, StringComparison.Ordinal);
+            throw new VideoReadException(VideoErrorKind.Corrupt, $"{path}: no frame at {at:0.###} s{(reason.Length > 0 ? " (" + reason + ")" : "")}");
+        }
+
+        return jpeg.ToArray();
+    }
+
     /// <summary>The frame size <see cref="ReadFramesAsync"/> produces for a display size and short side.</summary>
     public static (int Width, int Height) ScaledSize(int displayWidth, int displayHeight, int shortSide)
     {

@@ -17,7 +17,19 @@ internal sealed record SearchResponse(string Collection, IReadOnlyList<SearchRes
 /// <see cref="Probability"/>: for sigmoid-trained models (SigLIP) and text queries, the probability that the text describes the item.</summary>
 internal sealed record SearchResult(long Id, float Score, string Path, string Name, string MediaType, int Width, int Height, long SizeBytes,
     DateTimeOffset? TakenAt, string ThumbnailUrl,
-    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] double? Probability = null);
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] double? Probability = null)
+{
+    /// <summary>For a video segment: where the moment starts in the file, in seconds (the thumbnail shows its middle).</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public double? StartOffsetSec { get; init; }
+
+    /// <summary>For a video segment: where the moment ends, in seconds.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public double? EndOffsetSec { get; init; }
+
+    /// <summary>The original file (a video plays from <see cref="StartOffsetSec"/>), served with HTTP Range.</summary>
+    public string? ContentUrl { get; init; }
+}
 
 internal sealed record ClassifyResponse(IReadOnlyList<ClassifyLabel> Labels);
 

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Omnivec.Imaging;
 using Omnivec.Index;
+using Omnivec.Indexing;
 
 namespace Omnivec.Server;
 
@@ -176,13 +177,28 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
 
         string path;
         string collectionName;
+        double? at = null;
         using (CollectionRegistry.CollectionLease lease = collections.Open(name))
         {
             collectionName = lease.Collection.Name;
-            path = FindFile(lease.Collection, id).Path;
+            CollectionItem item = FindFile(lease.Collection, id);
+            path = FilePath(item);
+            if (VideoSegmentItems.TryGetSegment(item, out _, out double start, out double end))
+            {
+                at = (start + end) / 2; // the middle of the moment: what the segment's vector is centred on
+            }
         }
 
-        byte[] jpeg = await thumbnails.GetAsync(collectionName, id, path, size, context.RequestAborted).ConfigureAwait(false);
+        byte[] jpeg;
+        try
+        {
+            jpeg = await thumbnails.GetAsync(collectionName, id, path, size, context.RequestAborted, at).ConfigureAwait(false);
+        }
+        catch (Omnivec.Media.FfmpegNotFoundException e)
+        {
+            throw ApiException.Unavailable("Video thumbnails need FFmpeg on the server: " + e.Message, retryAfterSeconds: 3600);
+        }
+
         context.Response.Headers.CacheControl = "private, max-age=3600";
         return TypedResults.File(jpeg, "image/jpeg");
     }
@@ -192,15 +208,20 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
         using CollectionRegistry.CollectionLease lease = collections.Open(name);
         CollectionItem item = FindFile(lease.Collection, id);
         context.Response.Headers.CacheControl = "private, max-age=3600";
-        // Served by id from the collection's own record, so no request can name an arbitrary path.
-        return TypedResults.PhysicalFile(item.Path, item.MediaType, enableRangeProcessing: true);
+        // Served by id from the collection's own record, so no request can name an arbitrary path. A video segment
+        // serves its whole video: the player seeks to the moment with Range requests.
+        return TypedResults.PhysicalFile(FilePath(item), item.MediaType, enableRangeProcessing: true);
     }
 
     private static CollectionItem FindFile(IVectorCollection collection, long id)
     {
         CollectionItem item = collection.Get(id) ?? throw ApiException.NotFound($"Collection '{collection.Name}' has no item {id}.");
-        return File.Exists(item.Path) ? item : throw ApiException.NotFound($"The file of item {id} is missing from the server.");
+        return File.Exists(FilePath(item)) ? item : throw ApiException.NotFound($"The file of item {id} is missing from the server.");
     }
+
+    /// <summary>The file behind an item: its path, or for a video segment (keyed <c>clip.mp4#t=3,6</c>) the video's.</summary>
+    private static string FilePath(CollectionItem item) =>
+        VideoSegmentItems.TryGetSegment(item, out string video, out _, out _) && VideoSegmentItems.FileOf(item.Path) == video ? video : item.Path;
 
     /// <summary>Written aside, flushed to the disk and renamed, so neither a crash nor a power cut leaves a half file under the final name.</summary>
     private static async Task StoreAsync(string path, byte[] bytes)

@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Omnivec.Index;
 using Microsoft.Extensions.AI;
+using Omnivec.Indexing;
 using Omnivec.Indexing.Classification;
 
 namespace Omnivec.Server;
@@ -77,11 +78,25 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
 
         string prefix = "/v1/collections/" + Uri.EscapeDataString(collection.Name) + "/items/";
         SigmoidScoreCalibration? calibration = text is not null ? embedder.Calibration : null;
-        SearchResult[] results = hits.Select(h => new SearchResult(h.Item.Id, h.Score, collections.PublicPath(collection.Name, h.Item.Path),
-            h.Item.Extra is { } extra && extra.TryGetValue("name", out string? name) ? name : Path.GetFileName(h.Item.Path), h.Item.MediaType, h.Item.Width, h.Item.Height,
-            h.Item.SizeBytes, h.Item.TakenAt, prefix + h.Item.Id.ToString(CultureInfo.InvariantCulture) + "/thumbnail",
-            calibration?.Probability(h.Score))).ToArray();
+        SearchResult[] results = hits.Select(h => ToResult(h, collection.Name, prefix, calibration)).ToArray();
         return TypedResults.Ok(new SearchResponse(collection.Name, results));
+    }
+
+    /// <summary>A hit as the API shows it; a video segment names its video file and carries the moment's offsets.</summary>
+    private SearchResult ToResult(SearchHit hit, string collectionName, string prefix, SigmoidScoreCalibration? calibration)
+    {
+        CollectionItem item = hit.Item;
+        bool segment = VideoSegmentItems.TryGetSegment(item, out string video, out double start, out double end);
+        string file = segment ? video : item.Path;
+        string itemUrl = prefix + item.Id.ToString(CultureInfo.InvariantCulture);
+        return new SearchResult(item.Id, hit.Score, collections.PublicPath(collectionName, file),
+            item.Extra is { } extra && extra.TryGetValue("name", out string? name) ? name : Path.GetFileName(file), item.MediaType, item.Width, item.Height,
+            item.SizeBytes, item.TakenAt, itemUrl + "/thumbnail", calibration?.Probability(hit.Score))
+        {
+            StartOffsetSec = segment ? start : null,
+            EndOffsetSec = segment ? end : null,
+            ContentUrl = itemUrl + "/content",
+        };
     }
 
     public async Task<IResult> ClassifyAsync(HttpContext context)

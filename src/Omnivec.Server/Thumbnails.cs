@@ -16,6 +16,7 @@ internal sealed class Thumbnails : IDisposable
     public const int DefaultSize = 256;
 
     private readonly ThumbnailRenderer _renderer;
+    private readonly Omnivec.Media.VideoReader _videos = new();
     private readonly int _capacity;
     private readonly Dictionary<(string Collection, long Id, int Size), LinkedListNode<(string, long, int, byte[])>> _index = [];
     private readonly LinkedList<(string Collection, long Id, int Size, byte[] Jpeg)> _lru = new();
@@ -43,7 +44,8 @@ internal sealed class Thumbnails : IDisposable
 
     private int _running;
 
-    public async Task<byte[]> GetAsync(string collection, long id, string path, int size, CancellationToken cancellationToken)
+    /// <summary>A JPEG of the item: the image itself, or for a video segment the frame at <paramref name="videoAtSec"/> (FFmpeg, killed on cancel).</summary>
+    public async Task<byte[]> GetAsync(string collection, long id, string path, int size, CancellationToken cancellationToken, double? videoAtSec = null)
     {
         var key = (collection, id, size);
         lock (_gate)
@@ -83,7 +85,9 @@ internal sealed class Thumbnails : IDisposable
                 PeakConcurrency = Math.Max(PeakConcurrency, running);
             }
 
-            jpeg = _renderer.RenderFile(path, size, cancellationToken: cancellationToken);
+            jpeg = videoAtSec is double at
+                ? await _videos.ThumbnailAsync(path, at, size, cancellationToken).ConfigureAwait(false)
+                : _renderer.RenderFile(path, size, cancellationToken: cancellationToken);
         }
         finally
         {

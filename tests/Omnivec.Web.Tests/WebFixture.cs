@@ -56,10 +56,18 @@ public sealed class WebFixture : IAsyncLifetime
     }
 
     /// <summary>Starts another server on a free loopback port with its own empty store.</summary>
-    public async Task<TestServer> StartServerAsync(params string[] apiKeys)
+    public Task<TestServer> StartServerAsync(params string[] apiKeys) => StartServerAsync(null, apiKeys);
+
+    /// <summary>Starts another server whose store <paramref name="seed"/> fills first (with the server's model), e.g. by indexing a folder.</summary>
+    public async Task<TestServer> StartServerAsync(Func<string, ClipEmbeddingGenerator, Task>? seed, params string[] apiKeys)
     {
         string store = Directory.CreateTempSubdirectory("omnivec-web-").FullName;
         _tempDirs.Add(store);
+        if (seed is not null)
+        {
+            await seed(store, _embedder!);
+        }
+
         var options = new OmnivecServerOptions
         {
             StoreRoot = store,

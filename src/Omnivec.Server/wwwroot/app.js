@@ -254,8 +254,18 @@ function renderResults(results, q) {
   $('empty').hidden = results.length > 0;
 }
 
+// m:ss (h:mm:ss from an hour on), for the moments of videos.
+function formatTime(sec) {
+  const t = Math.max(0, Math.floor(sec));
+  const h = Math.floor(t / 3600), m = Math.floor((t % 3600) / 60), s = String(t % 60).padStart(2, '0');
+  return h ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
+}
+const isMoment = (r) => typeof r.start_offset_sec === 'number' && typeof r.end_offset_sec === 'number';
+const momentLabel = (r) => `${formatTime(r.start_offset_sec)}–${formatTime(r.end_offset_sec)}`;
+
 function card(r, index, q) {
   const name = r.name ?? basename(r.path) ?? `#${r.id}`;
+  const moment = isMoment(r);
   const thumb = r.thumbnail_url || api.thumbnailUrl(state.collection, r.id);
   const hasScore = typeof r.score === 'number' && q.kind !== 'uploaded';
   const dims = r.width && r.height ? `${r.width}×${r.height}` : '';
@@ -264,17 +274,20 @@ function card(r, index, q) {
     onerror: (e) => { if (e.target.getAttribute('src')) { e.target.classList.add('broken'); e.target.removeAttribute('src'); } },
   });
   setImage(img, thumb);
+  // A video result is a moment: a click plays it from its start (the drawer has "More like this" from it).
   const el = h('article', {
-    class: 'card', 'data-testid': 'result-card', 'data-id': r.id, 'data-path': r.path ?? '', 'data-score': hasScore ? r.score : null,
+    class: moment ? 'card video' : 'card', 'data-testid': 'result-card', 'data-id': r.id, 'data-path': r.path ?? '', 'data-score': hasScore ? r.score : null,
   },
   h('button', {
-    type: 'button', class: 'open', title: [r.path ?? name, dims, 'Click for more like this'].filter(Boolean).join('\n'),
-    'aria-label': `${name}${hasScore ? `, score ${r.score.toFixed(2)}` : ''}. Show more like this`,
-    onclick: () => search({ kind: 'item', id: r.id, name, thumb }, { extend: true }),
+    type: 'button', class: 'open',
+    title: [r.path ?? name, moment ? momentLabel(r) : dims, moment ? 'Click to play this moment' : 'Click for more like this'].filter(Boolean).join('\n'),
+    'aria-label': `${name}${moment ? ` at ${momentLabel(r)}` : ''}${hasScore ? `, score ${r.score.toFixed(2)}` : ''}. ${moment ? 'Play this moment' : 'Show more like this'}`,
+    onclick: () => (moment ? openDrawer(r) : search({ kind: 'item', id: r.id, name, thumb }, { extend: true })),
   },
   img,
   h('div', { class: 'meta' }, h('span', { class: 'name', text: name }))),
   hasScore ? h('span', { class: 'score', 'data-testid': 'score', text: r.score.toFixed(2) }) : null,
+  moment ? h('span', { class: 'time', 'data-testid': 'time-badge', text: `▶ ${momentLabel(r)}` }) : null,
   h('button', { type: 'button', class: 'info', 'aria-label': `Details for ${name}`, title: 'Details', text: 'i', onclick: () => openDrawer(r) }));
   return el;
 }
@@ -312,8 +325,19 @@ function openDrawer(r) {
   $('drawer-title').textContent = name;
   setImage($('drawer-image'), (r.thumbnail_url || api.thumbnailUrl(state.collection, r.id)).replace(/size=\d+/, 'size=512'));
   $('drawer-image').alt = name;
+  const video = $('drawer-video');
+  const moment = isMoment(r);
+  $('drawer-image').hidden = moment;
+  video.hidden = !moment;
+  if (moment) {
+    // The original file, served with HTTP Range: the browser fetches only what it plays, from the moment's start.
+    const start = r.start_offset_sec;
+    video.onloadedmetadata = () => { video.currentTime = start; video.play().catch(() => {}); };
+    video.muted = true;
+    video.src = `${r.content_url || api.contentUrl(state.collection, r.id)}#t=${start}`;
+  }
   const rows = [
-    ['Path', r.path], ['Type', r.media_type], ['Dimensions', r.width && r.height ? `${r.width} × ${r.height}` : ''],
+    ['Path', r.path], ['Moment', moment ? momentLabel(r) : ''], ['Type', r.media_type], ['Dimensions', r.width && r.height ? `${r.width} × ${r.height}` : ''],
     ['Size', formatBytes(r.size_bytes)], ['Taken', formatDate(r.taken_at)],
     ['Score', typeof r.score === 'number' ? r.score.toFixed(4) : ''], ['ID', String(r.id)],
   ].filter(([, v]) => v);
@@ -325,6 +349,11 @@ function openDrawer(r) {
 function closeDrawer() {
   if ($('drawer').hidden) return;
   $('drawer').hidden = true;
+  const video = $('drawer-video');
+  video.pause();
+  video.onloadedmetadata = null;
+  video.removeAttribute('src');
+  video.load();
   const id = state.drawerItem?.id;
   state.drawerItem = null;
   document.querySelector(`.card[data-id="${CSS.escape(String(id))}"] .info`)?.focus();

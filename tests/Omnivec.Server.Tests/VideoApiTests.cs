@@ -1,0 +1,175 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.AI;
+using Omnivec.Index;
+using Omnivec.Indexing;
+using Omnivec.Tests;
+
+namespace Omnivec.Server.Tests;
+
+/// <summary>A store holding a folder with photos and a video of three shots (known cut times), served over HTTP.</summary>
+public sealed class VideoStoreFixture : IAsyncLifetime
+{
+    public string Root { get; } = Directory.CreateTempSubdirectory("omnivec-srv-video-").FullName;
+
+    public string Video => Path.Combine(Root, "media", "shots.mp4");
+
+    /// <summary>The start of the bananas shot and of the tomatoes shot.</summary>
+    public double[] Cuts { get; private set; } = [];
+
+    internal RunningServer Server { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        string media = Directory.CreateDirectory(Path.Combine(Root, "media")).FullName;
+        string store = Path.Combine(Root, "store");
+        File.Copy(TestVideos.Photo("hotdog.jpg"), Path.Combine(media, "hotdog.jpg"));
+        Cuts = TestVideos.MakeShots(Video, [("two_beagles.jpg", 2.0), ("bananas.jpg", 2.0), ("tomatoes.jpg", 2.0)]);
+        using (Collection collection = new CollectionStore(store).OpenOrCreate("default", TestModel.Clip.Space))
+        {
+            FolderIndexReport report = await new FolderIndexer(TestModel.Clip, collection).IndexAsync(media);
+            Assert.Empty(report.Failures);
+            Assert.Equal(2, report.Added);
+        }
+
+        Server = await RunningServer.StartAsync(o =>
+        {
+            o.StoreRoot = store;
+            o.ExposeFilePaths = true;
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Server.DisposeAsync();
+        Directory.Delete(Root, recursive: true);
+    }
+}
+
+public sealed class VideoApiTests(VideoStoreFixture fixture) : IClassFixture<VideoStoreFixture>
+{
+    private HttpClient Http => fixture.Server.Http;
+
+    private static async Task<JsonElement> Json(HttpResponseMessage response)
+    {
+        string body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"{response.StatusCode}: {body}");
+        return JsonDocument.Parse(body).RootElement.Clone();
+    }
+
+    private async Task<JsonElement[]> SearchByPhotoAsync(string photo, int top = 10)
+    {
+        string json = JsonSerializer.Serialize(new { image = Convert.ToBase64String(TestModel.Photo(photo)), top_k = top });
+        JsonElement response = await Json(await Http.PostAsync("/v1/search", new StringContent(json, Encoding.UTF8, "application/json")));
+        return [.. response.GetProperty("results").EnumerateArray()];
+    }
+
+    [Fact]
+    public async Task Search_returns_video_segments_with_their_offsets_and_a_thumbnail_of_the_moment()
+    {
+        JsonElement[] results = await SearchByPhotoAsync("bananas.jpg");
+        JsonElement best = results.First(r => r.TryGetProperty("start_offset_sec", out _));
+        double start = best.GetProperty("start_offset_sec").GetDouble();
+        double end = best.GetProperty("end_offset_sec").GetDouble();
+        // The best moment of the video is the bananas shot: it starts at its cut (within a quarter second) and ends by the next.
+        Assert.InRange(start, fixture.Cuts[0] - 0.25, fixture.Cuts[0] + 0.25);
+        Assert.InRange(end, start, fixture.Cuts[1] + 0.25);
+        Assert.Equal(fixture.Video, best.GetProperty("path").GetString());
+        Assert.Equal("shots.mp4", best.GetProperty("name").GetString());
+        Assert.StartsWith("video/", best.GetProperty("media_type").GetString(), StringComparison.Ordinal);
+
+        // Photos carry no offsets.
+        JsonElement photo = results.Single(r => r.GetProperty("path").GetString()!.EndsWith("hotdog.jpg", StringComparison.Ordinal));
+        Assert.False(photo.TryGetProperty("start_offset_sec", out _));
+        Assert.False(photo.TryGetProperty("end_offset_sec", out _));
+
+        // The segment's thumbnail is a frame of the moment, rendered by FFmpeg at the size asked for.
+        HttpResponseMessage thumb = await Http.GetAsync(best.GetProperty("thumbnail_url").GetString() + "?size=64");
+        Assert.Equal(HttpStatusCode.OK, thumb.StatusCode);
+        Assert.Equal("image/jpeg", thumb.Content.Headers.ContentType?.MediaType);
+        using (SkiaSharp.SKBitmap bitmap = SkiaSharp.SKBitmap.Decode(await thumb.Content.ReadAsByteArrayAsync()))
+        {
+            Assert.Equal(64, Math.Max(bitmap.Width, bitmap.Height));
+        }
+
+        // ...and it looks like the bananas photo more than like the other shots' photos.
+        float[] thumbVector = await EmbedAsync(await Http.GetByteArrayAsync(best.GetProperty("thumbnail_url").GetString() + "?size=256"));
+        float[][] photos = [await EmbedAsync(TestModel.Photo("bananas.jpg")), await EmbedAsync(TestModel.Photo("two_beagles.jpg")), await EmbedAsync(TestModel.Photo("tomatoes.jpg"))];
+        float bananas = VectorMath.Cosine(thumbVector, photos[0]);
+        Assert.True(bananas > VectorMath.Cosine(thumbVector, photos[1]));
+        Assert.True(bananas > VectorMath.Cosine(thumbVector, photos[2]));
+
+        // "More like this" from the moment: the other segments, not the moment itself.
+        string byItem = JsonSerializer.Serialize(new { item_id = best.GetProperty("id").GetInt64(), top_k = 10 });
+        JsonElement similar = await Json(await Http.PostAsync("/v1/search", new StringContent(byItem, Encoding.UTF8, "application/json")));
+        Assert.DoesNotContain(similar.GetProperty("results").EnumerateArray(), r => r.GetProperty("id").GetInt64() == best.GetProperty("id").GetInt64());
+    }
+
+    [Fact]
+    public async Task Content_serves_the_video_with_http_ranges()
+    {
+        JsonElement best = (await SearchByPhotoAsync("tomatoes.jpg")).First(r => r.TryGetProperty("start_offset_sec", out _));
+        string url = best.GetProperty("content_url").GetString()!;
+        byte[] original = await File.ReadAllBytesAsync(fixture.Video);
+
+        // Whole: the original bytes, announcing range support.
+        HttpResponseMessage whole = await Http.GetAsync(url);
+        Assert.Equal(HttpStatusCode.OK, whole.StatusCode);
+        Assert.Equal("video/mp4", whole.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("bytes", whole.Headers.AcceptRanges);
+        Assert.Equal(original, await whole.Content.ReadAsByteArrayAsync());
+
+        // A range: 206 with the part and a Content-Range naming it and the total.
+        (HttpStatusCode status, ContentRangeHeaderValue? range, byte[] body) = await GetRangeAsync(url, "bytes=100-1123");
+        Assert.Equal(HttpStatusCode.PartialContent, status);
+        Assert.Equal($"bytes 100-1123/{original.Length}", range?.ToString());
+        Assert.Equal(original[100..1124], body);
+
+        // Open-ended and suffix ranges, as a player asks for them.
+        (status, range, body) = await GetRangeAsync(url, "bytes=1000-");
+        Assert.Equal(HttpStatusCode.PartialContent, status);
+        Assert.Equal($"bytes 1000-{original.Length - 1}/{original.Length}", range?.ToString());
+        Assert.Equal(original[1000..], body);
+        (status, range, body) = await GetRangeAsync(url, "bytes=-500");
+        Assert.Equal(HttpStatusCode.PartialContent, status);
+        Assert.Equal(original[^500..], body);
+
+        // A range past the end: 416 with the size.
+        (status, range, _) = await GetRangeAsync(url, $"bytes={original.Length}-{original.Length + 10}");
+        Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, status);
+        Assert.Equal($"bytes */{original.Length}", range?.ToString());
+    }
+
+    [Fact]
+    public async Task Content_serves_items_only_never_a_path()
+    {
+        foreach (string url in new[]
+        {
+            "/v1/collections/default/items/..%2F..%2F..%2Fetc%2Fpasswd/content",
+            "/v1/collections/default/items/%2Fetc%2Fpasswd/content",
+            "/v1/collections/..%2Fstore/items/1/content",
+            "/v1/collections/default/items/999999/content",
+            "/v1/collections/default/items/-1/content",
+        })
+        {
+            HttpResponseMessage response = await Http.GetAsync(url);
+            Assert.True(response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.BadRequest, $"{url}: {response.StatusCode}");
+            Assert.DoesNotContain("root:", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+    }
+
+    private static async Task<float[]> EmbedAsync(byte[] jpeg) =>
+        (await ((IEmbeddingGenerator<DataContent, Embedding<float>>)TestModel.Clip).GenerateAsync(new DataContent(jpeg, "image/jpeg"))).Vector.ToArray();
+
+    private async Task<(HttpStatusCode Status, ContentRangeHeaderValue? Range, byte[] Body)> GetRangeAsync(string url, string range)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        request.Headers.TryAddWithoutValidation("Range", range);
+        using HttpResponseMessage response = await Http.SendAsync(request);
+        return (response.StatusCode, response.Content.Headers.ContentRange, await response.Content.ReadAsByteArrayAsync());
+    }
+}
