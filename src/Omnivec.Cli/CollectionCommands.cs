@@ -169,6 +169,12 @@ internal static class CollectionCommands
             {
                 var progress = new Progress<long>(n => Console.Error.Write($"\rcopied {n:N0} items"));
                 CollectionCopyReport report = CollectionCopy.Run(fromStore, toStore, collectionName, 1000, Console.IsErrorRedirected ? null : progress, cancellationToken);
+                using (IVectorCollection copiedFrom = fromStore.Open(collectionName))
+                using (IVectorCollection copiedTo = toStore.Open(collectionName))
+                {
+                    EmbedderFactory.CopyRemembered(copiedFrom, copiedTo); // the copy is searched with the same model, no flags
+                }
+
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"Copied {report.Copied} items: '{collectionName}' in {StoreLocation.Describe(target)} holds {report.Count} items, checksum {report.Checksum}, the same as the source."));
                 return Task.FromResult(0);

@@ -35,6 +35,12 @@ internal static class EmbedderFactory
     public static void Remember(IVectorCollection collection, ParseResult parse, EmbedderOptions options)
     {
         var settings = EmbedderSettings.FromCommandLine(parse, options);
+        if (collection.GetIndexState(ProviderKey) is not null)
+        {
+            // Flags not typed this time keep what the collection recorded (not the built-in defaults).
+            settings = settings.FillFrom(collection, parse, options);
+        }
+
         collection.SetIndexState(ProviderKey, settings.Provider);
         if (settings.Provider == "local")
         {
@@ -48,6 +54,19 @@ internal static class EmbedderFactory
             if (value is not null)
             {
                 collection.SetIndexState(key, value);
+            }
+        }
+    }
+
+    /// <summary>Copies what <paramref name="source"/> recorded about its embedder to <paramref name="target"/> (collections copy).</summary>
+    public static void CopyRemembered(IVectorCollection source, IVectorCollection target)
+    {
+        string[] keys = [ProviderKey, ModelKey, VariantKey, "google.project", "google.location", "google.endpoint", "google.dimensions", "azure.endpoint", "azure.modelVersion"];
+        foreach (string key in keys)
+        {
+            if (source.GetIndexState(key) is { } value)
+            {
+                target.SetIndexState(key, value);
             }
         }
     }

@@ -19,6 +19,7 @@ public sealed class PgliteServer : IDisposable
     private static int s_databases;
     private Process? _process;
     private readonly string? _dataDir;
+    private readonly bool _withVector;
 
     public PgliteServer() : this(withVector: true) { }
 
@@ -32,9 +33,10 @@ public sealed class PgliteServer : IDisposable
             return;
         }
 
+        _withVector = withVector;
         _dataDir = Path.Combine(Path.GetTempPath(), $"omnivec-pglite-{Environment.ProcessId}-{Interlocked.Increment(ref s_databases)}-{Guid.NewGuid():N}");
         CopyDirectory(s_template.Value, _dataDir);
-        (_process, int port) = Start(_dataDir, withVector);
+        (_process, int port) = Start(_dataDir, withVector, 0);
         Port = port;
         Uri = $"postgresql://postgres:{Password}@127.0.0.1:{port}/postgres";
     }
@@ -46,6 +48,32 @@ public sealed class PgliteServer : IDisposable
 
     /// <summary>True when the tests run against OMNIVEC_TEST_POSTGRES rather than PGlite.</summary>
     public bool IsExternal { get; }
+
+    /// <summary>The node process serving PGlite (null when stopped or external), to check it does not outlive the tests.</summary>
+    public int? ProcessId => _process?.Id;
+
+    /// <summary>Stops the database cleanly (as a restart of PostgreSQL would): open connections are cut.</summary>
+    public void Stop()
+    {
+        if (IsExternal)
+        {
+            throw new InvalidOperationException("An external OMNIVEC_TEST_POSTGRES server cannot be stopped by the tests.");
+        }
+
+        Stop(_process);
+        _process = null;
+    }
+
+    /// <summary>Starts the stopped database again on the same data directory and the same port.</summary>
+    public void Start()
+    {
+        if (IsExternal || _dataDir is null || _process is not null)
+        {
+            throw new InvalidOperationException("Start follows Stop.");
+        }
+
+        (_process, _) = Start(_dataDir, _withVector, Port);
+    }
 
     public string UriWithPassword(string password) => Uri.Replace($":{Password}@", $":{password}@", StringComparison.Ordinal);
 
@@ -81,8 +109,9 @@ public sealed class PgliteServer : IDisposable
 
     private static string CreateTemplate()
     {
+        RemoveLeftovers();
         string dir = Path.Combine(Path.GetTempPath(), $"omnivec-pglite-template-{Environment.ProcessId}-{Guid.NewGuid():N}");
-        (Process process, _) = Start(dir, withVector: true);
+        (Process process, _) = Start(dir, withVector: true, 0);
         Stop(process); // initdb ran at start; a clean stop leaves a reusable data directory
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
         {
@@ -97,7 +126,49 @@ public sealed class PgliteServer : IDisposable
         return dir;
     }
 
-    private static (Process Process, int Port) Start(string dataDir, bool withVector)
+    /// <summary>
+    /// Data directories of test processes that are gone (killed before their clean-up ran): their names carry the
+    /// process id. Those of live processes (other test runs at the same time) are left alone.
+    /// </summary>
+    private static void RemoveLeftovers()
+    {
+        foreach (string dir in Directory.EnumerateDirectories(Path.GetTempPath(), "omnivec-pglite-*"))
+        {
+            string[] parts = Path.GetFileName(dir).Split('-');
+            string pid = parts.Length > 3 && parts[2] == "template" ? parts[3] : parts.Length > 2 ? parts[2] : "";
+            if (!int.TryParse(pid, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int id) || IsAlive(id))
+            {
+                continue;
+            }
+
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+    }
+
+    private static bool IsAlive(int pid)
+    {
+        try
+        {
+            using Process process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    private static (Process Process, int Port) Start(string dataDir, bool withVector, int port)
     {
         var info = new ProcessStartInfo("node")
         {
@@ -107,7 +178,7 @@ public sealed class PgliteServer : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (string arg in (string[])["server.mjs", "--data", dataDir, "--port", "0", "--password", Password])
+        foreach (string arg in (string[])["server.mjs", "--data", dataDir, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--password", Password])
         {
             info.ArgumentList.Add(arg);
         }
