@@ -5,6 +5,7 @@ namespace Omnivec;
 /// <summary>The result for one input of a batch in which inputs may fail independently (a corrupt image among good ones).</summary>
 public readonly record struct EmbeddingOutcome(Embedding<float>? Embedding, OmnivecException? Error)
 {
+    /// <summary>True when this input has an embedding; false when <see cref="Error"/> says why it has none.</summary>
     public bool Succeeded => Embedding is not null;
 }
 

@@ -4,9 +4,13 @@ namespace Omnivec;
 [Flags]
 public enum Modalities
 {
+    /// <summary>Nothing.</summary>
     None = 0,
+    /// <summary>Text.</summary>
     Text = 1,
+    /// <summary>Still images.</summary>
     Image = 2,
+    /// <summary>Video (segments with start and end offsets).</summary>
     Video = 4,
 }
 
@@ -49,6 +53,7 @@ public sealed record EmbeddingSpace(string Provider, string ModelId, string Revi
         }
     }
 
+    /// <inheritdoc />
     public override string ToString() =>
         $"{Provider}:{ModelId}{(string.IsNullOrEmpty(Revision) ? "" : "@" + Revision)} ({(Family is null ? "" : Family + ", ")}{Dimensions}-d)";
 }

@@ -17,7 +17,9 @@ public sealed class RgbImage : IDisposable
         _buffer = buffer;
     }
 
+    /// <summary>Width in pixels.</summary>
     public int Width { get; }
+    /// <summary>Height in pixels.</summary>
     public int Height { get; }
 
     /// <summary>Width * 3 bytes per row.</summary>
@@ -40,6 +42,7 @@ public sealed class RgbImage : IDisposable
         return new RgbImage(width, height, ArrayPool<byte>.Shared.Rent((int)bytes));
     }
 
+    /// <inheritdoc />
     public void Dispose()
     {
         byte[]? buffer = Interlocked.Exchange(ref _buffer, null);

@@ -73,6 +73,7 @@ public sealed partial class HubClient : IDisposable
         _retry = new RetryPolicy(new RetrySettings(options.MaxRetries, options.RetryBaseDelay, options.MaxRetryDelay));
     }
 
+    /// <summary>The options this client was created with.</summary>
     public HubOptions Options { get; }
 
     /// <summary>Full path of the cache root.</summary>
@@ -166,6 +167,7 @@ public sealed partial class HubClient : IDisposable
         return new ModelSnapshot(model, info.commit, snapshotDir, files, FromCache: tracker.FilesDownloaded == 0);
     }
 
+    /// <inheritdoc />
     public void Dispose()
     {
         if (!_disposed)

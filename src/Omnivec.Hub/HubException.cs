@@ -32,12 +32,14 @@ public enum HubErrorKind
 /// <summary>A Hub download or cache operation failed; <see cref="Kind"/> says why and the message says what to do.</summary>
 public sealed class HubException : OmnivecException
 {
+    /// <summary>Creates the error of the given kind.</summary>
     public HubException(HubErrorKind kind, string message, Exception? innerException = null)
         : base(message, innerException)
     {
         Kind = kind;
     }
 
+    /// <summary>Why the operation failed.</summary>
     public HubErrorKind Kind { get; }
 
     /// <summary>HTTP status of the failing answer, when there was one.</summary>

@@ -9,6 +9,7 @@ public sealed partial record ModelReference
     /// <summary>The revision used when none is given.</summary>
     public const string DefaultRevision = "main";
 
+    /// <summary>Creates a reference to <paramref name="repoId"/> (<c>owner/name</c>) at <paramref name="revision"/> (a branch, tag or commit).</summary>
     public ModelReference(string repoId, string revision = DefaultRevision)
     {
         if (!IsValidRepoId(repoId))
@@ -27,8 +28,10 @@ public sealed partial record ModelReference
         Revision = revision;
     }
 
+    /// <summary>The repository id, <c>owner/name</c>.</summary>
     public string RepoId { get; }
 
+    /// <summary>The branch, tag or commit; <c>main</c> unless given.</summary>
     public string Revision { get; }
 
     /// <summary>True when <see cref="Revision"/> is a full 40-hex commit hash, which never moves.</summary>
@@ -47,6 +50,7 @@ public sealed partial record ModelReference
         return at < 0 ? new ModelReference(trimmed) : new ModelReference(trimmed[..at], trimmed[(at + 1)..]);
     }
 
+    /// <summary>Parses <c>owner/name</c> or <c>owner/name@revision</c>; false for anything else.</summary>
     public static bool TryParse([NotNullWhen(true)] string? text, [NotNullWhen(true)] out ModelReference? reference)
     {
         reference = null;
@@ -74,6 +78,7 @@ public sealed partial record ModelReference
         && !repoId.Contains("..", StringComparison.Ordinal)
         && !repoId.EndsWith(".git", StringComparison.Ordinal);
 
+    /// <inheritdoc />
     public override string ToString() => Revision == DefaultRevision ? RepoId : $"{RepoId}@{Revision}";
 
     [GeneratedRegex("^[A-Za-z0-9_.-]{1,96}/[A-Za-z0-9_.-]{1,96}$", RegexOptions.CultureInvariant)]
@@ -98,6 +103,7 @@ public sealed record ModelSource
     /// <summary>The Hub repository, when the argument was a repo id.</summary>
     public ModelReference? Repository { get; }
 
+    /// <summary>True when the argument named a local folder (<see cref="LocalDirectory"/>), false for a Hub repository.</summary>
     [MemberNotNullWhen(true, nameof(LocalDirectory))]
     [MemberNotNullWhen(false, nameof(Repository))]
     public bool IsLocal => LocalDirectory is not null;
@@ -141,5 +147,6 @@ public sealed record ModelSource
             : $"'{trimmed}' is neither an existing folder nor a Hugging Face repo id of the form org/name[@revision] (e.g. {HubDefaults.DefaultModel}).");
     }
 
+    /// <inheritdoc />
     public override string ToString() => IsLocal ? LocalDirectory : Repository.ToString();
 }

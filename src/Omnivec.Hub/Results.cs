@@ -10,8 +10,10 @@ namespace Omnivec.Hub;
 /// <param name="FromCache">True when nothing had to be downloaded.</param>
 public sealed record ModelSnapshot(ModelReference Model, string Commit, string Directory, ClipModelFiles Files, bool FromCache)
 {
+    /// <summary>Full path of the text encoder in the snapshot.</summary>
     public string TextModelPath => PathOf(Files.TextModel);
 
+    /// <summary>Full path of the image encoder in the snapshot.</summary>
     public string VisionModelPath => PathOf(Files.VisionModel);
 
     /// <summary>Full path of a file of the snapshot given its '/'-separated relative path.</summary>

@@ -13,6 +13,7 @@ public sealed class ImageDecoder
     private readonly long _maxBytes;
     private readonly int _reducedDecodeFactor;
 
+    /// <summary>Creates a decoder with the given limits (defaults when null).</summary>
     public ImageDecoder(ImageDecoderOptions? options = null)
     {
         options ??= new ImageDecoderOptions();

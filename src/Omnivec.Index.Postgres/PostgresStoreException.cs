@@ -6,9 +6,12 @@ namespace Omnivec.Index.Postgres;
 /// </summary>
 public sealed class PostgresStoreException : OmnivecException
 {
+    /// <summary>Creates the exception with a default message.</summary>
     public PostgresStoreException() { }
 
+    /// <summary>Creates the exception with a message.</summary>
     public PostgresStoreException(string message) : base(message) { }
 
+    /// <summary>Creates the exception with a message and the exception that caused it.</summary>
     public PostgresStoreException(string message, Exception? innerException) : base(message, innerException) { }
 }

@@ -26,6 +26,7 @@ public sealed partial class CollectionStore : IVectorStore
         }
     }
 
+    /// <summary>Opens (without creating anything yet) the store whose collections live under <paramref name="rootDirectory"/>.</summary>
     public CollectionStore(string rootDirectory)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(rootDirectory);
@@ -38,6 +39,7 @@ public sealed partial class CollectionStore : IVectorStore
         EnsureRootIsNotAFile();
     }
 
+    /// <summary>The folder that holds one subfolder per collection.</summary>
     public string RootDirectory { get; }
 
     /// <inheritdoc/>
@@ -79,6 +81,7 @@ public sealed partial class CollectionStore : IVectorStore
         return result;
     }
 
+    /// <summary>True when a collection of that name exists in this store.</summary>
     public bool Exists(string name)
     {
         ValidateName(name);

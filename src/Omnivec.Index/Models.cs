@@ -12,6 +12,7 @@ public sealed record CollectionItem
     /// <summary>MIME type, e.g. "image/jpeg" or "text/plain".</summary>
     public string MediaType { get; init; } = "application/octet-stream";
 
+    /// <summary>File size in bytes; 0 when unknown.</summary>
     public long SizeBytes { get; init; }
 
     /// <summary>File modification time; stored as UTC ticks so incremental indexing can compare exactly.</summary>
@@ -29,8 +30,10 @@ public sealed record CollectionItem
     /// <summary>Capture time from EXIF when known (offset preserved).</summary>
     public DateTimeOffset? TakenAt { get; init; }
 
+    /// <summary>Camera make and model from EXIF, when known.</summary>
     public string? Camera { get; init; }
 
+    /// <summary>A caption or description from the file's metadata, when it has one.</summary>
     public string? Caption { get; init; }
 
     /// <summary>Free-form extra metadata, stored as JSON.</summary>
@@ -52,10 +55,13 @@ public sealed record SearchFilter
     /// <summary>Prefix of the media type, case-insensitive: "image/" or "image/png".</summary>
     public string? MediaType { get; init; }
 
+    /// <summary>Only items at least this many pixels wide.</summary>
     public int? MinWidth { get; init; }
 
+    /// <summary>Only items at least this many pixels high.</summary>
     public int? MinHeight { get; init; }
 
+    /// <summary>Only files of at least this many bytes.</summary>
     public long? MinSizeBytes { get; init; }
 
     internal bool IsEmpty =>
@@ -116,16 +122,22 @@ public sealed record CollectionInfo(
 /// <summary>No collection of that name exists under the store's root.</summary>
 public sealed class CollectionNotFoundException : OmnivecException
 {
+    /// <summary>Creates the exception with a default message.</summary>
     public CollectionNotFoundException() { }
+    /// <summary>Creates the exception with a message.</summary>
     public CollectionNotFoundException(string message) : base(message) { }
+    /// <summary>Creates the exception with a message and the exception that caused it.</summary>
     public CollectionNotFoundException(string message, Exception? innerException) : base(message, innerException) { }
 }
 
 /// <summary>Another process (or another open <see cref="Collection"/>) is writing to this collection.</summary>
 public sealed class CollectionBusyException : OmnivecException
 {
+    /// <summary>Creates the exception with a default message.</summary>
     public CollectionBusyException() { }
+    /// <summary>Creates the exception with a message.</summary>
     public CollectionBusyException(string message) : base(message) { }
+    /// <summary>Creates the exception with a message and the exception that caused it.</summary>
     public CollectionBusyException(string message, Exception? innerException) : base(message, innerException) { }
 }
 
@@ -135,15 +147,21 @@ public sealed class CollectionBusyException : OmnivecException
 /// </summary>
 public sealed class CollectionStoreException : OmnivecException
 {
+    /// <summary>Creates the exception with a default message.</summary>
     public CollectionStoreException() { }
+    /// <summary>Creates the exception with a message.</summary>
     public CollectionStoreException(string message) : base(message) { }
+    /// <summary>Creates the exception with a message and the exception that caused it.</summary>
     public CollectionStoreException(string message, Exception? innerException) : base(message, innerException) { }
 }
 
 /// <summary>The collection's files are damaged or were written by an incompatible version.</summary>
 public sealed class CollectionCorruptException : OmnivecException
 {
+    /// <summary>Creates the exception with a default message.</summary>
     public CollectionCorruptException() { }
+    /// <summary>Creates the exception with a message.</summary>
     public CollectionCorruptException(string message) : base(message) { }
+    /// <summary>Creates the exception with a message and the exception that caused it.</summary>
     public CollectionCorruptException(string message, Exception? innerException) : base(message, innerException) { }
 }

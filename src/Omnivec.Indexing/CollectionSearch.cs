@@ -10,6 +10,7 @@ public sealed class CollectionSearch
     private readonly IMultimodalEmbeddingGenerator _embedder;
     private readonly IVectorCollection _collection;
 
+    /// <summary>Searches <paramref name="collection"/> with queries embedded by <paramref name="embedder"/> (which must produce the collection's space).</summary>
     public CollectionSearch(IMultimodalEmbeddingGenerator embedder, IVectorCollection collection)
     {
         ArgumentNullException.ThrowIfNull(embedder);
@@ -20,6 +21,7 @@ public sealed class CollectionSearch
         _collection = collection;
     }
 
+    /// <summary>The collection searched.</summary>
     public IVectorCollection Collection => _collection;
 
     /// <summary>Items that best match a description ("a dog on the beach").</summary>

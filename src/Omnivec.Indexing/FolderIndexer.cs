@@ -25,6 +25,7 @@ public sealed class FolderIndexer
     private VideoEmbedder? _videoEmbedder;
     private string? _ffmpegMissing;
 
+    /// <summary>Creates an indexer that embeds files with <paramref name="embedder"/> into <paramref name="collection"/>.</summary>
     public FolderIndexer(IMultimodalEmbeddingGenerator embedder, IVectorCollection collection, ImageDecoder? decoder = null, ILogger<FolderIndexer>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(embedder);
@@ -36,6 +37,7 @@ public sealed class FolderIndexer
         _logger = logger ?? (ILogger)NullLogger.Instance;
     }
 
+    /// <summary>Indexes the folder incrementally: new and changed files are embedded, vanished ones removed, unreadable ones reported and skipped. Cancelling keeps what was committed; the next run resumes.</summary>
     public async Task<FolderIndexReport> IndexAsync(string folder, FolderIndexOptions? options = null, IProgress<FolderIndexProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {

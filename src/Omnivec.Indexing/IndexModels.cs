@@ -51,5 +51,6 @@ public sealed record FolderIndexReport(
     /// <summary>Messages about the whole run (e.g. videos skipped because FFmpeg is not installed), one line each.</summary>
     public IReadOnlyList<string> Notes { get; init; } = [];
 
+    /// <summary>Files embedded in this run (added plus updated).</summary>
     public int Embedded => Added + Updated;
 }

@@ -3,6 +3,7 @@ namespace Omnivec.Media;
 /// <summary>FFmpeg (ffmpeg or ffprobe) is not installed or cannot be started; videos cannot be read on this machine.</summary>
 public sealed class FfmpegNotFoundException : OmnivecException
 {
+    /// <summary>Creates the error for an FFmpeg program that could not be started.</summary>
     public FfmpegNotFoundException(string program, Exception? innerException = null)
         : base($"{program} is not installed or not on PATH; install FFmpeg to read videos (Debian/Ubuntu: apt-get install ffmpeg, macOS: brew install ffmpeg)", innerException)
     {
@@ -38,6 +39,7 @@ public enum VideoErrorKind
 /// <summary>A video that cannot be read as given. The message is one line and names the file.</summary>
 public class VideoReadException : InvalidInputException
 {
+    /// <summary>Creates the error of the given kind.</summary>
     public VideoReadException(VideoErrorKind kind, string message, Exception? innerException = null)
         : base(message, innerException)
     {

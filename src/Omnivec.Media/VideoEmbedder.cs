@@ -39,6 +39,7 @@ public sealed class VideoEmbedder
     private readonly IRgbImageEmbedder? _rgb;
     private readonly VideoSegmenter _segmenter;
 
+    /// <summary>Embeds videos with <paramref name="generator"/>, segmented by <paramref name="segmenter"/> (defaults when null).</summary>
     public VideoEmbedder(IEmbeddingGenerator<DataContent, Embedding<float>> generator, VideoSegmenter? segmenter = null)
     {
         ArgumentNullException.ThrowIfNull(generator);

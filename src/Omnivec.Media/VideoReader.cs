@@ -20,6 +20,7 @@ public sealed class VideoFrame : IDisposable
     /// <summary>The pixels, upright (rotation metadata applied).</summary>
     public RgbImage Image { get; }
 
+    /// <inheritdoc />
     public void Dispose() => Image.Dispose();
 }
 
@@ -31,6 +32,7 @@ public sealed class VideoReader
 {
     private readonly FfmpegOptions _options;
 
+    /// <summary>Creates a reader that runs FFmpeg with the given options (defaults when null).</summary>
     public VideoReader(FfmpegOptions? options = null) => _options = options ?? new FfmpegOptions();
 
     /// <summary>The options in use.</summary>

@@ -32,6 +32,7 @@ public sealed class VideoSegment : IDisposable
     /// <summary>The frame that stands for the segment (the middle sampled one).</summary>
     public VideoFrame Thumbnail => Frames[Frames.Count / 2];
 
+    /// <inheritdoc />
     public void Dispose()
     {
         foreach (VideoFrame frame in Frames)
@@ -53,6 +54,7 @@ public sealed class VideoSegmenter
     private readonly VideoSegmenterOptions _options;
     private readonly VideoReader _reader;
 
+    /// <summary>Creates a segmenter with the given options and reader (defaults when null).</summary>
     public VideoSegmenter(VideoSegmenterOptions? options = null, VideoReader? reader = null)
     {
         _options = options ?? new VideoSegmenterOptions();

@@ -651,6 +651,7 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
             ? Calibration
             : MultimodalEmbeddingGenerator.GetService(this, _metadata, serviceType, serviceKey);
 
+    /// <inheritdoc />
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)

@@ -97,6 +97,7 @@ public sealed partial class AzureVisionEmbeddingGenerator : IMultimodalEmbedding
         _metadata = new EmbeddingGeneratorMetadata(ProviderName, root, ModelName + "@" + options.ModelVersion, Dimensions);
     }
 
+    /// <summary>The space this generator's vectors belong to (Azure AI Vision, the configured model version, 1024-d).</summary>
     public EmbeddingSpace Space { get; }
 
     /// <summary>Embeds texts of 1 to 70 words, one vector per text in input order.</summary>
@@ -346,11 +347,13 @@ public sealed partial class AzureVisionEmbeddingGenerator : IMultimodalEmbedding
         o.ValidateShared(nameof(AzureVisionOptions));
     }
 
+    /// <inheritdoc />
     public object? GetService(Type serviceType, object? serviceKey = null) =>
         MultimodalEmbeddingGenerator.GetService(this, _metadata, serviceType, serviceKey);
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
 
+    /// <inheritdoc />
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)

@@ -14,6 +14,7 @@ public sealed class AzureVisionOptions : EmbeddingServiceOptions
     /// <summary>"2023-04-15" (multilingual) or "2022-04-11" (English only); their vectors are not comparable. Environment: AZURE_VISION_MODEL_VERSION.</summary>
     public string ModelVersion { get; set; } = "2023-04-15";
 
+    /// <summary>The REST API version sent with every request.</summary>
     public string ApiVersion { get; set; } = "2024-02-01";
 
     /// <summary>Resource key, sent as Ocp-Apim-Subscription-Key. Environment: AZURE_VISION_KEY. When null, <see cref="TokenCredential"/> is used.</summary>

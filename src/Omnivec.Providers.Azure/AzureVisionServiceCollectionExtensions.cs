@@ -4,6 +4,7 @@ using Omnivec.Providers.Azure;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
+/// <summary>Registers Azure AI Vision embeddings in a service collection.</summary>
 public static class AzureVisionServiceCollectionExtensions
 {
     /// <summary>The named HttpClient the generator uses; configure it with AddHttpClient(name) to add handlers.</summary>

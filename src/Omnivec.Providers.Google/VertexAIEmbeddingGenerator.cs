@@ -90,6 +90,7 @@ public sealed class VertexAIEmbeddingGenerator : IMultimodalEmbeddingGenerator, 
         _metadata = new EmbeddingGeneratorMetadata(ProviderName, root, options.ModelId, options.Dimensions);
     }
 
+    /// <summary>The space this generator's vectors belong to (Vertex AI multimodal embeddings, the configured dimension).</summary>
     public EmbeddingSpace Space { get; }
 
     /// <summary>The :predict URL requests go to.</summary>
@@ -396,11 +397,13 @@ public sealed class VertexAIEmbeddingGenerator : IMultimodalEmbeddingGenerator, 
     private static Uri EnsureTrailingSlash(Uri uri) =>
         uri.AbsoluteUri.EndsWith('/') ? uri : new Uri(uri.AbsoluteUri + "/");
 
+    /// <inheritdoc />
     public object? GetService(Type serviceType, object? serviceKey = null) =>
         MultimodalEmbeddingGenerator.GetService(this, _metadata, serviceType, serviceKey);
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
 
+    /// <inheritdoc />
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)

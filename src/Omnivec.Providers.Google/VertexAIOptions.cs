@@ -17,6 +17,7 @@ public sealed class VertexAIOptions : EmbeddingServiceOptions
     /// <summary>Service root; defaults to https://{Location}-aiplatform.googleapis.com. Environment: OMNIVEC_VERTEX_ENDPOINT.</summary>
     public Uri? Endpoint { get; set; }
 
+    /// <summary>The Vertex AI model id, e.g. <c>multimodalembedding@001</c>.</summary>
     public string ModelId { get; set; } = DefaultModelId;
 
     /// <summary>128, 256, 512 or 1408 (video embeddings exist only at 1408). Environment: OMNIVEC_VERTEX_DIMENSIONS.</summary>
@@ -72,7 +73,9 @@ public sealed class VertexAIOptions : EmbeddingServiceOptions
 /// <summary>Which part of a video to embed, in whole seconds; null fields take the service's defaults.</summary>
 public sealed record VideoSegmentOptions
 {
+    /// <summary>Where to start, in seconds from the beginning; the service's default (0) when null.</summary>
     public int? StartOffsetSec { get; init; }
+    /// <summary>Where to stop, in seconds; the service's default when null.</summary>
     public int? EndOffsetSec { get; init; }
 
     /// <summary>Length of each embedded segment; at least 4 seconds.</summary>

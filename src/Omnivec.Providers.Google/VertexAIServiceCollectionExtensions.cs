@@ -4,6 +4,7 @@ using Omnivec.Providers.Google;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
+/// <summary>Registers Vertex AI multimodal embeddings in a service collection.</summary>
 public static class VertexAIServiceCollectionExtensions
 {
     /// <summary>The named HttpClient the generator uses; configure it with AddHttpClient(name) to add handlers.</summary>

@@ -8,6 +8,7 @@ namespace Omnivec.Providers;
 /// </summary>
 public sealed class EmbeddingServiceException : OmnivecException
 {
+    /// <summary>Creates the error for <paramref name="provider"/>'s answer (status and error code when there was an answer).</summary>
     public EmbeddingServiceException(string provider, HttpStatusCode? statusCode, string? errorCode, string serviceMessage, Exception? innerException = null)
         : base(Describe(provider, statusCode, errorCode, serviceMessage), innerException)
     {

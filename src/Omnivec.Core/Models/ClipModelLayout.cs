@@ -15,8 +15,11 @@ public enum ClipLayoutKind
 /// <summary>Numeric precision of the ONNX weights.</summary>
 public enum ModelVariant
 {
+    /// <summary>32-bit float weights (<c>model.onnx</c>); the reference precision.</summary>
     Fp32,
+    /// <summary>16-bit float weights (<c>model_fp16.onnx</c>).</summary>
     Fp16,
+    /// <summary>8-bit quantized weights (<c>model_quantized.onnx</c>).</summary>
     Quantized,
 }
 

@@ -10,6 +10,7 @@ public sealed class ImagePreprocessor
 {
     private readonly float[] _lut; // [channel * 256 + value] → normalised float, so the per-pixel work is one lookup
 
+    /// <summary>Creates a preprocessor for the given settings (validated here).</summary>
     public ImagePreprocessor(ImagePreprocessorSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
@@ -63,8 +64,11 @@ public sealed class ImagePreprocessor
     /// <summary>Parses a configuration; <paramref name="fileName"/> (e.g. "preprocessor_config.json") selects the dialect.</summary>
     public static ImagePreprocessor FromJson(string json, string fileName) => new(PreprocessorConfig.Parse(json, fileName));
 
+    /// <summary>The settings this preprocessor applies.</summary>
     public ImagePreprocessorSettings Settings { get; }
+    /// <summary>Width of the tensor it produces, in pixels.</summary>
     public int OutputWidth { get; }
+    /// <summary>Height of the tensor it produces, in pixels.</summary>
     public int OutputHeight { get; }
 
     /// <summary>3 × <see cref="OutputHeight"/> × <see cref="OutputWidth"/>.</summary>

@@ -26,6 +26,7 @@ public sealed class ZeroShotClassifier
     /// <summary>The sigmoid calibration used instead of the softmax, for sigmoid-trained models; null for CLIP-style softmax.</summary>
     public SigmoidScoreCalibration? Calibration { get; }
 
+    /// <summary>The labels, in the order given.</summary>
     public IReadOnlyList<string> Labels { get; }
 
     /// <summary>CLIP's learned temperature; 100 for OpenAI's released models.</summary>
