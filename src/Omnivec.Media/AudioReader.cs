@@ -41,6 +41,7 @@ public sealed class AudioReader
 {
     private readonly FfmpegOptions _options;
 
+    /// <summary>Creates a reader that runs FFmpeg with the given options (defaults when null).</summary>
     public AudioReader(FfmpegOptions? options = null) => _options = options ?? new FfmpegOptions();
 
     /// <summary>The options in use.</summary>

@@ -72,6 +72,7 @@ public enum AudioErrorKind
 /// <summary>Audio that cannot be read as given. The message is one line and names the file.</summary>
 public class AudioReadException : InvalidInputException
 {
+    /// <summary>Creates the error of the given kind.</summary>
     public AudioReadException(AudioErrorKind kind, string message, Exception? innerException = null)
         : base(message, innerException)
     {

@@ -22,6 +22,7 @@ public sealed class ClapFeatureExtractor
     private readonly double[][] _filters;  // per mel band: its non-zero weights
     private readonly int[] _filterStart;   // first frequency bin of each band's weights
 
+    /// <summary>Creates an extractor for the given settings (from the pack's <c>preprocessor_config.json</c>).</summary>
     public ClapFeatureExtractor(ClapFeatureSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
