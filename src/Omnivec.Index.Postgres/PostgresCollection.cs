@@ -561,29 +561,5 @@ internal sealed class PostgresCollection : IVectorCollection
         return items;
     }
 
-    private static CollectionItem ReadItem(NpgsqlDataReader r)
-    {
-        DateTimeOffset? taken = null;
-        if (!r.IsDBNull(8))
-        {
-            var offset = TimeSpan.FromMinutes(r.IsDBNull(9) ? 0 : r.GetInt32(9));
-            taken = new DateTimeOffset(r.GetInt64(8), TimeSpan.Zero).ToOffset(offset);
-        }
-
-        return new CollectionItem
-        {
-            Id = r.GetInt64(0),
-            Path = r.GetString(1),
-            MediaType = r.GetString(2),
-            SizeBytes = r.GetInt64(3),
-            ModifiedUtc = new DateTimeOffset(r.GetInt64(4), TimeSpan.Zero),
-            ContentHash = r.GetString(5),
-            Width = r.GetInt32(6),
-            Height = r.GetInt32(7),
-            TakenAt = taken,
-            Camera = r.IsDBNull(10) ? null : r.GetString(10),
-            Caption = r.IsDBNull(11) ? null : r.GetString(11),
-            Extra = r.IsDBNull(12) ? null : JsonSerializer.Deserialize<Dictionary<string, string>>(r.GetString(12)),
-        };
-    }
+    private static CollectionItem ReadItem(NpgsqlDataReader r) => Storage.CollectionDb.ReadItem(r);
 }

@@ -35,7 +35,6 @@ public sealed partial class AzureVisionEmbeddingGenerator : IMultimodalEmbedding
 
     internal const string TokenScope = "https://cognitiveservices.azure.com/.default";
 
-    private readonly HttpClient? _ownedClient;
     private readonly ServiceRequestSender _sender;
     private readonly string? _apiKey;
     private readonly TokenCredential? _credential;
@@ -48,7 +47,6 @@ public sealed partial class AzureVisionEmbeddingGenerator : IMultimodalEmbedding
     private readonly string _modelVersion;
     private readonly int _maxConcurrency;
     private readonly EmbeddingGeneratorMetadata _metadata;
-    private int _disposed;
 
     /// <summary>Creates a generator. The client is not disposed here when given; when null, one is created and owned.</summary>
     public AzureVisionEmbeddingGenerator(AzureVisionOptions options, HttpClient? httpClient = null, ILogger? logger = null)
@@ -74,19 +72,10 @@ public sealed partial class AzureVisionEmbeddingGenerator : IMultimodalEmbedding
         _textUri = new Uri(root, "computervision/retrieval:vectorizeText" + query);
         _imageUri = new Uri(root, "computervision/retrieval:vectorizeImage" + query);
 
-        Func<HttpClient> clients;
-        if (clientFactory is not null)
-        {
-            clients = clientFactory;
-        }
-        else
-        {
-            HttpClient client = httpClient ?? (_ownedClient = new HttpClient { Timeout = System.Threading.Timeout.InfiniteTimeSpan });
-            clients = () => client;
-        }
 
         _sender = new ServiceRequestSender(
-            clients,
+            httpClient,
+            clientFactory,
             options,
             log,
             ProviderName,
@@ -351,17 +340,8 @@ public sealed partial class AzureVisionEmbeddingGenerator : IMultimodalEmbedding
     public object? GetService(Type serviceType, object? serviceKey = null) =>
         MultimodalEmbeddingGenerator.GetService(this, _metadata, serviceType, serviceKey);
 
-    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+    private void ThrowIfDisposed() => _sender.ThrowIfDisposed(this);
 
     /// <inheritdoc />
-    public void Dispose()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
-        {
-            return;
-        }
-
-        _sender.Dispose();
-        _ownedClient?.Dispose();
-    }
+    public void Dispose() => _sender.Dispose();
 }

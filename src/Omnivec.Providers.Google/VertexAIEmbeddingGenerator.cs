@@ -28,7 +28,6 @@ public sealed class VertexAIEmbeddingGenerator : IMultimodalEmbeddingGenerator, 
     /// <summary>The model reads at most this many text tokens and drops the rest.</summary>
     public const int MaxTextTokens = 32;
 
-    private readonly HttpClient? _ownedClient;
     private readonly ServiceRequestSender _sender;
     private readonly GoogleAccessTokenSource _tokens;
     private readonly ILogger _logger;
@@ -36,7 +35,6 @@ public sealed class VertexAIEmbeddingGenerator : IMultimodalEmbeddingGenerator, 
     private readonly string _modelId;
     private readonly int _maxConcurrency;
     private readonly EmbeddingGeneratorMetadata _metadata;
-    private int _disposed;
 
     /// <summary>Creates a generator. The client is not disposed here when given; when null, one is created and owned.</summary>
     public VertexAIEmbeddingGenerator(VertexAIOptions options, HttpClient? httpClient = null, ILogger? logger = null)
@@ -62,20 +60,10 @@ public sealed class VertexAIEmbeddingGenerator : IMultimodalEmbeddingGenerator, 
         _tokens = GoogleAccessTokenSource.Create(options.AccessToken, options.CredentialsFile, getVariable);
         ProviderLog.AuthKind(_logger, ProviderName, _tokens.Kind);
 
-        Func<HttpClient> clients;
-        if (clientFactory is not null)
-        {
-            clients = clientFactory;
-        }
-        else
-        {
-            // The per-attempt timeout is ours; the client's own must not cut retries short.
-            HttpClient client = httpClient ?? (_ownedClient = new HttpClient { Timeout = Timeout.InfiniteTimeSpan });
-            clients = () => client;
-        }
 
         _sender = new ServiceRequestSender(
-            clients,
+            httpClient,
+            clientFactory,
             options,
             _logger,
             ProviderName,
@@ -401,17 +389,8 @@ public sealed class VertexAIEmbeddingGenerator : IMultimodalEmbeddingGenerator, 
     public object? GetService(Type serviceType, object? serviceKey = null) =>
         MultimodalEmbeddingGenerator.GetService(this, _metadata, serviceType, serviceKey);
 
-    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+    private void ThrowIfDisposed() => _sender.ThrowIfDisposed(this);
 
     /// <inheritdoc />
-    public void Dispose()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
-        {
-            return;
-        }
-
-        _sender.Dispose();
-        _ownedClient?.Dispose();
-    }
+    public void Dispose() => _sender.Dispose();
 }

@@ -20,10 +20,18 @@ internal sealed class ServiceRequestSender : IDisposable
     private readonly Func<JsonElement, (string? Code, string? Message)> _readError;
     private readonly Func<IEnumerable<string?>> _secrets;
     private readonly Func<HttpClient> _http;
+    private readonly HttpClient? _ownedClient;
     private readonly SemaphoreSlim _inFlight;
+    private int _disposed;
 
+    /// <summary>
+    /// Sends through the client from <paramref name="clientFactory"/> (DI's IHttpClientFactory) when given, else through
+    /// <paramref name="httpClient"/>, else through a client of its own that it disposes. The per-attempt timeout is ours,
+    /// so its own client has none that could cut retries short.
+    /// </summary>
     public ServiceRequestSender(
-        Func<HttpClient> http,
+        HttpClient? httpClient,
+        Func<HttpClient>? clientFactory,
         EmbeddingServiceOptions options,
         ILogger logger,
         string provider,
@@ -32,7 +40,16 @@ internal sealed class ServiceRequestSender : IDisposable
         RetryPolicy? retry = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        _http = http;
+        if (clientFactory is not null)
+        {
+            _http = clientFactory;
+        }
+        else
+        {
+            HttpClient client = httpClient ?? (_ownedClient = new HttpClient { Timeout = Timeout.InfiniteTimeSpan });
+            _http = () => client;
+        }
+
         _retry = retry ?? new RetryPolicy(new RetrySettings(options.MaxRetries, options.RetryBaseDelay, options.MaxRetryDelay));
         _timeout = options.Timeout;
         _logger = logger;
@@ -198,7 +215,20 @@ internal sealed class ServiceRequestSender : IDisposable
             : (null, null);
     }
 
-    public void Dispose() => _inFlight.Dispose();
+    /// <summary>Throws <see cref="ObjectDisposedException"/> naming <paramref name="owner"/> once the sender is disposed.</summary>
+    public void ThrowIfDisposed(object owner) => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, owner);
+
+    /// <summary>Disposes the sender and the client it created; a second call does nothing.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _inFlight.Dispose();
+        _ownedClient?.Dispose();
+    }
 }
 
 /// <summary>Runs one task per input with at most N at once and keeps results in input order.</summary>

@@ -404,7 +404,8 @@ internal static class CollectionDb
         }
     }
 
-    internal static CollectionItem ReadItem(SqliteDataReader r)
+    /// <summary>One item from a row whose first 13 columns are the item columns in table order; both stores read items with it.</summary>
+    internal static CollectionItem ReadItem(System.Data.Common.DbDataReader r)
     {
         DateTimeOffset? taken = null;
         if (!r.IsDBNull(8))
