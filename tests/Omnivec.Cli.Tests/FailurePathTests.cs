@@ -98,13 +98,15 @@ public sealed class FailurePathTests(ITestOutputHelper output) : IDisposable
         Add(Failure, "models", "pull", "not a repo id");
         Add(Failure, "models", "rm", "omnivec-test/not-in-the-cache");
 
-        // Bad flags and arguments.
-        foreach (string command in new[] { "embed", "tokenize", "index", "search", "similar", "classify", "dedupe", "collections", "serve" })
+        // Bad flags: every command the CLI defines, found in its command tree, so a new command is covered when it is added.
+        string[][] commands = CommandPaths(Omnivec.Cli.CliApp.BuildRootCommand()).ToArray();
+        Assert.Contains(commands, c => c is ["embed"]);
+        Assert.Contains(commands, c => c is ["models", "list"]);
+        foreach (string[] command in commands)
         {
-            Add(Usage, command, "--no-such-flag");
+            Add(Usage, [.. command, "--no-such-flag"]);
         }
 
-        Add(Usage, "models", "list", "--no-such-flag");
         Add(Usage, "models", "pull");
         Add(Usage, "models", "rm");
         Add(Usage, "models", "frobnicate");
@@ -151,6 +153,20 @@ public sealed class FailurePathTests(ITestOutputHelper output) : IDisposable
 
         Assert.True(failures.IsEmpty, string.Join("\n", failures));
         Assert.False(File.Exists(Path.Combine(fresh, "default", "collection.db")), "a failed index must not leave an empty collection behind");
+    }
+
+    /// <summary>The path of every command below <paramref name="command"/> (e.g. ["models", "list"]).</summary>
+    private static IEnumerable<string[]> CommandPaths(System.CommandLine.Command command, string[]? prefix = null)
+    {
+        foreach (System.CommandLine.Command sub in command.Subcommands)
+        {
+            string[] path = [.. prefix ?? [], sub.Name];
+            yield return path;
+            foreach (string[] deeper in CommandPaths(sub, path))
+            {
+                yield return deeper;
+            }
+        }
     }
 
     [Fact]
