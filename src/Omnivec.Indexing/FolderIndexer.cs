@@ -219,31 +219,7 @@ public sealed class FolderIndexer
             return (0, 0);
         }
 
-        DateTimeOffset modified = Truncate(file.LastWriteTimeUtc);
-        string count = segments.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        string duration = info.DurationSec.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
-        var items = new List<CollectionItem>(segments.Count);
-        foreach (VideoSegmentVector segment in segments)
-        {
-            items.Add(new CollectionItem
-            {
-                Path = VideoSegmentItems.PathOf(path, segment.StartSec, segment.EndSec),
-                MediaType = info.MediaType,
-                SizeBytes = file.Length,
-                ModifiedUtc = modified,
-                Width = info.DisplayWidth,
-                Height = info.DisplayHeight,
-                Extra = new Dictionary<string, string>
-                {
-                    [VideoSegmentItems.VideoKey] = path,
-                    [VideoSegmentItems.StartKey] = segment.StartSec.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture),
-                    [VideoSegmentItems.EndKey] = segment.EndSec.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture),
-                    [VideoSegmentItems.CountKey] = count,
-                    [VideoSegmentItems.DurationKey] = duration,
-                },
-            });
-        }
-
+        IReadOnlyList<CollectionItem> items = VideoSegmentItems.Create(path, info, segments, file.Length, Truncate(file.LastWriteTimeUtc));
         if (items.Count == 0)
         {
             failures.Add(new IndexFailure(path, "no segment could be read"));

@@ -31,6 +31,47 @@ public static class VideoSegmentItems
     public static string PathOf(string file, double startSec, double endSec) =>
         string.Create(CultureInfo.InvariantCulture, $"{file}{Fragment}{startSec:0.###},{endSec:0.###}");
 
+    /// <summary>
+    /// The items of a video's segments, ready for one <c>Upsert</c> with the segments' vectors
+    /// in the same order. <paramref name="extra"/> (e.g. an uploaded file's name) is copied into every item.
+    /// </summary>
+    public static IReadOnlyList<CollectionItem> Create(string file, Omnivec.Media.VideoInfo info, IReadOnlyList<Omnivec.Media.VideoSegmentVector> segments,
+        long sizeBytes, DateTimeOffset modifiedUtc, IReadOnlyDictionary<string, string>? extra = null)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        ArgumentNullException.ThrowIfNull(info);
+        ArgumentNullException.ThrowIfNull(segments);
+        string count = segments.Count.ToString(CultureInfo.InvariantCulture);
+        string duration = info.DurationSec.ToString("0.###", CultureInfo.InvariantCulture);
+        var items = new List<CollectionItem>(segments.Count);
+        foreach (Omnivec.Media.VideoSegmentVector segment in segments)
+        {
+            var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (KeyValuePair<string, string> pair in extra ?? new Dictionary<string, string>())
+            {
+                fields[pair.Key] = pair.Value;
+            }
+
+            fields[VideoKey] = file;
+            fields[StartKey] = segment.StartSec.ToString("0.###", CultureInfo.InvariantCulture);
+            fields[EndKey] = segment.EndSec.ToString("0.###", CultureInfo.InvariantCulture);
+            fields[CountKey] = count;
+            fields[DurationKey] = duration;
+            items.Add(new CollectionItem
+            {
+                Path = PathOf(file, segment.StartSec, segment.EndSec),
+                MediaType = info.MediaType,
+                SizeBytes = sizeBytes,
+                ModifiedUtc = modifiedUtc,
+                Width = info.DisplayWidth,
+                Height = info.DisplayHeight,
+                Extra = fields,
+            });
+        }
+
+        return items;
+    }
+
     /// <summary>The segment's video file and offsets, when the item is a video segment.</summary>
     public static bool TryGetSegment(CollectionItem item, out string file, out double startSec, out double endSec)
     {

@@ -120,7 +120,9 @@ internal static class ProblemResponses
         catch (Exception error)
 #pragma warning restore CA1031
         {
-            (int status, string detail) = Classify(error, maxRequestBytes);
+            // The upload route raises its own body limit for videos: report the limit this request had.
+            long limit = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize ?? maxRequestBytes;
+            (int status, string detail) = Classify(error, limit);
             if (status >= 500)
             {
                 logger.LogError(error, "Request {Method} {Path} failed", context.Request.Method, context.Request.Path);

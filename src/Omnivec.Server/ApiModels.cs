@@ -40,7 +40,20 @@ internal sealed record CollectionSummary(string Name, long Count, string Provide
 
 internal sealed record UploadResponse(IReadOnlyList<UploadedItem> Items, IReadOnlyList<UploadError> Errors);
 
-internal sealed record UploadedItem(long Id, string Path, string Name, int Width, int Height);
+/// <summary>An added item; a video adds one per segment, each with its offsets.</summary>
+internal sealed record UploadedItem(long Id, string Path, string Name, int Width, int Height)
+{
+    /// <summary>image/jpeg, video/mp4, …</summary>
+    public string? MediaType { get; init; }
+
+    /// <summary>For a video segment: where the moment starts, in seconds.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? StartOffsetSec { get; init; }
+
+    /// <summary>For a video segment: where the moment ends, in seconds.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? EndOffsetSec { get; init; }
+}
 
 internal sealed record UploadError(string Name, string Error);
 

@@ -25,7 +25,10 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
 
         _ = collections.Store.Exists(name); // a bad name is refused before the body is read
 
-        IFormCollection form = await FormRequest.ReadAsync(context.Request, cancellationToken).ConfigureAwait(false);
+        // Videos make this the one route whose body may exceed MaxRequestBytes; ASP.NET buffers form files to disk
+        // beyond 64 KB, so a video never sits in memory. Each image is still held to MaxRequestBytes below.
+        long maxBody = Math.Max(options.MaxRequestBytes, options.MaxVideoUploadBytes);
+        IFormCollection form = await FormRequest.ReadAsync(context.Request, cancellationToken, maxBody).ConfigureAwait(false);
         IReadOnlyList<IFormFile> files = form.Files.GetFiles("files") is { Count: > 0 } named ? named : form.Files;
         if (files.Count == 0)
         {
@@ -41,12 +44,25 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
         var budget = new RequestBudget(options);
         var checkedFiles = new List<(string Name, byte[] Bytes, Microsoft.Extensions.AI.DataContent Content, ImageInfo Info)>();
         var errors = new List<UploadError>();
+        var videos = new List<(string Name, IFormFile File, string MediaType)>();
         for (int i = 0; i < files.Count; i++)
         {
             IFormFile file = files[i];
             string fileName = Path.GetFileName(file.FileName) is { Length: > 0 } n ? ApiException.Quote(n, 255) : $"file {i}";
             try
             {
+                // Known by its bytes, never by its name: a video goes to the video path, anything else must be an image.
+                if (await SniffVideoAsync(file, cancellationToken).ConfigureAwait(false) is { } videoType)
+                {
+                    videos.Add((fileName, file, videoType));
+                    continue;
+                }
+
+                if (file.Length > options.MaxRequestBytes)
+                {
+                    throw new InvalidInputException($"{fileName}: the image is {file.Length:N0} bytes; the limit for images is {options.MaxRequestBytes:N0}.");
+                }
+
                 byte[] bytes = await SearchEndpoints.ReadFileAsync(file, cancellationToken).ConfigureAwait(false);
                 (Microsoft.Extensions.AI.DataContent content, ImageInfo info) = embedder.PrepareImage(bytes, fileName);
                 budget.AddPixels(info, fileName);
@@ -73,72 +89,127 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
         })).ConfigureAwait(false);
         errors.AddRange(outcomes.Where(o => o.Error is not null).Select(o => new UploadError(o.Name, o.Error!)));
         var good = outcomes.Where(o => o.Error is null).ToArray();
-        if (good.Length == 0)
-        {
-            // Nothing to add, so nothing is created: no collection, no folder, no file.
-            var problem = new ProblemDetails
-            {
-                Status = StatusCodes.Status400BadRequest,
-                Title = ProblemResponses.ReasonPhrase(StatusCodes.Status400BadRequest),
-                Detail = ApiException.Quote("No file could be added: " + string.Join("; ", errors.Select(e => e.Error)), ProblemResponses.MaxDetailLength),
-            };
-            problem.Extensions["errors"] = errors;
-            problem.Extensions["error"] = new Dictionary<string, object?> { ["message"] = problem.Detail, ["type"] = "invalid_request_error", ["code"] = null };
-            return TypedResults.Problem(problem);
-        }
 
-        using CollectionRegistry.CollectionLease lease = collections.OpenOrCreate(name, embedder.Space);
-        IVectorCollection collection = lease.Collection;
-        string uploads = collections.UploadsDirectory(collection.Name);
-        Directory.CreateDirectory(uploads);
-
-        // From here on the work is finished even if the client leaves: each upload gets its own file (identical bytes
-        // from two clients are two items, and one's DELETE never removes the other's file), written and fsynced before
-        // the row that names it is committed. A kill in between leaves only a file no row names, swept on the next start.
-        var stored = new List<string>();
-        var rows = new List<CollectionItem>();
+        // Videos are segmented and embedded before anything is stored, in a staging folder the orphan sweep leaves
+        // alone; a bad video only adds an error, and a client that leaves stops the work (FFmpeg is killed).
+        var staged = new List<StagedVideo>();
         try
         {
-            foreach (var outcome in good)
+            foreach ((string videoName, IFormFile videoFile, string mediaType) in videos)
             {
-                string hash = Convert.ToHexStringLower(SHA256.HashData(outcome.Bytes));
-                string path = Path.Combine(uploads, hash[..16] + "-" + Guid.NewGuid().ToString("N")[..12] + Extension(outcome.Info.Format));
-                await StoreAsync(path, outcome.Bytes).ConfigureAwait(false);
-                stored.Add(path);
-                (DateTimeOffset? takenAt, string? camera) = Omnivec.Imaging.PhotoMetadata.Read(outcome.Bytes);
-                rows.Add(new CollectionItem
+                (StagedVideo? video, UploadError? error) = await StageVideoAsync(name, videoName, videoFile, mediaType, cancellationToken).ConfigureAwait(false);
+                if (video is not null)
                 {
-                    Path = path,
-                    MediaType = "image/" + outcome.Info.Format.ToLowerInvariant(),
-                    SizeBytes = outcome.Bytes.Length,
-                    ModifiedUtc = DateTimeOffset.UtcNow,
-                    ContentHash = hash,
-                    Width = outcome.Info.Width,
-                    Height = outcome.Info.Height,
-                    TakenAt = takenAt,
-                    Camera = camera,
-                    Extra = new Dictionary<string, string> { ["name"] = outcome.Name },
-                });
+                    staged.Add(video);
+                }
+                else
+                {
+                    errors.Add(error!);
+                }
             }
 
-            IReadOnlyList<long> ids = collection.Upsert(rows, good.Select(o => (ReadOnlyMemory<float>)o.Vector).ToArray());
-            var items = new List<UploadedItem>(ids.Count);
-            for (int i = 0; i < ids.Count; i++)
+            if (good.Length == 0 && staged.Count == 0)
             {
-                thumbnails.Forget(collection.Name, ids[i]);
-                items.Add(new UploadedItem(ids[i], collections.PublicPath(collection.Name, rows[i].Path), good[i].Name, good[i].Info.Width, good[i].Info.Height));
+                // Nothing to add, so nothing is created: no collection, no folder, no file.
+                var problem = new ProblemDetails
+                {
+                    Status = StatusCodes.Status400BadRequest,
+                    Title = ProblemResponses.ReasonPhrase(StatusCodes.Status400BadRequest),
+                    Detail = ApiException.Quote("No file could be added: " + string.Join("; ", errors.Select(e => e.Error)), ProblemResponses.MaxDetailLength),
+                };
+                problem.Extensions["errors"] = errors;
+                problem.Extensions["error"] = new Dictionary<string, object?> { ["message"] = problem.Detail, ["type"] = "invalid_request_error", ["code"] = null };
+                return TypedResults.Problem(problem);
             }
 
-            return TypedResults.Json(new UploadResponse(items, errors), statusCode: StatusCodes.Status201Created);
+            using CollectionRegistry.CollectionLease lease = collections.OpenOrCreate(name, embedder.Space);
+            IVectorCollection collection = lease.Collection;
+            string uploads = collections.UploadsDirectory(collection.Name);
+            Directory.CreateDirectory(uploads);
+
+            // From here on the work is finished even if the client leaves: each upload gets its own file (identical bytes
+            // from two clients are two items, and one's DELETE never removes the other's file), written and fsynced before
+            // the row that names it is committed. A kill in between leaves only a file no row names, swept on the next start.
+            var stored = new List<string>();
+            var rows = new List<CollectionItem>();
+            try
+            {
+                foreach (var outcome in good)
+                {
+                    string hash = Convert.ToHexStringLower(SHA256.HashData(outcome.Bytes));
+                    string path = Path.Combine(uploads, hash[..16] + "-" + Guid.NewGuid().ToString("N")[..12] + Extension(outcome.Info.Format));
+                    await StoreAsync(path, outcome.Bytes).ConfigureAwait(false);
+                    stored.Add(path);
+                    (DateTimeOffset? takenAt, string? camera) = Omnivec.Imaging.PhotoMetadata.Read(outcome.Bytes);
+                    rows.Add(new CollectionItem
+                    {
+                        Path = path,
+                        MediaType = "image/" + outcome.Info.Format.ToLowerInvariant(),
+                        SizeBytes = outcome.Bytes.Length,
+                        ModifiedUtc = DateTimeOffset.UtcNow,
+                        ContentHash = hash,
+                        Width = outcome.Info.Width,
+                        Height = outcome.Info.Height,
+                        TakenAt = takenAt,
+                        Camera = camera,
+                        Extra = new Dictionary<string, string> { ["name"] = outcome.Name },
+                    });
+                }
+
+                var vectors = good.Select(o => (ReadOnlyMemory<float>)o.Vector).ToList();
+                foreach (StagedVideo video in staged)
+                {
+                    // Renamed into uploads/ under the lease (no sweep can run meanwhile); all of a video's segments are in
+                    // the one upsert below, so a video is in the collection whole or not at all.
+                    string path = Path.Combine(uploads, video.Hash[..16] + "-" + Guid.NewGuid().ToString("N")[..12] + video.Extension);
+                    File.Move(video.StagingPath, path);
+                    stored.Add(path);
+                    rows.AddRange(VideoSegmentItems.Create(path, video.Info, video.Segments, video.SizeBytes, DateTimeOffset.UtcNow,
+                        new Dictionary<string, string> { ["name"] = video.Name }).Select(r => r with { ContentHash = video.Hash }));
+                    vectors.AddRange(video.Segments.Select(v => v.Embedding.Vector));
+                }
+
+                IReadOnlyList<long> ids = collection.Upsert(rows, [.. vectors], CancellationToken.None);
+                var items = new List<UploadedItem>(ids.Count);
+                for (int i = 0; i < ids.Count; i++)
+                {
+                    thumbnails.Forget(collection.Name, ids[i]);
+                    if (VideoSegmentItems.TryGetSegment(rows[i], out string videoPath, out double start, out double end))
+                    {
+                        items.Add(new UploadedItem(ids[i], collections.PublicPath(collection.Name, videoPath), rows[i].Extra!["name"], rows[i].Width, rows[i].Height)
+                        {
+                            MediaType = rows[i].MediaType,
+                            StartOffsetSec = start,
+                            EndOffsetSec = end,
+                        });
+                    }
+                    else
+                    {
+                        items.Add(new UploadedItem(ids[i], collections.PublicPath(collection.Name, rows[i].Path), good[i].Name, good[i].Info.Width, good[i].Info.Height)
+                        {
+                            MediaType = rows[i].MediaType,
+                        });
+                    }
+                }
+
+                return TypedResults.Json(new UploadResponse(items, errors), statusCode: StatusCodes.Status201Created);
+            }
+            catch
+            {
+                foreach (string path in stored)
+                {
+                    File.Delete(path);
+                }
+
+                throw;
+            }
         }
-        catch
+        finally
         {
-            foreach (string path in stored)
+            foreach (StagedVideo video in staged)
             {
-                File.Delete(path);
+                File.Delete(video.StagingPath); // gone already when it was moved into uploads/
             }
-
-            throw;
         }
     }
 
@@ -147,21 +218,42 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
         using CollectionRegistry.CollectionLease lease = collections.Open(name);
         IVectorCollection collection = lease.Collection;
         CollectionItem item = collection.Get(id) ?? throw ApiException.NotFound($"Collection '{collection.Name}' has no item {id}.");
+        if (VideoSegmentItems.TryGetSegment(item, out string video, out _, out _) && VideoSegmentItems.FileOf(item.Path) == video)
+        {
+            // A segment stands for its video: deleting it removes every segment of the video (in one transaction), and
+            // an uploaded video's file with them.
+            CollectionItem[] segments = [.. collection.Items(video + "#t=").Where(s => VideoSegmentItems.TryGetSegment(s, out string f, out _, out _) && f == video)];
+            collection.DeleteByPaths(segments.Select(s => s.Path), CancellationToken.None);
+            foreach (CollectionItem segment in segments)
+            {
+                thumbnails.Forget(collection.Name, segment.Id);
+            }
+
+            DeleteUploadedFile(collection, video);
+            return TypedResults.NoContent();
+        }
+
         if (!collection.Delete(id))
         {
             throw ApiException.NotFound($"Collection '{collection.Name}' has no item {id}.");
         }
 
         thumbnails.Forget(collection.Name, id);
-        // The file the server stored for this upload goes with its item (no other item names it); indexed files
-        // elsewhere are the user's and stay.
-        string uploads = collections.UploadsDirectory(collection.Name) + Path.DirectorySeparatorChar;
-        if (item.Path.StartsWith(uploads, StringComparison.Ordinal) && collection.FindByPath(item.Path) is null)
-        {
-            File.Delete(item.Path);
-        }
-
+        DeleteUploadedFile(collection, item.Path);
         return TypedResults.NoContent();
+    }
+
+    /// <summary>
+    /// The file the server stored for an upload goes with its item (no other item names it); indexed files elsewhere
+    /// are the user's and stay.
+    /// </summary>
+    private void DeleteUploadedFile(IVectorCollection collection, string path)
+    {
+        string uploads = collections.UploadsDirectory(collection.Name) + Path.DirectorySeparatorChar;
+        if (path.StartsWith(uploads, StringComparison.Ordinal) && collection.FindByPath(path) is null)
+        {
+            File.Delete(path);
+        }
     }
 
     public async Task<IResult> ThumbnailAsync(string name, long id, HttpContext context)
@@ -222,6 +314,107 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
     /// <summary>The file behind an item: its path, or for a video segment (keyed <c>clip.mp4#t=3,6</c>) the video's.</summary>
     private static string FilePath(CollectionItem item) =>
         VideoSegmentItems.TryGetSegment(item, out string video, out _, out _) && VideoSegmentItems.FileOf(item.Path) == video ? video : item.Path;
+
+    /// <summary>A video segmented and embedded, waiting in the staging folder to be moved into uploads/ and committed.</summary>
+    private sealed record StagedVideo(string Name, string StagingPath, string Extension, string Hash, long SizeBytes,
+        Omnivec.Media.VideoInfo Info, IReadOnlyList<Omnivec.Media.VideoSegmentVector> Segments);
+
+    /// <summary>The video media type of a form file, from its first bytes; null when it is not a video.</summary>
+    private static async Task<string?> SniffVideoAsync(IFormFile file, CancellationToken cancellationToken)
+    {
+        byte[] header = new byte[Omnivec.Media.VideoSniffer.HeaderLength];
+        Stream stream = file.OpenReadStream();
+        await using (stream.ConfigureAwait(false))
+        {
+            int length = await stream.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+            return Omnivec.Media.VideoSniffer.SniffMediaType(header.AsSpan(0, length));
+        }
+    }
+
+    /// <summary>
+    /// Streams an uploaded video to the staging folder (hashing it on the way), then cuts it into segments and embeds
+    /// them with the server's (batched) image embedder. Bad videos give an error for the file, not for the request.
+    /// </summary>
+    private async Task<(StagedVideo? Video, UploadError? Error)> StageVideoAsync(string collection, string fileName, IFormFile file, string mediaType,
+        CancellationToken cancellationToken)
+    {
+        string staging = collections.StagingDirectory(collection);
+        Directory.CreateDirectory(staging);
+        string path = Path.Combine(staging, Guid.NewGuid().ToString("N") + VideoExtension(mediaType));
+        bool keep = false;
+        try
+        {
+            string hash;
+            var target = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
+            await using (target.ConfigureAwait(false))
+            {
+                Stream source = file.OpenReadStream();
+                await using (source.ConfigureAwait(false))
+                {
+                    using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                    byte[] buffer = new byte[1 << 16];
+                    int read;
+                    while ((read = await source.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+                    {
+                        sha.AppendData(buffer, 0, read);
+                        await target.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                    }
+
+                    hash = Convert.ToHexStringLower(sha.GetHashAndReset());
+                }
+
+                target.Flush(flushToDisk: true);
+            }
+
+            var reader = new Omnivec.Media.VideoReader(options.Ffmpeg);
+            var video = new Omnivec.Media.VideoEmbedder(embedder.Images, new Omnivec.Media.VideoSegmenter(options.Video, reader));
+            Omnivec.Media.VideoInfo info = await reader.ProbeAsync(path, cancellationToken).ConfigureAwait(false);
+            var segments = new List<Omnivec.Media.VideoSegmentVector>();
+            await foreach (Omnivec.Media.VideoSegmentVector segment in video.EmbedAsync(path, info, cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                segments.Add(segment);
+            }
+
+            if (segments.Count == 0)
+            {
+                return (null, new UploadError(fileName, $"{fileName}: no segment of the video could be read."));
+            }
+
+            keep = true;
+            return (new StagedVideo(fileName, path, VideoExtension(info.MediaType), hash, file.Length, info, segments), null);
+        }
+        catch (Omnivec.Media.FfmpegNotFoundException e)
+        {
+            return (null, new UploadError(fileName, $"{fileName}: videos need FFmpeg on the server ({e.Message})."));
+        }
+        catch (OmnivecException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            return (null, new UploadError(fileName, ApiException.Quote(e.Message.Replace(path, fileName, StringComparison.Ordinal), 500)));
+        }
+        finally
+        {
+            if (!keep)
+            {
+                File.Delete(path);
+            }
+        }
+    }
+
+    private static string VideoExtension(string mediaType) => mediaType switch
+    {
+        "video/mp4" => ".mp4",
+        "video/quicktime" => ".mov",
+        "video/x-m4v" => ".m4v",
+        "video/3gpp" => ".3gp",
+        "video/webm" => ".webm",
+        "video/x-matroska" => ".mkv",
+        "video/x-msvideo" => ".avi",
+        "video/mp2t" => ".ts",
+        "video/mpeg" => ".mpg",
+        "video/x-flv" => ".flv",
+        "video/x-ms-asf" => ".wmv",
+        _ => ".video",
+    };
 
     /// <summary>Written aside, flushed to the disk and renamed, so neither a crash nor a power cut leaves a half file under the final name.</summary>
     private static async Task StoreAsync(string path, byte[] bytes)

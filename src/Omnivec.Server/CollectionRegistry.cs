@@ -47,6 +47,9 @@ internal sealed class CollectionRegistry : IDisposable
     /// <summary>Where the server keeps the files uploaded into a collection.</summary>
     public string UploadsDirectory(string collection) => Path.Combine(FilesRoot, collection, "uploads");
 
+    /// <summary>Where uploaded videos wait while they are segmented and embedded (outside uploads/, so the orphan sweep leaves them).</summary>
+    public string StagingDirectory(string collection) => Path.Combine(FilesRoot, collection, "incoming");
+
     /// <summary>Where uploaded files live: UploadsRoot, else the store folder (for a PostgreSQL store, beside the default store).</summary>
     private string FilesRoot => Path.GetFullPath(_options.UploadsRoot
         ?? (PostgresUri.IsPostgres(_options.StoreRoot) ? Path.Combine(Path.GetDirectoryName(CollectionStore.DefaultRoot)!, "uploads") : _options.StoreRoot));
@@ -215,7 +218,9 @@ internal sealed class CollectionRegistry : IDisposable
             return;
         }
 
-        var referenced = new HashSet<string>(collection.Items(uploads + Path.DirectorySeparatorChar).Select(i => i.Path), StringComparer.Ordinal);
+        // A video's segments name its file with a media fragment (clip.mp4#t=3,6).
+        var referenced = new HashSet<string>(collection.Items(uploads + Path.DirectorySeparatorChar).Select(i => Omnivec.Indexing.VideoSegmentItems.FileOf(i.Path) ?? i.Path),
+            StringComparer.Ordinal);
         foreach (string file in Directory.EnumerateFiles(uploads))
         {
             if (!referenced.Contains(file))

@@ -302,8 +302,24 @@ internal sealed class LabelsConverter : JsonConverter<IReadOnlyList<string>>
 /// <summary>Reads a multipart or urlencoded form; a malformed body (truncated, garbage, a bad boundary) is a 400 that says so.</summary>
 internal static class FormRequest
 {
-    public static async Task<IFormCollection> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
+    /// <summary>Reads the form; <paramref name="maxBytes"/>, when given, raises this request's body and multipart limits (uploads of videos).</summary>
+    public static async Task<IFormCollection> ReadAsync(HttpRequest request, CancellationToken cancellationToken, long? maxBytes = null)
     {
+        if (maxBytes is long limit)
+        {
+            if (request.HttpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+            {
+                size.MaxRequestBodySize = limit;
+            }
+
+            var formOptions = new Microsoft.AspNetCore.Http.Features.FormOptions
+            {
+                MultipartBodyLengthLimit = limit,
+                MultipartBoundaryLengthLimit = 70, // as the server's own form options; values keep ASP.NET's 4 MB limit
+            };
+            request.HttpContext.Features.Set<Microsoft.AspNetCore.Http.Features.IFormFeature>(new Microsoft.AspNetCore.Http.Features.FormFeature(request, formOptions));
+        }
+
         try
         {
             return await request.ReadFormAsync(cancellationToken).ConfigureAwait(false);

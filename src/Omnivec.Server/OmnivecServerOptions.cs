@@ -26,6 +26,18 @@ public sealed class OmnivecServerOptions
     /// <summary>Largest request body, in bytes (Kestrel and multipart limit).</summary>
     public long MaxRequestBytes { get; set; } = 32L << 20;
 
+    /// <summary>
+    /// Largest upload request when it carries videos, in bytes: the upload route alone accepts bodies up to this size;
+    /// video files are streamed to disk, never held in memory, while every image in it is still held to <see cref="MaxRequestBytes"/>.
+    /// </summary>
+    public long MaxVideoUploadBytes { get; set; } = 1L << 30;
+
+    /// <summary>How uploaded videos are cut into segments (scene threshold, longest segment, frames per segment).</summary>
+    public Omnivec.Media.VideoSegmenterOptions Video { get; set; } = new();
+
+    /// <summary>Where FFmpeg is and how long it may stall, for uploaded videos and their thumbnails.</summary>
+    public Omnivec.Media.FfmpegOptions Ffmpeg { get; set; } = new();
+
     /// <summary>Most inputs in one embeddings request, or files in one upload.</summary>
     public int MaxItemsPerRequest { get; set; } = 256;
 

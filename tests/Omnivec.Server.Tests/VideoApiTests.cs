@@ -165,6 +165,110 @@ public sealed class VideoApiTests(VideoStoreFixture fixture) : IClassFixture<Vid
     private static async Task<float[]> EmbedAsync(byte[] jpeg) =>
         (await ((IEmbeddingGenerator<DataContent, Embedding<float>>)TestModel.Clip).GenerateAsync(new DataContent(jpeg, "image/jpeg"))).Vector.ToArray();
 
+    [Fact]
+    public async Task An_uploaded_video_is_streamed_to_disk_segmented_and_searchable_and_deleted_whole()
+    {
+        string collection = "uploads-" + Guid.NewGuid().ToString("N")[..8];
+        byte[] video = await File.ReadAllBytesAsync(fixture.Video);
+        using var form = new MultipartFormDataContent
+        {
+            { new ByteArrayContent(video), "files", "holiday.mp4" },
+            { new ByteArrayContent(TestModel.Photo("hotdog.jpg")), "files", "hotdog.jpg" },
+        };
+        HttpResponseMessage created = await Http.PostAsync($"/v1/collections/{collection}/items", form);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        JsonElement body = await Json(created);
+        Assert.Empty(body.GetProperty("errors").EnumerateArray());
+        JsonElement[] items = [.. body.GetProperty("items").EnumerateArray()];
+        JsonElement[] segments = [.. items.Where(i => i.TryGetProperty("start_offset_sec", out _))];
+        // Three shots of two seconds: at least one segment per shot, covering the video from 0 to its end, in order.
+        Assert.InRange(segments.Length, 3, 6);
+        Assert.Equal(0, segments[0].GetProperty("start_offset_sec").GetDouble(), 3);
+        Assert.InRange(segments[^1].GetProperty("end_offset_sec").GetDouble(), 5.75, 6.25);
+        Assert.All(segments, s =>
+        {
+            Assert.Equal("holiday.mp4", s.GetProperty("name").GetString());
+            Assert.Equal("video/mp4", s.GetProperty("media_type").GetString());
+            Assert.Equal(320, s.GetProperty("width").GetInt32());
+        });
+        Assert.Equal("image/jpeg", items.Single(i => !i.TryGetProperty("start_offset_sec", out _)).GetProperty("media_type").GetString());
+        string stored = Path.Combine(fixture.Server.Store, collection, "uploads");
+        Assert.Single(Directory.GetFiles(stored, "*.mp4"));
+        Assert.Empty(Directory.GetFiles(Path.Combine(fixture.Server.Store, collection, "incoming")));
+
+        // Searchable at once: the bananas photo finds the uploaded video's bananas shot, whose content is the upload.
+        string json = JsonSerializer.Serialize(new { collection, image = Convert.ToBase64String(TestModel.Photo("bananas.jpg")), top_k = 10 });
+        JsonElement found = await Json(await Http.PostAsync("/v1/search", new StringContent(json, Encoding.UTF8, "application/json")));
+        JsonElement best = found.GetProperty("results").EnumerateArray().First(r => r.TryGetProperty("start_offset_sec", out _));
+        Assert.InRange(best.GetProperty("start_offset_sec").GetDouble(), fixture.Cuts[0] - 0.25, fixture.Cuts[0] + 0.25);
+        Assert.Equal(video, await Http.GetByteArrayAsync(best.GetProperty("content_url").GetString()));
+
+        // Deleting one moment removes the video: every segment, and the stored file.
+        Assert.Equal(HttpStatusCode.NoContent, (await Http.DeleteAsync($"/v1/collections/{collection}/items/{best.GetProperty("id").GetInt64()}")).StatusCode);
+        Assert.Empty(Directory.GetFiles(stored, "*.mp4"));
+        foreach (JsonElement segment in segments)
+        {
+            Assert.Equal(HttpStatusCode.NotFound, (await Http.GetAsync($"/v1/collections/{collection}/items/{segment.GetProperty("id").GetInt64()}/content")).StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await Http.GetAsync($"/v1/collections/{collection}/items/{items.Single(i => !i.TryGetProperty("start_offset_sec", out _)).GetProperty("id").GetInt64()}/content")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_damaged_video_upload_is_a_clean_error_that_leaves_nothing_behind()
+    {
+        string collection = "bad-" + Guid.NewGuid().ToString("N")[..8];
+        byte[] video = await File.ReadAllBytesAsync(fixture.Video);
+        using var form = new MultipartFormDataContent
+        {
+            // An MP4 cut after 2 KB (its header says video, its frames are gone), and text named like a video.
+            { new ByteArrayContent(video[..2048]), "files", "truncated.mp4" },
+            { new ByteArrayContent(Encoding.UTF8.GetBytes("not a video at all\n")), "files", "notes.mkv" },
+        };
+        HttpResponseMessage response = await Http.PostAsync($"/v1/collections/{collection}/items", form);
+        string text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{response.StatusCode}: {text}");
+        JsonElement[] errors = [.. JsonDocument.Parse(text).RootElement.GetProperty("errors").EnumerateArray()];
+        Assert.Equal(["notes.mkv", "truncated.mp4"], errors.Select(e => e.GetProperty("name").GetString()).Order());
+        Assert.All(errors, e => Assert.DoesNotContain(fixture.Server.Store, e.GetProperty("error").GetString(), StringComparison.Ordinal));
+        // Nothing created: no collection, no stored or staged file.
+        Assert.False(Directory.Exists(Path.Combine(fixture.Server.Store, collection, "uploads")));
+        Assert.Empty(Directory.Exists(Path.Combine(fixture.Server.Store, collection, "incoming")) ? Directory.GetFiles(Path.Combine(fixture.Server.Store, collection, "incoming")) : []);
+        Assert.Equal(HttpStatusCode.NotFound, (await Http.PostAsync("/v1/search",
+            new StringContent(JsonSerializer.Serialize(new { collection, text = "x" }), Encoding.UTF8, "application/json"))).StatusCode);
+    }
+
+    [Fact]
+    public async Task Video_uploads_have_their_own_size_limit_and_images_keep_theirs()
+    {
+        byte[] video = await File.ReadAllBytesAsync(fixture.Video);
+        byte[] photo = TestModel.Photo("bananas.jpg");
+        long small = Math.Min(video.Length, photo.Length) - 1;
+        // Requests are limited to less than either file; video uploads to more than the video.
+        await using (RunningServer server = await RunningServer.StartAsync(o => { o.MaxRequestBytes = small; o.MaxVideoUploadBytes = video.Length + (64 << 10); }))
+        {
+            using var ok = new MultipartFormDataContent { { new ByteArrayContent(video), "files", "clip.mp4" } };
+            HttpResponseMessage created = await server.Http.PostAsync("/v1/collections/default/items", ok);
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+
+            // An image above the request limit is refused even though the upload route takes bigger bodies.
+            using var image = new MultipartFormDataContent { { new ByteArrayContent(photo), "files", "bananas.jpg" } };
+            HttpResponseMessage refused = await server.Http.PostAsync("/v1/collections/default/items", image);
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Contains("limit for images", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        // Above the video limit: 413 before the body is all read.
+        await using (RunningServer server = await RunningServer.StartAsync(o => { o.MaxRequestBytes = small; o.MaxVideoUploadBytes = video.Length / 2; }))
+        {
+            using var tooBig = new MultipartFormDataContent { { new ByteArrayContent(video), "files", "clip.mp4" } };
+            HttpResponseMessage response = await server.Http.PostAsync("/v1/collections/default/items", tooBig);
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+            Assert.Contains($"{video.Length / 2:N0} bytes", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.False(Directory.Exists(Path.Combine(server.Store, "default")));
+        }
+    }
+
     private async Task<(HttpStatusCode Status, ContentRangeHeaderValue? Range, byte[] Body)> GetRangeAsync(string url, string range)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, url);

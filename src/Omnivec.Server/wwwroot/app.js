@@ -53,6 +53,12 @@ function formatDate(s) {
   return Number.isNaN(d.getTime()) ? String(s) : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
 const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+// What an upload added: a video comes back as one item per moment, so videos are counted by file.
+function describeAdded(items) {
+  const videos = new Set(items.filter((it) => typeof it.start_offset_sec === 'number').map((it) => it.path)).size;
+  const photos = items.filter((it) => typeof it.start_offset_sec !== 'number').length;
+  return [photos || !videos ? plural(photos, 'photo') : '', videos ? plural(videos, 'video') : ''].filter(Boolean).join(' and ');
+}
 
 // ---------- toasts ----------
 export function toast(title, detail = '', kind = 'error') {
@@ -230,7 +236,7 @@ function renderIdle() {
   const empty = !cur || !cur.count;
   $('empty-title').textContent = empty ? `“${state.collection}” has no photos yet` : 'Search your photos';
   $('empty-text').textContent = empty
-    ? 'Add some with the “Add photos” panel: drop images there or choose files.'
+    ? 'Add some with the “Add photos and videos” panel: drop images there or choose files.'
     : `Type what you are looking for (“a dog on a road”), or drop, paste (Ctrl+V) or pick an image to find similar ones among ${plural(cur.count, 'photo')}.`;
   $('empty').hidden = false;
 }
@@ -242,14 +248,14 @@ function renderResults(results, q) {
   grid.setAttribute('aria-busy', 'false');
   grid.replaceChildren(...results.map((r, i) => card(r, i, q)));
   const status = $('results-status');
-  if (q.kind === 'uploaded') status.textContent = `Added ${plural(results.length, 'photo')} to “${state.collection}”`;
+  if (q.kind === 'uploaded') status.textContent = `Added ${describeAdded(results)} to “${state.collection}”`;
   else if (q.kind === 'text') status.textContent = `${plural(results.length, 'result')} for “${q.text}”`;
   else status.textContent = `${plural(results.length, 'similar photo')}${q.kind === 'item' ? ` to ${q.name}` : ''}`;
   if (!results.length) {
     $('empty-title').textContent = 'No matches';
     $('empty-text').textContent = currentCollection()?.count
       ? 'Nothing in this collection matched. Try other words or another image.'
-      : `“${state.collection}” has no photos yet. Add some with the “Add photos” panel.`;
+      : `“${state.collection}” has no photos yet. Add some with the “Add photos and videos” panel.`;
   }
   $('empty').hidden = results.length > 0;
 }
@@ -440,7 +446,11 @@ async function uploadNow(files) {
     const f = files[i];
     text.textContent = `Uploading ${i + 1}/${files.length}: ${f.name}`;
     try {
-      const res = await api.uploadFiles(state.collection, [f], (loaded) => { bar.value = Math.min(1, (doneBytes + loaded) / total); });
+      const res = await api.uploadFiles(state.collection, [f], (loaded, size) => {
+        bar.value = Math.min(1, (doneBytes + loaded) / total);
+        // A video is cut into moments and embedded once it has arrived: say so while the server works.
+        if (size && loaded >= size && f.type.startsWith('video/')) text.textContent = `Finding the moments in ${f.name} (${i + 1}/${files.length})…`;
+      });
       added.push(...(res?.items ?? []));
       errors.push(...(res?.errors ?? []).map((x) => ({ name: x.name ?? f.name, error: x.error ?? 'rejected' })));
     } catch (err) {
@@ -453,7 +463,7 @@ async function uploadNow(files) {
     bar.value = Math.min(1, doneBytes / total);
   }
   bar.value = 1;
-  text.textContent = `${plural(added.length, 'photo')} added${errors.length ? `, ${errors.length} failed` : ''} (${files.length}/${files.length})`;
+  text.textContent = `${describeAdded(added)} added${errors.length ? `, ${errors.length} failed` : ''} (${files.length}/${files.length})`;
   const list = $('upload-errors');
   list.replaceChildren(...errors.map((e) => h('li', {}, h('b', { text: e.name }), `: ${e.error}`)));
   list.hidden = !errors.length;
@@ -461,7 +471,7 @@ async function uploadNow(files) {
     toast(errors.length === 1 ? `Could not add ${errors[0].name}` : `${errors.length} files could not be added`, errors[0].error);
   }
   if (added.length) {
-    toast(`Added ${plural(added.length, 'photo')}`, `to “${state.collection}”`, 'ok');
+    toast(`Added ${describeAdded(added)}`, `to “${state.collection}”`, 'ok');
     await loadCollections();
     const q = state.trail.at(-1);
     if (q && q.kind !== 'uploaded') runCurrent();
