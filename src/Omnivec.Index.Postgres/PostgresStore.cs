@@ -19,6 +19,7 @@ public sealed class PostgresStore : IVectorStore, IDisposable
     private readonly NpgsqlDataSource _dataSource;
     private readonly Lock _migrateGate = new();
     private bool _migrated;
+    private bool _everConnected;
 
     /// <summary>Opens a store at a connection URI (<c>postgresql://user:password@host:port/database</c>); connects on first use.</summary>
     public PostgresStore(string connectionUri, PostgresStoreOptions? options = null)
@@ -34,7 +35,7 @@ public sealed class PostgresStore : IVectorStore, IDisposable
         var sources = new NpgsqlDataSourceBuilder(builder.ConnectionString);
         sources.UseVector();
         _dataSource = sources.Build();
-        Retry = new PgRetry(Options.MaxRetries, Options.RetryDelay);
+        Retry = new PgRetry(Options.MaxRetries, Options.RetryDelay, Options.MaxRetryDelay, Location, () => Volatile.Read(ref _everConnected), _dataSource.Clear);
     }
 
     /// <summary>The connection URI without its password.</summary>
@@ -195,7 +196,9 @@ public sealed class PostgresStore : IVectorStore, IDisposable
     {
         try
         {
-            return _dataSource.OpenConnection();
+            NpgsqlConnection connection = _dataSource.OpenConnection();
+            Volatile.Write(ref _everConnected, true);
+            return connection;
         }
         catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.InvalidPassword or PostgresErrorCodes.InvalidAuthorizationSpecification)
         {

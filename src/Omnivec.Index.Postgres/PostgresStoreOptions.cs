@@ -22,11 +22,18 @@ public sealed class PostgresStoreOptions
     /// <summary>HNSW <c>ef_construction</c> of indexes built from now on; default 64.</summary>
     public int HnswEfConstruction { get; set; } = Collection.DefaultBuildExpansion;
 
-    /// <summary>How often a transaction that failed transiently (connection loss, serialization failure, deadlock) is retried.</summary>
-    public int MaxRetries { get; set; } = 5;
+    /// <summary>
+    /// How often a transaction that failed transiently (connection loss, serialization failure, deadlock) is retried.
+    /// The default (8, with the default delays) waits about half a minute for a restarting server before giving up
+    /// with a <see cref="PostgresStoreException"/>. A server never reached since the store was opened is retried once only.
+    /// </summary>
+    public int MaxRetries { get; set; } = 8;
 
-    /// <summary>First retry delay; doubled per attempt, with jitter.</summary>
+    /// <summary>First retry delay; doubled per attempt (up to <see cref="MaxRetryDelay"/>), with jitter.</summary>
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Longest wait between two retries.</summary>
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Most connections this process opens to the database.</summary>
     public int MaxPoolSize { get; set; } = 10;

@@ -5,8 +5,9 @@ namespace Omnivec.Index.Postgres.Tests;
 
 /// <summary>
 /// A PostgreSQL for the tests: PGlite (PostgreSQL 18 compiled to WebAssembly, with the real pgvector 0.8 extension)
-/// behind tools/pglite/server.mjs on a 127.0.0.1 port, with a fresh data directory per test class (copied from a
-/// template initialised once per test run), stopped on dispose. Its stdin is a pipe from this process, so it exits
+/// behind tools/pglite/server.mjs on a 127.0.0.1 port, with a fresh data directory per test class in the temp folder
+/// (copied from a template that initdb made once, kept beside PGlite in tools/pglite/node_modules so that nothing of it
+/// is left in the temp folder), stopped and deleted on dispose. Its stdin is a pipe from this process, so it exits
 /// when the test process dies. With OMNIVEC_TEST_POSTGRES=&lt;uri&gt; the tests use that server instead.
 /// PGlite is one single-user backend: connections are real and concurrent, but the wrapper runs their transactions
 /// one at a time.
@@ -64,6 +65,26 @@ public sealed class PgliteServer : IDisposable
         _process = null;
     }
 
+    /// <summary>The data directory (null when external), to check it is removed on dispose.</summary>
+    public string? DataDirectory => _dataDir;
+
+    /// <summary>Where the initdb'd template lives (outside the temp folder: it is kept for the next runs).</summary>
+    public static string TemplateDirectory => s_template.Value;
+
+    /// <summary>Kills the database with SIGKILL (a crash: no clean shutdown); <see cref="Start"/> brings it back with crash recovery.</summary>
+    public void Kill()
+    {
+        if (IsExternal || _process is null)
+        {
+            throw new InvalidOperationException("Only a running PGlite started by the tests can be killed.");
+        }
+
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit();
+        _process.Dispose();
+        _process = null;
+    }
+
     /// <summary>Starts the stopped database again on the same data directory and the same port.</summary>
     public void Start()
     {
@@ -83,13 +104,7 @@ public sealed class PgliteServer : IDisposable
         _process = null;
         if (_dataDir is not null)
         {
-            try
-            {
-                Directory.Delete(_dataDir, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
+            DeleteDirectory(_dataDir);
         }
     }
 
@@ -107,22 +122,39 @@ public sealed class PgliteServer : IDisposable
         }
     }
 
+    /// <summary>
+    /// The template data directory, made by initdb once and kept in tools/pglite/node_modules (which npm ci replaces when
+    /// PGlite changes, so a template never outlives its PGlite), never in the temp folder. Made under a private name and
+    /// renamed into place, so test processes starting together do not see each other's half-made template.
+    /// </summary>
     private static string CreateTemplate()
     {
         RemoveLeftovers();
-        string dir = Path.Combine(Path.GetTempPath(), $"omnivec-pglite-template-{Environment.ProcessId}-{Guid.NewGuid():N}");
-        (Process process, _) = Start(dir, withVector: true, 0);
-        Stop(process); // initdb ran at start; a clean stop leaves a reusable data directory
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        string dir = Path.Combine(ToolDirectory, "node_modules", ".omnivec-template");
+        if (File.Exists(Path.Combine(dir, "PG_VERSION")))
         {
+            return dir;
+        }
+
+        string making = $"{dir}-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        try
+        {
+            (Process process, _) = Start(making, withVector: true, 0);
+            Stop(process); // initdb ran at start; a clean stop leaves a reusable data directory
             try
             {
-                Directory.Delete(dir, recursive: true);
+                Directory.Move(making, dir);
             }
-            catch (IOException)
+            catch (IOException) when (File.Exists(Path.Combine(dir, "PG_VERSION")))
             {
+                // Another test process put its template there first: the same thing, use it.
             }
-        };
+        }
+        finally
+        {
+            DeleteDirectory(making);
+        }
+
         return dir;
     }
 
@@ -132,8 +164,12 @@ public sealed class PgliteServer : IDisposable
     /// </summary>
     private static void RemoveLeftovers()
     {
-        foreach (string dir in Directory.EnumerateDirectories(Path.GetTempPath(), "omnivec-pglite-*"))
+        string templates = Path.Combine(ToolDirectory, "node_modules");
+        IEnumerable<string> candidates = Directory.EnumerateDirectories(Path.GetTempPath(), "omnivec-pglite-*")
+            .Concat(Directory.EnumerateDirectories(templates, ".omnivec-template-*"));
+        foreach (string dir in candidates)
         {
+            // omnivec-pglite-<pid>-…, omnivec-pglite-template-<pid>-… (older runs), .omnivec-template-<pid>-…
             string[] parts = Path.GetFileName(dir).Split('-');
             string pid = parts.Length > 3 && parts[2] == "template" ? parts[3] : parts.Length > 2 ? parts[2] : "";
             if (!int.TryParse(pid, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int id) || IsAlive(id))
@@ -141,13 +177,21 @@ public sealed class PgliteServer : IDisposable
                 continue;
             }
 
-            try
+            DeleteDirectory(dir);
+        }
+    }
+
+    private static void DeleteDirectory(string dir)
+    {
+        try
+        {
+            if (Directory.Exists(dir))
             {
                 Directory.Delete(dir, recursive: true);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
         }
     }
 
