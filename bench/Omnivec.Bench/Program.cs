@@ -12,12 +12,14 @@ using Omnivec.Onnx;
 //   embed     --model DIR --photos DIR --large DIR --batches 1,8,32 --items N --repeats R --threads T --out FILE
 //   search    --data DIR --n N --repeats R --out FILE
 //   coldstart --model DIR --data DIR --n N --store DIR
+//   pgsearch  --uri postgresql://… --n N --dim D --queries Q --out FILE   (embedded store vs pgvector vector/halfvec)
 var a = new Args(args);
 return a.Mode switch
 {
     "embed" => Embed.Run(a),
     "search" => Search.Run(a),
     "coldstart" => ColdStart.Run(a),
+    "pgsearch" => PostgresBench.Run(a),
     _ => Usage(),
 };
 
