@@ -16,13 +16,14 @@ internal static class EmbedCommand
         var texts = new Option<string[]>("--text", "-t") { Description = "A text to embed (repeatable).", Arity = ArgumentArity.ZeroOrMore };
         var images = new Option<string[]>("--image", "-i") { Description = "An image file to embed (repeatable).", Arity = ArgumentArity.ZeroOrMore };
         var videos = new Option<string[]>("--video") { Description = "A video file to embed, one vector per segment (every provider; needs FFmpeg except with google; repeatable).", Arity = ArgumentArity.ZeroOrMore };
+        var audios = new Option<string[]>("--audio") { Description = "An audio file (or a video's soundtrack) to embed with an audio model (CLAP), one vector per 10 s window (needs FFmpeg; repeatable).", Arity = ArgumentArity.ZeroOrMore };
         var interval = new Option<int?>("--interval") { Description = "google: video segment length in seconds (at least 4; the service's default is 16); same as --segment-max." };
         var video = new VideoOptions();
         var json = new Option<bool>("--json") { Description = "Print one JSON object per input per line (the full vector)." };
-        var command = new Command("embed", "Embed texts, images and videos. Texts print first, then images, then videos, each in the order given.");
+        var command = new Command("embed", "Embed texts, images, videos and audio. Texts print first, then images, then videos, then audio, each in the order given.");
         embedder.AddTo(command);
         video.AddTo(command);
-        foreach (Option option in new Option[] { texts, images, videos, interval, json })
+        foreach (Option option in new Option[] { texts, images, videos, audios, interval, json })
         {
             command.Options.Add(option);
         }
@@ -32,9 +33,10 @@ internal static class EmbedCommand
             string[] textValues = parse.GetValue(texts) ?? [];
             string[] imageValues = parse.GetValue(images) ?? [];
             string[] videoValues = parse.GetValue(videos) ?? [];
-            if (textValues.Length == 0 && imageValues.Length == 0 && videoValues.Length == 0)
+            string[] audioValues = parse.GetValue(audios) ?? [];
+            if (textValues.Length == 0 && imageValues.Length == 0 && videoValues.Length == 0 && audioValues.Length == 0)
             {
-                Output.Error("nothing to embed: give --text, --image and/or --video");
+                Output.Error("nothing to embed: give --text, --image, --video and/or --audio");
                 return 2;
             }
 
@@ -70,6 +72,20 @@ internal static class EmbedCommand
                 failures += generator.GetService<VertexAIEmbeddingGenerator>() is { } google
                     ? await EmbedGoogleVideoAsync(google, path, googleInterval, printer, cancellationToken).ConfigureAwait(false)
                     : await EmbedVideoAsync(generator, path, segmenting, printer, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (audioValues.Length > 0)
+            {
+                if (generator.GetService<IAudioFileEmbedder>() is not { } audio)
+                {
+                    Output.Error($"{generator.Space.ModelId} does not embed audio; use an audio model such as --model Xenova/clap-htsat-unfused");
+                    return 2;
+                }
+
+                foreach (string path in audioValues)
+                {
+                    failures += await EmbedAudioAsync(audio, path, printer, cancellationToken).ConfigureAwait(false);
+                }
             }
 
             return failures == 0 ? 0 : 1;
@@ -155,6 +171,25 @@ internal static class EmbedCommand
             await foreach (VideoSegmentVector segment in embedder.EmbedAsync(path, cancellationToken: cancellationToken).ConfigureAwait(false))
             {
                 printer.Print(path, "video", segment.Embedding.Vector.Span, segment.StartSec, segment.EndSec);
+            }
+
+            return 0;
+        }
+        catch (OmnivecException ex)
+        {
+            Output.Error(ex.Message.StartsWith(path, StringComparison.Ordinal) ? ex.Message : $"{path}: {ex.Message}");
+            return 1;
+        }
+    }
+
+    /// <summary>An audio model: FFmpeg decodes to mono at the model's rate, one line per window as it completes.</summary>
+    private static async Task<int> EmbedAudioAsync(IAudioFileEmbedder audio, string path, Printer printer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (AudioSegmentEmbedding window in audio.EmbedAudioFileAsync(path, cancellationToken).ConfigureAwait(false))
+            {
+                printer.Print(path, "audio", window.Embedding.Vector.Span, window.StartSec, window.EndSec);
             }
 
             return 0;

@@ -10,10 +10,13 @@ namespace Omnivec.Cli;
 /// <summary>Turns a --model value (folder or Hub repo id) into a model folder, downloading it on first use.</summary>
 internal static class ModelResolver
 {
-    public static async Task<ClipEmbeddingGenerator> LoadAsync(string model, ModelVariant variant, CancellationToken cancellationToken)
+    /// <summary>Loads the model: a CLAP pack (audio and text) when the folder holds one, else CLIP/SigLIP/M-CLIP (images and text).</summary>
+    public static async Task<IMultimodalEmbeddingGenerator> LoadAsync(string model, ModelVariant variant, CancellationToken cancellationToken)
     {
         string directory = await ResolveDirectoryAsync(model, variant, cancellationToken).ConfigureAwait(false);
-        return ClipEmbeddingGenerator.Load(directory, new ClipModelOptions { Variant = variant });
+        return ClapEmbeddingGenerator.IsClapPack(directory, variant)
+            ? ClapEmbeddingGenerator.Load(directory, new ClapModelOptions { Variant = variant })
+            : ClipEmbeddingGenerator.Load(directory, new ClipModelOptions { Variant = variant });
     }
 
     /// <summary>A local folder as it is; a Hub repo id from the cache (no network), pulled first when missing.</summary>

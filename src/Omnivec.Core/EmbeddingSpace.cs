@@ -12,6 +12,7 @@ public enum Modalities
     Image = 2,
     /// <summary>Video (segments with start and end offsets).</summary>
     Video = 4,
+    Audio = 8,
 }
 
 /// <summary>

@@ -165,6 +165,11 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
         }
 
         ClipModelFiles files = ClipModelLayout.SelectFromDirectory(modelDirectory, options.Variant);
+        if (files.Kind == ClipLayoutKind.TransformersJsAudio)
+        {
+            throw new ModelConfigurationException($"{modelDirectory} holds an audio model (CLAP: onnx/audio_model.onnx), not an image model; load it with ClapEmbeddingGenerator.");
+        }
+
         ModelFamily family = ModelFamilyDetector.Detect(modelDirectory, files);
         ITextTokenizer tokenizer = LoadTokenizer(modelDirectory, files, family);
         ImagePreprocessor preprocessor = ImagePreprocessor.FromDirectory(modelDirectory);

@@ -8,6 +8,7 @@ internal enum TowerKind
 {
     Text,
     Vision,
+    Audio,
 }
 
 /// <summary>
@@ -21,6 +22,8 @@ internal sealed class OnnxTower : IDisposable
     private static readonly string[] s_visionInputNames = ["pixel_values", "image", "input", "images"];
     private static readonly string[] s_textOutputNames = ["text_embeds", "embedding", "embeddings", "text_embedding", "pooler_output"];
     private static readonly string[] s_visionOutputNames = ["image_embeds", "embedding", "embeddings", "image_embedding", "pooler_output"];
+    private static readonly string[] s_audioInputNames = ["input_features"];
+    private static readonly string[] s_audioOutputNames = ["audio_embeds", "embedding", "embeddings", "audio_embedding", "pooler_output"];
 
     private readonly InferenceSession _session;
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -33,9 +36,9 @@ internal sealed class OnnxTower : IDisposable
         Path = path;
 
         IReadOnlyDictionary<string, NodeMetadata> inputs = session.InputMetadata;
-        InputName = Pick(inputs, kind == TowerKind.Text ? s_textInputNames : s_visionInputNames)
+        InputName = Pick(inputs, kind switch { TowerKind.Text => s_textInputNames, TowerKind.Audio => s_audioInputNames, _ => s_visionInputNames })
             ?? inputs.FirstOrDefault(i => i.Value.IsTensor && i.Value.Dimensions.Length == (kind == TowerKind.Text ? 2 : 4)).Key
-            ?? throw new ModelConfigurationException($"{path}: no {(kind == TowerKind.Text ? "token id" : "pixel")} input among [{string.Join(", ", inputs.Keys)}].");
+            ?? throw new ModelConfigurationException($"{path}: no {kind switch { TowerKind.Text => "token id", TowerKind.Audio => "audio feature", _ => "pixel" }} input among [{string.Join(", ", inputs.Keys)}].");
         NodeMetadata input = inputs[InputName];
         InputType = input.ElementDataType;
         int[] dims = input.Dimensions;
@@ -61,6 +64,28 @@ internal sealed class OnnxTower : IDisposable
                 throw new ModelConfigurationException($"{path}: unexpected text-model inputs [{string.Join(", ", unknown)}]; supported are input_ids/text and attention_mask.");
             }
         }
+        else if (kind == TowerKind.Audio)
+        {
+            if (InputType is not (TensorElementType.Float or TensorElementType.Float16) || dims.Length != 4)
+            {
+                throw new ModelConfigurationException($"{path}: audio input '{InputName}' is {InputType} of rank {dims.Length}; expected float [batch, 1, frames, mel bands].");
+            }
+
+            if (inputs.Count != 1)
+            {
+                throw new ModelConfigurationException(inputs.ContainsKey("is_longer")
+                    ? $"{path}: the audio model takes is_longer: a fusion CLAP, which Omnivec does not implement; use an unfused pack such as Xenova/clap-htsat-unfused."
+                    : $"{path}: unexpected audio-model inputs [{string.Join(", ", inputs.Keys)}].");
+            }
+
+            if (dims[1] > 1)
+            {
+                throw new ModelConfigurationException($"{path}: the audio model takes {dims[1]} feature channels (the fusion variant); only unfused CLAP (1 channel) is implemented.");
+            }
+
+            ImageHeight = dims[2];
+            ImageWidth = dims[3];
+        }
         else
         {
             if (InputType is not (TensorElementType.Float or TensorElementType.Float16))
@@ -82,9 +107,10 @@ internal sealed class OnnxTower : IDisposable
         }
 
         IReadOnlyDictionary<string, NodeMetadata> outputs = session.OutputMetadata;
-        OutputName = Pick(outputs, kind == TowerKind.Text ? s_textOutputNames : s_visionOutputNames)
+        string[] outputNames = kind switch { TowerKind.Text => s_textOutputNames, TowerKind.Audio => s_audioOutputNames, _ => s_visionOutputNames };
+        OutputName = Pick(outputs, outputNames)
             ?? (outputs.Count == 1 ? outputs.Keys.First() : null)
-            ?? throw new ModelConfigurationException($"{path}: cannot tell which output is the embedding among [{string.Join(", ", outputs.Keys)}]; expected one of [{string.Join(", ", kind == TowerKind.Text ? s_textOutputNames : s_visionOutputNames)}].");
+            ?? throw new ModelConfigurationException($"{path}: cannot tell which output is the embedding among [{string.Join(", ", outputs.Keys)}]; expected one of [{string.Join(", ", outputNames)}].");
         NodeMetadata output = outputs[OutputName];
         OutputType = output.ElementDataType;
         if (OutputType is not (TensorElementType.Float or TensorElementType.Float16))
@@ -192,10 +218,17 @@ internal sealed class OnnxTower : IDisposable
     }
 
     /// <summary>Runs the vision tower on <paramref name="batch"/> preprocessed images (NCHW float32).</summary>
-    public void RunVision(float[] pixels, int batch, int height, int width, Span<float> destination, CancellationToken cancellationToken)
+    public void RunVision(float[] pixels, int batch, int height, int width, Span<float> destination, CancellationToken cancellationToken) =>
+        RunDense(pixels, [batch, 3, height, width], destination, cancellationToken);
+
+    /// <summary>Runs the audio tower on <paramref name="batch"/> feature maps of [1, frames, mel bands] each.</summary>
+    public void RunAudio(float[] features, int batch, int frames, int bands, Span<float> destination, CancellationToken cancellationToken) =>
+        RunDense(features, [batch, 1, frames, bands], destination, cancellationToken);
+
+    private void RunDense(float[] pixels, long[] shape, Span<float> destination, CancellationToken cancellationToken)
     {
-        long[] shape = [batch, 3, height, width];
-        int count = batch * 3 * height * width;
+        int batch = (int)shape[0];
+        int count = (int)(shape[0] * shape[1] * shape[2] * shape[3]);
         var rented = new List<Array>(1);
         OrtValue input;
         if (InputType == TensorElementType.Float16)

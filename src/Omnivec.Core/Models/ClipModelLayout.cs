@@ -10,6 +10,12 @@ public enum ClipLayoutKind
 
     /// <summary>Immich exports: <c>textual/model.onnx</c> and <c>visual/model.onnx</c> (e.g. immich-app/ViT-B-32__openai).</summary>
     Immich,
+
+    /// <summary>
+    /// Transformers.js CLAP exports (audio and text): <c>onnx/text_model{suffix}.onnx</c> and <c>onnx/audio_model{suffix}.onnx</c>
+    /// (e.g. Xenova/clap-htsat-unfused); <see cref="ClipModelFiles.VisionModel"/> then names the audio encoder.
+    /// </summary>
+    TransformersJsAudio,
 }
 
 /// <summary>Numeric precision of the ONNX weights.</summary>
@@ -26,7 +32,7 @@ public enum ModelVariant
 /// <summary>The files a CLIP model needs: the two encoders plus the configuration and tokenizer files present.</summary>
 /// <param name="Kind">The layout the files follow.</param>
 /// <param name="TextModel">Relative path ('/'-separated) of the text encoder.</param>
-/// <param name="VisionModel">Relative path ('/'-separated) of the image encoder.</param>
+/// <param name="VisionModel">Relative path ('/'-separated) of the image encoder (the audio encoder in a <see cref="ClipLayoutKind.TransformersJsAudio"/> pack).</param>
 /// <param name="SupportFiles">Relative paths of configuration, tokenizer and external-data files, in a stable order.</param>
 public sealed record ClipModelFiles(ClipLayoutKind Kind, string TextModel, string VisionModel, IReadOnlyList<string> SupportFiles)
 {
@@ -39,6 +45,7 @@ public static class ClipModelLayout
 {
     private const string TjsText = "onnx/text_model";
     private const string TjsVision = "onnx/vision_model";
+    private const string TjsAudio = "onnx/audio_model";
     private const string ImmichText = "textual/model.onnx";
     private const string ImmichVision = "visual/model.onnx";
 
@@ -79,6 +86,21 @@ public static class ClipModelLayout
             return new ClipModelFiles(ClipLayoutKind.TransformersJs, text, vision, Support(set, s_tjsSupport, text, vision));
         }
 
+        List<ModelVariant> audioVariants = TransformersJsAudioVariants(set);
+        if (audioVariants.Count > 0)
+        {
+            if (!audioVariants.Contains(variant))
+            {
+                throw new ModelConfigurationException(
+                    $"This model has no {VariantName(variant)} weights ({TjsText}{Suffix(variant)}.onnx + {TjsAudio}{Suffix(variant)}.onnx); " +
+                    $"variants available: {string.Join(", ", audioVariants.Select(VariantName))}.");
+            }
+
+            string text = TjsText + Suffix(variant) + ".onnx";
+            string audio = TjsAudio + Suffix(variant) + ".onnx";
+            return new ClipModelFiles(ClipLayoutKind.TransformersJsAudio, text, audio, Support(set, s_tjsSupport, text, audio));
+        }
+
         if (set.Contains(ImmichText) && set.Contains(ImmichVision))
         {
             if (variant != ModelVariant.Fp32)
@@ -99,7 +121,7 @@ public static class ClipModelLayout
         }
 
         throw new ModelConfigurationException(
-            $"Not a CLIP model Omnivec can load: there is no {TjsText}.onnx + {TjsVision}.onnx (Transformers.js layout) " +
+            $"Not a CLIP or CLAP model Omnivec can load: there is no {TjsText}.onnx + {TjsVision}.onnx or {TjsAudio}.onnx (Transformers.js layout) " +
             $"and no {ImmichText} + {ImmichVision} (Immich layout){DescribeMissing(set)}.");
     }
 
@@ -124,6 +146,12 @@ public static class ClipModelLayout
         if (tjs.Count > 0)
         {
             return tjs;
+        }
+
+        List<ModelVariant> audio = TransformersJsAudioVariants(set);
+        if (audio.Count > 0)
+        {
+            return audio;
         }
 
         return set.Contains(ImmichText) && set.Contains(ImmichVision) ? [ModelVariant.Fp32] : [];
@@ -209,6 +237,9 @@ public static class ClipModelLayout
     private static List<ModelVariant> TransformersJsVariants(HashSet<string> set) =>
         s_variants.Where(v => set.Contains(TjsText + Suffix(v) + ".onnx") && set.Contains(TjsVision + Suffix(v) + ".onnx")).ToList();
 
+    private static List<ModelVariant> TransformersJsAudioVariants(HashSet<string> set) =>
+        s_variants.Where(v => set.Contains(TjsText + Suffix(v) + ".onnx") && set.Contains(TjsAudio + Suffix(v) + ".onnx")).ToList();
+
     private static List<string> Support(HashSet<string> set, string[] candidates, string text, string vision)
     {
         var result = candidates.Where(set.Contains).ToList();
@@ -231,7 +262,7 @@ public static class ClipModelLayout
 
     private static string DescribeMissing(HashSet<string> set)
     {
-        var present = new[] { TjsText + ".onnx", TjsVision + ".onnx", ImmichText, ImmichVision }.Where(set.Contains).ToList();
+        var present = new[] { TjsText + ".onnx", TjsVision + ".onnx", TjsAudio + ".onnx", ImmichText, ImmichVision }.Where(set.Contains).ToList();
         if (present.Count > 0)
         {
             return $" (found only {string.Join(", ", present)})";

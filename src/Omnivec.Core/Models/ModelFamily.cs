@@ -13,6 +13,9 @@ public enum ModelFamily
 
     /// <summary>M-CLIP: an XLM-RoBERTa text tower (input ids + attention mask, mean-pooled) trained to match a CLIP image tower.</summary>
     MClip,
+
+    /// <summary>CLAP (LAION): audio and text in one space; RoBERTa byte-level BPE text tower, HTSAT audio tower on mel features.</summary>
+    Clap,
 }
 
 /// <summary>Tells a pack's <see cref="ModelFamily"/> from its own files; never from its name.</summary>
@@ -24,6 +27,7 @@ public static class ModelFamilyDetector
         ModelFamily.Clip => "clip",
         ModelFamily.Siglip => "siglip",
         ModelFamily.MClip => "mclip",
+        ModelFamily.Clap => "clap",
         _ => family.ToString().ToLowerInvariant(),
     };
 
@@ -49,6 +53,7 @@ public static class ModelFamilyDetector
             {
                 "clip" or "chinese_clip" => ModelFamily.Clip,
                 "siglip" => ModelFamily.Siglip,
+                "clap" => ModelFamily.Clap,
                 _ => throw new ModelConfigurationException(
                     $"{configPath}: model_type \"{modelType}\" is not a model family Omnivec supports (supported: clip, siglip" +
                     (modelType == "siglip2" ? "; SigLIP 2 packs are not supported yet" : "") + ")."),
