@@ -121,7 +121,7 @@ public static class ClipModelLayout
         }
 
         throw new ModelConfigurationException(
-            $"Not a CLIP or CLAP model Omnivec can load: there is no {TjsText}.onnx + {TjsVision}.onnx or {TjsAudio}.onnx (Transformers.js layout) " +
+            $"Not a CLIP or CLAP model Omnivec can load: there is no {TjsText}.onnx + {TjsVision}.onnx (Transformers.js layout), no {TjsText}.onnx + {TjsAudio}.onnx (Transformers.js CLAP) " +
             $"and no {ImmichText} + {ImmichVision} (Immich layout){DescribeMissing(set)}.");
     }
 

@@ -88,6 +88,27 @@ public class ClipModelLayoutTests
     }
 
     [Fact]
+    public void Clap_packs_select_the_audio_and_text_graphs_and_only_the_files_they_need()
+    {
+        string[] repo =
+        [
+            ".gitattributes", "README.md", "config.json", "preprocessor_config.json", "tokenizer.json", "tokenizer_config.json", "vocab.json",
+            "merges.txt", "special_tokens_map.json", "onnx/model.onnx", "onnx/model_quantized.onnx", "onnx/audio_model.onnx",
+            "onnx/audio_model_fp16.onnx", "onnx/audio_model_quantized.onnx", "onnx/text_model.onnx", "onnx/text_model_fp16.onnx",
+            "onnx/text_model_quantized.onnx",
+        ];
+        ClipModelFiles files = ClipModelLayout.Select(repo, ModelVariant.Quantized);
+        Assert.Equal(ClipLayoutKind.TransformersJsAudio, files.Kind);
+        Assert.Equal("onnx/text_model_quantized.onnx", files.TextModel);
+        Assert.Equal("onnx/audio_model_quantized.onnx", files.VisionModel);
+        Assert.DoesNotContain(files.AllFiles, f => f.Contains("model.onnx", StringComparison.Ordinal) && !f.Contains("quantized", StringComparison.Ordinal));
+        Assert.Contains("preprocessor_config.json", files.SupportFiles);
+        Assert.Contains("merges.txt", files.SupportFiles);
+        Assert.DoesNotContain("README.md", files.AllFiles);
+        Assert.Equal([ModelVariant.Fp32, ModelVariant.Fp16, ModelVariant.Quantized], ClipModelLayout.AvailableVariants(repo));
+    }
+
+    [Fact]
     public void Unknown_layout_names_both_expected_layouts()
     {
         var error = Assert.Throws<ModelConfigurationException>(() => ClipModelLayout.Select(["model.onnx", "config.json"]));
