@@ -19,6 +19,7 @@ internal static class SearchCommands
         var filters = new FilterOptions();
         var query = new Argument<string?>("query") { Description = "What to look for, in words.", Arity = ArgumentArity.ZeroOrOne };
         var image = new Option<string?>("--image") { Description = "Search by this image instead of words." };
+        var audio = new Option<string?>("--audio") { Description = "Search by this recording instead of words (collections of an audio model such as CLAP)." };
         var plus = new Option<string[]>("--plus")
         {
             Description = "Add a term: [WEIGHT:]text, [WEIGHT:]image:PATH or [WEIGHT:]item:PATH_OR_ID (repeatable).",
@@ -27,9 +28,10 @@ internal static class SearchCommands
         var minus = new Option<string[]>("--minus") { Description = "Subtract a term, same forms as --plus (repeatable): --minus people." };
         var results = new ResultOptions();
         var relevance = new RelevanceOptions();
-        var command = new Command("search", "Find items by describing them, by showing an image (--image), or by a weighted mix of both (--plus/--minus).");
+        var command = new Command("search", "Find items by describing them, by showing an image (--image) or a recording (--audio), or by a weighted mix (--plus/--minus).");
         command.Arguments.Add(query);
         command.Options.Add(image);
+        command.Options.Add(audio);
         command.Options.Add(plus);
         command.Options.Add(minus);
         embedder.AddTo(command);
@@ -41,6 +43,15 @@ internal static class SearchCommands
         {
             string? text = parse.GetValue(query);
             string? imagePath = parse.GetValue(image);
+            string? audioPath = parse.GetValue(audio);
+            if (audioPath is not null && (imagePath is not null || !string.IsNullOrWhiteSpace(text)))
+            {
+                Output.Error("give one of a text query, --image <file> or --audio <file> (add more terms with --plus)");
+                return 2;
+            }
+
+            // A recording is embedded by the collection's audio model from its bytes, recognised by content, like an image.
+            imagePath ??= audioPath;
             string[] plusTerms = parse.GetValue(plus) ?? [];
             string[] minusTerms = parse.GetValue(minus) ?? [];
             if (!string.IsNullOrWhiteSpace(text) && imagePath is not null)

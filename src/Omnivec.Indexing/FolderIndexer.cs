@@ -52,7 +52,12 @@ public sealed class FolderIndexer
         var clock = Stopwatch.StartNew();
         var failures = new List<IndexFailure>();
         var notes = new List<string>();
-        List<FileInfo> all = MediaFiles.Enumerate(root, options.Recursive, options.IndexVideos, (path, reason) => failures.Add(new IndexFailure(path, reason))).ToList();
+        // An audio model (CLAP) indexes recordings and the soundtracks of videos, window by window; it cannot embed images.
+        IAudioFileEmbedder? audio = _embedder.GetService<IAudioFileEmbedder>();
+        List<FileInfo> all = (audio is null
+            ? MediaFiles.Enumerate(root, options.Recursive, options.IndexVideos, (path, reason) => failures.Add(new IndexFailure(path, reason)))
+            : MediaFiles.Enumerate(root, options.Recursive, name => MediaFiles.IsAudio(name) || (options.IndexVideos && MediaFiles.IsVideo(name)),
+                (path, reason) => failures.Add(new IndexFailure(path, reason)))).ToList();
         string prefix = root.EndsWith(Path.DirectorySeparatorChar) ? root : root + Path.DirectorySeparatorChar;
         var known = new Dictionary<string, CollectionItem>(StringComparer.Ordinal);
         var knownVideos = new Dictionary<string, List<CollectionItem>>(StringComparer.Ordinal);
@@ -78,11 +83,11 @@ public sealed class FolderIndexer
         {
             var present = new HashSet<string>(all.Select(f => f.FullName), StringComparer.Ordinal);
             string[] gone = [.. known.Keys.Where(p => !present.Contains(p)),
-                .. knownVideos.Where(v => options.IndexVideos && !present.Contains(v.Key)).SelectMany(v => v.Value.Select(i => i.Path))];
+                .. knownVideos.Where(v => (options.IndexVideos || audio is not null) && !present.Contains(v.Key)).SelectMany(v => v.Value.Select(i => i.Path))];
             if (gone.Length > 0)
             {
                 _collection.DeleteByPaths(gone, CancellationToken.None); // one short transaction; the run checks for cancellation next
-                removed = known.Keys.Count(p => !present.Contains(p)) + knownVideos.Keys.Count(v => options.IndexVideos && !present.Contains(v));
+                removed = known.Keys.Count(p => !present.Contains(p)) + knownVideos.Keys.Count(v => (options.IndexVideos || audio is not null) && !present.Contains(v));
             }
         }
 
@@ -91,7 +96,7 @@ public sealed class FolderIndexer
         int unchanged = 0;
         foreach (FileInfo file in all)
         {
-            bool isVideo = MediaFiles.IsVideo(file.Name);
+            bool isVideo = audio is not null || MediaFiles.IsVideo(file.Name);
             if (isVideo ? IsComplete(knownVideos.GetValueOrDefault(file.FullName), file)
                 : known.TryGetValue(file.FullName, out CollectionItem? item) && item.SizeBytes == file.Length && item.ModifiedUtc == Truncate(file.LastWriteTimeUtc))
             {
@@ -125,6 +130,8 @@ public sealed class FolderIndexer
                     : [pending[start]];
                 (int a, int u) = start < images
                     ? await IndexBatchAsync(batch, known, options, failures, cancellationToken).ConfigureAwait(false)
+                    : audio is not null
+                    ? await IndexAudioAsync(audio, batch[0], knownVideos.GetValueOrDefault(batch[0].FullName), options, failures, notes, cancellationToken).ConfigureAwait(false)
                     : await IndexVideoAsync(batch[0], knownVideos.GetValueOrDefault(batch[0].FullName), options, failures, notes, cancellationToken).ConfigureAwait(false);
                 added += a;
                 updated += u;
@@ -227,6 +234,94 @@ public sealed class FolderIndexer
         }
 
         _collection.Upsert(items, [.. segments.Select(s => s.Embedding.Vector)], CancellationToken.None);
+        if (previous is { Count: > 0 })
+        {
+            var current = new HashSet<string>(items.Select(i => i.Path), StringComparer.Ordinal);
+            _collection.DeleteByPaths(previous.Select(p => p.Path).Where(p => !current.Contains(p)), CancellationToken.None);
+            return (0, 1);
+        }
+
+        return (1, 0);
+    }
+
+    /// <summary>
+    /// Embeds one recording (or a video's soundtrack) window by window with an audio model and commits its windows as
+    /// segment items in one transaction, like a video's segments (the same keys, so search shows and limits them alike).
+    /// </summary>
+    private async Task<(int Added, int Updated)> IndexAudioAsync(IAudioFileEmbedder audio, FileInfo file, List<CollectionItem>? previous, FolderIndexOptions options,
+        List<IndexFailure> failures, List<string> notes, CancellationToken cancellationToken)
+    {
+        string path = file.FullName;
+        if (_ffmpegMissing is not null)
+        {
+            return (0, 0);
+        }
+
+        if (file.Length > options.MaxVideoBytes)
+        {
+            failures.Add(new IndexFailure(path, $"file is {file.Length:N0} bytes, above the limit of {options.MaxVideoBytes:N0} for audio and video"));
+            return (0, 0);
+        }
+
+        var windows = new List<AudioSegmentEmbedding>();
+        string mediaType;
+        try
+        {
+            mediaType = AudioSniffer.SniffFile(path) ?? "application/octet-stream";
+            await foreach (AudioSegmentEmbedding window in audio.EmbedAudioFileAsync(path, cancellationToken).ConfigureAwait(false))
+            {
+                windows.Add(window);
+                if (options.MaxVideoDurationSec is double maxDuration && window.EndSec > maxDuration)
+                {
+                    failures.Add(new IndexFailure(path, $"audio lasts more than --max-duration {maxDuration:0} s"));
+                    return (0, 0);
+                }
+            }
+        }
+        catch (FfmpegNotFoundException ex)
+        {
+            _ffmpegMissing = ex.Message;
+            notes.Add("audio skipped: " + ex.Message);
+            return (0, 0);
+        }
+        catch (OmnivecException ex)
+        {
+            failures.Add(new IndexFailure(path, Reason(ex, path)));
+            return (0, 0);
+        }
+        catch (IOException ex)
+        {
+            failures.Add(new IndexFailure(path, ex.Message));
+            return (0, 0);
+        }
+
+        if (windows.Count == 0)
+        {
+            failures.Add(new IndexFailure(path, "no audio could be read"));
+            return (0, 0);
+        }
+
+        DateTimeOffset modified = Truncate(file.LastWriteTimeUtc);
+        string count = windows.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string duration = windows.Max(w => w.EndSec).ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
+        var items = windows.Select(w => new CollectionItem
+        {
+            Path = VideoSegmentItems.PathOf(path, w.StartSec, w.EndSec),
+            MediaType = mediaType,
+            SizeBytes = file.Length,
+            ModifiedUtc = modified,
+            Extra = new Dictionary<string, string>
+            {
+                [VideoSegmentItems.VideoKey] = path,
+                [VideoSegmentItems.StartKey] = w.StartSec.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture),
+                [VideoSegmentItems.EndKey] = w.EndSec.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture),
+                [VideoSegmentItems.CountKey] = count,
+                [VideoSegmentItems.DurationKey] = duration,
+                [VideoSegmentItems.ModalityKey] = "audio",
+            },
+        }).ToList();
+
+        _collection.Upsert(items, [.. windows.Select(w => w.Embedding.Vector)], CancellationToken.None);
         if (previous is { Count: > 0 })
         {
             var current = new HashSet<string>(items.Select(i => i.Path), StringComparer.Ordinal);

@@ -21,7 +21,16 @@ internal static class MediaFiles
         ".mp4", ".m4v", ".mov", ".qt", ".3gp", ".3g2", ".mkv", ".webm", ".avi", ".ts", ".mts", ".m2ts", ".mpg", ".mpeg", ".flv", ".wmv", ".asf",
     };
 
+    // Audio candidates by name for audio models (CLAP); the content decides (AudioSniffer) before FFmpeg sees a file.
+    private static readonly HashSet<string> s_audioExtensions = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ".wav", ".wave", ".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".m4b", ".aac", ".aif", ".aiff", ".aifc", ".wma", ".amr",
+        ".caf", ".au", ".snd", ".wv", ".ape", ".mka", ".weba",
+    };
+
     public static bool IsImage(string path) => s_imageTypes.ContainsKey(Path.GetExtension(path));
+
+    public static bool IsAudio(string path) => s_audioExtensions.Contains(Path.GetExtension(path));
 
     public static bool IsVideo(string path) => s_videoExtensions.Contains(Path.GetExtension(path));
 
@@ -35,7 +44,11 @@ internal static class MediaFiles
     public static IEnumerable<FileInfo> Enumerate(string root, bool recursive, Action<string, string> onError) => Enumerate(root, recursive, false, onError);
 
     /// <summary>As above; with <paramref name="videos"/>, video files too.</summary>
-    public static IEnumerable<FileInfo> Enumerate(string root, bool recursive, bool videos, Action<string, string> onError)
+    public static IEnumerable<FileInfo> Enumerate(string root, bool recursive, bool videos, Action<string, string> onError) =>
+        Enumerate(root, recursive, name => IsImage(name) || (videos && IsVideo(name)), onError);
+
+    /// <summary>As above, for the files whose name <paramref name="include"/> accepts.</summary>
+    public static IEnumerable<FileInfo> Enumerate(string root, bool recursive, Func<string, bool> include, Action<string, string> onError)
     {
         var visited = new HashSet<string>(StringComparer.Ordinal);
         var pending = new Stack<DirectoryInfo>();
@@ -81,7 +94,7 @@ internal static class MediaFiles
 
             foreach (FileSystemInfo entry in entries)
             {
-                if (entry is FileInfo file && (IsImage(file.Name) || (videos && IsVideo(file.Name))))
+                if (entry is FileInfo file && include(file.Name))
                 {
                     yield return file;
                 }

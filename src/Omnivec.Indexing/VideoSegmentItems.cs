@@ -22,6 +22,9 @@ public static class VideoSegmentItems
     /// <summary><see cref="CollectionItem.Extra"/> key: how many segments the video has (a video is complete when all are present).</summary>
     public const string CountKey = "segments";
 
+    /// <summary><see cref="CollectionItem.Extra"/> key: "audio" for the windows of a recording or soundtrack embedded by an audio model (absent for video segments).</summary>
+    public const string ModalityKey = "modality";
+
     /// <summary><see cref="CollectionItem.Extra"/> key: the video's duration in seconds.</summary>
     public const string DurationKey = "duration_sec";
 

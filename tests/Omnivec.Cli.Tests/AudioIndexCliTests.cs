@@ -1,0 +1,88 @@
+using System.Buffers.Binary;
+using System.Text.Json;
+using Omnivec.Tests;
+
+namespace Omnivec.Cli.Tests;
+
+/// <summary>A folder of recordings (and a video with sound) indexed into a CLAP collection, then searched by words and by a clip.</summary>
+public sealed class AudioIndexCliTests : IDisposable
+{
+    private static readonly string Pack = Path.Combine(TestPaths.Fixtures, "models", "tiny-clap-hf");
+    private static readonly string Clips = Path.Combine(TestPaths.Fixtures, "reference", "clap");
+    private readonly string _temp = Directory.CreateTempSubdirectory("omnivec-audio-index-").FullName;
+
+    private string Store => Path.Combine(_temp, "store");
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_temp, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    [Fact]
+    public async Task Recordings_index_as_windows_and_a_clip_of_one_finds_it_at_the_right_offset_first()
+    {
+        string folder = Directory.CreateDirectory(Path.Combine(_temp, "recordings")).FullName;
+        foreach (string clip in new[] { "tone-2.3s.wav", "noise-4.1s.wav", "mix-13.5s.wav", "chirp-6.7s.wav" })
+        {
+            File.Copy(Path.Combine(Clips, clip), Path.Combine(folder, clip));
+        }
+
+        // A video whose soundtrack is the chirp, a photo (not audio: ignored by an audio model) and a text file named .mp3.
+        TestVideos.Run("ffmpeg", ["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=10:duration=6.7",
+            "-i", Path.Combine(Clips, "chirp-6.7s.wav"), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "flac", "-shortest",
+            Path.Combine(folder, "chirp-video.mkv")]);
+        File.Copy(CliRunner.Photo("bananas.jpg"), Path.Combine(folder, "bananas.jpg"));
+        File.WriteAllText(Path.Combine(folder, "notes.mp3"), "a text file named like an mp3");
+
+        CliResult index = await CliRunner.RunAsync(["index", folder, "--model", Pack, "--store", Store, "--collection", "sounds"]);
+        Assert.True(index.ExitCode == 0, index.StdErr);
+        Assert.Contains("5 added", index.StdOut);
+        Assert.Contains("notes.mp3: not audio", index.StdErr);
+        Assert.DoesNotContain("bananas.jpg", index.StdErr);
+
+        // The second window of the 13.5 s recording, cut out exactly: it finds that window first, with offsets.
+        string query = Path.Combine(_temp, "query.wav");
+        File.WriteAllBytes(query, CutWav(File.ReadAllBytes(Path.Combine(Clips, "mix-13.5s.wav")), startSample: 168_000, samples: 480_000));
+        CliResult search = await CliRunner.RunAsync(["search", "--audio", query, "--store", Store, "--collection", "sounds", "--json", "--top", "3", "--all"]);
+        Assert.True(search.ExitCode == 0, search.StdErr);
+        JsonElement[] results = [.. JsonDocument.Parse(search.StdOut).RootElement.GetProperty("results").EnumerateArray()];
+        Assert.Equal(Path.Combine(folder, "mix-13.5s.wav"), results[0].GetProperty("path").GetString());
+        Assert.Equal(3.5, results[0].GetProperty("start_offset_sec").GetDouble());
+        Assert.Equal(13.5, results[0].GetProperty("end_offset_sec").GetDouble());
+        Assert.True(results[0].GetProperty("score").GetDouble() > 0.9999);
+
+        // The video's soundtrack was indexed and is found by the recording it carries.
+        CliResult chirp = await CliRunner.RunAsync(["search", "--audio", Path.Combine(Clips, "chirp-6.7s.wav"), "--store", Store, "--collection", "sounds", "--json", "--top", "2", "--all"]);
+        Assert.True(chirp.ExitCode == 0, chirp.StdErr);
+        string[] paths = [.. JsonDocument.Parse(chirp.StdOut).RootElement.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("path").GetString()!)];
+        Assert.Equal([Path.Combine(folder, "chirp-6.7s.wav"), Path.Combine(folder, "chirp-video.mkv")], paths.Order(StringComparer.Ordinal));
+
+        // Words search the same collection; the collection remembers its model.
+        CliResult words = await CliRunner.RunAsync(["search", "a dog barking", "--store", Store, "--collection", "sounds", "--json", "--all", "--top", "50"]);
+        Assert.True(words.ExitCode == 0, words.StdErr);
+        Assert.Equal(6, JsonDocument.Parse(words.StdOut).RootElement.GetProperty("results").GetArrayLength());
+
+        // Incremental: nothing redone; a deleted recording takes its windows with it.
+        File.Delete(Path.Combine(folder, "mix-13.5s.wav"));
+        CliResult again = await CliRunner.RunAsync(["index", folder, "--store", Store, "--collection", "sounds"]);
+        Assert.True(again.ExitCode == 0, again.StdErr);
+        Assert.Contains("0 added, 0 updated, 4 unchanged, 1 removed", again.StdOut);
+    }
+
+    /// <summary>A 16-bit mono WAV (44-byte header) cut to [start, start + samples).</summary>
+    private static byte[] CutWav(byte[] wav, int startSample, int samples)
+    {
+        byte[] cut = new byte[44 + samples * 2];
+        wav.AsSpan(0, 44).CopyTo(cut);
+        wav.AsSpan(44 + startSample * 2, samples * 2).CopyTo(cut.AsSpan(44));
+        BinaryPrimitives.WriteInt32LittleEndian(cut.AsSpan(4), 36 + samples * 2);
+        BinaryPrimitives.WriteInt32LittleEndian(cut.AsSpan(40), samples * 2);
+        return cut;
+    }
+}
