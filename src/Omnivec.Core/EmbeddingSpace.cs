@@ -12,6 +12,8 @@ public enum Modalities
     Image = 2,
     /// <summary>Video (segments with start and end offsets).</summary>
     Video = 4,
+
+    /// <summary>Recordings and soundtracks (CLAP).</summary>
     Audio = 8,
 }
 

@@ -470,6 +470,7 @@ public sealed class ClapEmbeddingGenerator : IMultimodalEmbeddingGenerator, IAud
             ? Tokenizer
             : MultimodalEmbeddingGenerator.GetService(this, _metadata, serviceType, serviceKey);
 
+    /// <summary>Releases both ONNX Runtime sessions.</summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
