@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace Omnivec.Media;
 
-/// <summary>How videos are cut into segments and sampled. Defaults are the measured ones (see docs/video.md).</summary>
+/// <summary>How videos are cut into segments and sampled. Where the defaults come from: docs/video.md.</summary>
 public sealed class VideoSegmenterOptions
 {
     /// <summary>
