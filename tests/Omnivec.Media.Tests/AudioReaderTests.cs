@@ -224,10 +224,30 @@ public sealed class AudioReaderTests : IDisposable
         }
 
         Assert.True(started.Count >= 3);
+        // The hook is static and other tests run ffmpeg at the same time: only processes reading this test's file count.
+        // A killed process may take a moment to be reaped, so each gets a short grace period.
         foreach (int pid in started)
         {
-            Assert.False(File.Exists($"/proc/{pid}/status") && !File.ReadAllText($"/proc/{pid}/status").Contains("State:\tZ", StringComparison.Ordinal),
-                $"process {pid} is still running");
+            bool Ours() => File.Exists($"/proc/{pid}/cmdline") && ReadOrEmpty($"/proc/{pid}/cmdline").Contains(path, StringComparison.Ordinal);
+            bool Running() => File.Exists($"/proc/{pid}/status") && !ReadOrEmpty($"/proc/{pid}/status").Contains("State:\tZ", StringComparison.Ordinal);
+            for (int i = 0; i < 50 && Ours() && Running(); i++)
+            {
+                await Task.Delay(100);
+            }
+
+            Assert.False(Ours() && Running(), $"process {pid} is still running");
+        }
+
+        static string ReadOrEmpty(string file)
+        {
+            try
+            {
+                return File.ReadAllText(file);
+            }
+            catch (IOException)
+            {
+                return "";
+            }
         }
     }
 
