@@ -7,7 +7,7 @@ Run with the Debian python that has torch, onnx and sentencepiece (see tools/REA
                                                                   #    tests/fixtures/reference/tiny-{siglip,mclip}.json
 
 The real vocabularies cannot be had here, so each pack gets a SentencePiece Unigram model trained by this script
-(nmt_nfkc normalisation, so the precompiled charsmap is exercised) on the shared tokenizer strings plus a few
+(nmt_nfkc normalisation, so the precompiled charsmap is exercised) on the reference tokenizer strings (tests/fixtures/corpus/clip) plus a few
 sentences in other scripts. Token ids in the references come from python3-sentencepiece plus the pack's documented
 rules (written out below: SiglipTokenizer's lower-casing and canonicalisation, XLM-R's fairseq offset); embeddings
 come from the PyTorch modules, never through ONNX.
@@ -70,7 +70,7 @@ EXTRA_SENTENCES = [
     "कुत्ता समुद्र तट पर", "สุนัขบนชายหาด", "köpek sahilde", "pies na plaży",
 ]
 
-# Texts whose ids and embeddings the tests compare (besides every shared tokenizer string).
+# Texts whose ids and embeddings the tests compare (besides every reference tokenizer string).
 EDGE_TEXTS = [
     "", "   \t\n  ", "A PHOTO OF A RED DOOR", "O'Neill's café -- 50% off!!!", "hello     world\u00a0again",
     "ｆｕｌｌｗｉｄｔｈ ＡＢＣ １２３", "ﬁne ligatures ½", "\U0001F431\U0001F436 emoji \u2764\ufe0f", "x",
@@ -92,7 +92,7 @@ def corpus_dir(arg: str | None) -> Path:
     raise SystemExit
 
 
-def shared_texts(corpus: Path) -> list[str]:
+def tokenizer_texts(corpus: Path) -> list[str]:
     with open(corpus / "clip" / "tokenizer-vectors.jsonl", encoding="utf-8") as f:
         return [json.loads(line)["text"] for line in f if line.strip()]
 
@@ -544,9 +544,9 @@ def main() -> None:
     parser.add_argument("--corpus")
     args = parser.parse_args()
     corpus = corpus_dir(args.corpus)
-    shared = shared_texts(corpus)
-    training = shared + EXTRA_SENTENCES * 3
-    texts = shared + EDGE_TEXTS
+    reference_texts = tokenizer_texts(corpus)
+    training = reference_texts + EXTRA_SENTENCES * 3
+    texts = reference_texts + EDGE_TEXTS
     fixtures = REPO / "tests" / "fixtures"
     make_siglip(fixtures / "models" / "tiny-siglip-hf", fixtures / "reference" / "tiny-siglip.json", texts, corpus, training)
     make_mclip(fixtures / "models" / "tiny-mclip-immich", fixtures / "reference" / "tiny-mclip.json", texts, corpus, training)
