@@ -4,6 +4,8 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 
+using static Omnivec.Media.MediaProbe;
+
 namespace Omnivec.Media;
 
 /// <summary>What ffprobe says about the audio of a file.</summary>
@@ -39,6 +41,10 @@ public sealed record AudioWindow(long StartSample, float[] Samples, int SampleRa
 /// </summary>
 public sealed class AudioReader
 {
+    private static readonly MediaProbeSpec Probe = MediaProbeSpec.Create<AudioErrorKind>("audio", AudioSniffer.SniffFile,
+        "not audio (the content is no known audio or video container: wav, mp3, flac, ogg/opus, m4a/aac, aiff, mp4, mkv/webm, …)",
+        (kind, message, inner) => new AudioReadException(kind, message, inner));
+
     private readonly FfmpegOptions _options;
 
     /// <summary>Creates a reader that runs FFmpeg with the given options (defaults when null).</summary>
@@ -53,62 +59,9 @@ public sealed class AudioReader
     public async Task<AudioInfo> ProbeAsync(string path, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(path);
-        string full = Path.GetFullPath(path);
-        string? mediaType;
-        try
-        {
-            if (new FileInfo(full).Length == 0)
-            {
-                throw new AudioReadException(AudioErrorKind.Corrupt, $"{path}: the file is empty");
-            }
-
-            mediaType = AudioSniffer.SniffFile(full);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new AudioReadException(AudioErrorKind.Corrupt, $"{path}: {(ex is FileNotFoundException or DirectoryNotFoundException ? "file not found" : ex.Message)}", ex);
-        }
-
-        if (mediaType is null)
-        {
-            throw new AudioReadException(AudioErrorKind.Unsupported,
-                $"{path}: not audio (the content is no known audio or video container: wav, mp3, flac, ogg/opus, m4a/aac, aiff, mp4, mkv/webm, …)");
-        }
-
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.ProbeTimeout);
-        string json;
-        using (FfmpegProcess probe = FfmpegProcess.Start(_options.FfprobePath,
-            ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", "-i", "file:" + full], _options.MaxStderrBytes, timeout.Token))
-        {
-            int exitCode;
-            try
-            {
-                using var reader = new StreamReader(probe.Output);
-                char[] buffer = new char[4 << 20];
-                int length = await reader.ReadBlockAsync(buffer, timeout.Token).ConfigureAwait(false);
-                json = new string(buffer, 0, length);
-                exitCode = await probe.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                throw new AudioReadException(AudioErrorKind.TimedOut, $"{path}: ffprobe did not finish within {_options.ProbeTimeout.TotalSeconds:0} s");
-            }
-
-            if (exitCode != 0)
-            {
-                string reason = probe.StderrTail().Replace(full, path, StringComparison.Ordinal);
-                throw new AudioReadException(AudioErrorKind.Corrupt, $"{path}: cannot read the audio ({(reason.Length > 0 ? reason : "ffprobe exit code " + exitCode)})");
-            }
-        }
-
+        (string mediaType, string json) = await MediaProbe.RunAsync(path, _options, Probe, cancellationToken).ConfigureAwait(false);
         AudioInfo info = Parse(json, mediaType, path);
-        if (info.DurationSec > _options.MaxDuration.TotalSeconds)
-        {
-            throw new AudioReadException(AudioErrorKind.TooLong, string.Create(CultureInfo.InvariantCulture,
-                $"{path}: the audio lasts {VideoReader.FormatDuration(info.DurationSec)}, above the limit of {VideoReader.FormatDuration(_options.MaxDuration.TotalSeconds)}"));
-        }
-
+        MediaProbe.CheckDuration(path, info.DurationSec, _options, Probe);
         return info;
     }
 
@@ -200,9 +153,7 @@ public sealed class AudioReader
         {
             if (filled == 0)
             {
-                string reason = process.StderrTail().Replace(full, path, StringComparison.Ordinal);
-                throw new AudioReadException(AudioErrorKind.Corrupt,
-                    $"{path}: no audio could be decoded ({(reason.Length > 0 ? reason : "ffmpeg exit code " + exitCode.ToString(CultureInfo.InvariantCulture))})");
+                throw new AudioReadException(AudioErrorKind.Corrupt, $"{path}: no audio could be decoded ({MediaProbe.FailureReason(process, full, path, "ffmpeg", exitCode)})");
             }
 
             yield return new AudioWindow(0, window.AsSpan(0, filled).ToArray(), sampleRate);
@@ -285,23 +236,5 @@ public sealed class AudioReader
         {
             throw new AudioReadException(AudioErrorKind.Corrupt, $"{name}: ffprobe's answer could not be read ({ex.Message})", ex);
         }
-    }
-
-    private static string? Str(JsonElement e, string name) =>
-        e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out JsonElement p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
-
-    private static double Num(JsonElement e, string name)
-    {
-        if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty(name, out JsonElement p))
-        {
-            return 0;
-        }
-
-        return p.ValueKind switch
-        {
-            JsonValueKind.Number => p.GetDouble(),
-            JsonValueKind.String when double.TryParse(p.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && double.IsFinite(d) => d,
-            _ => 0,
-        };
     }
 }

@@ -3,6 +3,8 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Omnivec.Imaging;
 
+using static Omnivec.Media.MediaProbe;
+
 namespace Omnivec.Media;
 
 /// <summary>One decoded frame: upright RGB at reduced size and its presentation time. Dispose it to return the pixels.</summary>
@@ -30,6 +32,10 @@ public sealed class VideoFrame : IDisposable
 /// </summary>
 public sealed class VideoReader
 {
+    private static readonly MediaProbeSpec Probe = MediaProbeSpec.Create<VideoErrorKind>("video", VideoSniffer.SniffFile,
+        "not a video (the content is no known video container: mp4, mov, mkv, webm, avi, mpeg-ts, 3gp, …)",
+        (kind, message, inner) => new VideoReadException(kind, message, inner));
+
     private readonly FfmpegOptions _options;
 
     /// <summary>Creates a reader that runs FFmpeg with the given options (defaults when null).</summary>
@@ -67,56 +73,8 @@ public sealed class VideoReader
     public async Task<VideoInfo> ProbeAsync(string path, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(path);
-        string full = Path.GetFullPath(path);
         string name = path;
-        string? mediaType;
-        try
-        {
-            if (new FileInfo(full).Length == 0)
-            {
-                throw new VideoReadException(VideoErrorKind.Corrupt, $"{name}: the file is empty");
-            }
-
-            mediaType = VideoSniffer.SniffFile(full);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new VideoReadException(VideoErrorKind.Corrupt, $"{name}: {(ex is FileNotFoundException or DirectoryNotFoundException ? "file not found" : ex.Message)}", ex);
-        }
-
-        if (mediaType is null)
-        {
-            throw new VideoReadException(VideoErrorKind.Unsupported, $"{name}: not a video (the content is no known video container: mp4, mov, mkv, webm, avi, mpeg-ts, 3gp, …)");
-        }
-
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.ProbeTimeout);
-        string json;
-        int exitCode;
-        using (FfmpegProcess probe = FfmpegProcess.Start(_options.FfprobePath,
-            ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", "-i", "file:" + full], _options.MaxStderrBytes, timeout.Token))
-        {
-            try
-            {
-                using var reader = new StreamReader(probe.Output);
-                // ffprobe's JSON is small; cap it anyway so a hostile file with thousands of streams cannot grow it without bound.
-                char[] buffer = new char[4 << 20];
-                int length = await reader.ReadBlockAsync(buffer, timeout.Token).ConfigureAwait(false);
-                json = new string(buffer, 0, length);
-                exitCode = await probe.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                throw new VideoReadException(VideoErrorKind.TimedOut, $"{name}: ffprobe did not finish within {_options.ProbeTimeout.TotalSeconds:0} s");
-            }
-
-            if (exitCode != 0)
-            {
-                string reason = probe.StderrTail();
-                throw new VideoReadException(VideoErrorKind.Corrupt, $"{name}: cannot read the video ({(reason.Length > 0 ? reason : "ffprobe exit code " + exitCode)})".Replace(full, name, StringComparison.Ordinal));
-            }
-        }
-
+        (string mediaType, string json) = await MediaProbe.RunAsync(path, _options, Probe, cancellationToken).ConfigureAwait(false);
         VideoInfo info = Parse(json, mediaType, name);
         if ((long)info.Width * info.Height > _options.MaxPixels)
         {
@@ -124,12 +82,7 @@ public sealed class VideoReader
                 $"{name}: {info.Width}x{info.Height} video is above the limit of {_options.MaxPixels:N0} pixels per frame"));
         }
 
-        if (info.DurationSec > _options.MaxDuration.TotalSeconds)
-        {
-            throw new VideoReadException(VideoErrorKind.TooLong, string.Create(CultureInfo.InvariantCulture,
-                $"{name}: the video lasts {FormatDuration(info.DurationSec)}, above the limit of {FormatDuration(_options.MaxDuration.TotalSeconds)}"));
-        }
-
+        MediaProbe.CheckDuration(name, info.DurationSec, _options, Probe);
         return info;
     }
 
@@ -188,9 +141,7 @@ public sealed class VideoReader
         int exitCode = await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
         if (index == 0)
         {
-            string reason = process.StderrTail().Replace(full, path, StringComparison.Ordinal);
-            throw new VideoReadException(VideoErrorKind.Corrupt,
-                $"{path}: no frame could be decoded ({(reason.Length > 0 ? reason : "ffmpeg exit code " + exitCode.ToString(CultureInfo.InvariantCulture))})");
+            throw new VideoReadException(VideoErrorKind.Corrupt, $"{path}: no frame could be decoded ({MediaProbe.FailureReason(process, full, path, "ffmpeg", exitCode)})");
         }
     }
 
@@ -374,26 +325,8 @@ public sealed class VideoReader
         return ((quarter % 4) + 4) % 4 * 90;
     }
 
-    private static string? Str(JsonElement e, string name) =>
-        e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out JsonElement p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
-
     private static int Int(JsonElement e, string name) =>
         e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out JsonElement p) && p.ValueKind == JsonValueKind.Number && p.TryGetInt32(out int i) ? i : 0;
-
-    private static double Num(JsonElement e, string name)
-    {
-        if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty(name, out JsonElement p))
-        {
-            return 0;
-        }
-
-        return p.ValueKind switch
-        {
-            JsonValueKind.Number => p.GetDouble(),
-            JsonValueKind.String when double.TryParse(p.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && double.IsFinite(d) => d,
-            _ => 0,
-        };
-    }
 
     private static double Rational(string? text)
     {
@@ -410,11 +343,5 @@ public sealed class VideoReader
 
         return double.TryParse(text.AsSpan(0, slash), NumberStyles.Float, CultureInfo.InvariantCulture, out double n)
             && double.TryParse(text.AsSpan(slash + 1), NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && d != 0 ? n / d : 0;
-    }
-
-    internal static string FormatDuration(double seconds)
-    {
-        var t = TimeSpan.FromSeconds(Math.Max(0, seconds));
-        return t.TotalHours >= 1 ? t.ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture) : t.ToString(@"m\:ss", CultureInfo.InvariantCulture);
     }
 }

@@ -9,40 +9,6 @@ using Omnivec.Text;
 
 namespace Omnivec.Onnx;
 
-/// <summary>How a local CLAP (audio-text) model is loaded and run.</summary>
-public sealed class ClapModelOptions
-{
-    /// <summary>Model folder (Transformers.js layout: onnx/audio_model.onnx, onnx/text_model.onnx).</summary>
-    public string? ModelDirectory { get; set; }
-
-    /// <summary>Which ONNX files to load where the folder has several (fp32, fp16, quantized).</summary>
-    public ModelVariant Variant { get; set; } = ModelVariant.Fp32;
-
-    /// <summary>Identity recorded in <see cref="EmbeddingSpace"/>: the Hub repo id, or the folder name when null.</summary>
-    public string? ModelId { get; set; }
-
-    /// <summary>Revision (commit) of the weights; a hash of the ONNX files when null.</summary>
-    public string? Revision { get; set; }
-
-    /// <summary>L2-normalise every vector (the default; CLAP similarity is cosine).</summary>
-    public bool Normalize { get; set; } = true;
-
-    /// <summary>Threads ONNX Runtime uses inside one model run; 0 means one per core.</summary>
-    public int IntraOpThreads { get; set; }
-
-    /// <summary>Largest batch of texts or audio windows sent to the model in one run.</summary>
-    public int MaxBatchSize { get; set; } = 8;
-
-    /// <summary>
-    /// Seconds between the starts of consecutive windows of long audio; 0 (the default) means one window length (no
-    /// overlap). Must not exceed the window length.
-    /// </summary>
-    public double WindowHopSeconds { get; set; }
-
-    /// <summary>Where FFmpeg lives and the limits on audio files.</summary>
-    public FfmpegOptions Ffmpeg { get; set; } = new();
-}
-
 /// <summary>
 /// A local CLAP model (LAION's audio-text model, Transformers.js packaging such as Xenova/clap-htsat-unfused) run with
 /// ONNX Runtime: texts and audio to vectors in one space. Features are computed exactly as Hugging Face's
@@ -53,19 +19,17 @@ public sealed class ClapModelOptions
 /// </summary>
 public sealed class ClapEmbeddingGenerator : IMultimodalEmbeddingGenerator, IAudioFileEmbedder
 {
-    private readonly OnnxTower _text;
+    private readonly OnnxGeneratorCore _core;
     private readonly OnnxTower _audio;
     private readonly ClapModelOptions _options;
     private readonly AudioReader _reader;
-    private readonly EmbeddingGeneratorMetadata _metadata;
     private readonly int _hopSamples;
-    private int _disposed;
 
     private ClapEmbeddingGenerator(ClapModelOptions options, string directory, ClipModelFiles files, OnnxTower text, OnnxTower audio,
         RobertaTokenizer tokenizer, ClapFeatureExtractor features)
     {
         _options = options;
-        _text = text;
+        _core = new OnnxGeneratorCore(typeof(ClapEmbeddingGenerator), options, text, tokenizer);
         _audio = audio;
         Tokenizer = tokenizer;
         Features = features;
@@ -101,17 +65,11 @@ public sealed class ClapEmbeddingGenerator : IMultimodalEmbeddingGenerator, IAud
             throw new ModelConfigurationException($"Text and audio towers disagree on the embedding size ({text.Dimensions} vs {audio.Dimensions}) in {directory}.");
         }
 
-        var identity = ModelIdentity.Resolve(directory, files, options.ModelId, options.Revision);
-        Space = new EmbeddingSpace("local", identity.ModelId, identity.Revision, text.Dimensions)
-        {
-            Modalities = Modalities.Text | Modalities.Audio,
-            Family = ModelFamilyDetector.Name(ModelFamily.Clap),
-        };
-        _metadata = new EmbeddingGeneratorMetadata("omnivec-onnx", new Uri(Path.GetFullPath(directory) + Path.DirectorySeparatorChar), identity.ModelId, text.Dimensions);
+        _core.Identify(directory, files, Modalities.Text | Modalities.Audio, ModelFamily.Clap);
     }
 
     /// <inheritdoc />
-    public EmbeddingSpace Space { get; }
+    public EmbeddingSpace Space => _core.Space;
 
     /// <summary>The model folder.</summary>
     public string Directory { get; }
@@ -146,14 +104,8 @@ public sealed class ClapEmbeddingGenerator : IMultimodalEmbeddingGenerator, IAud
     /// <exception cref="ModelConfigurationException">Not a CLAP pack, the fusion variant, missing or broken files, settings not implemented.</exception>
     public static ClapEmbeddingGenerator Load(string modelDirectory, ClapModelOptions? options = null)
     {
-        ArgumentException.ThrowIfNullOrEmpty(modelDirectory);
         options ??= new ClapModelOptions();
-        if (!System.IO.Directory.Exists(modelDirectory))
-        {
-            throw new ModelConfigurationException($"Model folder not found: {modelDirectory}");
-        }
-
-        ClipModelFiles files = ClipModelLayout.SelectFromDirectory(modelDirectory, options.Variant);
+        ClipModelFiles files = OnnxGeneratorCore.SelectFiles(modelDirectory, options.Variant);
         if (files.Kind != ClipLayoutKind.TransformersJsAudio)
         {
             throw new ModelConfigurationException($"{modelDirectory} is not a CLAP pack (no onnx/audio_model.onnx beside onnx/text_model.onnx).");
@@ -162,22 +114,20 @@ public sealed class ClapEmbeddingGenerator : IMultimodalEmbeddingGenerator, IAud
         int? maxPositions = CheckConfig(modelDirectory);
         ClapFeatureExtractor features = ClapFeatureExtractor.FromDirectory(modelDirectory);
         RobertaTokenizer tokenizer = RobertaTokenizer.FromDirectory(modelDirectory, maxPositions);
-        OnnxExternalData.Check(Path.Combine(modelDirectory, files.TextModel));
         OnnxExternalData.Check(Path.Combine(modelDirectory, files.VisionModel));
-        OnnxTower? text = null;
-        OnnxTower? audio = null;
-        try
+        return OnnxGeneratorCore.WithTextTower(modelDirectory, files, options, text =>
         {
-            text = OnnxTower.Load(Path.Combine(modelDirectory, files.TextModel), TowerKind.Text, options.IntraOpThreads);
-            audio = OnnxTower.Load(Path.Combine(modelDirectory, files.VisionModel), TowerKind.Audio, options.IntraOpThreads);
-            return new ClapEmbeddingGenerator(options, modelDirectory, files, text, audio, tokenizer, features);
-        }
-        catch
-        {
-            text?.Dispose();
-            audio?.Dispose();
-            throw;
-        }
+            OnnxTower audio = OnnxTower.Load(Path.Combine(modelDirectory, files.VisionModel), TowerKind.Audio, options.IntraOpThreads);
+            try
+            {
+                return new ClapEmbeddingGenerator(options, modelDirectory, files, text, audio, tokenizer, features);
+            }
+            catch
+            {
+                audio.Dispose();
+                throw;
+            }
+        });
     }
 
     /// <summary>
@@ -224,48 +174,24 @@ public sealed class ClapEmbeddingGenerator : IMultimodalEmbeddingGenerator, IAud
     }
 
     /// <summary>Embeds texts; one vector per text, in order (texts longer than the tokenizer's limit are truncated).</summary>
-    public float[][] EmbedTexts(IReadOnlyList<string> texts, CancellationToken cancellationToken = default)
+    public float[][] EmbedTexts(IReadOnlyList<string> texts, CancellationToken cancellationToken = default) =>
+        _core.EmbedTexts(texts, Tokenizer.ContextLength, TextWidth, cancellationToken);
+
+    /// <summary>RoBERTa masks padding and derives positions from it, so a batch runs only as wide as its longest text.</summary>
+    private int TextWidth(ReadOnlySpan<int> lengths, int contextLength)
     {
-        ArgumentNullException.ThrowIfNull(texts);
-        ThrowIfDisposed();
-        var results = new float[texts.Count][];
-        int maxBatch = MaxBatch(_text);
-        int seq = Tokenizer.ContextLength;
-        long[] ids = ArrayPool<long>.Shared.Rent(maxBatch * seq);
-        int[] lengths = ArrayPool<int>.Shared.Rent(maxBatch);
-        float[] output = ArrayPool<float>.Shared.Rent(maxBatch * (_text.Dimensions > 0 ? _text.Dimensions : 4096));
-        try
+        if (_core.Text.FixedSequenceLength > 0)
         {
-            for (int start = 0; start < texts.Count; start += maxBatch)
-            {
-                int batch = Math.Min(maxBatch, texts.Count - start);
-                int longest = 2;
-                for (int b = 0; b < batch; b++)
-                {
-                    string text = texts[start + b] ?? throw new InvalidInputException($"Text {start + b} is null.");
-                    lengths[b] = Tokenizer.Encode(text, ids.AsSpan(b * seq, seq));
-                    longest = Math.Max(longest, lengths[b]);
-                }
-
-                // RoBERTa masks padding and derives positions from it, so the batch runs only as wide as its longest text.
-                int width = _text.FixedSequenceLength > 0 ? _text.FixedSequenceLength : longest;
-                for (int b = 1; b < batch; b++)
-                {
-                    ids.AsSpan(b * seq, width).CopyTo(ids.AsSpan(b * width, width));
-                }
-
-                _text.RunText(ids.AsSpan(0, batch * width), lengths.AsSpan(0, batch), batch, width, output, cancellationToken);
-                CopyOut(output, batch, _text.Dimensions, results, start);
-            }
-
-            return results;
+            return _core.Text.FixedSequenceLength;
         }
-        finally
+
+        int longest = 2;
+        foreach (int length in lengths)
         {
-            ArrayPool<long>.Shared.Return(ids);
-            ArrayPool<int>.Shared.Return(lengths);
-            ArrayPool<float>.Shared.Return(output);
+            longest = Math.Max(longest, length);
         }
+
+        return longest;
     }
 
     /// <summary>
@@ -275,7 +201,7 @@ public sealed class ClapEmbeddingGenerator : IMultimodalEmbeddingGenerator, IAud
     public float[][] EmbedClips(IReadOnlyList<float[]> clips, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(clips);
-        ThrowIfDisposed();
+        _core.ThrowIfDisposed();
         var results = new float[clips.Count][];
         int maxBatch = MaxBatch(_audio);
         int length = Features.FeatureLength;
@@ -290,7 +216,7 @@ public sealed class ClapEmbeddingGenerator : IMultimodalEmbeddingGenerator, IAud
                 Parallel.For(0, batch, new ParallelOptions { CancellationToken = cancellationToken },
                     b => Features.Extract(clips[start + b] ?? throw new InvalidInputException($"Clip {start + b} is null."), features.AsSpan(b * length, length)));
                 _audio.RunAudio(features, batch, s.FrameCount, s.FeatureSize, output, cancellationToken);
-                CopyOut(output, batch, _audio.Dimensions, results, start);
+                _core.CopyOut(output, batch, _audio.Dimensions, results, start);
             }
 
             return results;
@@ -310,7 +236,7 @@ public sealed class ClapEmbeddingGenerator : IMultimodalEmbeddingGenerator, IAud
     public async IAsyncEnumerable<AudioSegmentEmbedding> EmbedAudioFileAsync(string path, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(path);
-        ThrowIfDisposed();
+        _core.ThrowIfDisposed();
         ClapFeatureSettings s = Features.Settings;
         AudioInfo info = await _reader.ProbeAsync(path, cancellationToken).ConfigureAwait(false);
         int maxBatch = MaxBatch(_audio);
@@ -343,7 +269,7 @@ public sealed class ClapEmbeddingGenerator : IMultimodalEmbeddingGenerator, IAud
         }
 
         float[][] vectors = EmbedClips(windows.Select(w => w.Samples).ToArray(), cancellationToken);
-        return windows.Select((w, i) => new AudioSegmentEmbedding(w.StartSec, w.EndSec, ToEmbedding(vectors[i]))).ToList();
+        return windows.Select((w, i) => new AudioSegmentEmbedding(w.StartSec, w.EndSec, _core.ToEmbedding(vectors[i]))).ToList();
     }
 
     /// <summary>
@@ -371,52 +297,15 @@ public sealed class ClapEmbeddingGenerator : IMultimodalEmbeddingGenerator, IAud
             VectorMath.NormalizeInPlace(sum);
         }
 
-        return ToEmbedding(sum);
+        return _core.ToEmbedding(sum);
     }
 
-    private void CopyOut(float[] output, int batch, int dims, float[][] results, int start)
-    {
-        for (int b = 0; b < batch; b++)
-        {
-            float[] vector = output.AsSpan(b * dims, dims).ToArray();
-            if (_options.Normalize)
-            {
-                VectorMath.NormalizeInPlace(vector);
-            }
-
-            results[start + b] = vector;
-        }
-    }
-
-    private int MaxBatch(OnnxTower tower) => tower.FixedBatch > 0 ? tower.FixedBatch : Math.Max(1, _options.MaxBatchSize);
-
-    private Embedding<float> ToEmbedding(float[] vector) => new(vector) { ModelId = Space.ModelId, CreatedAt = DateTimeOffset.UtcNow };
-
-    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-
-    private void CheckDimensions(EmbeddingGenerationOptions? options)
-    {
-        if (options?.Dimensions is int requested && requested != Dimensions)
-        {
-            throw new InvalidInputException($"This model produces {Dimensions}-dimensional vectors and cannot produce {requested}.");
-        }
-    }
+    private int MaxBatch(OnnxTower tower) => _core.MaxBatch(tower);
 
     /// <inheritdoc />
     public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values, EmbeddingGenerationOptions? options = null,
-        CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(values);
-        CheckDimensions(options);
-        float[][] vectors = EmbedTexts(values as IReadOnlyList<string> ?? values.ToArray(), cancellationToken);
-        var result = new GeneratedEmbeddings<Embedding<float>>(vectors.Length);
-        foreach (float[] vector in vectors)
-        {
-            result.Add(ToEmbedding(vector));
-        }
-
-        return Task.FromResult(result);
-    }
+        CancellationToken cancellationToken = default) =>
+        _core.GenerateTexts(values, options, EmbedTexts, cancellationToken);
 
     /// <inheritdoc />
     /// <remarks>
@@ -428,7 +317,7 @@ public sealed class ClapEmbeddingGenerator : IMultimodalEmbeddingGenerator, IAud
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(values);
-        CheckDimensions(options);
+        _core.CheckDimensions(options);
         DataContent[] contents = values as DataContent[] ?? values.ToArray();
         var result = new GeneratedEmbeddings<Embedding<float>>(contents.Length);
         for (int i = 0; i < contents.Length; i++)
@@ -465,20 +354,14 @@ public sealed class ClapEmbeddingGenerator : IMultimodalEmbeddingGenerator, IAud
 
     /// <inheritdoc />
     /// <summary>The standard answers (metadata, space, this generator and <see cref="IAudioFileEmbedder"/>), plus its tokenizer (<see cref="ITextTokenizer"/>).</summary>
-    public object? GetService(Type serviceType, object? serviceKey = null) =>
-        serviceKey is null && (serviceType == typeof(ITextTokenizer) || serviceType == typeof(RobertaTokenizer))
-            ? Tokenizer
-            : MultimodalEmbeddingGenerator.GetService(this, _metadata, serviceType, serviceKey);
+    public object? GetService(Type serviceType, object? serviceKey = null) => _core.GetService(this, serviceType, serviceKey);
 
     /// <summary>Releases both ONNX Runtime sessions.</summary>
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        if (_core.Dispose())
         {
-            return;
+            _audio.Dispose();
         }
-
-        _text.Dispose();
-        _audio.Dispose();
     }
 }

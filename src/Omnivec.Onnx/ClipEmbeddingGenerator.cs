@@ -12,7 +12,7 @@ namespace Omnivec.Onnx;
 /// images to vectors in one space, identical to the reference implementation. The family is read from the pack's own
 /// files and decides the tokenizer, the padding and how scores read. One session per tower, loaded once and shared by
 /// all callers; batches are split to the model's batch limit; vectors are L2-normalised unless
-/// <see cref="ClipModelOptions.Normalize"/> is off.
+/// <see cref="OnnxModelOptions.Normalize"/> is off.
 /// </summary>
 /// <remarks>
 /// The work is CPU-bound, so the <c>GenerateAsync</c> methods run synchronously on the calling thread; the
@@ -20,21 +20,19 @@ namespace Omnivec.Onnx;
 /// </remarks>
 public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPerItemImageEmbedder, IImageFileEmbedder, IRgbImageEmbedder
 {
-    private readonly OnnxTower _text;
+    private readonly OnnxGeneratorCore _core;
 
     // The image tower loads on first use: a text search or a text-only service never pays for its ~350 MB
     // (ViT-B/32) or its load time. Failures are cached: a broken file stays an error, every time it is needed.
     private readonly Lazy<OnnxTower> _vision;
     private readonly ImageDecoder _decoder;
     private readonly ClipModelOptions _options;
-    private readonly EmbeddingGeneratorMetadata _metadata;
     private readonly int _sequenceLength;
 
     // Whether text runs are trimmed to the longest text of the batch: asked for, possible (dynamic sequence axis) and
     // proven exact for this model by one probe at load (see TrimmedRunIsExact).
     private readonly bool _trimTextPadding;
     private bool _probingTrim;
-    private int _disposed;
 
     private ClipEmbeddingGenerator(ClipModelOptions options, string directory, ClipModelFiles files, ModelFamily family, OnnxTower text, string visionPath,
         ITextTokenizer tokenizer, ImagePreprocessor preprocessor, SigmoidScoreCalibration? calibration)
@@ -42,9 +40,8 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
         _options = options;
         Family = family;
         Calibration = calibration;
-        _text = text;
+        _core = new OnnxGeneratorCore(typeof(ClipEmbeddingGenerator), options, text, tokenizer);
         _vision = new Lazy<OnnxTower>(() => LoadVision(visionPath), LazyThreadSafetyMode.ExecutionAndPublication);
-        Tokenizer = tokenizer;
         Preprocessor = preprocessor;
         Directory = directory;
         Layout = files.Kind;
@@ -64,17 +61,11 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
 
         _trimTextPadding = options.TrimTextPadding && text.FixedSequenceLength == 0 && TrimmedRunIsExact();
 
-        var identity = ModelIdentity.Resolve(directory, files, options.ModelId, options.Revision);
-        Space = new EmbeddingSpace("local", identity.ModelId, identity.Revision, text.Dimensions)
-        {
-            Modalities = Modalities.Text | Modalities.Image,
-            Family = ModelFamilyDetector.Name(family),
-        };
-        _metadata = new EmbeddingGeneratorMetadata("omnivec-onnx", new Uri(Path.GetFullPath(directory) + Path.DirectorySeparatorChar), identity.ModelId, text.Dimensions);
+        _core.Identify(directory, files, Modalities.Text | Modalities.Image, family);
     }
 
     /// <inheritdoc />
-    public EmbeddingSpace Space { get; }
+    public EmbeddingSpace Space => _core.Space;
 
     /// <summary>Whether text runs are trimmed to the longest text of a batch (false: always the full context).</summary>
     internal bool TrimsTextPadding => _trimTextPadding;
@@ -95,7 +86,7 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
     public SigmoidScoreCalibration? Calibration { get; }
 
     /// <summary>The model's tokenizer (<see cref="ClipTokenizer"/> or <see cref="SentencePieceTextTokenizer"/>).</summary>
-    public ITextTokenizer Tokenizer { get; }
+    public ITextTokenizer Tokenizer => _core.Tokenizer;
 
     /// <summary>The model's image preprocessing.</summary>
     public ImagePreprocessor Preprocessor { get; }
@@ -113,7 +104,7 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
     {
         get
         {
-            ThrowIfDisposed();
+            _core.ThrowIfDisposed();
             return _vision.Value;
         }
     }
@@ -157,14 +148,8 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
     /// <summary>Loads the model in <paramref name="modelDirectory"/> (Transformers.js or Immich layout).</summary>
     public static ClipEmbeddingGenerator Load(string modelDirectory, ClipModelOptions? options = null)
     {
-        ArgumentException.ThrowIfNullOrEmpty(modelDirectory);
         options ??= new ClipModelOptions();
-        if (!System.IO.Directory.Exists(modelDirectory))
-        {
-            throw new ModelConfigurationException($"Model folder not found: {modelDirectory}");
-        }
-
-        ClipModelFiles files = ClipModelLayout.SelectFromDirectory(modelDirectory, options.Variant);
+        ClipModelFiles files = OnnxGeneratorCore.SelectFiles(modelDirectory, options.Variant);
         if (files.Kind == ClipLayoutKind.TransformersJsAudio)
         {
             throw new ModelConfigurationException($"{modelDirectory} holds an audio model (CLAP: onnx/audio_model.onnx), not an image model; load it with ClapEmbeddingGenerator.");
@@ -174,18 +159,14 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
         ITextTokenizer tokenizer = LoadTokenizer(modelDirectory, files, family);
         ImagePreprocessor preprocessor = ImagePreprocessor.FromDirectory(modelDirectory);
         SigmoidScoreCalibration? calibration = family == ModelFamily.Siglip ? ReadCalibration(modelDirectory, files) : null;
-        OnnxExternalData.Check(Path.Combine(modelDirectory, files.TextModel));
-
         string visionPath = Path.Combine(modelDirectory, files.VisionModel);
         if (!File.Exists(visionPath))
         {
             throw new ModelConfigurationException($"Vision model not found: {visionPath}");
         }
 
-        OnnxTower? text = null;
-        try
+        return OnnxGeneratorCore.WithTextTower(modelDirectory, files, options, text =>
         {
-            text = OnnxTower.Load(Path.Combine(modelDirectory, files.TextModel), TowerKind.Text, options.IntraOpThreads);
             var generator = new ClipEmbeddingGenerator(options, modelDirectory, files, family, text, visionPath, tokenizer, preprocessor, calibration);
             if (!options.LoadVisionOnFirstUse)
             {
@@ -193,15 +174,10 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
             }
 
             return generator;
-        }
-        catch
-        {
-            text?.Dispose();
-            throw;
-        }
+        });
     }
 
-    /// <summary>Loads the model named by <see cref="ClipModelOptions.ModelDirectory"/>.</summary>
+    /// <summary>Loads the model named by <see cref="OnnxModelOptions.ModelDirectory"/>.</summary>
     public static ClipEmbeddingGenerator Load(ClipModelOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -276,57 +252,14 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
     }
 
     /// <summary>Embeds texts; one vector per text, in order. Texts longer than the context are truncated, as the reference does.</summary>
-    public float[][] EmbedTexts(IReadOnlyList<string> texts, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(texts);
-        ThrowIfDisposed();
-        var results = new float[texts.Count][];
-        int maxBatch = MaxBatch(_text);
-        int seq = _sequenceLength;
-        long[] ids = ArrayPool<long>.Shared.Rent(maxBatch * seq);
-        int[] lengths = ArrayPool<int>.Shared.Rent(maxBatch);
-        // Until a dynamic-shape model has run once its width is unknown; 4096 covers every CLIP.
-        float[] output = ArrayPool<float>.Shared.Rent(maxBatch * (_text.Dimensions > 0 ? _text.Dimensions : 4096));
-        try
-        {
-            for (int start = 0; start < texts.Count; start += maxBatch)
-            {
-                int batch = Math.Min(maxBatch, texts.Count - start);
-                for (int b = 0; b < batch; b++)
-                {
-                    string? text = texts[start + b] ?? throw new InvalidInputException($"Text {start + b} is null.");
-                    lengths[b] = Tokenizer.Encode(text, ids.AsSpan(b * seq, seq));
-                }
-
-                int used = TrimmedLength(lengths.AsSpan(0, batch), seq);
-                if (used < seq)
-                {
-                    // Pack rows to the trimmed width in place (each row moves left, so no overlap is lost).
-                    for (int b = 1; b < batch; b++)
-                    {
-                        ids.AsSpan(b * seq, used).CopyTo(ids.AsSpan(b * used, used));
-                    }
-                }
-
-                _text.RunText(ids.AsSpan(0, batch * used), lengths.AsSpan(0, batch), batch, used, output, cancellationToken);
-                CopyOut(output, batch, _text.Dimensions, results, start);
-            }
-
-            return results;
-        }
-        finally
-        {
-            ArrayPool<long>.Shared.Return(ids);
-            ArrayPool<int>.Shared.Return(lengths);
-            ArrayPool<float>.Shared.Return(output);
-        }
-    }
+    public float[][] EmbedTexts(IReadOnlyList<string> texts, CancellationToken cancellationToken = default) =>
+        _core.EmbedTexts(texts, _sequenceLength, TrimmedLength, cancellationToken);
 
     /// <summary>Embeds decoded images (already upright RGB); one vector per image, in order.</summary>
     public float[][] EmbedImages(IReadOnlyList<RgbImage> images, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(images);
-        ThrowIfDisposed();
+        _core.ThrowIfDisposed();
         var results = new float[images.Count][];
         int maxBatch = MaxBatch(Vision);
         int length = Preprocessor.TensorLength;
@@ -339,7 +272,7 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
                 int batch = Math.Min(maxBatch, images.Count - start);
                 ParallelFor(batch, b => Preprocessor.Preprocess(images[start + b], pixels.AsSpan(b * length, length)), cancellationToken);
                 output = RunVision(pixels, batch, output, cancellationToken);
-                CopyOut(output, batch, Vision.Dimensions, results, start);
+                _core.CopyOut(output, batch, Vision.Dimensions, results, start);
             }
 
             return results;
@@ -401,7 +334,7 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
 
     private EmbeddingOutcome[] EmbedDecoded(int count, Func<int, RgbImage> decode, CancellationToken cancellationToken)
     {
-        ThrowIfDisposed();
+        _core.ThrowIfDisposed();
         var outcomes = new EmbeddingOutcome[count];
         int maxBatch = MaxBatch(Vision);
         int length = Preprocessor.TensorLength;
@@ -457,13 +390,7 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
                 int dims = Vision.Dimensions;
                 for (int g = 0; g < good; g++)
                 {
-                    float[] vector = output.AsSpan(g * dims, dims).ToArray();
-                    if (_options.Normalize)
-                    {
-                        VectorMath.NormalizeInPlace(vector);
-                    }
-
-                    outcomes[start + slots[g]] = new EmbeddingOutcome(ToEmbedding(vector), null);
+                    outcomes[start + slots[g]] = new EmbeddingOutcome(_core.ToEmbedding(_core.ToVector(output.AsSpan(g * dims, dims))), null);
                 }
             }
 
@@ -496,20 +423,6 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
         return output;
     }
 
-    private void CopyOut(float[] output, int batch, int dims, float[][] results, int start)
-    {
-        for (int b = 0; b < batch; b++)
-        {
-            float[] vector = output.AsSpan(b * dims, dims).ToArray();
-            if (_options.Normalize)
-            {
-                VectorMath.NormalizeInPlace(vector);
-            }
-
-            results[start + b] = vector;
-        }
-    }
-
     /// <summary>
     /// The token width a run needs. CLIP's text tower is causal and pools at the end token, so padding after the longest
     /// text's end token cannot change any output: graphs with a dynamic sequence axis run on the trimmed width, which
@@ -519,7 +432,7 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
     {
         // SigLIP's text tower attends over every position without a mask and pools the last one: it needs the full width.
         if ((!_trimTextPadding && !_probingTrim) || Family == ModelFamily.Siglip
-            || (Family == ModelFamily.MClip && _text.MaskName is null))
+            || (Family == ModelFamily.MClip && _core.Text.MaskName is null))
         {
             return contextLength;
         }
@@ -559,7 +472,7 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
         }
     }
 
-    private int MaxBatch(OnnxTower tower) => tower.FixedBatch > 0 ? tower.FixedBatch : Math.Max(1, _options.MaxBatchSize);
+    private int MaxBatch(OnnxTower tower) => _core.MaxBatch(tower);
 
     private void ParallelFor(int count, Action<int> body, CancellationToken cancellationToken)
     {
@@ -578,33 +491,10 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
         Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken }, body);
     }
 
-    private Embedding<float> ToEmbedding(float[] vector) => new(vector) { ModelId = Space.ModelId, CreatedAt = DateTimeOffset.UtcNow };
-
-    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-
-    private void CheckDimensions(EmbeddingGenerationOptions? options)
-    {
-        if (options?.Dimensions is int requested && requested != Dimensions)
-        {
-            throw new InvalidInputException($"This model produces {Dimensions}-dimensional vectors and cannot produce {requested}.");
-        }
-    }
-
     /// <inheritdoc />
     public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values, EmbeddingGenerationOptions? options = null,
-        CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(values);
-        CheckDimensions(options);
-        float[][] vectors = EmbedTexts(values as IReadOnlyList<string> ?? values.ToArray(), cancellationToken);
-        var result = new GeneratedEmbeddings<Embedding<float>>(vectors.Length);
-        foreach (float[] vector in vectors)
-        {
-            result.Add(ToEmbedding(vector));
-        }
-
-        return Task.FromResult(result);
-    }
+        CancellationToken cancellationToken = default) =>
+        _core.GenerateTexts(values, options, EmbedTexts, cancellationToken);
 
     /// <inheritdoc />
     /// <remarks>Any input that cannot be embedded fails the whole call with its typed error; use <see cref="EmbedImages(IReadOnlyList{ReadOnlyMemory{byte}}, IReadOnlyList{string}, CancellationToken)"/> to get per-input outcomes.</remarks>
@@ -612,7 +502,7 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(values);
-        CheckDimensions(options);
+        _core.CheckDimensions(options);
         DataContent[] contents = values as DataContent[] ?? values.ToArray();
         var payloads = new ReadOnlyMemory<byte>[contents.Length];
         var names = new string?[contents.Length];
@@ -650,21 +540,18 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
     /// graph is present, the <see cref="SigmoidScoreCalibration"/>.
     /// </summary>
     public object? GetService(Type serviceType, object? serviceKey = null) =>
-        serviceKey is null && (serviceType == typeof(ITextTokenizer) || serviceType == typeof(ClipTokenizer))
-            ? (serviceType.IsInstanceOfType(Tokenizer) ? Tokenizer : null)
-            : serviceKey is null && serviceType == typeof(SigmoidScoreCalibration)
+        serviceKey is null && serviceType == typeof(SigmoidScoreCalibration)
             ? Calibration
-            : MultimodalEmbeddingGenerator.GetService(this, _metadata, serviceType, serviceKey);
+            : _core.GetService(this, serviceType, serviceKey);
 
     /// <inheritdoc />
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        if (!_core.Dispose())
         {
             return;
         }
 
-        _text.Dispose();
         if (_vision.IsValueCreated)
         {
             _vision.Value.Dispose();
