@@ -41,69 +41,28 @@ internal static class ModelsCommand
     private static Command CreateList()
     {
         var json = new Option<bool>("--json") { Description = "Print as JSON." };
-        var command = new Command("list", "Models in the cache, and known-good models to try.");
+        var available = new Option<bool>("--available")
+        {
+            Description = "The curated table of models to try: family, dimensions, languages, download size (asked of the Hub), speed measured here, quality.",
+        };
+        var command = new Command("list", "Models in the cache; with --available, the models Omnivec knows to load.");
         command.Options.Add(json);
-        command.SetAction((parse, cancellationToken) =>
+        command.Options.Add(available);
+        command.SetAction(async (parse, cancellationToken) =>
         {
             using var hub = new HubClient(HubOptions.FromEnvironment());
             IReadOnlyList<CachedModelInfo> cached = hub.ListCached();
+            if (parse.GetValue(available))
+            {
+                IReadOnlyList<(KnownModel Model, long? Size, string? Why)> rows = await SizesAsync(hub, cancellationToken).ConfigureAwait(false);
+                PrintAvailable(rows, cached, parse.GetValue(json));
+                return 0;
+            }
+
             if (parse.GetValue(json))
             {
-                Output.WriteJsonLine(writer =>
-                {
-                    writer.WriteStartObject();
-                    writer.WriteStartArray("installed");
-                    foreach (CachedModelInfo info in cached)
-                    {
-                        writer.WriteStartObject();
-                        writer.WriteString("repo", info.RepoId);
-                        writer.WriteString("layout", info.Layout?.ToString());
-                        writer.WriteNumber("size_bytes", info.SizeOnDisk);
-                        writer.WriteString("directory", info.Directory);
-                        writer.WriteStartArray("revisions");
-                        foreach (CachedRevision revision in info.Revisions)
-                        {
-                            writer.WriteStartObject();
-                            writer.WriteString("commit", revision.Commit);
-                            writer.WriteStartArray("refs");
-                            foreach (string r in revision.Refs)
-                            {
-                                writer.WriteStringValue(r);
-                            }
-
-                            writer.WriteEndArray();
-                            writer.WriteStartArray("variants");
-                            foreach (ModelVariant v in revision.Variants)
-                            {
-                                writer.WriteStringValue(ClipModelLayout.VariantName(v));
-                            }
-
-                            writer.WriteEndArray();
-                            writer.WriteEndObject();
-                        }
-
-                        writer.WriteEndArray();
-                        writer.WriteNumber("dimensions", HubDefaults.Find(info.RepoId)?.Dimensions ?? 0);
-                        writer.WriteEndObject();
-                    }
-
-                    writer.WriteEndArray();
-                    writer.WriteStartArray("known_good");
-                    foreach (KnownModel known in HubDefaults.KnownModels)
-                    {
-                        writer.WriteStartObject();
-                        writer.WriteString("repo", known.RepoId);
-                        writer.WriteString("layout", known.Layout.ToString());
-                        writer.WriteNumber("dimensions", known.Dimensions);
-                        writer.WriteString("note", known.Note);
-                        writer.WriteBoolean("installed", cached.Any(c => c.RepoId == known.RepoId));
-                        writer.WriteEndObject();
-                    }
-
-                    writer.WriteEndArray();
-                    writer.WriteEndObject();
-                });
-                return Task.FromResult(0);
+                PrintInstalledJson(cached);
+                return 0;
             }
 
             Console.WriteLine($"Cache: {hub.CacheDirectory}");
@@ -129,18 +88,169 @@ internal static class ModelsCommand
                 AnsiConsole.Write(installed);
             }
 
-            var known = new Table().Border(TableBorder.Simple).Title("known good").AddColumn("repo").AddColumn("layout").AddColumn(new TableColumn("dims").RightAligned()).AddColumn("note");
-            foreach (KnownModel model in HubDefaults.KnownModels)
-            {
-                known.AddRow(Markup.Escape(model.RepoId + (model.RepoId == HubDefaults.DefaultModel ? " (default)" : "")), model.Layout.ToString(),
-                    model.Dimensions.ToString(CultureInfo.InvariantCulture), Markup.Escape(model.Note));
-            }
-
-            AnsiConsole.Write(known);
-            return Task.FromResult(0);
+            Console.WriteLine($"Models to try: omnivec models list --available (the default is {HubDefaults.DefaultModel}).");
+            return 0;
         });
         return command;
     }
+
+    /// <summary>Asks the Hub, all at once, how large each curated model's fp32 download is; offline or failing rows say why.</summary>
+    private static async Task<IReadOnlyList<(KnownModel Model, long? Size, string? Why)>> SizesAsync(HubClient hub, CancellationToken cancellationToken)
+    {
+        if (hub.Options.Offline)
+        {
+            return [.. HubDefaults.KnownModels.Select(m => (m, (long?)null, (string?)"offline"))];
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(20));
+        Task<(KnownModel, long?, string?)>[] lookups = [.. HubDefaults.KnownModels.Select(async model =>
+        {
+            try
+            {
+                long? size = await hub.GetDownloadSizeAsync(ModelReference.Parse(model.RepoId), ModelVariant.Fp32, timeout.Token).ConfigureAwait(false);
+                return (model, size, size is null ? "the Hub gave no size" : null);
+            }
+            catch (HubException e)
+            {
+                return (model, (long?)null, (string?)e.Kind.ToString());
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return (model, (long?)null, (string?)"no answer in 20 s");
+            }
+        })];
+        return await Task.WhenAll(lookups).ConfigureAwait(false);
+    }
+
+    private static void PrintAvailable(IReadOnlyList<(KnownModel Model, long? Size, string? Why)> rows, IReadOnlyList<CachedModelInfo> cached, bool asJson)
+    {
+        if (asJson)
+        {
+            Output.WriteJsonLine(writer =>
+            {
+                writer.WriteStartObject();
+                writer.WriteString("default", HubDefaults.DefaultModel);
+                writer.WriteStartArray("available");
+                foreach ((KnownModel model, long? size, string? why) in rows)
+                {
+                    writer.WriteStartObject();
+                    writer.WriteString("repo", model.RepoId);
+                    writer.WriteString("family", ModelFamilyDetector.Name(model.Family));
+                    writer.WriteString("layout", model.Layout.ToString());
+                    writer.WriteString("media", model.Media);
+                    writer.WriteNumber("dimensions", model.Dimensions);
+                    writer.WriteString("languages", model.Languages);
+                    if (size is long bytes)
+                    {
+                        writer.WriteNumber("download_bytes", bytes);
+                    }
+                    else
+                    {
+                        writer.WriteNull("download_bytes");
+                        writer.WriteString("download_bytes_unknown", why);
+                    }
+
+                    if (model.ImagesPerSecond is double rate)
+                    {
+                        writer.WriteNumber("images_per_second_measured", rate);
+                    }
+
+                    writer.WriteString("quality", model.Quality);
+                    writer.WriteString("note", model.Note);
+                    writer.WriteBoolean("installed", cached.Any(c => string.Equals(c.RepoId, model.RepoId, StringComparison.OrdinalIgnoreCase)));
+                    writer.WriteEndObject();
+                }
+
+                writer.WriteEndArray();
+                writer.WriteEndObject();
+            });
+            return;
+        }
+
+        // One block per model (a wide table wraps into noise on an 80-column terminal): the facts on one line, the words below.
+        foreach ((KnownModel model, long? size, string? why) in rows)
+        {
+            bool installed = cached.Any(c => string.Equals(c.RepoId, model.RepoId, StringComparison.OrdinalIgnoreCase));
+            var facts = new List<string>
+            {
+                ModelFamilyDetector.Name(model.Family) + (model.Media == "image" ? "" : $" ({model.Media})"),
+                model.Dimensions.ToString(CultureInfo.InvariantCulture) + "-d",
+                model.Languages,
+                size is long bytes ? Output.FormatBytes(bytes) + " download" : $"size ? ({why})",
+            };
+            if (model.ImagesPerSecond is double rate)
+            {
+                facts.Add(rate.ToString("0.#", CultureInfo.InvariantCulture) + " img/s here");
+            }
+
+            Console.WriteLine($"{model.RepoId}{(model.RepoId == HubDefaults.DefaultModel ? " (default)" : "")}{(installed ? " (installed)" : "")}  {string.Join(" · ", facts)}");
+            Console.WriteLine("    " + model.Note);
+            if (model.Quality is { } quality)
+            {
+                Console.WriteLine("    quality: " + quality);
+            }
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("Download sizes are the fp32 files a pull fetches; img/s is the image tower alone at batch 32 on the 2-core bench machine (docs/benchmarks.md).");
+        Console.WriteLine("Use one: omnivec index <folder> --model <repo>   (a collection keeps the model it was made with).");
+    }
+
+    private static void PrintInstalledJson(IReadOnlyList<CachedModelInfo> cached) => Output.WriteJsonLine(writer =>
+    {
+        writer.WriteStartObject();
+        writer.WriteStartArray("installed");
+        foreach (CachedModelInfo info in cached)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("repo", info.RepoId);
+            writer.WriteString("layout", info.Layout?.ToString());
+            writer.WriteNumber("size_bytes", info.SizeOnDisk);
+            writer.WriteString("directory", info.Directory);
+            writer.WriteStartArray("revisions");
+            foreach (CachedRevision revision in info.Revisions)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("commit", revision.Commit);
+                writer.WriteStartArray("refs");
+                foreach (string r in revision.Refs)
+                {
+                    writer.WriteStringValue(r);
+                }
+
+                writer.WriteEndArray();
+                writer.WriteStartArray("variants");
+                foreach (ModelVariant v in revision.Variants)
+                {
+                    writer.WriteStringValue(ClipModelLayout.VariantName(v));
+                }
+
+                writer.WriteEndArray();
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteNumber("dimensions", HubDefaults.Find(info.RepoId)?.Dimensions ?? 0);
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndArray();
+        writer.WriteStartArray("known_good");
+        foreach (KnownModel known in HubDefaults.KnownModels)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("repo", known.RepoId);
+            writer.WriteString("layout", known.Layout.ToString());
+            writer.WriteNumber("dimensions", known.Dimensions);
+            writer.WriteString("note", known.Note);
+            writer.WriteBoolean("installed", cached.Any(c => c.RepoId == known.RepoId));
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+    });
 
     private static Command CreateRemove()
     {

@@ -91,7 +91,13 @@ internal static class SearchCommands
             using IMultimodalEmbeddingGenerator generator = await EmbedderFactory.CreateAsync(parse, embedder, target, cancellationToken).ConfigureAwait(false);
             var search = new CollectionSearch(generator, target);
             RankedSearchResult found = await search.SearchAsync(searchQuery, relevance.Build(parse, results, filters.Build(parse)), cancellationToken).ConfigureAwait(false);
-            Print(found, parse.GetValue(results.Json), searchQuery.ToString(), parse.GetValue(relevance.PerFolder));
+
+            // A sigmoid-trained model (SigLIP) scores a text against an item as a probability of a match; that reading holds
+            // for one text term only (a weighted mix is not a text the model was trained on).
+            SigmoidScoreCalibration? calibration = searchQuery.Terms is [{ Kind: QueryTermKind.Text, Weight: > 0 }]
+                ? generator.GetService(typeof(SigmoidScoreCalibration)) as SigmoidScoreCalibration
+                : null;
+            Print(found, parse.GetValue(results.Json), searchQuery.ToString(), parse.GetValue(relevance.PerFolder), calibration);
             return 0;
         });
         return command;
@@ -132,7 +138,7 @@ internal static class SearchCommands
     }
 
     /// <summary>Prints a ranked search: "No match." when the cutoff left nothing, else the hits (grouped by folder when asked).</summary>
-    internal static void Print(RankedSearchResult found, bool asJson, string query, bool perFolder)
+    internal static void Print(RankedSearchResult found, bool asJson, string query, bool perFolder, SigmoidScoreCalibration? calibration = null)
     {
         if (asJson)
         {
@@ -151,7 +157,7 @@ internal static class SearchCommands
                 int rank = 1;
                 foreach (SearchHit hit in found.Hits)
                 {
-                    WriteHit(writer, hit, rank++);
+                    WriteHit(writer, hit, rank++, calibration);
                 }
 
                 writer.WriteEndArray();
@@ -169,18 +175,18 @@ internal static class SearchCommands
 
         if (!perFolder)
         {
-            Print(found.Hits, asJson: false, query);
+            Print(found.Hits, asJson: false, query, calibration);
             return;
         }
 
         foreach (IGrouping<string, SearchHit> folder in found.Hits.GroupBy(h => Path.GetDirectoryName(h.Item.Path) ?? ""))
         {
             Console.WriteLine(folder.Key + Path.DirectorySeparatorChar + string.Create(CultureInfo.InvariantCulture, $"  ({folder.Count()})"));
-            Print([.. folder], asJson: false, query);
+            Print([.. folder], asJson: false, query, calibration);
         }
     }
 
-    internal static void Print(IReadOnlyList<SearchHit> hits, bool asJson, string query)
+    internal static void Print(IReadOnlyList<SearchHit> hits, bool asJson, string query, SigmoidScoreCalibration? calibration = null)
     {
         if (asJson)
         {
@@ -192,7 +198,7 @@ internal static class SearchCommands
                 int rank = 1;
                 foreach (SearchHit hit in hits)
                 {
-                    WriteHit(writer, hit, rank++);
+                    WriteHit(writer, hit, rank++, calibration);
                 }
 
                 writer.WriteEndArray();
@@ -214,7 +220,7 @@ internal static class SearchCommands
             foreach (SearchHit hit in hits)
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{rank++}\t{hit.Score:F4}\t{VideoSegmentItems.Display(hit.Item)}\t{hit.Item.Width}x{hit.Item.Height}\t{(hit.Item.TakenAt ?? hit.Item.ModifiedUtc):yyyy-MM-dd}"));
+                    $"{rank++}\t{hit.Score:F4}\t{(calibration is null ? "" : $"{calibration.Probability(hit.Score):F4}\t")}{VideoSegmentItems.Display(hit.Item)}\t{hit.Item.Width}x{hit.Item.Height}\t{(hit.Item.TakenAt ?? hit.Item.ModifiedUtc):yyyy-MM-dd}"));
             }
 
             return;
@@ -222,29 +228,48 @@ internal static class SearchCommands
 
         var table = new Table().Border(TableBorder.Simple)
             .AddColumn(new TableColumn("#").RightAligned())
-            .AddColumn(new TableColumn("score").RightAligned())
-            .AddColumn("path")
+            .AddColumn(new TableColumn("score").RightAligned());
+        if (calibration is not null)
+        {
+            table.AddColumn(new TableColumn("match").RightAligned());
+        }
+
+        table.AddColumn("path")
             .AddColumn(new TableColumn("size").RightAligned())
             .AddColumn("taken");
         int i = 1;
         foreach (SearchHit hit in hits)
         {
-            table.AddRow(
+            var cells = new List<string>
+            {
                 (i++).ToString(CultureInfo.InvariantCulture),
                 hit.Score.ToString("F4", CultureInfo.InvariantCulture),
-                Markup.Escape(VideoSegmentItems.Display(hit.Item)),
-                hit.Item.Width > 0 ? $"{hit.Item.Width}x{hit.Item.Height}" : "",
-                (hit.Item.TakenAt ?? hit.Item.ModifiedUtc).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+            };
+            if (calibration is not null)
+            {
+                cells.Add(calibration.Probability(hit.Score).ToString("P1", CultureInfo.InvariantCulture));
+            }
+
+            cells.Add(Markup.Escape(VideoSegmentItems.Display(hit.Item)));
+            cells.Add(hit.Item.Width > 0 ? $"{hit.Item.Width}x{hit.Item.Height}" : "");
+            cells.Add((hit.Item.TakenAt ?? hit.Item.ModifiedUtc).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+            table.AddRow([.. cells]);
         }
 
         AnsiConsole.Write(table);
     }
 
-    internal static void WriteHit(Utf8JsonWriter writer, SearchHit hit, int rank)
+    internal static void WriteHit(Utf8JsonWriter writer, SearchHit hit, int rank, SigmoidScoreCalibration? calibration = null)
     {
         writer.WriteStartObject();
         writer.WriteNumber("rank", rank);
         writer.WriteNumber("score", hit.Score);
+        if (calibration is not null)
+        {
+            // SigLIP: sigmoid(exp(logit_scale) * cos + logit_bias), the model's own probability that the text describes the item.
+            writer.WriteNumber("probability", calibration.Probability(hit.Score));
+        }
+
         writer.WriteNumber("id", hit.Item.Id);
         if (VideoSegmentItems.TryGetSegment(hit.Item, out string video, out double start, out double end))
         {

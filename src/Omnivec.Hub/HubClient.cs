@@ -167,6 +167,47 @@ public sealed partial class HubClient : IDisposable
         return new ModelSnapshot(model, info.commit, snapshotDir, files, FromCache: tracker.FilesDownloaded == 0);
     }
 
+    /// <summary>
+    /// How many bytes a pull of <paramref name="variant"/> would download for <paramref name="model"/> from an empty cache:
+    /// one model-info request, the sizes of the files the pack's layout needs for that variant. Null when the Hub gives no
+    /// size for one of them. No file is downloaded and the cache is not touched.
+    /// </summary>
+    /// <exception cref="HubException">Offline, not found, unauthorized, network errors, or a repo that is no supported pack.</exception>
+    public async Task<long?> GetDownloadSizeAsync(ModelReference model, ModelVariant variant = ModelVariant.Fp32, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (Options.Offline)
+        {
+            throw new HubException(HubErrorKind.Offline, $"Offline mode is on (HF_HUB_OFFLINE): cannot ask the Hub how large {model} is.");
+        }
+
+        (string _, IReadOnlyList<RepoFile> repoFiles) = await GetModelInfoAsync(model, cancellationToken).ConfigureAwait(false);
+        ClipModelFiles files;
+        try
+        {
+            files = ClipModelLayout.Select(repoFiles.Select(f => f.Path), variant);
+        }
+        catch (ModelConfigurationException e)
+        {
+            throw new HubException(HubErrorKind.UnsupportedModel, $"{model}: {e.Message}", e);
+        }
+
+        var sizes = repoFiles.GroupBy(f => f.Path, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First().Size, StringComparer.Ordinal);
+        long total = 0;
+        foreach (string path in files.AllFiles)
+        {
+            if (sizes[path] is not long size)
+            {
+                return null;
+            }
+
+            total += size;
+        }
+
+        return total;
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {

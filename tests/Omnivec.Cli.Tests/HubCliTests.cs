@@ -90,6 +90,47 @@ public sealed class HubCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Models_list_available_asks_the_Hub_for_each_packs_download_size_and_says_why_when_it_cannot()
+    {
+        // The default model's repo id served with the tiny pack's files: its size is what a pull of fp32 fetches.
+        FakeRepo repo = _hub.AddRepo("Xenova/clip-vit-base-patch32");
+        AddFolder(repo, CliRunner.ModelHf);
+
+        CliResult list = await CliRunner.RunAsync(["models", "list", "--available", "--json"], Environment());
+        Assert.True(list.ExitCode == 0, list.StdErr);
+        JsonElement[] rows = [.. JsonDocument.Parse(list.StdOut).RootElement.GetProperty("available").EnumerateArray()];
+        Assert.Contains(rows, r => r.GetProperty("family").GetString() == "siglip");
+        Assert.Contains(rows, r => r.GetProperty("family").GetString() == "clap" && r.GetProperty("media").GetString() == "audio");
+        JsonElement clip = Assert.Single(rows, r => r.GetProperty("repo").GetString() == "Xenova/clip-vit-base-patch32");
+        Assert.Equal(512, clip.GetProperty("dimensions").GetInt32());
+        Assert.False(clip.GetProperty("installed").GetBoolean());
+
+        CliResult pull = await CliRunner.RunAsync(["models", "pull", "Xenova/clip-vit-base-patch32"], Environment());
+        Assert.True(pull.ExitCode == 0, pull.StdErr);
+        string repoDir = Path.Combine(_home, "hub", "models--Xenova--clip-vit-base-patch32");
+        long pulled = Directory.GetFiles(Path.Combine(repoDir, "blobs")).Sum(f => new FileInfo(f).Length);
+        Assert.Equal(pulled, clip.GetProperty("download_bytes").GetInt64());
+
+        // Repos the fake Hub does not have: no size, and the reason.
+        JsonElement siglip = Assert.Single(rows, r => r.GetProperty("repo").GetString() == "Xenova/siglip-base-patch16-224");
+        Assert.Equal(JsonValueKind.Null, siglip.GetProperty("download_bytes").ValueKind);
+        Assert.Equal("NotFound", siglip.GetProperty("download_bytes_unknown").GetString());
+
+        // Offline: the table still prints, sizes are unknown for that reason, and the pulled model shows as installed.
+        CliResult offline = await CliRunner.RunAsync(["models", "list", "--available", "--json"], Environment(offline: true));
+        Assert.True(offline.ExitCode == 0, offline.StdErr);
+        JsonElement[] offlineRows = [.. JsonDocument.Parse(offline.StdOut).RootElement.GetProperty("available").EnumerateArray()];
+        Assert.All(offlineRows, r => Assert.Equal("offline", r.GetProperty("download_bytes_unknown").GetString()));
+        Assert.True(offlineRows.Single(r => r.GetProperty("repo").GetString() == "Xenova/clip-vit-base-patch32").GetProperty("installed").GetBoolean());
+
+        // The human table names the families and the measured speed of the default.
+        CliResult table = await CliRunner.RunAsync(["models", "list", "--available"], Environment(offline: true));
+        Assert.True(table.ExitCode == 0, table.StdErr);
+        Assert.Contains("siglip", table.StdOut);
+        Assert.Contains("19.1", table.StdOut);
+    }
+
+    [Fact]
     public async Task Offline_without_a_cached_copy_and_an_unknown_repo_give_clear_errors()
     {
         CliResult offline = await CliRunner.RunAsync(["embed", "--model", "omnivec-test/tiny-clip", "--text", "x"], Environment(offline: true));
