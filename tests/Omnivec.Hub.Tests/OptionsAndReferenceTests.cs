@@ -114,11 +114,15 @@ public class OptionsAndReferenceTests
     }
 
     [Fact]
-    public void Known_models_hold_the_default_and_only_CLIP_BPE_models()
+    public void Known_models_hold_the_default_and_name_each_family_with_its_languages()
     {
         Assert.Contains(HubDefaults.KnownModels, m => m.RepoId == HubDefaults.DefaultModel && m.Dimensions == 512 && m.Layout == ClipLayoutKind.TransformersJs);
         Assert.Equal(768, HubDefaults.Find("xenova/clip-vit-large-patch14")!.Dimensions);
-        Assert.DoesNotContain(HubDefaults.KnownModels, m => m.RepoId.Contains("XLM", StringComparison.OrdinalIgnoreCase));
+        Assert.Equal(Omnivec.Models.ModelFamily.MClip, HubDefaults.Find("immich-app/XLM-Roberta-Large-Vit-B-32")!.Family);
+        Assert.All(HubDefaults.KnownModels.Where(m => m.Family == Omnivec.Models.ModelFamily.MClip), m => Assert.StartsWith("multilingual", m.Languages, StringComparison.Ordinal));
+        Assert.All(HubDefaults.KnownModels.Where(m => m.Family != Omnivec.Models.ModelFamily.MClip), m => Assert.Equal("en", m.Languages));
+        Assert.Equal("audio", Assert.Single(HubDefaults.KnownModels, m => m.Family == Omnivec.Models.ModelFamily.Clap).Media);
+        Assert.Equal(HubDefaults.KnownModels.Count, HubDefaults.KnownModels.Select(m => m.RepoId.ToLowerInvariant()).Distinct().Count());
         Assert.All(HubDefaults.KnownModels, m => Assert.True(ModelReference.IsValidRepoId(m.RepoId)));
     }
 
