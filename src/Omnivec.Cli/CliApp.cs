@@ -18,6 +18,7 @@ internal static class CliApp
         root.Subcommands.Add(CollectionCommands.CreateList());
         root.Subcommands.Add(ModelsCommand.Create());
         root.Subcommands.Add(ServeCommand.Create());
+        root.Subcommands.Add(McpCommand.Create());
         root.Subcommands.Add(DoctorCommand.Create());
         root.Subcommands.Add(ConfigCommand.Create());
         return root;

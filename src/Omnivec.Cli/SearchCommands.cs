@@ -383,12 +383,5 @@ internal sealed class RelevanceOptions
         PerVideo = parse.GetValue(results.PerVideo),
     };
 
-    internal static ResultOrder ParseOrder(string value) => value.Trim().ToLowerInvariant() switch
-    {
-        "score" or "relevance" => ResultOrder.Score,
-        "date" or "oldest" or "+date" => ResultOrder.Date,
-        "-date" or "newest" => ResultOrder.DateDescending,
-        "path" or "name" => ResultOrder.Path,
-        _ => throw new InvalidInputException($"--sort must be score, date, -date (or newest) or path; got '{value}'."),
-    };
+    internal static ResultOrder ParseOrder(string value) => RankedSearchOptions.ParseOrder(value, "--sort");
 }

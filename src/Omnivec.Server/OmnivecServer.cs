@@ -79,6 +79,7 @@ public static class OmnivecServer
         builder.Services.AddSingleton(_ => fetcher);
         builder.Services.AddSingleton(_ => collections);
         builder.Services.AddSingleton(_ => thumbnails);
+        McpEndpoint.AddServices(builder.Services, embedder, collections, options);
 
         WebApplication app = builder.Build();
         // Resolve once so the container owns (and on shutdown disposes) them.
@@ -137,6 +138,7 @@ public static class OmnivecServer
         v1.MapPost("/classify", (Func<HttpContext, Task<IResult>>)search.ClassifyAsync)
             .WithName("Classify").WithSummary("Zero-shot classification of an image against labels.")
             .Accepts<ClassifyRequest>("application/json", "multipart/form-data").Produces<ClassifyResponse>().ProducesProblem(400);
+        app.MapMcp("/mcp").WithName("Mcp").WithSummary("The MCP tools (search, similar, classify, list_collections) over streamable HTTP.").ExcludeFromDescription();
         v1.MapGet("/collections", collectionRoutes.List)
             .WithName("ListCollections").WithSummary("Every collection with its size and embedding space.").Produces<CollectionSummary[]>();
         v1.MapPost("/collections/{name}/items", collectionRoutes.UploadAsync)
@@ -173,7 +175,8 @@ public static class OmnivecServer
 
     private static async Task Authorize(HttpContext context, RequestDelegate next, byte[][] keyHashes)
     {
-        if (!context.Request.Path.StartsWithSegments("/v1", StringComparison.OrdinalIgnoreCase))
+        if (!context.Request.Path.StartsWithSegments("/v1", StringComparison.OrdinalIgnoreCase)
+            && !context.Request.Path.StartsWithSegments("/mcp", StringComparison.OrdinalIgnoreCase))
         {
             await next(context).ConfigureAwait(false);
             return;

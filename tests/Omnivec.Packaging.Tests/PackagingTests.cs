@@ -13,7 +13,7 @@ public sealed class PackagingTests(PackedFixture packed)
     private static readonly string[] s_libraries =
     [
         "Omnivec.Core", "Omnivec.Imaging", "Omnivec.Onnx", "Omnivec.Hub", "Omnivec.Index", "Omnivec.Indexing",
-        "Omnivec.Http", "Omnivec.Providers", "Omnivec.Providers.Google", "Omnivec.Providers.Azure", "Omnivec.Server",
+        "Omnivec.Http", "Omnivec.Providers", "Omnivec.Providers.Google", "Omnivec.Providers.Azure", "Omnivec.Mcp", "Omnivec.Server",
     ];
 
     private static string ModelHf => Path.Combine(TestPaths.Fixtures, "models", "tiny-clip-hf");

@@ -44,6 +44,25 @@ public sealed record RankedSearchOptions
 
     /// <summary>At most this many segments of each video (1: the best moment of each); null keeps them all.</summary>
     public int? PerVideo { get; init; }
+
+    /// <summary>
+    /// Reads an order as people type it: <c>score</c>, <c>date</c> (oldest first; also <c>oldest</c>, <c>+date</c>),
+    /// <c>-date</c> (newest first; also <c>newest</c>) or <c>path</c> (also <c>name</c>). <paramref name="name"/> names
+    /// the option or field in the error (<c>--sort</c>, <c>sort</c>).
+    /// </summary>
+    /// <exception cref="InvalidInputException">Any other value.</exception>
+    public static ResultOrder ParseOrder(string value, string name = "sort")
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        return value.Trim().ToLowerInvariant() switch
+        {
+            "score" or "relevance" => ResultOrder.Score,
+            "date" or "oldest" or "+date" => ResultOrder.Date,
+            "-date" or "newest" => ResultOrder.DateDescending,
+            "path" or "name" => ResultOrder.Path,
+            _ => throw new InvalidInputException($"{name} must be score, date, -date (or newest) or path; got '{(value.Length > 40 ? value[..40] + "…" : value)}'."),
+        };
+    }
 }
 
 /// <summary>What a ranked search found: the hits, and which threshold decided it (so "no match" can be explained).</summary>
