@@ -11,7 +11,24 @@ internal sealed record EmbeddingData(string Object, int Index, object Embedding)
 
 internal sealed record EmbeddingsUsage(int PromptTokens, int TotalTokens);
 
-internal sealed record SearchResponse(string Collection, IReadOnlyList<SearchResult> Results);
+/// <summary>
+/// <see cref="NoMatch"/>: a cutoff applied and nothing passed it (say "no match" rather than show the nearest noise);
+/// <see cref="Threshold"/>: the score a result needed (automatic cutoff or <c>min_score</c>, whichever is higher), when one
+/// applied; <see cref="Passed"/>: how many items passed it (can exceed the results returned).
+/// </summary>
+internal sealed record SearchResponse(string Collection, IReadOnlyList<SearchResult> Results)
+{
+    /// <summary>The query as understood, e.g. <c>"a beach" - "people" + 0.5 × item 42</c>.</summary>
+    public string? Query { get; init; }
+
+    public bool NoMatch { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public float? Threshold { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? Passed { get; init; }
+}
 
 /// <summary><see cref="Name"/> is the file name a person knows: the uploaded name, else the last part of the path.
 /// <see cref="Probability"/>: for sigmoid-trained models (SigLIP) and text queries, the probability that the text describes the item.</summary>
@@ -70,7 +87,29 @@ internal sealed record EmbeddingsRequest(
 /// <summary>One input: exactly one of a text or an image (base64, a data URL or an http(s) URL).</summary>
 internal sealed record EmbeddingInput(string? Text, string? Image);
 
-internal sealed record SearchRequest(string? Collection, string? Text, string? Image, long? ItemId, int? TopK, int? Ef, SearchFilterRequest? Filter);
+/// <summary>
+/// Search by one of <see cref="Text"/>, <see cref="Image"/> or <see cref="ItemId"/>, or by <see cref="Query"/>: a weighted
+/// sum of terms (each normalised, weighted, summed, normalised again). <see cref="All"/>: no automatic relevance cutoff
+/// (the default for the single-term forms, which keep answering with the nearest items; <c>query</c> cuts by default, as
+/// the CLI does). <see cref="MinScore"/>: an absolute floor. <see cref="Sort"/>: score, date, -date (newest), path.
+/// </summary>
+internal sealed record SearchRequest(string? Collection, string? Text, string? Image, long? ItemId, int? TopK, int? Ef, SearchFilterRequest? Filter)
+{
+    /// <summary>The terms: <c>[{"text": "…", "weight": 1}, {"image": "&lt;base64 or data URL&gt;", "weight": -0.5}, {"item_id": 42, "weight": 0.5}]</c>, or one string (a text term).</summary>
+    [JsonConverter(typeof(QueryTermsConverter))]
+    public IReadOnlyList<QueryTermRequest>? Query { get; init; }
+
+    public float? MinScore { get; init; }
+
+    public bool? All { get; init; }
+
+    public string? Sort { get; init; }
+
+    public int? PerVideo { get; init; }
+}
+
+/// <summary>One term of a query: exactly one of <see cref="Text"/>, <see cref="Image"/> (base64, a data URL or an allowed http(s) URL) or <see cref="ItemId"/>; <see cref="Weight"/> defaults to 1 (negative: "less like this").</summary>
+internal sealed record QueryTermRequest(string? Text, string? Image, long? ItemId, float? Weight);
 
 internal sealed record SearchFilterRequest(string? PathPrefix, DateTimeOffset? From, DateTimeOffset? To, string? MediaType, int? MinWidth,
     int? MinHeight, long? MinSize);

@@ -131,7 +131,7 @@ internal sealed class JsonMemberException(string problem, string? member = null)
 
 /// <summary>The contracts of the request records, with converters whose errors name the member and say what was wrong.</summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, MaxDepth = MaxDepth,
-    Converters = [typeof(TextConverter), typeof(Int32Converter), typeof(Int64Converter), typeof(DateConverter)])]
+    Converters = [typeof(TextConverter), typeof(Int32Converter), typeof(Int64Converter), typeof(SingleConverter), typeof(BooleanConverter), typeof(DateConverter)])]
 [JsonSerializable(typeof(EmbeddingsRequest))]
 [JsonSerializable(typeof(SearchRequest))]
 [JsonSerializable(typeof(ClassifyRequest))]
@@ -169,6 +169,28 @@ internal sealed class Int32Converter : JsonConverter<int>
     }
 
     public override void Write(Utf8JsonWriter writer, int value, JsonSerializerOptions options) => writer.WriteNumberValue(value);
+}
+
+internal sealed class SingleConverter : JsonConverter<float>
+{
+    public override float Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        reader.TokenType == JsonTokenType.Number && reader.TryGetDouble(out double n) && double.IsFinite(n) && Math.Abs(n) <= float.MaxValue
+            ? (float)n
+            : throw JsonRequest.WrongType("a number", reader.TokenType);
+
+    public override void Write(Utf8JsonWriter writer, float value, JsonSerializerOptions options) => writer.WriteNumberValue(value);
+}
+
+internal sealed class BooleanConverter : JsonConverter<bool>
+{
+    public override bool Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => reader.TokenType switch
+    {
+        JsonTokenType.True => true,
+        JsonTokenType.False => false,
+        _ => throw JsonRequest.WrongType("true or false", reader.TokenType),
+    };
+
+    public override void Write(Utf8JsonWriter writer, bool value, JsonSerializerOptions options) => writer.WriteBooleanValue(value);
 }
 
 /// <summary>An ISO 8601 date or time (a date alone is midnight UTC).</summary>
@@ -256,6 +278,114 @@ internal sealed class EmbeddingInputsConverter : JsonConverter<IReadOnlyList<Emb
         {
             writer.WriteStartObject();
             writer.WriteString(input.Text is null ? "image" : "text", input.Text ?? input.Image);
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndArray();
+    }
+}
+
+/// <summary>The <c>query</c> of a search: an array of terms (<c>{"text"|"image"|"item_id": …, "weight": w}</c>), or one string (a text term).
+/// Errors name the term (<c>query[1].weight</c>).</summary>
+internal sealed class QueryTermsConverter : JsonConverter<IReadOnlyList<QueryTermRequest>>
+{
+    public override IReadOnlyList<QueryTermRequest> Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            return [new QueryTermRequest(JsonRequest.ReadText(ref reader, "query"), null, null, null)];
+        }
+
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            throw JsonRequest.WrongType("an array of terms like {\"text\": \"a beach\", \"weight\": 1}", reader.TokenType, "query");
+        }
+
+        var terms = new List<QueryTermRequest>();
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            terms.Add(ReadTerm(ref reader, $"query[{terms.Count}]"));
+        }
+
+        return terms;
+    }
+
+    private static QueryTermRequest ReadTerm(ref Utf8JsonReader reader, string member)
+    {
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            return new QueryTermRequest(JsonRequest.ReadText(ref reader, member), null, null, null);
+        }
+
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw JsonRequest.WrongType("an object with \"text\", \"image\" or \"item_id\" (and \"weight\")", reader.TokenType, member);
+        }
+
+        string? text = null, image = null;
+        long? itemId = null;
+        float? weight = null;
+        int kinds = 0;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
+        {
+            string name;
+            try
+            {
+                name = reader.GetString() ?? "";
+            }
+            catch (InvalidOperationException)
+            {
+                name = "?"; // a name that is not valid text: refused below as unknown
+            }
+
+            reader.Read();
+            switch (name)
+            {
+                case "text":
+                    text = JsonRequest.ReadText(ref reader, member + ".text");
+                    kinds++;
+                    break;
+                case "image":
+                    image = JsonRequest.ReadText(ref reader, member + ".image");
+                    kinds++;
+                    break;
+                case "item_id":
+                    itemId = reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out long id) ? id : throw JsonRequest.WrongType("an integer", reader.TokenType, member + ".item_id");
+                    kinds++;
+                    break;
+                case "weight":
+                    weight = reader.TokenType == JsonTokenType.Number && reader.TryGetDouble(out double w) && double.IsFinite(w) && Math.Abs(w) <= 1e6
+                        ? (float)w
+                        : throw new JsonMemberException($"must be a number between -1000000 and 1000000; got {JsonRequest.Describe(reader.TokenType)}.", member + ".weight");
+                    break;
+                default:
+                    throw new JsonMemberException($"is not part of a query term ('{ApiException.Quote(name, 40)}'); a term has one of \"text\", \"image\" or \"item_id\", and \"weight\".", member);
+            }
+        }
+
+        return kinds == 1 ? new QueryTermRequest(text, image, itemId, weight) : throw new JsonMemberException("must have exactly one of \"text\", \"image\" or \"item_id\".", member);
+    }
+
+    public override void Write(Utf8JsonWriter writer, IReadOnlyList<QueryTermRequest> value, JsonSerializerOptions options)
+    {
+        writer.WriteStartArray();
+        foreach (QueryTermRequest term in value)
+        {
+            writer.WriteStartObject();
+            if (term.ItemId is long id)
+            {
+                writer.WriteNumber("item_id", id);
+            }
+            else
+            {
+                writer.WriteString(term.Text is null ? "image" : "text", term.Text ?? term.Image);
+            }
+
+            if (term.Weight is float weight)
+            {
+                writer.WriteNumber("weight", weight);
+            }
+
             writer.WriteEndObject();
         }
 

@@ -4,6 +4,7 @@ using Omnivec.Index;
 using Microsoft.Extensions.AI;
 using Omnivec.Indexing;
 using Omnivec.Indexing.Classification;
+using Omnivec.Indexing.Query;
 
 namespace Omnivec.Server;
 
@@ -29,7 +30,12 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
                 ItemId: FormValue(form, "item_id") is { } idText ? ParseLong(idText, "item_id") : null,
                 TopK: FormValue(form, "top_k") is { } topText ? (int)ParseLong(topText, "top_k", 1, MaxTop) : null,
                 Ef: FormValue(form, "ef") is { } efText ? (int)ParseLong(efText, "ef", 1, MaxExpansion) : null,
-                Filter: FormValue(form, "filter") is { } filterJson ? JsonRequest.ParseField(filterJson, "filter", RequestJsonContext.Default.SearchFilterRequest) : null);
+                Filter: FormValue(form, "filter") is { } filterJson ? JsonRequest.ParseField(filterJson, "filter", RequestJsonContext.Default.SearchFilterRequest) : null)
+            {
+                MinScore = FormValue(form, "min_score") is { } minText ? ParseScore(minText) : null,
+                All = FormValue(form, "all") is { } allText ? ParseBool(allText, "all") : null,
+                Sort = FormValue(form, "sort"),
+            };
             image = form.Files.GetFile("image") is { } file ? await ReadFileAsync(file, cancellationToken).ConfigureAwait(false) : null;
         }
         else
@@ -43,43 +49,127 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
         int top = CheckRange(request.TopK, "top_k", 1, MaxTop) ?? 10;
         int? ef = CheckRange(request.Ef, "ef", 1, MaxExpansion);
         SearchFilter? filter = ToFilter(request.Filter);
-        CheckOneQuery(text, image is not null || request.Image is not null, itemId);
-        if (request.Image is string imageText)
+        bool single = request.Query is null;
+        if (single)
         {
-            image = await ImageSources.ReadAsync(imageText, "'image'", fetcher, budget, cancellationToken).ConfigureAwait(false);
+            CheckOneQuery(text, image is not null || request.Image is not null, itemId);
+        }
+        else if (text is not null || image is not null || request.Image is not null || itemId is not null)
+        {
+            throw ApiException.BadRequest("Give either 'query' (a list of terms) or one of 'text', 'image' or 'item_id', not both.");
         }
 
-        using CollectionRegistry.CollectionLease lease = collections.Open(collectionName);
-        IVectorCollection collection = lease.Collection;
-        IReadOnlyList<SearchHit> hits;
-        if (itemId is long id)
+        if (request.MinScore is float min && !(min >= -1f && min <= 1f))
         {
-            float[] vector = collection.GetVector(id) ?? throw ApiException.NotFound($"Collection '{collection.Name}' has no item {id}.");
-            hits = collection.Search(vector, Math.Min(top + 1, Collection.MaxTop), filter, expansion: ef).Where(h => h.Item.Id != id).Take(top).ToArray();
+            throw ApiException.BadRequest($"'min_score' must be between -1 and 1; got {min.ToString(CultureInfo.InvariantCulture)}.");
         }
-        else
+
+        var ranking = new RankedSearchOptions
         {
-            collection.Space.EnsureCompatibleWith(embedder.Space);
-            float[] query;
+            Top = top,
+            Filter = filter,
+            Expansion = ef,
+            MinScore = request.MinScore,
+            // The single-term forms answer with the nearest items, as they always did, unless asked to cut; 'query' cuts like the CLI.
+            AutomaticCutoff = !(request.All ?? single),
+            Order = request.Sort is { } sort ? RankedSearchOptions.ParseOrder(sort, "'sort'") : ResultOrder.Score,
+            PerVideo = CheckRange(request.PerVideo, "per_video", 1, MaxTop),
+        };
+
+        // Terms that need the network or the disk are read before the collection is held.
+        var terms = new List<QueryTerm>();
+        if (single)
+        {
             if (text is not null)
             {
                 embedder.CheckText(text, "'text'");
-                query = await embedder.EmbedTextAsync(text, cancellationToken).ConfigureAwait(false);
+                terms.Add(QueryTerm.ForText(text));
+            }
+            else if (itemId is long id)
+            {
+                terms.Add(QueryTerm.ForItem(id));
             }
             else
             {
-                var prepared = embedder.PrepareImage(image!, "'image'");
-                budget.AddPixels(prepared.Info, "'image'");
-                query = await embedder.EmbedImageAsync(prepared.Content, cancellationToken).ConfigureAwait(false);
+                image ??= await ImageSources.ReadAsync(request.Image!, "'image'", fetcher, budget, cancellationToken).ConfigureAwait(false);
+                terms.Add(QueryTerm.ForImage(image, "image"));
+            }
+        }
+        else
+        {
+            if (request.Query!.Count == 0)
+            {
+                throw ApiException.BadRequest("'query' has no terms; give at least one {\"text\"|\"image\"|\"item_id\": …}.");
             }
 
-            hits = collection.Search(query, top, filter, expansion: ef);
+            if (request.Query.Count > SearchQuery.MaxTerms)
+            {
+                throw ApiException.BadRequest($"'query' has {request.Query.Count} terms; the limit is {SearchQuery.MaxTerms}.");
+            }
+
+            for (int i = 0; i < request.Query.Count; i++)
+            {
+                QueryTermRequest term = request.Query[i];
+                string label = $"'query[{i}]'";
+                float weight = term.Weight ?? 1f;
+                if (term.Text is { } words)
+                {
+                    embedder.CheckText(words, $"'query[{i}].text'");
+                    terms.Add(QueryTerm.ForText(words, weight));
+                }
+                else if (term.ItemId is long termItem)
+                {
+                    string factor = weight == 1f ? "" : weight == -1f ? "-" : weight.ToString("0.###", CultureInfo.InvariantCulture) + " × ";
+                    terms.Add(QueryTerm.ForItem(termItem, weight, $"{factor}item {termItem} (query[{i}])"));
+                }
+                else
+                {
+                    byte[] bytes = await ImageSources.ReadAsync(term.Image!, $"'query[{i}].image'", fetcher, budget, cancellationToken).ConfigureAwait(false);
+                    terms.Add(QueryTerm.ForImage(bytes, $"query[{i}].image", weight));
+                }
+            }
         }
 
+        // Images are checked (format, pixel limits) before anything is opened or embedded.
+        var prepared = new Dictionary<QueryTerm, DataContent>(ReferenceEqualityComparer.Instance);
+        foreach (QueryTerm term in terms.Where(t => t.Kind == QueryTermKind.Image))
+        {
+            string label = "'" + term.ImageName + "'";
+            var checkedImage = embedder.PrepareImage(term.Image, label);
+            budget.AddPixels(checkedImage.Info, label);
+            prepared[term] = checkedImage.Content;
+        }
+
+        var searchQuery = new SearchQuery(terms);
+        using CollectionRegistry.CollectionLease lease = collections.Open(collectionName);
+        IVectorCollection collection = lease.Collection;
+        if (single && itemId is long only && collection.Get(only) is null)
+        {
+            throw ApiException.NotFound($"Collection '{collection.Name}' has no item {only}.");
+        }
+
+        if (terms.Any(t => t.Kind != QueryTermKind.Item))
+        {
+            collection.Space.EnsureCompatibleWith(embedder.Space);
+        }
+
+        ComposedQuery composed = await searchQuery.ComposeAsync(collection,
+            (words, ct) => embedder.EmbedTextAsync(words, ct),
+            (term, ct) => embedder.EmbedImageAsync(prepared[term], ct),
+            cancellationToken).ConfigureAwait(false);
+        RankedSearchResult found = RankedSearch.Run(collection, composed, ranking);
+
         string prefix = "/v1/collections/" + Uri.EscapeDataString(collection.Name) + "/items/";
-        SigmoidScoreCalibration? calibration = text is not null ? embedder.Calibration : null;
-        SearchResult[] results = hits.Select(h => ToResult(h, collection.Name, prefix, calibration)).ToArray();
-        return TypedResults.Ok(new SearchResponse(collection.Name, results));
+        // A match probability only makes sense for one description (sigmoid-trained models).
+        SigmoidScoreCalibration? calibration = terms is [{ Kind: QueryTermKind.Text, Weight: 1f }] ? embedder.Calibration : null;
+        SearchResult[] results = found.Hits.Select(h => ToResult(h, collection.Name, prefix, calibration)).ToArray();
+        return TypedResults.Ok(new SearchResponse(collection.Name, results)
+        {
+            Query = searchQuery.ToString(),
+            NoMatch = found.NoMatch,
+            Threshold = found.Threshold,
+            Passed = found.Threshold is null ? null : found.Passed,
+        });
     }
 
     /// <summary>A hit as the API shows it; a video segment names its video file and carries the moment's offsets.</summary>
@@ -196,6 +286,18 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
         await file.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
         return buffer.ToArray();
     }
+
+    private static float ParseScore(string text) =>
+        float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out float score) && float.IsFinite(score)
+            ? score
+            : throw ApiException.BadRequest($"'min_score' must be a number between -1 and 1; got '{ApiException.Quote(text)}'.");
+
+    private static bool ParseBool(string text, string name) => text.Trim().ToLowerInvariant() switch
+    {
+        "true" or "1" or "on" => true,
+        "false" or "0" or "off" => false,
+        _ => throw ApiException.BadRequest($"'{name}' must be true or false; got '{ApiException.Quote(text)}'."),
+    };
 
     private static long ParseLong(string text, string name, long min = long.MinValue, long max = long.MaxValue) =>
         long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out long n) && n >= min && n <= max

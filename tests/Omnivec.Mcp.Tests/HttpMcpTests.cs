@@ -84,6 +84,59 @@ public sealed class HttpMcpTests(ShapesStore shapes) : IClassFixture<ShapesStore
     }
 
     [Fact]
+    public async Task V1_search_with_mixed_terms_and_the_cutoff_ranks_like_the_cli()
+    {
+        (WebApplication app, Uri endpoint, ClipEmbeddingGenerator model) = await StartAsync();
+        try
+        {
+            using var http = new HttpClient { BaseAddress = endpoint };
+            async Task<JsonElement> SearchAsync(object body)
+            {
+                using HttpResponseMessage response = await http.PostAsync("/v1/search", new StringContent(JsonSerializer.Serialize(body), System.Text.Encoding.UTF8, "application/json"));
+                string text = await response.Content.ReadAsStringAsync();
+                Assert.True(response.IsSuccessStatusCode, text);
+                return JsonDocument.Parse(text).RootElement.Clone();
+            }
+
+            // Text, a negative text, an indexed item and an uploaded image, each weighted: the CLI's terms, the same ranking.
+            long item = ShapesStore.Ranking(await shapes.CliSearchAsync("two green triangles", "--all", "--top", "1"))[0].Id;
+            string picture = Path.Combine(shapes.Pictures, "IMG_0011.png");
+            JsonElement viaHttp = await SearchAsync(new
+            {
+                collection = ShapesStore.Collection, all = true, top_k = 15,
+                query = new object[]
+                {
+                    new { text = "a circle" }, new { text = "red", weight = -1 }, new { item_id = item, weight = 0.5 },
+                    new { image = Convert.ToBase64String(File.ReadAllBytes(picture)), weight = 0.25 },
+                },
+            });
+            JsonElement viaCli = await shapes.CliSearchAsync("a circle", "--minus", "red", "--plus", $"0.5:item:{item}", "--plus", $"0.25:image:{picture}", "--all", "--top", "15");
+            Assert.Equal(15, ShapesStore.Ranking(viaHttp).Length);
+            Assert.Equal(ShapesStore.Ranking(viaCli), ShapesStore.Ranking(viaHttp));
+
+            // The automatic cutoff (the default for 'query'), date order, and "no match".
+            JsonElement red = await SearchAsync(new { collection = ShapesStore.Collection, query = "red", sort = "date", top_k = 100 });
+            JsonElement redCli = await shapes.CliSearchAsync("red", "--sort", "date", "--top", "100");
+            Assert.Equal(ShapesStore.Ranking(redCli), ShapesStore.Ranking(red));
+            Assert.Equal(redCli.GetProperty("threshold").GetSingle(), red.GetProperty("threshold").GetSingle());
+            Assert.Equal(redCli.GetProperty("passed").GetInt32(), red.GetProperty("passed").GetInt32());
+            JsonElement purple = await SearchAsync(new { collection = ShapesStore.Collection, query = new[] { new { text = "a purple star" } } });
+            Assert.True(purple.GetProperty("no_match").GetBoolean());
+            Assert.Empty(purple.GetProperty("results").EnumerateArray());
+
+            // The single-term form keeps answering with the nearest items unless asked to cut.
+            Assert.Equal(10, (await SearchAsync(new { collection = ShapesStore.Collection, text = "a purple star" })).GetProperty("results").GetArrayLength());
+            Assert.True((await SearchAsync(new { collection = ShapesStore.Collection, text = "a purple star", all = false })).GetProperty("no_match").GetBoolean());
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+            model.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task The_server_api_key_guards_mcp_too()
     {
         (WebApplication app, Uri endpoint, ClipEmbeddingGenerator model) = await StartAsync(apiKey: "sesame");

@@ -9,6 +9,7 @@ using System.Text.Json;
 using Microsoft.Extensions.AI;
 using OpenAI;
 using OpenAI.Embeddings;
+using Omnivec.Tests;
 using SkiaSharp;
 
 namespace Omnivec.Server.Tests;
@@ -349,6 +350,73 @@ public sealed class ApiTests(ServerFixture fixture) : IClassFixture<ServerFixtur
         await AssertProblem(await Http.GetAsync("/v1/collections/x/items/1/thumbnail?size=5000"), HttpStatusCode.BadRequest, "size");
         await AssertProblem(await Http.GetAsync("/v1/nothing-here"), HttpStatusCode.NotFound, "No such resource");
     }
+
+    [Fact]
+    public async Task A_weighted_query_is_ranked_by_the_normalised_sum_and_bad_terms_are_problems_naming_the_term()
+    {
+        using var form = new MultipartFormDataContent();
+        foreach (string file in new[] { "cat_chelsea.png", "bananas.jpg", "two_beagles.jpg" })
+        {
+            form.Add(new ByteArrayContent(TestModel.Photo(file)), "files", file);
+        }
+
+        JsonElement uploaded = await Json(await Http.PostAsync("/v1/collections/terms/items", form));
+        long catId = uploaded.GetProperty("items").EnumerateArray().Single(i => i.GetProperty("name").GetString() == "cat_chelsea.png").GetProperty("id").GetInt64();
+
+        // normalise(1·e("a dog") − 0.5·e(bananas image) + 0.25·v(cat item)), ranked by cosine, computed here from the library.
+        byte[] bananas = TestModel.Photo("bananas.jpg");
+        float[] dog = TestModel.Clip.EmbedTexts(["a dog"])[0];
+        float[] banana = TestModel.Clip.EmbedImageFiles([TestPaths.CorpusFile("images", "photos", "bananas.jpg")])[0].Embedding!.Vector.ToArray();
+        float[] cat = TestModel.Clip.EmbedImageFiles([TestPaths.CorpusFile("images", "photos", "cat_chelsea.png")])[0].Embedding!.Vector.ToArray();
+        float[] sum = new float[dog.Length];
+        for (int d = 0; d < sum.Length; d++)
+        {
+            sum[d] = dog[d] / Norm(dog) - 0.5f * banana[d] / Norm(banana) + 0.25f * cat[d] / Norm(cat);
+        }
+
+        string query = JsonSerializer.Serialize(new
+        {
+            collection = "terms", all = true, top_k = 10,
+            query = new object[]
+            {
+                new { text = "a dog", weight = 1 }, new { image = "data:image/jpeg;base64," + Convert.ToBase64String(bananas), weight = -0.5 }, new { item_id = catId, weight = 0.25 },
+            },
+        });
+        JsonElement found = await Json(await PostJson("/v1/search", query));
+        Assert.False(found.GetProperty("no_match").GetBoolean());
+        JsonElement[] results = found.GetProperty("results").EnumerateArray().ToArray();
+        // The cat is a positive example: left out, as "more like this" does.
+        Assert.Equal(2, results.Length);
+        Assert.DoesNotContain(results, r => r.GetProperty("id").GetInt64() == catId);
+        foreach (JsonElement r in results)
+        {
+            float[] item = TestModel.Clip.EmbedImageFiles([TestPaths.CorpusFile("images", "photos", r.GetProperty("name").GetString()!)])[0].Embedding!.Vector.ToArray();
+            Assert.Equal(VectorMath.Cosine(sum, item), r.GetProperty("score").GetSingle(), 4);
+        }
+
+        Assert.True(results[0].GetProperty("score").GetSingle() >= results[1].GetProperty("score").GetSingle());
+        Assert.Contains("\"a dog\"", found.GetProperty("query").GetString(), StringComparison.Ordinal);
+
+        // With the cutoff on (the default for 'query'), the answer says what it needed; three items are too few to cut.
+        JsonElement cut = await Json(await PostJson("/v1/search", """{"collection":"terms","query":[{"text":"a dog"}],"min_score":0.999}"""));
+        Assert.True(cut.GetProperty("no_match").GetBoolean());
+        Assert.Equal(0.999f, cut.GetProperty("threshold").GetSingle());
+        Assert.Empty(cut.GetProperty("results").EnumerateArray());
+
+        await AssertProblem(await PostJson("/v1/search", """{"collection":"terms","query":[{"text":"a dog"},{"text":"a dog","weight":-1}]}"""), HttpStatusCode.BadRequest, "cancel out");
+        await AssertProblem(await PostJson("/v1/search", """{"collection":"terms","query":[{"text":"a dog"},{"item_id":999999,"weight":0.5}]}"""), HttpStatusCode.BadRequest, "query[1]");
+        await AssertProblem(await PostJson("/v1/search", """{"collection":"terms","query":[{"text":"a dog","image":"aGVsbG8="}]}"""), HttpStatusCode.BadRequest, "query[0]");
+        await AssertProblem(await PostJson("/v1/search", """{"collection":"terms","query":[{"text":"a dog"},{"text":"cats","weight":"lots"}]}"""), HttpStatusCode.BadRequest, "query[1].weight");
+        await AssertProblem(await PostJson("/v1/search", """{"collection":"terms","query":[{"text":"a dog"},{"colour":"red"}]}"""), HttpStatusCode.BadRequest, "query[1]");
+        await AssertProblem(await PostJson("/v1/search", """{"collection":"terms","query":[{"text":"a dog"},{"image":"aGVsbG8=","weight":-1}]}"""), HttpStatusCode.BadRequest, "query[1].image");
+        await AssertProblem(await PostJson("/v1/search", """{"collection":"terms","query":[]}"""), HttpStatusCode.BadRequest, "no terms");
+        await AssertProblem(await PostJson("/v1/search", """{"collection":"terms","query":"a dog","text":"a cat"}"""), HttpStatusCode.BadRequest, "not both");
+        await AssertProblem(await PostJson("/v1/search", """{"collection":"terms","query":"a dog","sort":"sideways"}"""), HttpStatusCode.BadRequest, "'sort'");
+        await AssertProblem(await PostJson("/v1/search", """{"collection":"terms","query":"a dog","min_score":2}"""), HttpStatusCode.BadRequest, "min_score");
+        await AssertProblem(await PostJson("/v1/search", """{"collection":"terms","query":"a dog","all":"yes"}"""), HttpStatusCode.BadRequest, "'all'");
+    }
+
+    private static float Norm(float[] v) => MathF.Sqrt(v.Sum(x => x * x));
 
     [Fact]
     public async Task Image_urls_to_loopback_and_metadata_addresses_are_refused_without_connecting()

@@ -35,6 +35,70 @@ public sealed partial class SearchPageTests(WebFixture fixture) : IClassFixture<
     });
 
     [Fact]
+    public Task Less_like_and_more_like_chips_and_a_not_term_steer_the_search_like_the_api() => WithPageAsync(fixture.Server, async page =>
+    {
+        const string query = "a dog on a road";
+        await page.GetByTestId("search-input").FillAsync(query);
+        ILocator cards = page.GetByTestId("result-card");
+        await Expect(cards.First).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("results-status")).ToContainTextAsync($"for “{query}”");
+
+        async Task<long[]> CardIdsAsync() => (await Task.WhenAll((await cards.AllAsync()).Select(c => c.GetAttributeAsync("data-id"))))
+            .Select(id => long.Parse(id!, CultureInfo.InvariantCulture)).ToArray();
+        async Task ExpectCardsAsync(long[] expected)
+        {
+            // The page re-searches after each change; wait for it to show the answer the API gives for the same terms.
+            for (int attempt = 0; attempt < 200 && !(await CardIdsAsync()).SequenceEqual(expected); attempt++)
+            {
+                await page.WaitForTimeoutAsync(100);
+            }
+
+            Assert.Equal(expected, await CardIdsAsync());
+        }
+
+        long first = (await CardIdsAsync())[0];
+        await cards.First.HoverAsync();
+        await cards.First.GetByTestId("less-like").ClickAsync();
+        ILocator chip = page.GetByTestId("steer-chip");
+        await Expect(chip).ToHaveCountAsync(1);
+        await Expect(chip).ToHaveAttributeAsync("data-weight", "-1");
+        await Expect(chip).ToContainTextAsync("Less like");
+        long[] less = await fixture.Server.SearchQueryAsync("default", [new { text = query, weight = 1 }, new { item_id = first, weight = -1 }], 24);
+        await ExpectCardsAsync(less);
+        Assert.NotEqual(first, less[0]);
+        await Expect(page.GetByTestId("results-status")).ToContainTextAsync($"item {first}");
+
+        // "not …" words: a text term of weight −1, before the chips.
+        await page.GetByTestId("not-input").FillAsync("bananas");
+        await ExpectCardsAsync(await fixture.Server.SearchQueryAsync("default",
+            [new { text = query, weight = 1 }, new { text = "bananas", weight = -1 }, new { item_id = first, weight = -1 }], 24));
+
+        // "More like" a result adds a positive example (left out of the results); removing the chips and words restores the plain search.
+        long[] shown = await CardIdsAsync();
+        long liked = shown[^1];
+        ILocator likedCard = page.Locator($"[data-testid=result-card][data-id='{liked}']");
+        await likedCard.HoverAsync();
+        await likedCard.GetByTestId("more-like").ClickAsync();
+        await Expect(chip).ToHaveCountAsync(2);
+        long[] more = await fixture.Server.SearchQueryAsync("default",
+            [new { text = query, weight = 1 }, new { text = "bananas", weight = -1 }, new { item_id = first, weight = -1 }, new { item_id = liked, weight = 1 }], 24);
+        await ExpectCardsAsync(more);
+        Assert.DoesNotContain(liked, more);
+
+        // Each removal re-renders the chips: always take the first one left.
+        for (int left = 2; left > 0; left--)
+        {
+            await page.GetByTestId("steer-chips").Locator("button").First.ClickAsync();
+            await Expect(chip).ToHaveCountAsync(left - 1);
+        }
+
+        await page.GetByTestId("not-input").FillAsync("");
+        await Expect(chip).ToHaveCountAsync(0);
+        await ExpectCardsAsync(await fixture.Server.SearchQueryAsync("default", [new { text = query, weight = 1 }], 24));
+        await Expect(page.GetByTestId("results-status")).ToContainTextAsync($"for “{query}”");
+    });
+
+    [Fact]
     public Task Dropping_a_photo_finds_that_photo_first() => WithPageAsync(fixture.Server, async page =>
     {
         const string name = "two_beagles.jpg";

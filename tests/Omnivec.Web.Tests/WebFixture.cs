@@ -166,6 +166,17 @@ public sealed class TestServer(Uri baseUrl, string? apiKey)
         return doc.RootElement.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("id").GetInt64()).ToArray();
     }
 
+    /// <summary>Ids of a weighted query's results (no cutoff), as the page asks for them.</summary>
+    public async Task<long[]> SearchQueryAsync(string collection, object[] terms, int topK)
+    {
+        using var request = JsonContent.Create(new Dictionary<string, object> { ["collection"] = collection, ["query"] = terms, ["top_k"] = topK, ["all"] = true });
+        using HttpResponseMessage response = await _http.PostAsync(new Uri("v1/search", UriKind.Relative), request);
+        string body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, body);
+        using JsonDocument doc = JsonDocument.Parse(body);
+        return doc.RootElement.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("id").GetInt64()).ToArray();
+    }
+
     public async Task<long> CountAsync(string collection)
     {
         using JsonDocument doc = JsonDocument.Parse(await _http.GetStringAsync(new Uri("v1/collections", UriKind.Relative)));

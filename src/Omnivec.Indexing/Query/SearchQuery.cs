@@ -195,7 +195,7 @@ public sealed record QueryTerm
     private static string ShortenPath(string path) => path.Length > 80 ? "…" + path[^79..] : path;
 
     private static string Describe(float weight, string what) =>
-        weight == 1f ? what : weight.ToString("0.###", CultureInfo.InvariantCulture) + " × " + what;
+        weight == 1f ? what : weight == -1f ? "-" + what : weight.ToString("0.###", CultureInfo.InvariantCulture) + " × " + what;
 }
 
 /// <summary>

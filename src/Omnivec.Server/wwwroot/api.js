@@ -75,6 +75,9 @@ export const api = {
   health: () => request('GET', '/health'),
   collections: () => request('GET', '/v1/collections'),
   searchText: (collection, text, topK, signal) => request('POST', '/v1/search', { json: { collection, text, top_k: topK }, signal }),
+  /** A weighted query: terms like {text, weight}, {image: dataUrl, weight}, {item_id, weight}; all: no relevance cutoff. */
+  searchQuery: (collection, terms, topK, signal, { all = true } = {}) =>
+    request('POST', '/v1/search', { json: { collection, query: terms, top_k: topK, all }, signal }),
   searchItem: (collection, itemId, topK, signal) => request('POST', '/v1/search', { json: { collection, item_id: itemId, top_k: topK }, signal }),
   searchImage(collection, file, topK, signal) {
     // Multipart keeps the bytes binary (no base64 inflation) for large photos.

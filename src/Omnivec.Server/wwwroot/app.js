@@ -1,5 +1,5 @@
 // Omnivec search page: text/image search, "more like this", classify and upload. No framework, no build step.
-import { api, apiKey, ApiError } from './api.js';
+import { api, apiKey, ApiError, readAsDataUrl } from './api.js';
 
 const TOP_K = 24;
 const DEBOUNCE_MS = 250;
@@ -27,6 +27,7 @@ const state = {
   collection: safeGet(COLLECTION_STORAGE) || 'default',
   collections: [],
   trail: [],          // queries from the search bar and "more like this" steps; the last one is showing
+  steer: [],          // "more like" / "less like" chips: { id, name, weight } added to the query as item terms
   controller: null,   // aborts a search superseded by a newer one
   seq: 0,
   current: [],        // results on screen
@@ -196,17 +197,55 @@ async function runCurrent() {
   setLoading(true);
   try {
     let res;
-    if (q.kind === 'text') res = await api.searchText(state.collection, q.text, TOP_K, controller.signal);
+    const steering = steeringTerms();
+    if (steering.length) res = await api.searchQuery(state.collection, [await baseTerm(q), ...steering], TOP_K, controller.signal);
+    else if (q.kind === 'text') res = await api.searchText(state.collection, q.text, TOP_K, controller.signal);
     else if (q.kind === 'image') res = await api.searchImage(state.collection, q.file, TOP_K, controller.signal);
     else res = await api.searchItem(state.collection, q.id, TOP_K, controller.signal);
     if (seq !== state.seq) return;
-    renderResults(res?.results ?? [], q);
+    renderResults(res?.results ?? [], q, steering.length ? res?.query : null);
   } catch (err) {
     if (seq !== state.seq || err?.name === 'AbortError') return;
     setLoading(false);
     if (!state.current.length) renderIdle();
     reportError(err, 'Search failed');
   }
+}
+
+// ---------- steering: "not …" and more/less like chips ----------
+/** The terms the steering adds to the query: the "not" words (weight −1) and each chip's item (+1 or −1). */
+function steeringTerms() {
+  const not = $('not-input').value.trim();
+  return [
+    ...(not ? [{ text: not, weight: -1 }] : []),
+    ...state.steer.map((c) => ({ item_id: c.id, weight: c.weight })),
+  ];
+}
+
+/** The query being steered, as a term. */
+async function baseTerm(q) {
+  if (q.kind === 'text') return { text: q.text, weight: 1 };
+  if (q.kind === 'item') return { item_id: q.id, weight: 1 };
+  if (q.kind === 'image') return { image: await readAsDataUrl(q.file), weight: 1 };
+  throw new Error('Only a search can be steered.');
+}
+
+function steerBy(r, weight) {
+  const name = r.name ?? basename(r.path) ?? `#${r.id}`;
+  state.steer = [...state.steer.filter((c) => c.id !== r.id), { id: r.id, name, weight }];
+  renderSteer();
+  runCurrent();
+}
+
+function renderSteer() {
+  $('steer-chips').replaceChildren(...state.steer.map((c) => h('span', {
+    class: `steer-chip ${c.weight > 0 ? 'more' : 'less'}`, 'data-testid': 'steer-chip', 'data-id': c.id, 'data-weight': c.weight,
+  },
+  h('span', { text: `${c.weight > 0 ? 'More' : 'Less'} like ${c.name}` }),
+  h('button', {
+    type: 'button', 'aria-label': `Remove ${c.weight > 0 ? 'more' : 'less'} like ${c.name}`, text: '×',
+    onclick: () => { state.steer = state.steer.filter((x) => x !== c); renderSteer(); runCurrent(); },
+  }))));
 }
 
 function setLoading(on) {
@@ -241,7 +280,7 @@ function renderIdle() {
   $('empty').hidden = false;
 }
 
-function renderResults(results, q) {
+function renderResults(results, q, steered = null) {
   const grid = $('results');
   state.current = results;
   grid.classList.remove('stale', 'loading');
@@ -249,6 +288,7 @@ function renderResults(results, q) {
   grid.replaceChildren(...results.map((r, i) => card(r, i, q)));
   const status = $('results-status');
   if (q.kind === 'uploaded') status.textContent = `Added ${describeAdded(results)} to “${state.collection}”`;
+  else if (steered) status.textContent = `${plural(results.length, 'result')} for ${steered}`;
   else if (q.kind === 'text') status.textContent = `${plural(results.length, 'result')} for “${q.text}”`;
   else status.textContent = `${plural(results.length, 'similar photo')}${q.kind === 'item' ? ` to ${q.name}` : ''}`;
   if (!results.length) {
@@ -294,6 +334,9 @@ function card(r, index, q) {
   h('div', { class: 'meta' }, h('span', { class: 'name', text: name }))),
   hasScore ? h('span', { class: 'score', 'data-testid': 'score', text: r.score.toFixed(2) }) : null,
   moment ? h('span', { class: 'time', 'data-testid': 'time-badge', text: `▶ ${momentLabel(r)}` }) : null,
+  q.kind !== 'uploaded' ? h('div', { class: 'steer-buttons' },
+    h('button', { type: 'button', 'data-testid': 'more-like', title: 'Steer the search towards this', 'aria-label': `More like ${name}`, text: '+ more', onclick: () => steerBy(r, 1) }),
+    h('button', { type: 'button', 'data-testid': 'less-like', title: 'Steer the search away from this', 'aria-label': `Less like ${name}`, text: '− less', onclick: () => steerBy(r, -1) })) : null,
   h('button', { type: 'button', class: 'info', 'aria-label': `Details for ${name}`, title: 'Details', text: 'i', onclick: () => openDrawer(r) }));
   return el;
 }
@@ -552,9 +595,15 @@ function init() {
   input.addEventListener('keydown', (e) => { if (e.key === 'Escape' && input.value) { e.preventDefault(); clearQuery(); } });
   $('search-file').addEventListener('change', (e) => { searchByImage(imageFrom(e.target.files)); e.target.value = ''; });
   $('query-clear').addEventListener('click', clearQuery);
+  // The "not …" words re-run the current search (debounced like the search bar); chips belong to a collection.
+  const notSearch = debounce(() => { if (state.trail.at(-1) && state.trail.at(-1).kind !== 'uploaded') runCurrent(); }, DEBOUNCE_MS);
+  $('not-input').addEventListener('input', notSearch);
+  $('not-input').addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); notSearch.cancel(); if (state.trail.length) runCurrent(); } });
 
   $('collection-select').addEventListener('change', (e) => {
     state.collection = e.target.value;
+    state.steer = [];
+    renderSteer();
     safeSet(COLLECTION_STORAGE, state.collection);
     renderCollections();
     // Item ids belong to one collection, so only text and image queries carry over.
