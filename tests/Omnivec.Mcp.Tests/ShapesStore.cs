@@ -46,6 +46,20 @@ public sealed class ShapesStore : IAsyncLifetime
         return JsonDocument.Parse(result.StdOut).RootElement.Clone();
     }
 
+    /// <summary>
+    /// The same items in the same order with the same scores. Scores may differ in the last float digit: an image term
+    /// read from a file (CLI) and one sent as bytes (HTTP) take different decode paths into the same model.
+    /// </summary>
+    public static void AssertSameRanking(JsonElement expected, JsonElement actual)
+    {
+        (long Id, float Score)[] e = Ranking(expected), a = Ranking(actual);
+        Assert.Equal(e.Select(r => r.Id), a.Select(r => r.Id));
+        for (int i = 0; i < e.Length; i++)
+        {
+            Assert.Equal(e[i].Score, a[i].Score, 5);
+        }
+    }
+
     /// <summary>(id, score) of each result, in order.</summary>
     public static (long Id, float Score)[] Ranking(JsonElement root) =>
         root.GetProperty("results").EnumerateArray().Select(r => (r.GetProperty("id").GetInt64(), r.GetProperty("score").GetSingle())).ToArray();
