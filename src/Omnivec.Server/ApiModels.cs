@@ -12,9 +12,9 @@ internal sealed record EmbeddingData(string Object, int Index, object Embedding)
 internal sealed record EmbeddingsUsage(int PromptTokens, int TotalTokens);
 
 /// <summary>
-/// <see cref="NoMatch"/>: a cutoff applied and nothing passed it (say "no match" rather than show the nearest noise);
-/// <see cref="Threshold"/>: the score a result needed (automatic cutoff or <c>min_score</c>, whichever is higher), when one
-/// applied; <see cref="Passed"/>: how many items passed it (can exceed the results returned).
+/// The results. no_match: a relevance cutoff applied and nothing passed it (say "no match" rather than show the nearest
+/// noise); threshold: the score a result needed (the automatic cutoff or min_score, whichever is higher), when one
+/// applied; passed: how many items passed it (can exceed the results returned).
 /// </summary>
 internal sealed record SearchResponse(string Collection, IReadOnlyList<SearchResult> Results)
 {
@@ -88,14 +88,14 @@ internal sealed record EmbeddingsRequest(
 internal sealed record EmbeddingInput(string? Text, string? Image);
 
 /// <summary>
-/// Search by one of <see cref="Text"/>, <see cref="Image"/> or <see cref="ItemId"/>, or by <see cref="Query"/>: a weighted
-/// sum of terms (each normalised, weighted, summed, normalised again). <see cref="All"/>: no automatic relevance cutoff
-/// (the default for the single-term forms, which keep answering with the nearest items; <c>query</c> cuts by default, as
-/// the CLI does). <see cref="MinScore"/>: an absolute floor. <see cref="Sort"/>: score, date, -date (newest), path.
+/// Search by one of text, image or item_id, or by query: a weighted sum of terms (each normalised, weighted, summed,
+/// normalised again). all: no automatic relevance cutoff (the default for the single-term forms, which keep answering
+/// with the nearest items; a query is cut by default, as the CLI does). min_score: an absolute floor on the cosine score.
+/// sort: score, date (oldest first), -date (newest first) or path. per_video: at most this many moments of each video.
 /// </summary>
 internal sealed record SearchRequest(string? Collection, string? Text, string? Image, long? ItemId, int? TopK, int? Ef, SearchFilterRequest? Filter)
 {
-    /// <summary>The terms: <c>[{"text": "…", "weight": 1}, {"image": "&lt;base64 or data URL&gt;", "weight": -0.5}, {"item_id": 42, "weight": 0.5}]</c>, or one string (a text term).</summary>
+    /// <summary>The terms, e.g. [{"text": "a beach"}, {"text": "people", "weight": -1}, {"item_id": 42, "weight": 0.5}], or one string (a text term).</summary>
     [JsonConverter(typeof(QueryTermsConverter))]
     public IReadOnlyList<QueryTermRequest>? Query { get; init; }
 
@@ -108,7 +108,7 @@ internal sealed record SearchRequest(string? Collection, string? Text, string? I
     public int? PerVideo { get; init; }
 }
 
-/// <summary>One term of a query: exactly one of <see cref="Text"/>, <see cref="Image"/> (base64, a data URL or an allowed http(s) URL) or <see cref="ItemId"/>; <see cref="Weight"/> defaults to 1 (negative: "less like this").</summary>
+/// <summary>One term of a query: exactly one of text, image (base64, a data URL or an allowed http(s) URL) or item_id; weight defaults to 1 (negative: "less like this").</summary>
 internal sealed record QueryTermRequest(string? Text, string? Image, long? ItemId, float? Weight);
 
 internal sealed record SearchFilterRequest(string? PathPrefix, DateTimeOffset? From, DateTimeOffset? To, string? MediaType, int? MinWidth,
