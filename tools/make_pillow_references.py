@@ -118,6 +118,9 @@ def write_synthetic() -> None:
         SIZE = saved
     add("hf", hf, shortest_edge=SYNTHETIC_CROP)
     add("tv", tv, shortest_edge=SYNTHETIC_CROP)
+    # Pillow's BILINEAR (SigLIP 2's processor, Immich "interpolation": "bilinear"), appended so earlier offsets stay.
+    for w, h in SYNTHETIC_TARGETS:
+        add("resize-bilinear", np.asarray(img.resize((w, h), resample=Image.BILINEAR, reducing_gap=None)))
     with open(os.path.join(OUT, "synthetic.bin"), "wb") as f:
         f.write(b"".join(blobs))
     with open(os.path.join(OUT, "synthetic.json"), "w", encoding="utf-8") as f:

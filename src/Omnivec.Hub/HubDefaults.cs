@@ -68,6 +68,12 @@ public static class HubDefaults
             Family = ModelFamily.Siglip,
             Quality = "ImageNet zero-shot 76.2 % (SigLIP paper, B/16 224)",
         },
+        new("onnx-community/siglip2-base-patch16-224-ONNX", ClipLayoutKind.TransformersJs, 768, "Google SigLIP 2 B/16 at 224 px (Gemma tokenizer, text lower-cased); match probabilities like SigLIP")
+        {
+            Family = ModelFamily.Siglip,
+            Languages = "multilingual (Gemma vocabulary)",
+            Quality = "Crossmodal-3600 recall 75.2 for ViT-B-16-SigLIP2 (Immich's table)",
+        },
         new("immich-app/XLM-Roberta-Large-Vit-B-32", ClipLayoutKind.Immich, 512, "M-CLIP: multilingual XLM-R Large text tower matched to OpenAI's ViT-B/32 images")
         {
             Family = ModelFamily.MClip,

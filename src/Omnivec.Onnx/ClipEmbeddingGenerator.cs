@@ -196,7 +196,8 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
             : modelDirectory;
         return family switch
         {
-            ModelFamily.Siglip => SentencePieceTextTokenizer.FromDirectory(tokenizerDirectory, SentencePieceScheme.Siglip,
+            // SigLIP 2's fixed-resolution packs are SigLIP graphs with Gemma's tokenizer, named by tokenizer_config.json.
+            ModelFamily.Siglip => SentencePieceTextTokenizer.FromDirectory(tokenizerDirectory, SentencePieceTextTokenizer.SiglipSchemeOf(tokenizerDirectory),
                 files.Kind == ClipLayoutKind.Immich ? ImmichContextLength(modelDirectory) : null),
             // Immich pads M-CLIP text to text_cfg.context_length (77 when absent), not to XLM-R's 512.
             ModelFamily.MClip => SentencePieceTextTokenizer.FromDirectory(tokenizerDirectory, SentencePieceScheme.XlmRoberta,

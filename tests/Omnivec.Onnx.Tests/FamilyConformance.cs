@@ -184,6 +184,22 @@ public sealed class SiglipConformanceTests(ModelFixture models, ITestOutputHelpe
     protected override ModelFamily ExpectedFamily => ModelFamily.Siglip;
 }
 
+/// <summary>
+/// SigLIP 2, fixed resolution (Transformers.js layout with Gemma's tokenizer: tests/fixtures/models/tiny-siglip2-hf,
+/// made by tools/make_siglip2_test_model.py) in the conformance suite.
+/// </summary>
+[Collection(ModelCollection.Name)]
+public sealed class Siglip2ConformanceTests(ModelFixture models, ITestOutputHelper output) : FamilyConformanceTests(output)
+{
+    private static readonly Lazy<FamilyReference> s_reference = new(() => FamilyReference.Load("tiny-siglip2.json"));
+
+    protected override ClipEmbeddingGenerator Model => models.Siglip2;
+
+    protected override FamilyReference Reference => s_reference.Value;
+
+    protected override ModelFamily ExpectedFamily => ModelFamily.Siglip;
+}
+
 /// <summary>M-CLIP (Immich layout, XLM-R text tower: tests/fixtures/models/tiny-mclip-immich) in the conformance suite.</summary>
 [Collection(ModelCollection.Name)]
 public sealed class MclipConformanceTests(ModelFixture models, ITestOutputHelper output) : FamilyConformanceTests(output)

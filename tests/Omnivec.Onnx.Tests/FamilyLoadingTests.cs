@@ -1,5 +1,6 @@
 using Omnivec.Models;
 using Omnivec.Tests;
+using Omnivec.Text;
 
 namespace Omnivec.Onnx.Tests;
 
@@ -70,12 +71,29 @@ public sealed class FamilyLoadingTests(ModelFixture models) : IDisposable
     }
 
     [Fact]
-    public void SigLIP_2_packs_are_named_as_not_supported_yet()
+    public void SigLIP_2_NaFlex_packs_are_refused_with_the_fixed_resolution_alternative_named()
     {
-        string pack = CopyPack(ModelFixture.SiglipModel);
+        string pack = CopyPack(ModelFixture.Siglip2Model);
         File.WriteAllText(Path.Combine(pack, "config.json"), """{"model_type": "siglip2"}""");
         var error = Assert.Throws<ModelConfigurationException>(() => ClipEmbeddingGenerator.Load(pack));
-        Assert.Contains("SigLIP 2", error.Message);
+        Assert.Contains("SigLIP 2 NaFlex", error.Message);
+        Assert.Contains("fixed-resolution", error.Message);
+    }
+
+    [Fact]
+    public void SigLIP_2_uses_Gemma_rules_case_folded_but_punctuation_and_spaces_kept_and_probabilities_from_its_graph()
+    {
+        // The tokenizer class decides the rules: the same text differs between SigLIP's and Gemma's clean-up.
+        Assert.Equal(SentencePieceScheme.Gemma, SentencePieceTextTokenizer.SiglipSchemeOf(ModelFixture.Siglip2Model));
+        Assert.Equal(SentencePieceScheme.Siglip, SentencePieceTextTokenizer.SiglipSchemeOf(ModelFixture.SiglipModel));
+        Assert.Equal(64, models.Siglip2.Tokenizer.ContextLength); // tokenizer_config.json has transformers' huge sentinel
+        Assert.NotEqual(models.Siglip2.EmbedTexts(["a dog, a cat"])[0], models.Siglip2.EmbedTexts(["a dog a cat"])[0]);
+        Assert.Equal(models.Siglip2.EmbedTexts(["A DOG"])[0], models.Siglip2.EmbedTexts(["a dog"])[0]);
+
+        FamilyReference reference = FamilyReference.Load("tiny-siglip2.json");
+        SigmoidScoreCalibration calibration = Assert.IsType<SigmoidScoreCalibration>(models.Siglip2.GetService(typeof(SigmoidScoreCalibration)));
+        Assert.Equal(reference.LogitScale!.Value, calibration.LogitScale, 5);
+        Assert.Equal(reference.LogitBias!.Value, calibration.LogitBias, 5);
     }
 
     [Fact]

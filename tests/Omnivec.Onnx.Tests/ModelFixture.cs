@@ -7,14 +7,17 @@ public sealed class ModelFixture : IDisposable
     private readonly Lazy<ClipEmbeddingGenerator> _immich = new(() => ClipEmbeddingGenerator.Load(ReferenceData.ImmichModel));
     private readonly Lazy<ClipEmbeddingGenerator> _siglip = new(() => ClipEmbeddingGenerator.Load(SiglipModel, new ClipModelOptions { MaxBatchSize = 4 }));
     private readonly Lazy<ClipEmbeddingGenerator> _mclip = new(() => ClipEmbeddingGenerator.Load(MclipModel, new ClipModelOptions { MaxBatchSize = 4 }));
+    private readonly Lazy<ClipEmbeddingGenerator> _siglip2 = new(() => ClipEmbeddingGenerator.Load(Siglip2Model, new ClipModelOptions { MaxBatchSize = 4 }));
 
     public static string SiglipModel => Path.Combine(Omnivec.Tests.TestPaths.Fixtures, "models", "tiny-siglip-hf");
     public static string MclipModel => Path.Combine(Omnivec.Tests.TestPaths.Fixtures, "models", "tiny-mclip-immich");
+    public static string Siglip2Model => Path.Combine(Omnivec.Tests.TestPaths.Fixtures, "models", "tiny-siglip2-hf");
 
     public ClipEmbeddingGenerator Hf => _hf.Value;
     public ClipEmbeddingGenerator Immich => _immich.Value;
     public ClipEmbeddingGenerator Siglip => _siglip.Value;
     public ClipEmbeddingGenerator Mclip => _mclip.Value;
+    public ClipEmbeddingGenerator Siglip2 => _siglip2.Value;
 
     public void Dispose()
     {
@@ -23,7 +26,7 @@ public sealed class ModelFixture : IDisposable
             _hf.Value.Dispose();
         }
 
-        foreach (Lazy<ClipEmbeddingGenerator> model in new[] { _immich, _siglip, _mclip })
+        foreach (Lazy<ClipEmbeddingGenerator> model in new[] { _immich, _siglip, _mclip, _siglip2 })
         {
             if (model.IsValueCreated)
             {

@@ -55,8 +55,10 @@ public static class ModelFamilyDetector
                 "siglip" => ModelFamily.Siglip,
                 "clap" => ModelFamily.Clap,
                 _ => throw new ModelConfigurationException(
-                    $"{configPath}: model_type \"{modelType}\" is not a model family Omnivec supports (supported: clip, siglip" +
-                    (modelType == "siglip2" ? "; SigLIP 2 packs are not supported yet" : "") + ")."),
+                    $"{configPath}: model_type \"{modelType}\" is not a model family Omnivec supports (supported: clip, siglip, clap" +
+                    (modelType == "siglip2"
+                        ? "; this is a SigLIP 2 NaFlex pack (variable resolution and aspect ratio), which is not supported yet: use a fixed-resolution SigLIP 2 pack such as onnx-community/siglip2-base-patch16-224-ONNX, whose model_type is siglip"
+                        : "") + ")."),
             };
         }
 
@@ -108,10 +110,10 @@ public static class ModelFamilyDetector
         return name switch
         {
             "CLIPTokenizer" or "ChineseCLIPTokenizer" => ModelFamily.Clip,
-            "SiglipTokenizer" => ModelFamily.Siglip,
+            "SiglipTokenizer" or "GemmaTokenizer" or "Siglip2Tokenizer" => ModelFamily.Siglip, // Gemma's: SigLIP 2
             "XLMRobertaTokenizer" => ModelFamily.MClip,
             _ => throw new ModelConfigurationException(
-                $"{path}: tokenizer_class \"{tokenizerClass}\" is not supported (supported: CLIPTokenizer, SiglipTokenizer, XLMRobertaTokenizer)."),
+                $"{path}: tokenizer_class \"{tokenizerClass}\" is not supported (supported: CLIPTokenizer, SiglipTokenizer, GemmaTokenizer for SigLIP 2, XLMRobertaTokenizer)."),
         };
     }
 

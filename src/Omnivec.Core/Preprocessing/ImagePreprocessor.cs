@@ -3,7 +3,7 @@ using System.Buffers;
 namespace Omnivec.Preprocessing;
 
 /// <summary>
-/// CLIP image preprocessing identical to the Python references: Pillow bicubic resize (bit-exact), centre crop, rescale and
+/// CLIP image preprocessing identical to the Python references: Pillow bicubic or bilinear resize (bit-exact), centre crop, rescale and
 /// normalise, written as planar float32 (CHW) for one image. Immutable and thread-safe; buffers are pooled per call.
 /// </summary>
 public sealed class ImagePreprocessor
@@ -140,8 +140,8 @@ public sealed class ImagePreprocessor
         }
 
         bool horizontal = rw != w, vertical = rh != h;
-        PillowBicubic.Coefficients hc = horizontal ? PillowBicubic.Compute(w, rw, x0, cols) : default;
-        PillowBicubic.Coefficients vc = vertical ? PillowBicubic.Compute(h, rh, y0, rows) : default;
+        PillowResample.Coefficients hc = horizontal ? PillowResample.Compute(w, rw, x0, cols, s.Resample) : default;
+        PillowResample.Coefficients vc = vertical ? PillowResample.Compute(h, rh, y0, rows, s.Resample) : default;
         byte[]? temp = null;
         int[]? acc = null;
         int[]? widened = null;
@@ -171,7 +171,7 @@ public sealed class ImagePreprocessor
                 Span<byte> tempRow = temp.AsSpan((y - sy0) * rowBytes, rowBytes);
                 if (horizontal)
                 {
-                    PillowBicubic.HorizontalRow(srcRow, tempRow, hc, cols, widened);
+                    PillowResample.HorizontalRow(srcRow, tempRow, hc, cols, widened);
                 }
                 else
                 {
@@ -190,7 +190,7 @@ public sealed class ImagePreprocessor
                 Span<byte> outRow = dst.Slice(((y0 + i - top) * cw + (x0 - left)) * 3, rowBytes);
                 if (vertical)
                 {
-                    PillowBicubic.VerticalRow(tempSpan, rowBytes, sy0, outRow, vc, i, acc);
+                    PillowResample.VerticalRow(tempSpan, rowBytes, sy0, outRow, vc, i, acc);
                 }
                 else
                 {

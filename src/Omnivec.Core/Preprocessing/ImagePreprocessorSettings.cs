@@ -10,9 +10,22 @@ public enum CropAlignment
     TorchVision,
 }
 
-/// <summary>The pixel pipeline of one model: resize (Pillow bicubic), centre crop, rescale, normalise.</summary>
+/// <summary>Pillow's resampling filter for the resize; the pack's config names it (<c>resample</c>: 3 bicubic, 2 bilinear).</summary>
+public enum ResampleFilter
+{
+    /// <summary><c>Image.BICUBIC</c> (3): CLIP's and SigLIP's processors.</summary>
+    Bicubic,
+
+    /// <summary><c>Image.BILINEAR</c> (2): SigLIP 2's processor.</summary>
+    Bilinear,
+}
+
+/// <summary>The pixel pipeline of one model: resize (Pillow bicubic or bilinear), centre crop, rescale, normalise.</summary>
 public sealed record ImagePreprocessorSettings
 {
+    /// <summary>The resize filter (<c>resample</c>), Pillow's, bit-exact.</summary>
+    public ResampleFilter Resample { get; init; } = ResampleFilter.Bicubic;
+
     /// <summary>Resize so the short side becomes this (long side scaled with truncation, as both references do). 0 when <see cref="ResizeWidth"/>/<see cref="ResizeHeight"/> are used.</summary>
     public int ShortestEdge { get; init; }
 

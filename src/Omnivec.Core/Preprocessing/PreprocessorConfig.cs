@@ -100,12 +100,10 @@ internal static class PreprocessorConfig
                     settings = settings with { Std = Triple(file, p) };
                     break;
                 case "resample":
-                    // PIL.Image.BICUBIC == 3; other filters are not implemented.
-                    if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt32(out int resample) || resample != 3)
-                    {
-                        throw Unsupported(file, p.Name, v, "only 3 (bicubic) is implemented");
-                    }
-
+                    // PIL.Image.BICUBIC == 3, PIL.Image.BILINEAR == 2; other filters are not implemented.
+                    settings = v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int resample) && resample is 2 or 3
+                        ? settings with { Resample = resample == 2 ? ResampleFilter.Bilinear : ResampleFilter.Bicubic }
+                        : throw Unsupported(file, p.Name, v, "only 3 (bicubic) and 2 (bilinear) are implemented");
                     break;
                 case "size":
                     settings = v.ValueKind == JsonValueKind.Number
@@ -184,6 +182,7 @@ internal static class PreprocessorConfig
     private static ImagePreprocessorSettings ParseOpenClip(JsonElement root, string file)
     {
         int size = 0;
+        bool squash = false;
         var settings = new ImagePreprocessorSettings
         {
             Alignment = CropAlignment.TorchVision,
@@ -231,21 +230,25 @@ internal static class PreprocessorConfig
                     settings = settings with { Std = Triple(file, p) };
                     break;
                 case "interpolation":
-                    if (v.ValueKind != JsonValueKind.String || v.GetString() != "bicubic")
+                    // torchvision's Resize on PIL images is Pillow's resize with that filter.
+                    settings = (v.ValueKind == JsonValueKind.String ? v.GetString() : null) switch
                     {
-                        throw Unsupported(file, p.Name, v, "only \"bicubic\" is implemented");
-                    }
-
+                        "bicubic" => settings with { Resample = ResampleFilter.Bicubic },
+                        "bilinear" => settings with { Resample = ResampleFilter.Bilinear },
+                        _ => throw Unsupported(file, p.Name, v, "only \"bicubic\" and \"bilinear\" are implemented"),
+                    };
                     break;
                 case "resize_mode":
-                    if (v.ValueKind != JsonValueKind.String || v.GetString() != "shortest")
+                    // shortest: Resize(size) + CenterCrop(size); squash: Resize((size, size)), the aspect ratio not kept (SigLIP packs).
+                    squash = (v.ValueKind == JsonValueKind.String ? v.GetString() : null) switch
                     {
-                        throw Unsupported(file, p.Name, v, "only \"shortest\" is implemented");
-                    }
-
+                        "shortest" => false,
+                        "squash" => true,
+                        _ => throw Unsupported(file, p.Name, v, "only \"shortest\" and \"squash\" are implemented"),
+                    };
                     break;
                 case "fill_color":
-                    break; // used only by resize_mode "longest", which is refused above
+                    break; // used only by resize_mode "longest", which is refused
                 default:
                     throw Unsupported(file, p.Name, v, "this setting is not implemented");
             }
@@ -256,7 +259,9 @@ internal static class PreprocessorConfig
             throw new ModelConfigurationException($"{file}: \"size\" is missing.");
         }
 
-        return settings with { ShortestEdge = size, CropWidth = size, CropHeight = size, Resize = true, CenterCrop = true };
+        return squash
+            ? settings with { ShortestEdge = 0, ResizeWidth = size, ResizeHeight = size, CropWidth = size, CropHeight = size, Resize = true, CenterCrop = false }
+            : settings with { ShortestEdge = size, CropWidth = size, CropHeight = size, Resize = true, CenterCrop = true };
     }
 
     private static ModelConfigurationException Unsupported(string file, string key, JsonElement value, string why) =>

@@ -20,11 +20,19 @@ public enum SentencePieceScheme
     /// SentencePiece id + 1); padded with 1.
     /// </summary>
     XlmRoberta,
+
+    /// <summary>
+    /// SigLIP 2 (Gemma's tokenizer: byte-fallback BPE, <c>&lt;pad&gt;</c>=0, <c>&lt;eos&gt;</c>=1): lower-cased as the
+    /// model was trained (Python's <c>str.lower</c>; punctuation and whitespace kept, as Gemma's identity normaliser
+    /// keeps them); ids followed by <c>&lt;eos&gt;</c>, no <c>&lt;bos&gt;</c>; padded with the pad token to 64.
+    /// </summary>
+    Gemma,
 }
 
 /// <summary>
 /// A SentencePiece tokenizer (Unigram or BPE model file, normalisation from the model's precompiled charsmap) run by
-/// Microsoft.ML.Tokenizers' <see cref="SentencePieceTokenizer"/>, with a model family's rules around it (see
+/// Microsoft.ML.Tokenizers' <see cref="SentencePieceTokenizer"/> (Unigram) or by Omnivec's port of SentencePiece's BPE
+/// merge order (BPE without a charsmap, as Gemma's), with a model family's rules around it (see
 /// <see cref="SentencePieceScheme"/>). Immutable and safe for concurrent callers.
 /// </summary>
 /// <remarks>
@@ -33,18 +41,37 @@ public enum SentencePieceScheme
 /// </remarks>
 public sealed class SentencePieceTextTokenizer : ITextTokenizer
 {
+    /// <summary>
+    /// The SentencePiece scheme a SigLIP-family pack's tokenizer_config.json <c>tokenizer_class</c> names: Gemma's
+    /// (<c>GemmaTokenizer</c>, <c>Siglip2Tokenizer</c>: SigLIP 2) or SigLIP's own (anything else, e.g. <c>SiglipTokenizer</c>).
+    /// </summary>
+    /// <param name="directory">The folder holding tokenizer_config.json.</param>
+    public static SentencePieceScheme SiglipSchemeOf(string directory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        JsonElement config = ReadConfig(Path.Combine(directory, "tokenizer_config.json"));
+        string? name = config.ValueKind == JsonValueKind.Object && config.TryGetProperty("tokenizer_class", out JsonElement c) && c.ValueKind == JsonValueKind.String
+            ? c.GetString()
+            : null;
+        return name is "GemmaTokenizer" or "GemmaTokenizerFast" or "Siglip2Tokenizer" or "Siglip2TokenizerFast"
+            ? SentencePieceScheme.Gemma
+            : SentencePieceScheme.Siglip;
+    }
+
     /// <summary>The SentencePiece model file names packs use, in the order they are tried.</summary>
     public static readonly IReadOnlyList<string> ModelFileNames = ["spiece.model", "sentencepiece.bpe.model", "tokenizer.model"];
 
     private const int XlmrBos = 0, XlmrPad = 1, XlmrEos = 2, XlmrUnk = 3, FairseqOffset = 1;
 
     private readonly SentencePieceTokenizer _sp;
+    private readonly SentencePieceBpe? _bpe;
     private readonly bool _lowerCase;
     private readonly int _eosId;
 
-    private SentencePieceTextTokenizer(SentencePieceTokenizer sp, SentencePieceScheme scheme, int contextLength, int padId, int eosId, bool lowerCase)
+    private SentencePieceTextTokenizer(SentencePieceTokenizer sp, SentencePieceBpe? bpe, SentencePieceScheme scheme, int contextLength, int padId, int eosId, bool lowerCase)
     {
         _sp = sp;
+        _bpe = bpe;
         Scheme = scheme;
         ContextLength = contextLength;
         PadTokenId = padId;
@@ -81,6 +108,7 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
 
         JsonElement config = ReadConfig(Path.Combine(directory, "tokenizer_config.json"));
         SentencePieceTokenizer sp;
+        SentencePieceBpe? bpe;
         try
         {
             var info = new FileInfo(modelPath);
@@ -89,8 +117,12 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
                 throw new ModelConfigurationException($"{modelPath}: {info.Length:N0} bytes is too large for a SentencePiece model.");
             }
 
-            using var stream = new MemoryStream(WithValidBosId(File.ReadAllBytes(modelPath)));
+            byte[] bytes = WithValidBosId(File.ReadAllBytes(modelPath));
+            using var stream = new MemoryStream(bytes);
             sp = SentencePieceTokenizer.Create(stream, addBeginningOfSentence: false, addEndOfSentence: false);
+
+            // BPE models (Gemma's) are encoded by SentencePiece's own merge order; see SentencePieceBpe for why.
+            bpe = SentencePieceBpe.TryCreate(bytes);
         }
         catch (Exception ex) when (ex is not OmnivecException and not OutOfMemoryException)
         {
@@ -98,7 +130,7 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
         }
 
         int context = contextLength ?? (config.ValueKind == JsonValueKind.Object && config.TryGetProperty("model_max_length", out JsonElement m)
-            && m.TryGetDouble(out double max) && max is >= 4 and <= 65536 ? (int)max : scheme == SentencePieceScheme.Siglip ? 64 : 512);
+            && m.TryGetDouble(out double max) && max is >= 4 and <= 65536 ? (int)max : scheme is SentencePieceScheme.Siglip or SentencePieceScheme.Gemma ? 64 : 512);
         if (context is < 4 or > 65536)
         {
             throw new ModelConfigurationException($"{directory}: context length {context} is out of range.");
@@ -109,10 +141,18 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
             bool lower = !(config.ValueKind == JsonValueKind.Object && config.TryGetProperty("do_lower_case", out JsonElement l) && l.ValueKind == JsonValueKind.False);
             int eos = PieceId(sp, TokenName(config, "eos_token") ?? "</s>", modelPath);
             int pad = PieceId(sp, TokenName(config, "pad_token") ?? "</s>", modelPath);
-            return new SentencePieceTextTokenizer(sp, scheme, context, pad, eos, lower);
+            return new SentencePieceTextTokenizer(sp, bpe, scheme, context, pad, eos, lower);
         }
 
-        return new SentencePieceTextTokenizer(sp, scheme, context, XlmrPad, XlmrEos, lowerCase: false);
+        if (scheme == SentencePieceScheme.Gemma)
+        {
+            // SigLIP 2 was trained on lower-cased text; Gemma's tokenizer itself does not lower-case, so the family does.
+            int eos = PieceId(sp, TokenName(config, "eos_token") ?? "<eos>", modelPath);
+            int pad = PieceId(sp, TokenName(config, "pad_token") ?? "<pad>", modelPath);
+            return new SentencePieceTextTokenizer(sp, bpe, scheme, context, pad, eos, lowerCase: true);
+        }
+
+        return new SentencePieceTextTokenizer(sp, bpe, scheme, context, XlmrPad, XlmrEos, lowerCase: false);
     }
 
     /// <inheritdoc />
@@ -125,7 +165,7 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
 
         List<int> pieces = Pieces(text);
         int n = 0;
-        if (Scheme == SentencePieceScheme.Siglip)
+        if (Scheme is SentencePieceScheme.Siglip or SentencePieceScheme.Gemma)
         {
             int take = Math.Min(pieces.Count, ContextLength - 1);
             for (int i = 0; i < take; i++)
@@ -165,7 +205,7 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
     public int CountTokens(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        return Pieces(text).Count + (Scheme == SentencePieceScheme.Siglip ? 1 : 2);
+        return Pieces(text).Count + (Scheme is SentencePieceScheme.Siglip or SentencePieceScheme.Gemma ? 1 : 2);
     }
 
     /// <summary>
@@ -174,7 +214,8 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
     /// </summary>
     private List<int> Pieces(ReadOnlySpan<char> text)
     {
-        IReadOnlyList<int> raw = _sp.EncodeToIds(Clean(text));
+        string clean = Clean(text);
+        IReadOnlyList<int> raw = _bpe is not null ? _bpe.Encode(clean) : _sp.EncodeToIds(clean);
         int unk = _sp.UnknownId;
         var pieces = new List<int>(raw.Count);
         foreach (int id in raw)
@@ -194,6 +235,17 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
     internal string Clean(ReadOnlySpan<char> text)
     {
         var sb = new StringBuilder(text.Length);
+        if (Scheme == SentencePieceScheme.Gemma)
+        {
+            // Gemma keeps every character, whitespace runs included (identity normaliser, no extra-whitespace removal).
+            for (int i = 0; i < text.Length; i++)
+            {
+                AppendLower(sb, text, i);
+            }
+
+            return sb.ToString();
+        }
+
         bool pendingSpace = false;
         for (int i = 0; i < text.Length; i++)
         {

@@ -6,7 +6,8 @@ namespace Omnivec.Core.Tests.Preprocessing;
 
 /// <summary>
 /// Bit-exactness of the managed resampler against Pillow 9.4 on a synthetic image (tests/fixtures/pillow/synthetic.*,
-/// made by tools/make_pillow_references.py): downscale, upscale, one axis, extreme aspect, 1x1, identity, and both crop roundings.
+/// made by tools/make_pillow_references.py): downscale, upscale, one axis, extreme aspect, 1x1, identity, with BICUBIC and
+/// BILINEAR, and both crop roundings.
 /// </summary>
 public class PillowResizeTests
 {
@@ -55,8 +56,12 @@ public class PillowResizeTests
         int w = c.GetProperty("width").GetInt32(), h = c.GetProperty("height").GetInt32();
         byte[] expected = File.ReadAllBytes(Path.Combine(s_dir, "synthetic.bin")).AsSpan(c.GetProperty("offset").GetInt32(), w * h * 3).ToArray();
 
-        ImagePreprocessorSettings settings = kind == "resize"
-            ? new() { ShortestEdge = 0, ResizeWidth = w, ResizeHeight = h, CenterCrop = false }
+        ImagePreprocessorSettings settings = kind is "resize" or "resize-bilinear"
+            ? new()
+            {
+                ShortestEdge = 0, ResizeWidth = w, ResizeHeight = h, CenterCrop = false,
+                Resample = kind == "resize-bilinear" ? ResampleFilter.Bilinear : ResampleFilter.Bicubic,
+            }
             : new()
             {
                 ShortestEdge = c.GetProperty("shortest_edge").GetInt32(),
@@ -91,12 +96,26 @@ public class PillowResizeTests
     }
 
     [Fact]
+    public void Bilinear_is_a_real_second_filter_not_bicubic_under_another_name()
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(s_dir, "synthetic.json")));
+        Assert.Contains(doc.RootElement.GetProperty("cases").EnumerateArray(), c => c.GetProperty("kind").GetString() == "resize-bilinear");
+        Assert.Equal(0.5, PillowResample.BilinearFilter(0.5), 12);
+        Assert.Equal(0.0, PillowResample.BilinearFilter(1.0));
+        using RgbImage image = Synthetic(97, 61);
+        byte[] cubic = new byte[40 * 30 * 3], linear = new byte[40 * 30 * 3];
+        new ImagePreprocessor(new() { ShortestEdge = 0, ResizeWidth = 40, ResizeHeight = 30, CenterCrop = false }).ResizeAndCrop(image, cubic);
+        new ImagePreprocessor(new() { ShortestEdge = 0, ResizeWidth = 40, ResizeHeight = 30, CenterCrop = false, Resample = ResampleFilter.Bilinear }).ResizeAndCrop(image, linear);
+        Assert.NotEqual(cubic, linear);
+    }
+
+    [Fact]
     public void Kernel_is_pillows_bicubic()
     {
-        Assert.Equal(1.0, PillowBicubic.Filter(0));
-        Assert.Equal(0.0, PillowBicubic.Filter(1));
-        Assert.Equal(0.0, PillowBicubic.Filter(2));
-        Assert.Equal(0.5625, PillowBicubic.Filter(0.5), 12);   // (1.5 * 0.5 - 2.5) * 0.25 + 1
-        Assert.Equal(-0.0625, PillowBicubic.Filter(-1.5), 12); // ((-3.5 * 1.5 + 8) * 1.5 - 4) * -0.5
+        Assert.Equal(1.0, PillowResample.BicubicFilter(0));
+        Assert.Equal(0.0, PillowResample.BicubicFilter(1));
+        Assert.Equal(0.0, PillowResample.BicubicFilter(2));
+        Assert.Equal(0.5625, PillowResample.BicubicFilter(0.5), 12);   // (1.5 * 0.5 - 2.5) * 0.25 + 1
+        Assert.Equal(-0.0625, PillowResample.BicubicFilter(-1.5), 12); // ((-3.5 * 1.5 + 8) * 1.5 - 4) * -0.5
     }
 }

@@ -63,16 +63,32 @@ public class PreprocessorConfigTests
         Assert.Equal((256, 256), (p.OutputWidth, p.OutputHeight));
     }
 
+    [Fact]
+    public void Bilinear_and_squash_are_read_from_either_dialect()
+    {
+        ImagePreprocessor hf = ImagePreprocessor.FromJson(
+            """{"image_processor_type": "SiglipImageProcessor", "image_mean": [0.5,0.5,0.5], "image_std": [0.5,0.5,0.5], "resample": 2, "size": {"height": 224, "width": 224}}""",
+            "preprocessor_config.json");
+        Assert.Equal(ResampleFilter.Bilinear, hf.Settings.Resample);
+        ImagePreprocessor immich = ImagePreprocessor.FromJson(
+            """{"size": [256, 256], "mean": [0.5,0.5,0.5], "std": [0.5,0.5,0.5], "interpolation": "bilinear", "resize_mode": "squash"}""",
+            "preprocess_cfg.json");
+        Assert.Equal(ResampleFilter.Bilinear, immich.Settings.Resample);
+        Assert.False(immich.Settings.CenterCrop);
+        Assert.Equal((256, 256, 0), (immich.Settings.ResizeWidth, immich.Settings.ResizeHeight, immich.Settings.ShortestEdge));
+        Assert.Equal((256, 256), (immich.OutputWidth, immich.OutputHeight));
+        Assert.Equal(ResampleFilter.Bicubic, ImagePreprocessor.FromJson("""{"size": 224, "mean": [0.5,0.5,0.5], "std": [0.5,0.5,0.5]}""", "preprocess_cfg.json").Settings.Resample);
+    }
+
     [Theory]
-    [InlineData("preprocessor_config.json", "\"resample\": 2", "resample", "2")]
+    [InlineData("preprocessor_config.json", "\"resample\": 0", "resample", "0")]
+    [InlineData("preprocess_cfg.json", "\"interpolation\": \"nearest\"", "interpolation", "nearest")]
     [InlineData("preprocessor_config.json", "\"do_pad\": true", "do_pad", "true")]
     [InlineData("preprocessor_config.json", "\"crop_pct\": 0.875", "crop_pct", "0.875")]
     [InlineData("preprocessor_config.json", "\"size\": {\"longest_edge\": 224}", "size", "longest_edge")]
     [InlineData("preprocessor_config.json", "\"size\": {\"shortest_edge\": 224, \"longest_edge\": 1333}", "size.longest_edge", "1333")]
     [InlineData("preprocessor_config.json", "\"image_processor_type\": \"ConvNextImageProcessor\"", "image_processor_type", "ConvNext")]
     [InlineData("preprocessor_config.json", "\"image_mean\": [0.5, 0.5]", "image_mean", "0.5")]
-    [InlineData("preprocess_cfg.json", "\"interpolation\": \"bilinear\"", "interpolation", "bilinear")]
-    [InlineData("preprocess_cfg.json", "\"resize_mode\": \"squash\"", "resize_mode", "squash")]
     [InlineData("preprocess_cfg.json", "\"resize_mode\": \"longest\"", "resize_mode", "longest")]
     [InlineData("preprocess_cfg.json", "\"mode\": \"BGR\"", "mode", "BGR")]
     [InlineData("preprocess_cfg.json", "\"size\": [224, 256]", "size", "256")]

@@ -4,17 +4,17 @@ using System.Runtime.Intrinsics;
 namespace Omnivec.Preprocessing;
 
 /// <summary>
-/// Bit-exact re-implementation of Pillow's <c>Image.resize(size, Image.BICUBIC)</c> for 8-bit RGB (libImaging/Resample.c):
-/// separable, horizontal pass then vertical pass, each pass only when that dimension changes; per output pixel a window of
-/// source pixels weighted by the a = -0.5 cubic stretched by the scale when shrinking (antialiasing), weights normalised in
+/// Bit-exact re-implementation of Pillow's <c>Image.resize(size, Image.BICUBIC)</c> and <c>Image.BILINEAR</c> for 8-bit RGB
+/// (libImaging/Resample.c): separable, horizontal pass then vertical pass, each pass only when that dimension changes; per
+/// output pixel a window of source pixels weighted by the filter (the a = -0.5 cubic with support 2, or the triangle with
+/// support 1) stretched by the scale when shrinking (antialiasing), weights normalised in
 /// double then rounded to 22-bit fixed point, accumulation in 32-bit integers, clamped to 0..255 after each pass.
 /// Only the output rows and columns a crop needs are computed; each output pixel depends only on its own window, so the
 /// result equals the corresponding part of the full resize.
 /// </summary>
-internal static class PillowBicubic
+internal static class PillowResample
 {
     private const int PrecisionBits = 32 - 8 - 2;
-    private const double Support = 2.0;
 
     /// <summary>Fixed-point filter taps for a range of output positions along one axis. Arrays are pooled; call <see cref="Dispose"/>.</summary>
     internal readonly struct Coefficients : IDisposable
@@ -57,8 +57,19 @@ internal static class PillowBicubic
         }
     }
 
-    /// <summary>Pillow's cubic kernel with a = -0.5 (its BICUBIC filter), evaluated in the same operation order.</summary>
-    internal static double Filter(double x)
+    /// <summary>Pillow's triangle kernel (its BILINEAR filter, support 1).</summary>
+    internal static double BilinearFilter(double x)
+    {
+        if (x < 0.0)
+        {
+            x = -x;
+        }
+
+        return x < 1.0 ? 1.0 - x : 0.0;
+    }
+
+    /// <summary>Pillow's cubic kernel with a = -0.5 (its BICUBIC filter, support 2), evaluated in the same operation order.</summary>
+    internal static double BicubicFilter(double x)
     {
         const double a = -0.5;
         if (x < 0.0)
@@ -80,11 +91,12 @@ internal static class PillowBicubic
     }
 
     /// <summary>Taps for output positions <paramref name="first"/> .. first + count - 1 of a resize from inSize to outSize.</summary>
-    internal static Coefficients Compute(int inSize, int outSize, int first, int count)
+    internal static Coefficients Compute(int inSize, int outSize, int first, int count, ResampleFilter filter = ResampleFilter.Bicubic)
     {
+        Func<double, double> kernel = filter == ResampleFilter.Bilinear ? BilinearFilter : BicubicFilter;
         double scale = (double)inSize / outSize;
         double filterScale = Math.Max(scale, 1.0);
-        double support = Support * filterScale;
+        double support = (filter == ResampleFilter.Bilinear ? 1.0 : 2.0) * filterScale;
         int taps = (int)Math.Ceiling(support) * 2 + 1;
         int[] weights = ArrayPool<int>.Shared.Rent(count * taps);
         int expandedStride = (taps * 3 + 23) / 24 * 24;
@@ -102,7 +114,7 @@ internal static class PillowBicubic
             double sum = 0.0;
             for (int x = 0; x < length; x++)
             {
-                double w = Filter((x + min - center + 0.5) * inverse);
+                double w = kernel((x + min - center + 0.5) * inverse);
                 k[x] = w;
                 sum += w;
             }
