@@ -322,106 +322,61 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
     internal static byte[] WithValidBosId(byte[] model)
     {
         const int TrainerSpec = 2, UnkId = 40, BosId = 41;
-        int pos = 0;
-        while (pos < model.Length)
+        var reader = new ProtoReader(model);
+        while (true)
         {
-            int fieldStart = pos;
-            ulong tag = ReadVarint(model, ref pos);
-            int wire = (int)(tag & 7);
-            if ((int)(tag >> 3) == TrainerSpec && wire == 2)
+            int fieldStart = reader.Position;
+            if (!reader.Next(out int field, out int wire))
             {
-                int length = checked((int)ReadVarint(model, ref pos));
-                int bodyStart = pos, bodyEnd = checked(pos + length);
-                if (bodyEnd > model.Length)
-                {
-                    throw new ModelConfigurationException("the SentencePiece model is truncated");
-                }
+                return model;
+            }
 
-                long bos = 1, unk = 0; // SentencePiece's defaults
-                for (int p = bodyStart; p < bodyEnd;)
+            if (field != TrainerSpec || wire != 2)
+            {
+                reader.Skip(wire);
+                continue;
+            }
+
+            ReadOnlySpan<byte> body = reader.Bytes();
+            int bodyEnd = reader.Position;
+            long bos = 1, unk = 0; // SentencePiece's defaults
+            var spec = new ProtoReader(body);
+            while (spec.Next(out int f, out int w))
+            {
+                if (w == 0 && f is BosId or UnkId)
                 {
-                    ulong t = ReadVarint(model, ref p);
-                    int field = (int)(t >> 3);
-                    if ((t & 7) == 0)
+                    long value = (int)spec.Varint(); // int32 fields carry negative values sign-extended to 64 bits
+                    if (f == BosId)
                     {
-                        long value = (long)ReadVarint(model, ref p);
-                        if (field == BosId)
-                        {
-                            bos = (int)value; // int32 fields carry negative values sign-extended to 64 bits
-                        }
-                        else if (field == UnkId)
-                        {
-                            unk = (int)value;
-                        }
+                        bos = value;
                     }
                     else
                     {
-                        SkipField(model, ref p, (int)(t & 7));
+                        unk = value;
                     }
                 }
-
-                if (bos >= 0)
+                else
                 {
-                    return model;
+                    spec.Skip(w);
                 }
-
-                var extra = new List<byte>();
-                WriteVarint(extra, (BosId << 3) | 0);
-                WriteVarint(extra, (ulong)unk);
-                var result = new List<byte>(model.Length + 16);
-                result.AddRange(model.AsSpan(0, fieldStart));
-                WriteVarint(result, (TrainerSpec << 3) | 2);
-                WriteVarint(result, (ulong)(length + extra.Count));
-                result.AddRange(model.AsSpan(bodyStart, length));
-                result.AddRange(extra);
-                result.AddRange(model.AsSpan(bodyEnd));
-                return result.ToArray();
             }
 
-            SkipField(model, ref pos, wire);
-        }
-
-        return model;
-    }
-
-    private static ulong ReadVarint(byte[] data, ref int pos)
-    {
-        ulong result = 0;
-        for (int shift = 0; shift < 64; shift += 7)
-        {
-            if (pos >= data.Length)
+            if (bos >= 0)
             {
-                throw new ModelConfigurationException("the SentencePiece model is truncated");
+                return model;
             }
 
-            byte b = data[pos++];
-            result |= (ulong)(b & 0x7F) << shift;
-            if ((b & 0x80) == 0)
-            {
-                return result;
-            }
-        }
-
-        throw new ModelConfigurationException("the SentencePiece model has a malformed number");
-    }
-
-    private static void SkipField(byte[] data, ref int pos, int wire)
-    {
-        switch (wire)
-        {
-            case 0: ReadVarint(data, ref pos); break;
-            case 1: pos += 8; break;
-            case 2:
-                int length = checked((int)ReadVarint(data, ref pos));
-                pos = checked(pos + length);
-                break;
-            case 5: pos += 4; break;
-            default: throw new ModelConfigurationException($"the SentencePiece model has an unknown field type {wire}");
-        }
-
-        if (pos > data.Length)
-        {
-            throw new ModelConfigurationException("the SentencePiece model is truncated");
+            var extra = new List<byte>();
+            WriteVarint(extra, (BosId << 3) | 0);
+            WriteVarint(extra, (ulong)unk);
+            var result = new List<byte>(model.Length + 16);
+            result.AddRange(model.AsSpan(0, fieldStart));
+            WriteVarint(result, (TrainerSpec << 3) | 2);
+            WriteVarint(result, (ulong)(body.Length + extra.Count));
+            result.AddRange(body);
+            result.AddRange(extra);
+            result.AddRange(model.AsSpan(bodyEnd));
+            return result.ToArray();
         }
     }
 
