@@ -26,6 +26,10 @@ internal static class ServeCommand
         var allowImageUrls = new Option<bool>("--allow-image-urls") { Description = "Fetch {\"image\": \"https://…\"} inputs (only from --image-url-allow hosts; never internal addresses)." };
         var imageUrlAllow = new Option<string?>("--image-url-allow") { Description = "Hosts image URLs may use, comma-separated; *.example.com allows subdomains." };
         var maxBatch = new Option<int>("--max-batch-size") { Description = "Inputs merged into one model run by dynamic batching (1 = off).", DefaultValueFactory = _ => CliSettings.Current.Int("server.maxBatchSize") };
+        var metrics = new Option<bool>("--metrics")
+        {
+            Description = "Serve Prometheus metrics at /metrics (needs the API key when --api-key is set). OTLP export: set OTEL_EXPORTER_OTLP_ENDPOINT.",
+        };
         var settings = new Option<string[]>("--set")
         {
             Description = "Set a server limit or option by name, e.g. --set MaxCollections=500 --set CollectionIdleTimeout=00:10:00 (repeatable; README 'Limits' lists them).",
@@ -33,7 +37,7 @@ internal static class ServeCommand
         var command = new Command("serve", "Serve the HTTP API and the web page.");
         embedder.AddTo(command);
         collection.AddTo(command);
-        foreach (Option option in new Option[] { urls, apiKeys, corsOrigins, allowImageUrls, imageUrlAllow, maxBatch, settings })
+        foreach (Option option in new Option[] { urls, apiKeys, corsOrigins, allowImageUrls, imageUrlAllow, maxBatch, metrics, settings })
         {
             command.Options.Add(option);
         }
@@ -71,6 +75,7 @@ internal static class ServeCommand
                     DefaultCollection = name,
                     AllowImageUrls = parse.GetValue(allowImageUrls),
                     MaxBatchSize = Math.Max(1, parse.GetValue(maxBatch)),
+                    MetricsEndpoint = parse.GetValue(metrics),
                     CollectionCreated = c => EmbedderFactory.Remember(c, parse, embedder),
                 };
                 ApplySettings(options, parse.GetValue(settings) ?? []);

@@ -22,6 +22,7 @@ public sealed class BatchingEmbeddingGenerator<TInput> : DelegatingEmbeddingGene
     private readonly TimeSpan _batchWindow;
     private readonly Task _consumer;
     private int _disposed;
+    private static readonly KeyValuePair<string, object?> s_modalityTag = new("omnivec.modality", CoreTelemetry.Modality<TInput>());
 
     /// <param name="innerGenerator">The generator that does the work; owned (disposed) by this instance.</param>
     /// <param name="maxBatchSize">Most inputs merged into one inner call (a single larger call still runs alone).</param>
@@ -62,7 +63,22 @@ public sealed class BatchingEmbeddingGenerator<TInput> : DelegatingEmbeddingGene
 
         cancellationToken.ThrowIfCancellationRequested();
         var pending = new Pending(inputs, cancellationToken);
-        ObjectDisposedException.ThrowIf(!_queue.Writer.TryWrite(pending), this);
+        if (CoreTelemetry.QueueDepth.Enabled)
+        {
+            // Counted before it is queued, so the consumer cannot take it off the depth before it was added.
+            pending.Counted = true;
+            CoreTelemetry.QueueDepth.Add(inputs.Length, s_modalityTag);
+        }
+
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            if (pending.Counted)
+            {
+                CoreTelemetry.QueueDepth.Add(-inputs.Length, s_modalityTag);
+            }
+
+            throw new ObjectDisposedException(GetType().FullName);
+        }
 
         // Only this caller stops waiting; the batch it is part of carries on for the others.
         return await pending.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -135,11 +151,24 @@ public sealed class BatchingEmbeddingGenerator<TInput> : DelegatingEmbeddingGene
 
     private async Task RunAsync(List<Pending> batch)
     {
+        foreach (Pending p in batch)
+        {
+            if (p.Counted)
+            {
+                CoreTelemetry.QueueDepth.Add(-p.Inputs.Length, s_modalityTag);
+            }
+        }
+
         // Callers that gave up before the run starts are dropped so the model does not work for nobody.
         batch.RemoveAll(p => p.CancellationToken.IsCancellationRequested && p.Completion.TrySetCanceled(p.CancellationToken));
         if (batch.Count == 0)
         {
             return;
+        }
+
+        if (CoreTelemetry.BatchSize.Enabled)
+        {
+            CoreTelemetry.BatchSize.Record(batch.Sum(p => p.Inputs.Length), s_modalityTag);
         }
 
         if (batch.Count == 1)
@@ -229,6 +258,9 @@ public sealed class BatchingEmbeddingGenerator<TInput> : DelegatingEmbeddingGene
         public TInput[] Inputs { get; } = inputs;
 
         public CancellationToken CancellationToken { get; } = cancellationToken;
+
+        /// <summary>Whether the inputs were added to the queue-depth counter (so they are taken off it exactly once).</summary>
+        public bool Counted { get; set; }
 
         public TaskCompletionSource<GeneratedEmbeddings<Embedding<float>>> Completion { get; } =
             new(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -51,13 +51,22 @@ public sealed class ImageDecoder
     public RgbImage Decode(ReadOnlySpan<byte> data, string? source = null, int targetShortSide = 0, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(targetShortSide);
+        bool timed = ImagingTelemetry.DecodeDuration.Enabled;
+        long started = timed ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
         ImageFormat format = Check(data, source);
         cancellationToken.ThrowIfCancellationRequested();
         try
         {
-            return MagickImageDecoder.Handles(format)
+            RgbImage image = MagickImageDecoder.Handles(format)
                 ? MagickImageDecoder.Decode(data, format, source, _maxPixels, cancellationToken)
                 : SkiaImageDecoder.Decode(data, format, source, _maxPixels, targetShortSide, _reducedDecodeFactor, cancellationToken);
+            if (timed)
+            {
+                ImagingTelemetry.DecodeDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds,
+                    new KeyValuePair<string, object?>("omnivec.image.format", format.ToString()));
+            }
+
+            return image;
         }
         catch (Exception e) when (IsForeign(e))
         {

@@ -245,7 +245,11 @@ internal sealed class PostgresCollection : IVectorCollection
         int ef = expansion is { } e ? Collection.ValidateExpansion(e, nameof(expansion)) : _searchExpansion;
         float[] q = new float[Space.Dimensions];
         Collection.NormalizeInto(query, q, "query vector");
-        return SearchMany([q], top, filter, mode, ef)[0];
+        long started = IndexTelemetry.StartTimer();
+        using System.Diagnostics.Activity? activity = IndexTelemetry.StartSearch(IndexTelemetry.Postgres, Name, mode, 1, top);
+        IReadOnlyList<SearchHit> hits = SearchMany([q], top, filter, mode, ef)[0];
+        IndexTelemetry.RecordSearch(started, IndexTelemetry.Postgres, mode);
+        return hits;
     }
 
     public IReadOnlyList<IReadOnlyList<SearchHit>> SearchBatch(IReadOnlyList<ReadOnlyMemory<float>> queries, int top = 10, SearchFilter? filter = null,
@@ -262,7 +266,16 @@ internal sealed class PostgresCollection : IVectorCollection
             Collection.NormalizeInto(queries[i].Span, unit[i], $"query vector {i}");
         }
 
-        return unit.Length == 0 ? [] : SearchMany(unit, top, filter, mode, ef);
+        if (unit.Length == 0)
+        {
+            return [];
+        }
+
+        long started = IndexTelemetry.StartTimer();
+        using System.Diagnostics.Activity? activity = IndexTelemetry.StartSearch(IndexTelemetry.Postgres, Name, mode, unit.Length, top);
+        IReadOnlyList<IReadOnlyList<SearchHit>> hits = SearchMany(unit, top, filter, mode, ef);
+        IndexTelemetry.RecordSearch(started, IndexTelemetry.Postgres, mode);
+        return hits;
     }
 
     public IReadOnlyList<DuplicateGroup> FindDuplicates(float threshold = 0.95f, SearchFilter? filter = null, CancellationToken cancellationToken = default)

@@ -73,6 +73,7 @@ public sealed class Collection : IVectorCollection
 
         _cache = new DerivedIndexCache(directory, instanceId, Space.Dimensions, _writeGate, ReadGeneration);
         _planner = new SearchPlanner(_cache);
+        IndexTelemetry.RecordItems(IndexTelemetry.Embedded, Name, () => Count);
     }
 
     /// <inheritdoc/>
@@ -199,6 +200,7 @@ public sealed class Collection : IVectorCollection
                     }
                 }
             });
+            IndexTelemetry.RecordItems(IndexTelemetry.Embedded, Name, () => CollectionDb.Count(writer));
         }
 
         return ids;
@@ -290,7 +292,11 @@ public sealed class Collection : IVectorCollection
         int ef = expansion is { } e ? ValidateExpansion(e, nameof(expansion)) : _searchExpansion;
         float[] q = new float[Space.Dimensions];
         NormalizeInto(query, q, "query vector");
-        return _planner.Search([q], top, filter, mode, ef)[0];
+        long started = IndexTelemetry.StartTimer();
+        using System.Diagnostics.Activity? activity = IndexTelemetry.StartSearch(IndexTelemetry.Embedded, Name, mode, 1, top);
+        IReadOnlyList<SearchHit> hits = _planner.Search([q], top, filter, mode, ef)[0];
+        IndexTelemetry.RecordSearch(started, IndexTelemetry.Embedded, mode);
+        return hits;
     }
 
     /// <summary>Several queries at once; exact mode scores each block of vectors against all queries while it is in cache.</summary>
@@ -308,7 +314,16 @@ public sealed class Collection : IVectorCollection
             NormalizeInto(queries[i].Span, unit[i], $"query vector {i}");
         }
 
-        return unit.Length == 0 ? [] : _planner.Search(unit, top, filter, mode, ef);
+        if (unit.Length == 0)
+        {
+            return [];
+        }
+
+        long started = IndexTelemetry.StartTimer();
+        using System.Diagnostics.Activity? activity = IndexTelemetry.StartSearch(IndexTelemetry.Embedded, Name, mode, unit.Length, top);
+        IReadOnlyList<IReadOnlyList<SearchHit>> hits = _planner.Search(unit, top, filter, mode, ef);
+        IndexTelemetry.RecordSearch(started, IndexTelemetry.Embedded, mode);
+        return hits;
     }
 
     /// <inheritdoc/>
@@ -523,6 +538,7 @@ public sealed class Collection : IVectorCollection
                     }
                 }
             });
+            IndexTelemetry.RecordItems(IndexTelemetry.Embedded, Name, () => CollectionDb.Count(writer));
             return deletedIds.Count;
         }
     }

@@ -90,6 +90,10 @@ public sealed class VideoSegmenter
         double shotStart = 0;
         bool startsAtCut = false;
         double lastTime = 0;
+        // Decode time: the time between segments handed out, not the time the consumer spends on them.
+        bool timed = MediaTelemetry.VideoDecodeDuration.Enabled;
+        TimeSpan busy = TimeSpan.Zero;
+        long mark = timed ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
         try
         {
             await foreach (VideoFrame frame in _reader.ReadFramesAsync(path, info, fps, _options.FrameShortSide, cancellationToken).ConfigureAwait(false))
@@ -101,7 +105,9 @@ public sealed class VideoSegmenter
                 bool window = !cut && t - segmentStart >= _options.MaxSegmentSec - 1e-9 && reservoir.Count > 0;
                 if (cut || window)
                 {
+                    busy += timed ? System.Diagnostics.Stopwatch.GetElapsedTime(mark) : TimeSpan.Zero;
                     yield return new VideoSegment(index++, segmentStart, t, startsAtCut, reservoir.Take(_options.FramesPerSegment));
+                    mark = timed ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
                     segmentStart = t;
                     startsAtCut = cut;
                     if (cut)
@@ -111,6 +117,11 @@ public sealed class VideoSegmenter
                 }
 
                 reservoir.Add(frame);
+            }
+
+            if (timed)
+            {
+                MediaTelemetry.VideoDecodeDuration.Record((busy + System.Diagnostics.Stopwatch.GetElapsedTime(mark)).TotalSeconds);
             }
 
             if (reservoir.Count > 0)

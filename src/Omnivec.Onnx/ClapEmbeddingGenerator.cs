@@ -202,6 +202,7 @@ public sealed class ClapEmbeddingGenerator : IMultimodalEmbeddingGenerator, IAud
     {
         ArgumentNullException.ThrowIfNull(clips);
         _core.ThrowIfDisposed();
+        using System.Diagnostics.Activity? activity = OnnxTelemetry.StartEmbed("audio", clips.Count, _core.SpaceOrNull);
         var results = new float[clips.Count][];
         int maxBatch = MaxBatch(_audio);
         int length = Features.FeatureLength;

@@ -261,6 +261,7 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
     {
         ArgumentNullException.ThrowIfNull(images);
         _core.ThrowIfDisposed();
+        using System.Diagnostics.Activity? activity = OnnxTelemetry.StartEmbed("image", images.Count, _core.SpaceOrNull);
         var results = new float[images.Count][];
         int maxBatch = MaxBatch(Vision);
         int length = Preprocessor.TensorLength;
@@ -336,6 +337,7 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
     private EmbeddingOutcome[] EmbedDecoded(int count, Func<int, RgbImage> decode, CancellationToken cancellationToken)
     {
         _core.ThrowIfDisposed();
+        using System.Diagnostics.Activity? activity = OnnxTelemetry.StartEmbed("image", count, _core.SpaceOrNull);
         var outcomes = new EmbeddingOutcome[count];
         int maxBatch = MaxBatch(Vision);
         int length = Preprocessor.TensorLength;

@@ -40,6 +40,9 @@ internal sealed class OnnxGeneratorCore
     /// <summary>The space, set by <see cref="Identify"/> once the towers have told their width.</summary>
     public EmbeddingSpace Space => _space ?? throw new InvalidOperationException("The generator has not been identified yet.");
 
+    /// <summary>The space, or null while the generator is still loading (for telemetry tags).</summary>
+    public EmbeddingSpace? SpaceOrNull => _space;
+
     /// <summary>The pack's files for <paramref name="variant"/>; the folder must exist.</summary>
     public static ClipModelFiles SelectFiles(string modelDirectory, ModelVariant variant)
     {
@@ -91,6 +94,7 @@ internal sealed class OnnxGeneratorCore
     {
         ArgumentNullException.ThrowIfNull(texts);
         ThrowIfDisposed();
+        using System.Diagnostics.Activity? activity = OnnxTelemetry.StartEmbed("text", texts.Count, _space);
         var results = new float[texts.Count][];
         int maxBatch = MaxBatch(Text);
         int seq = contextLength;

@@ -267,6 +267,12 @@ internal sealed class OnnxTower : IDisposable
         // ORT checks Terminate between kernels, so a cancelled run stops within one layer.
         using CancellationTokenRegistration registration = cancellationToken.Register(static state => ((RunOptions)state!).Terminate = true, runOptions);
         _gate.Wait(cancellationToken);
+        // Timed after the gate: the run itself, not the wait for another run of this tower.
+        bool timed = OnnxTelemetry.RunDuration.Enabled;
+        long started = timed ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
+        using System.Diagnostics.Activity? activity = OnnxTelemetry.Source.StartActivity("omnivec.model.run");
+        activity?.SetTag("omnivec.tower", OnnxTelemetry.TowerName(Kind));
+        activity?.SetTag("omnivec.batch.size", batch);
         try
         {
             using IDisposableReadOnlyCollection<OrtValue> results = _session.Run(runOptions, names, inputs, _outputNames);
@@ -307,12 +313,19 @@ internal sealed class OnnxTower : IDisposable
         }
         catch (OnnxRuntimeException ex)
         {
+            OnnxTelemetry.Fail(activity, ex);
             // A graph that loads but cannot run on the inputs its own metadata allows is a model fault, not a bug here.
             throw new ModelConfigurationException($"{Path}: ONNX Runtime cannot run this model: {ex.Message}", ex);
         }
         finally
         {
             _gate.Release();
+            if (timed)
+            {
+                var tower = new KeyValuePair<string, object?>("omnivec.tower", OnnxTelemetry.TowerName(Kind));
+                OnnxTelemetry.RunDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, tower);
+                OnnxTelemetry.BatchSize.Record(batch, tower);
+            }
         }
     }
 

@@ -69,6 +69,8 @@ public static class OmnivecServer
             builder.Services.AddCors(c => c.AddDefaultPolicy(p => p.WithOrigins([.. options.CorsOrigins]).AllowAnyHeader().AllowAnyMethod()));
         }
 
+        ServerTelemetry.Configure(builder, options);
+
         var serverEmbedder = new ServerEmbedder(embedder, options);
         var fetcher = new ImageUrlFetcher(options);
         var collections = new CollectionRegistry(options);
@@ -125,6 +127,11 @@ public static class OmnivecServer
         var collectionRoutes = new CollectionEndpoints(serverEmbedder, collections, thumbnails, options);
 
         app.MapOpenApi();
+        if (options.MetricsEndpoint)
+        {
+            app.MapPrometheusScrapingEndpoint("/metrics");
+        }
+
         app.MapGet("/health", () => TypedResults.Ok(new HealthResponse("ok", embedder.Space.ModelId, embedder.Space.Dimensions, collections.CountCollections())))
             .WithName("Health").WithSummary("Liveness, the model served and how many collections exist.");
 
@@ -176,7 +183,8 @@ public static class OmnivecServer
     private static async Task Authorize(HttpContext context, RequestDelegate next, byte[][] keyHashes)
     {
         if (!context.Request.Path.StartsWithSegments("/v1", StringComparison.OrdinalIgnoreCase)
-            && !context.Request.Path.StartsWithSegments("/mcp", StringComparison.OrdinalIgnoreCase))
+            && !context.Request.Path.StartsWithSegments("/mcp", StringComparison.OrdinalIgnoreCase)
+            && !context.Request.Path.StartsWithSegments("/metrics", StringComparison.OrdinalIgnoreCase))
         {
             await next(context).ConfigureAwait(false);
             return;

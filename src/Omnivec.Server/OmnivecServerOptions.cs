@@ -116,6 +116,12 @@ public sealed class OmnivecServerOptions
     /// <summary>Most connections open at once; further clients wait in the listen queue.</summary>
     public long MaxConcurrentConnections { get; set; } = 1000;
 
+    /// <summary>
+    /// Whether <c>/metrics</c> serves the Omnivec, ASP.NET Core and Kestrel metrics in Prometheus' text format (off by default).
+    /// When <see cref="ApiKeys"/> are set, scraping needs one of them like <c>/v1/*</c> does.
+    /// </summary>
+    public bool MetricsEndpoint { get; set; }
+
     /// <summary>Folder of the static web page; default: <c>wwwroot</c> beside the server assembly.</summary>
     public string? WebRoot { get; set; }
 
