@@ -30,7 +30,15 @@ try
     }
 
     // Our own errors are for people: print the message, not a stack trace.
-    return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }).ConfigureAwait(false);
+    // `serve` leaves SIGTERM and Ctrl+C to the web host, which shuts down gracefully (stops accepting, finishes requests
+    // in flight within ShutdownTimeout, releases the model and the store) and then returns 0; every other command is
+    // cancelled by them (exit 130).
+    bool serving = parse.CommandResult.Command.Name == "serve" && parse.CommandResult.Parent is System.CommandLine.Parsing.CommandResult { Command: RootCommand };
+    return await parse.InvokeAsync(new InvocationConfiguration
+    {
+        EnableDefaultExceptionHandler = false,
+        ProcessTerminationTimeout = serving ? null : new InvocationConfiguration().ProcessTerminationTimeout,
+    }).ConfigureAwait(false);
 }
 catch (OmnivecException ex)
 {

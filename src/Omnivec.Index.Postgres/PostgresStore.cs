@@ -188,6 +188,31 @@ public sealed class PostgresStore : IVectorStore, IDisposable
         }, CancellationToken.None);
     }
 
+    /// <summary>
+    /// Checks that the database answers now: one connection and <c>SELECT 1</c>, without retries (for readiness probes).
+    /// Throws <see cref="PostgresStoreException"/> with the reason when it does not; cancel through
+    /// <paramref name="cancellationToken"/> to bound the wait.
+    /// </summary>
+    public async Task ProbeAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using (connection.ConfigureAwait(false))
+            {
+                Volatile.Write(ref _everConnected, true);
+                using var command = new NpgsqlCommand("SELECT 1", connection);
+                await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (NpgsqlException e)
+        {
+            // The pooled connections may have died with the server: drop them so the next use connects afresh.
+            _dataSource.Clear();
+            throw new PostgresStoreException($"PostgreSQL at {Location} is not reachable: {e.Message}", e);
+        }
+    }
+
     /// <summary>Closes the pooled connections.</summary>
     public void Dispose() => _dataSource.Dispose();
 

@@ -51,9 +51,23 @@ internal static class ProblemResponses
         // provider that failed): a 5xx, with the details in the log rather than in the answer.
         ModelConfigurationException => (StatusCodes.Status500InternalServerError, "The server's model failed; the error is in its log."),
         CollectionCorruptException => (StatusCodes.Status500InternalServerError, "The collection's files are damaged; the error is in the server's log."),
+        // The database is down or unreachable (its retries gave up): the server is fine, try again shortly (503 + Retry-After).
+        Omnivec.Index.Postgres.PostgresStoreException => (StatusCodes.Status503ServiceUnavailable,
+            "The store (PostgreSQL) is not reachable right now; try again shortly. The error is in the server's log."),
         OmnivecException => (StatusCodes.Status502BadGateway, "A service the server depends on failed; the error is in its log."),
         IOException or UnauthorizedAccessException => (StatusCodes.Status500InternalServerError, "The server could not read or write its store; the error is in its log."),
         _ => (StatusCodes.Status500InternalServerError, "The server failed to handle the request; the error is in its log."),
+    };
+
+    /// <summary>Retry-After, in seconds, sent with the 503 of an unreachable store.</summary>
+    public const int StoreRetryAfterSeconds = 5;
+
+    /// <summary>The Retry-After for an error: an <see cref="ApiException"/>'s own, or the store's for an unreachable database.</summary>
+    public static int? RetryAfter(Exception error) => error switch
+    {
+        ApiException api => api.RetryAfterSeconds,
+        Omnivec.Index.Postgres.PostgresStoreException => StoreRetryAfterSeconds,
+        _ => null,
     };
 
     /// <summary>Longest detail sent back; longer ones (which can only come from echoed input) are cut.</summary>
@@ -133,7 +147,7 @@ internal static class ProblemResponses
                 throw;
             }
 
-            await WriteAsync(context, status, detail, (error as ApiException)?.RetryAfterSeconds).ConfigureAwait(false);
+            await WriteAsync(context, status, detail, RetryAfter(error)).ConfigureAwait(false);
         }
     }
 }

@@ -74,7 +74,14 @@ internal sealed record UploadedItem(long Id, string Path, string Name, int Width
 
 internal sealed record UploadError(string Name, string Error);
 
-internal sealed record HealthResponse(string Status, string Model, int Dimensions, int Collections);
+/// <summary>Liveness: <see cref="Collections"/> is null when the store does not answer (the process is still alive).</summary>
+internal sealed record HealthResponse(string Status, string Model, int Dimensions, int? Collections);
+
+/// <summary>One readiness check: "ok", or what is wrong.</summary>
+internal sealed record ReadinessCheck(string Status, string Detail);
+
+/// <summary>Readiness: "ready" (200) or "not_ready" (503) with the first <see cref="Reason"/>, and each check.</summary>
+internal sealed record ReadinessResponse(string Status, string? Reason, ReadinessCheck Model, ReadinessCheck Store, ReadinessCheck Server);
 
 // Request shapes: the one definition of each JSON body. The endpoints parse with them (RequestJsonContext, whose
 // converters name the member that is wrong) and the OpenAPI document is made from them.

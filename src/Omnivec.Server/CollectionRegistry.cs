@@ -24,7 +24,7 @@ internal sealed class CollectionRegistry : IDisposable
     public CollectionRegistry(OmnivecServerOptions options)
     {
         _options = options;
-        Store = StoreLocation.Open(options.StoreRoot);
+        Store = StoreLocation.Open(options.StoreRoot, options.Postgres);
         TimeSpan half = options.CollectionIdleTimeout / 2;
         TimeSpan period = half > TimeSpan.FromSeconds(30) ? TimeSpan.FromSeconds(30) : half < TimeSpan.FromMilliseconds(10) ? TimeSpan.FromMilliseconds(10) : half;
         _idleTimer = new Timer(_ => CloseIdle(), null, period, period);
@@ -136,6 +136,46 @@ internal sealed class CollectionRegistry : IDisposable
 
     /// <summary>Collections in the store (bounded by <see cref="OmnivecServerOptions.MaxCollections"/> for those the server creates).</summary>
     public int CountCollections() => Store.List().Count;
+
+    /// <summary>
+    /// Whether the store answers now, quickly (a PostgreSQL store: one connection, no retries, within <paramref name="timeout"/>;
+    /// a folder: it can be listed, or does not exist yet and is made on the first upload). Null when it does, else the reason.
+    /// </summary>
+    public async Task<string?> ProbeStoreAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (Store is PostgresStore postgres)
+        {
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(timeout);
+            try
+            {
+                await postgres.ProbeAsync(deadline.Token).ConfigureAwait(false);
+                return null;
+            }
+            catch (PostgresStoreException e)
+            {
+                return e.Message;
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return $"PostgreSQL at {postgres.Location} did not answer within {timeout.TotalSeconds:0.#} s.";
+            }
+        }
+
+        try
+        {
+            if (Directory.Exists(Store.Location))
+            {
+                _ = Directory.EnumerateFileSystemEntries(Store.Location).Any();
+            }
+
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"The store folder cannot be read: {e.Message}";
+        }
+    }
 
     /// <summary>Closes collections nobody has used for the idle timeout (the timer calls this).</summary>
     internal void CloseIdle()

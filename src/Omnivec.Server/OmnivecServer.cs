@@ -62,6 +62,8 @@ public static class OmnivecServer
             j.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
             j.SerializerOptions.DictionaryKeyPolicy = JsonNamingPolicy.SnakeCaseLower;
         });
+        // Graceful shutdown: Kestrel stops accepting, requests in flight (and the batches they wait for) get this long.
+        builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = options.ShutdownTimeout);
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
         if (options.CorsOrigins.Count > 0)
@@ -90,6 +92,9 @@ public static class OmnivecServer
         _ = app.Services.GetRequiredService<CollectionRegistry>();
         _ = app.Services.GetRequiredService<Thumbnails>();
         ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Omnivec.Server");
+        app.Lifetime.ApplicationStopping.Register(() => logger.LogInformation(
+            "Shutting down: new connections are refused; requests in flight get up to {Timeout} to finish", options.ShutdownTimeout));
+        app.Lifetime.ApplicationStopped.Register(() => logger.LogInformation("Stopped: requests finished, model runs drained, collections closed"));
 
         app.Use((context, next) => ProblemResponses.HandleAsync(context, next, options.MaxRequestBytes, logger));
         app.UseStatusCodePages(async status =>
@@ -132,8 +137,13 @@ public static class OmnivecServer
             app.MapPrometheusScrapingEndpoint("/metrics");
         }
 
-        app.MapGet("/health", () => TypedResults.Ok(new HealthResponse("ok", embedder.Space.ModelId, embedder.Space.Dimensions, collections.CountCollections())))
-            .WithName("Health").WithSummary("Liveness, the model served and how many collections exist.");
+        var health = new HealthEndpoints(embedder, serverEmbedder, collections, app.Lifetime);
+        app.MapGet("/health", (Func<HttpContext, Task<IResult>>)health.LiveAsync)
+            .WithName("Health").WithSummary("Liveness (200 while the process answers), the model served and how many collections exist (null when the store does not answer).")
+            .Produces<HealthResponse>();
+        app.MapGet("/health/ready", (Func<HttpContext, Task<IResult>>)health.ReadyAsync)
+            .WithName("Ready").WithSummary("Readiness: 200 when the model is loaded, the store answers and the server is not stopping; else 503 with the reason.")
+            .Produces<ReadinessResponse>().Produces<ReadinessResponse>(StatusCodes.Status503ServiceUnavailable);
 
         RouteGroupBuilder v1 = app.MapGroup("/v1");
         v1.MapPost("/embeddings", (Func<HttpContext, Task<IResult>>)embeddings.HandleAsync)
@@ -235,6 +245,7 @@ public static class OmnivecServer
         ArgumentOutOfRangeException.ThrowIfNegative(options.ThumbnailQueueLength);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.RequestHeadersTimeout, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxConcurrentConnections);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.ShutdownTimeout, TimeSpan.Zero);
         if (options.Urls.Count == 0)
         {
             throw new ArgumentException("At least one URL to listen on is needed.", nameof(options));

@@ -8,6 +8,9 @@ public sealed class OmnivecServerOptions
     /// <summary>Where collections live: a folder (<see cref="CollectionStore.DefaultRoot"/> by default) or a PostgreSQL connection URI (postgresql://…).</summary>
     public string StoreRoot { get; set; } = CollectionStore.DefaultRoot;
 
+    /// <summary>Settings of a PostgreSQL store (retries on transient failures, pool size, vector type, HNSW); unused for a folder.</summary>
+    public Omnivec.Index.Postgres.PostgresStoreOptions Postgres { get; set; } = new();
+
     /// <summary>Folder for files uploaded through the API, one sub-folder per collection; the store folder when null (for a PostgreSQL store, uploads/ beside the default collections folder: point replicas at shared storage).</summary>
     public string? UploadsRoot { get; set; }
 
@@ -121,6 +124,12 @@ public sealed class OmnivecServerOptions
     /// When <see cref="ApiKeys"/> are set, scraping needs one of them like <c>/v1/*</c> does.
     /// </summary>
     public bool MetricsEndpoint { get; set; }
+
+    /// <summary>
+    /// How long a graceful shutdown (SIGTERM, Ctrl+C, <c>StopAsync</c>) waits for requests in flight, and the model runs
+    /// they wait for, before cutting them off. New connections are refused from the start of the shutdown.
+    /// </summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Folder of the static web page; default: <c>wwwroot</c> beside the server assembly.</summary>
     public string? WebRoot { get; set; }

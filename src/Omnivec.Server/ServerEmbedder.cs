@@ -93,8 +93,12 @@ internal sealed class ServerEmbedder : IDisposable
         _tokenizer is not null ? Math.Min(_tokenizer.CountTokens(text), _tokenizer.ContextLength)
         : Math.Max(1, text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length);
 
+    /// <summary>True once the server has let go of the model (it is shutting down).</summary>
+    public bool IsDisposed { get; private set; }
+
     public void Dispose()
     {
+        IsDisposed = true;
         _batchedText?.Dispose();
         _batchedImages?.Dispose();
     }
