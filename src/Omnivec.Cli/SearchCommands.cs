@@ -22,7 +22,7 @@ internal static class SearchCommands
         var audio = new Option<string?>("--audio") { Description = "Search by this recording instead of words (collections of an audio model such as CLAP)." };
         var plus = new Option<string[]>("--plus")
         {
-            Description = "Add a term: [WEIGHT:]text, [WEIGHT:]image:PATH or [WEIGHT:]item:PATH_OR_ID (repeatable).",
+            Description = "Add a term: [WEIGHT:]text, [WEIGHT:]image:PATH, [WEIGHT:]audio:PATH or [WEIGHT:]item:PATH_OR_ID (repeatable).",
             AllowMultipleArgumentsPerToken = false,
         };
         var minus = new Option<string[]>("--minus") { Description = "Subtract a term, same forms as --plus (repeatable): --minus people." };
@@ -50,8 +50,8 @@ internal static class SearchCommands
                 return 2;
             }
 
-            // A recording is embedded by the collection's audio model from its bytes, recognised by content, like an image.
-            imagePath ??= audioPath;
+            // A recording is embedded by the collection's audio model from its bytes, recognised by content.
+            string? mediaPath = imagePath ?? audioPath;
             string[] plusTerms = parse.GetValue(plus) ?? [];
             string[] minusTerms = parse.GetValue(minus) ?? [];
             if (!string.IsNullOrWhiteSpace(text) && imagePath is not null)
@@ -65,15 +65,16 @@ internal static class SearchCommands
             {
                 terms.Add(QueryTerm.ForText(text));
             }
-            else if (imagePath is not null)
+            else if (mediaPath is not null)
             {
-                if (!File.Exists(imagePath))
+                if (!File.Exists(mediaPath))
                 {
-                    Output.Error($"file not found: {imagePath}");
+                    Output.Error($"file not found: {mediaPath}");
                     return 2;
                 }
 
-                terms.Add(QueryTerm.ForImage(await File.ReadAllBytesAsync(imagePath, cancellationToken).ConfigureAwait(false), imagePath));
+                byte[] bytes = await File.ReadAllBytesAsync(mediaPath, cancellationToken).ConfigureAwait(false);
+                terms.Add(audioPath is not null ? QueryTerm.ForAudio(bytes, audioPath) : QueryTerm.ForImage(bytes, imagePath!));
             }
 
             terms.AddRange(plusTerms.Select(t => QueryTerm.Parse(t)));

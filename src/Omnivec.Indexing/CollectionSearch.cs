@@ -44,7 +44,7 @@ public sealed class CollectionSearch
         return _collection.Search(embedding.Vector.Span, top, filter, mode);
     }
 
-    /// <summary>The unit vector of a query (a weighted sum of text, image and item terms), embedded with this collection's model.</summary>
+    /// <summary>The unit vector of a query (a weighted sum of text, image, audio and item terms), embedded with this collection's model.</summary>
     /// <exception cref="InvalidInputException">A term that cannot be embedded or found (the message names it), or terms that cancel out.</exception>
     public Task<ComposedQuery> ComposeAsync(SearchQuery query, CancellationToken cancellationToken = default)
     {
@@ -52,9 +52,18 @@ public sealed class CollectionSearch
         return query.ComposeAsync(_collection,
             async (text, ct) => (await ((IEmbeddingGenerator<string, Embedding<float>>)_embedder).GenerateAsync(text, cancellationToken: ct).ConfigureAwait(false)).Vector.ToArray(),
             async (term, ct) => (await ((IEmbeddingGenerator<DataContent, Embedding<float>>)_embedder)
-                .GenerateAsync(new DataContent(term.Image, "application/octet-stream") { Name = term.ImageName }, cancellationToken: ct).ConfigureAwait(false)).Vector.ToArray(),
+                .GenerateAsync(MediaOf(term), cancellationToken: ct).ConfigureAwait(false)).Vector.ToArray(),
             cancellationToken);
     }
+
+    /// <summary>
+    /// The bytes of an image or audio term for the model: a recording is always marked audio (its sniffed type, else a
+    /// generic one), so an image model refuses it by its media type and an audio model reads it by its content; an image
+    /// is left to the model to recognise.
+    /// </summary>
+    private static DataContent MediaOf(QueryTerm term) => term.Kind == QueryTermKind.Audio
+        ? new DataContent(term.Audio, Omnivec.Media.AudioSniffer.SniffMediaType(term.Audio.Span) ?? "audio/x-unknown") { Name = term.AudioName }
+        : new DataContent(term.Image, "application/octet-stream") { Name = term.ImageName };
 
     /// <summary>Runs a query with the relevance cutoff and ordering of <paramref name="options"/>.</summary>
     /// <exception cref="InvalidInputException">A bad term (named in the message) or option.</exception>

@@ -302,25 +302,7 @@ public sealed class FolderIndexer
         }
 
         DateTimeOffset modified = Truncate(file.LastWriteTimeUtc);
-        string count = windows.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        string duration = windows.Max(w => w.EndSec).ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
-        var items = windows.Select(w => new CollectionItem
-        {
-            Path = VideoSegmentItems.PathOf(path, w.StartSec, w.EndSec),
-            MediaType = mediaType,
-            SizeBytes = file.Length,
-            ModifiedUtc = modified,
-            Extra = new Dictionary<string, string>
-            {
-                [VideoSegmentItems.VideoKey] = path,
-                [VideoSegmentItems.StartKey] = w.StartSec.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture),
-                [VideoSegmentItems.EndKey] = w.EndSec.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture),
-                [VideoSegmentItems.CountKey] = count,
-                [VideoSegmentItems.DurationKey] = duration,
-                [VideoSegmentItems.ModalityKey] = "audio",
-            },
-        }).ToList();
-
+        IReadOnlyList<CollectionItem> items = VideoSegmentItems.CreateAudio(path, mediaType, windows, file.Length, modified);
         _collection.Upsert(items, [.. windows.Select(w => w.Embedding.Vector)], CancellationToken.None);
         if (previous is { Count: > 0 })
         {

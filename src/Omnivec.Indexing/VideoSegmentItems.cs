@@ -75,6 +75,41 @@ public static class VideoSegmentItems
         return items;
     }
 
+    /// <summary>
+    /// The items of a recording's windows (or a video soundtrack's, embedded by an audio model), ready for one
+    /// <c>Upsert</c> with the windows' vectors in the same order: keyed and limited like video segments, marked
+    /// <see cref="ModalityKey"/> = "audio". <paramref name="extra"/> (e.g. an uploaded file's name) is copied into every item.
+    /// </summary>
+    public static IReadOnlyList<CollectionItem> CreateAudio(string file, string mediaType, IReadOnlyList<AudioSegmentEmbedding> windows, long sizeBytes,
+        DateTimeOffset modifiedUtc, IReadOnlyDictionary<string, string>? extra = null)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        ArgumentNullException.ThrowIfNull(mediaType);
+        ArgumentNullException.ThrowIfNull(windows);
+        string count = windows.Count.ToString(CultureInfo.InvariantCulture);
+        string duration = windows.Count == 0 ? "0" : windows.Max(w => w.EndSec).ToString("0.###", CultureInfo.InvariantCulture);
+        return windows.Select(w =>
+        {
+            var fields = new Dictionary<string, string>(extra ?? new Dictionary<string, string>(), StringComparer.Ordinal)
+            {
+                [VideoKey] = file,
+                [StartKey] = w.StartSec.ToString("0.###", CultureInfo.InvariantCulture),
+                [EndKey] = w.EndSec.ToString("0.###", CultureInfo.InvariantCulture),
+                [CountKey] = count,
+                [DurationKey] = duration,
+                [ModalityKey] = "audio",
+            };
+            return new CollectionItem
+            {
+                Path = PathOf(file, w.StartSec, w.EndSec),
+                MediaType = mediaType,
+                SizeBytes = sizeBytes,
+                ModifiedUtc = modifiedUtc,
+                Extra = fields,
+            };
+        }).ToList();
+    }
+
     /// <summary>The segment's video file and offsets, when the item is a video segment.</summary>
     public static bool TryGetSegment(CollectionItem item, out string file, out double startSec, out double endSec)
     {

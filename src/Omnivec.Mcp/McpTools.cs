@@ -178,7 +178,9 @@ internal sealed class McpTools(IMcpCollectionHost host, ILogger logger)
             async (words, ct) => (await ((IEmbeddingGenerator<string, Embedding<float>>)await Embedder(ct).ConfigureAwait(false))
                 .GenerateAsync(words, cancellationToken: ct).ConfigureAwait(false)).Vector.ToArray(),
             async (term, ct) => (await ((IEmbeddingGenerator<DataContent, Embedding<float>>)await Embedder(ct).ConfigureAwait(false))
-                .GenerateAsync(new DataContent(term.Image, "application/octet-stream") { Name = term.ImageName }, cancellationToken: ct).ConfigureAwait(false)).Vector.ToArray(),
+                .GenerateAsync(term.Kind == QueryTermKind.Audio
+                    ? new DataContent(term.Audio, Omnivec.Media.AudioSniffer.SniffMediaType(term.Audio.Span) ?? "audio/x-unknown") { Name = term.AudioName }
+                    : new DataContent(term.Image, "application/octet-stream") { Name = term.ImageName }, cancellationToken: ct).ConfigureAwait(false)).Vector.ToArray(),
             cancellationToken).ConfigureAwait(false);
         RankedSearchResult found = RankedSearch.Run(collection, composed, options);
 
@@ -394,13 +396,13 @@ internal sealed class McpTools(IMcpCollectionHost host, ILogger logger)
         if (!host.CanReadLocalFiles && NamesImageFile(spec))
         {
             throw new InvalidInputException(
-                $"Query term '{ToolArguments.Quote(spec)}': this server does not read files from its disk; send the image as 'image_base64', or use an indexed item (item:ID).");
+                $"Query term '{ToolArguments.Quote(spec)}': this server does not read files from its disk; send an image as 'image_base64', or use an indexed item (item:ID).");
         }
 
         return QueryTerm.Parse(spec, sign);
     }
 
-    /// <summary>True for <c>[WEIGHT:]image:…</c> and <c>[WEIGHT:]img:…</c>.</summary>
+    /// <summary>True for <c>[WEIGHT:]image:…</c>, <c>[WEIGHT:]img:…</c>, <c>[WEIGHT:]audio:…</c> and <c>[WEIGHT:]sound:…</c> (terms that read a file).</summary>
     internal static bool NamesImageFile(string spec)
     {
         string rest = spec.TrimStart();
@@ -410,7 +412,8 @@ internal sealed class McpTools(IMcpCollectionHost host, ILogger logger)
             rest = rest[(colon + 1)..];
         }
 
-        return rest.StartsWith("image:", StringComparison.OrdinalIgnoreCase) || rest.StartsWith("img:", StringComparison.OrdinalIgnoreCase);
+        return rest.StartsWith("image:", StringComparison.OrdinalIgnoreCase) || rest.StartsWith("img:", StringComparison.OrdinalIgnoreCase)
+            || rest.StartsWith("audio:", StringComparison.OrdinalIgnoreCase) || rest.StartsWith("sound:", StringComparison.OrdinalIgnoreCase);
     }
 
     private (byte[] Bytes, string Name)? ReadImage(ToolArguments args, string tool)

@@ -6,8 +6,24 @@ namespace Omnivec.Server;
 
 internal sealed record EmbeddingsResponse(string Object, IReadOnlyList<EmbeddingData> Data, string Model, EmbeddingsUsage Usage);
 
-/// <summary><see cref="Embedding"/> is a float array, or a base64 string of little-endian float32 when asked for.</summary>
-internal sealed record EmbeddingData(string Object, int Index, object Embedding);
+/// <summary>
+/// <see cref="Embedding"/> is a float array, or a base64 string of little-endian float32 when asked for. An audio or
+/// video input also has its <see cref="Modality"/> and its <see cref="Segments"/> (windows or shots with offsets);
+/// its <see cref="Embedding"/> is then the normalised mean of theirs, so OpenAI clients still get one vector per input.
+/// </summary>
+internal sealed record EmbeddingData(string Object, int Index, object Embedding)
+{
+    /// <summary>"audio" or "video"; absent for text and images.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Modality { get; init; }
+
+    /// <summary>One embedding per window (audio) or segment (video), in time order.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<EmbeddingSegment>? Segments { get; init; }
+}
+
+/// <summary>A window of a recording or a segment of a video: where it starts and ends, in seconds, and its embedding.</summary>
+internal sealed record EmbeddingSegment(double StartOffsetSec, double EndOffsetSec, object Embedding);
 
 internal sealed record EmbeddingsUsage(int PromptTokens, int TotalTokens);
 
@@ -44,7 +60,10 @@ internal sealed record SearchResult(long Id, float Score, string Path, string Na
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public double? EndOffsetSec { get; init; }
 
-    /// <summary>The original file (a video plays from <see cref="StartOffsetSec"/>), served with HTTP Range.</summary>
+    /// <summary>
+    /// The original file (a video or recording plays from <see cref="StartOffsetSec"/>), served with HTTP Range; with
+    /// API keys it is signed and short-lived, so a player can fetch it without the Authorization header.
+    /// </summary>
     public string? ContentUrl { get; init; }
 }
 
@@ -70,6 +89,9 @@ internal sealed record UploadedItem(long Id, string Path, string Name, int Width
     /// <summary>For a video segment: where the moment ends, in seconds.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? EndOffsetSec { get; init; }
+
+    /// <summary>The stored file, served with HTTP Range (signed when the server has API keys).</summary>
+    public string? ContentUrl { get; init; }
 }
 
 internal sealed record UploadError(string Name, string Error);
@@ -91,17 +113,30 @@ internal sealed record EmbeddingsRequest(
     [property: JsonConverter(typeof(EmbeddingInputsConverter))] IReadOnlyList<EmbeddingInput>? Input,
     string? Model, string? EncodingFormat, int? Dimensions, string? User);
 
-/// <summary>One input: exactly one of a text or an image (base64, a data URL or an http(s) URL).</summary>
-internal sealed record EmbeddingInput(string? Text, string? Image);
+/// <summary>
+/// One input: exactly one of a text, an image (base64, a data URL or an http(s) URL), a recording (<see cref="Audio"/>:
+/// base64 or a data URL) or a video (<see cref="Video"/>: base64 or a data URL).
+/// </summary>
+internal sealed record EmbeddingInput(string? Text, string? Image)
+{
+    /// <summary>A recording in any format FFmpeg reads, base64 or a data: URL; needs an audio model (CLAP).</summary>
+    public string? Audio { get; init; }
+
+    /// <summary>A video, base64 or a data: URL: its segments with an image model, its soundtrack's windows with an audio model.</summary>
+    public string? Video { get; init; }
+}
 
 /// <summary>
-/// Search by one of text, image or item_id, or by query: a weighted sum of terms (each normalised, weighted, summed,
+/// Search by one of text, image, audio (a recording, with an audio model) or item_id, or by query: a weighted sum of terms (each normalised, weighted, summed,
 /// normalised again). all: no automatic relevance cutoff (the default for the single-term forms, which keep answering
 /// with the nearest items; a query is cut by default, as the CLI does). min_score: an absolute floor on the cosine score.
 /// sort: score, date (oldest first), -date (newest first) or path. per_video: at most this many moments of each video.
 /// </summary>
 internal sealed record SearchRequest(string? Collection, string? Text, string? Image, long? ItemId, int? TopK, int? Ef, SearchFilterRequest? Filter)
 {
+    /// <summary>A recording to search by (base64 or a data: URL); the collection's model must embed audio.</summary>
+    public string? Audio { get; init; }
+
     /// <summary>The terms, e.g. [{"text": "a beach"}, {"text": "people", "weight": -1}, {"item_id": 42, "weight": 0.5}], or one string (a text term).</summary>
     [JsonConverter(typeof(QueryTermsConverter))]
     public IReadOnlyList<QueryTermRequest>? Query { get; init; }

@@ -9,7 +9,7 @@ using Omnivec.Indexing;
 namespace Omnivec.Server;
 
 /// <summary>Listing collections, uploading images into one, deleting items, and serving their thumbnails and files.</summary>
-internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionRegistry collections, Thumbnails thumbnails, OmnivecServerOptions options)
+internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionRegistry collections, Thumbnails thumbnails, ContentUrls contentUrls, OmnivecServerOptions options)
 {
     public IResult List() => TypedResults.Ok(collections.Store.List().Select(c => new CollectionSummary(
         c.Name, c.Count, c.Space.Provider, c.Space.ModelId, c.Space.Revision, c.Space.Dimensions, c.BytesOnDisk,
@@ -51,8 +51,17 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
             string fileName = Path.GetFileName(file.FileName) is { Length: > 0 } n ? ApiException.Quote(n, 255) : $"file {i}";
             try
             {
-                // Known by its bytes, never by its name: a video goes to the video path, anything else must be an image.
-                if (await SniffVideoAsync(file, cancellationToken).ConfigureAwait(false) is { } videoType)
+                // Known by its bytes, never by its name. With an audio model every file must be a recording or a video
+                // (its soundtrack); otherwise a video goes to the video path and anything else must be an image.
+                if (embedder.EmbedsAudio)
+                {
+                    string audioType = await SniffAsync(file, Omnivec.Media.AudioSniffer.SniffMediaType, cancellationToken).ConfigureAwait(false)
+                        ?? throw new InvalidInputException($"{fileName}: not audio (this collection's model embeds recordings: wav, mp3, flac, ogg/opus, m4a/aac, … or the soundtrack of a video)");
+                    videos.Add((fileName, file, audioType));
+                    continue;
+                }
+
+                if (await SniffAsync(file, Omnivec.Media.VideoSniffer.SniffMediaType, cancellationToken).ConfigureAwait(false) is { } videoType)
                 {
                     videos.Add((fileName, file, videoType));
                     continue;
@@ -164,9 +173,8 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
                     string path = Path.Combine(uploads, video.Hash[..16] + "-" + Guid.NewGuid().ToString("N")[..12] + video.Extension);
                     File.Move(video.StagingPath, path);
                     stored.Add(path);
-                    rows.AddRange(VideoSegmentItems.Create(path, video.Info, video.Segments, video.SizeBytes, DateTimeOffset.UtcNow,
-                        new Dictionary<string, string> { ["name"] = video.Name }).Select(r => r with { ContentHash = video.Hash }));
-                    vectors.AddRange(video.Segments.Select(v => v.Embedding.Vector));
+                    rows.AddRange(video.Rows(path, new Dictionary<string, string> { ["name"] = video.Name }).Select(r => r with { ContentHash = video.Hash }));
+                    vectors.AddRange(video.Vectors);
                 }
 
                 IReadOnlyList<long> ids = collection.Upsert(rows, [.. vectors], CancellationToken.None);
@@ -181,6 +189,7 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
                             MediaType = rows[i].MediaType,
                             StartOffsetSec = start,
                             EndOffsetSec = end,
+                            ContentUrl = contentUrls.For(collection.Name, ids[i]),
                         });
                     }
                     else
@@ -188,6 +197,7 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
                         items.Add(new UploadedItem(ids[i], collections.PublicPath(collection.Name, rows[i].Path), good[i].Name, good[i].Info.Width, good[i].Info.Height)
                         {
                             MediaType = rows[i].MediaType,
+                            ContentUrl = contentUrls.For(collection.Name, ids[i]),
                         });
                     }
                 }
@@ -275,6 +285,11 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
             collectionName = lease.Collection.Name;
             CollectionItem item = FindFile(lease.Collection, id);
             path = FilePath(item);
+            if (item.MediaType?.StartsWith("audio/", StringComparison.Ordinal) == true)
+            {
+                throw ApiException.NotFound($"Item {id} is a recording: it has no picture (play its content_url).");
+            }
+
             if (VideoSegmentItems.TryGetSegment(item, out _, out double start, out double end))
             {
                 at = (start + end) / 2; // the middle of the moment: what the segment's vector is centred on
@@ -315,19 +330,24 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
     private static string FilePath(CollectionItem item) =>
         VideoSegmentItems.TryGetSegment(item, out string video, out _, out _) && VideoSegmentItems.FileOf(item.Path) == video ? video : item.Path;
 
-    /// <summary>A video segmented and embedded, waiting in the staging folder to be moved into uploads/ and committed.</summary>
+    /// <summary>
+    /// A video cut into segments, or a recording into windows, embedded and waiting in the staging folder to be moved
+    /// into uploads/ and committed: <see cref="Rows"/> makes its items for the final path, <see cref="Vectors"/> in the same order.
+    /// </summary>
     private sealed record StagedVideo(string Name, string StagingPath, string Extension, string Hash, long SizeBytes,
-        Omnivec.Media.VideoInfo Info, IReadOnlyList<Omnivec.Media.VideoSegmentVector> Segments);
+        Func<string, IReadOnlyDictionary<string, string>, IReadOnlyList<CollectionItem>> Rows, IReadOnlyList<ReadOnlyMemory<float>> Vectors);
 
-    /// <summary>The video media type of a form file, from its first bytes; null when it is not a video.</summary>
-    private static async Task<string?> SniffVideoAsync(IFormFile file, CancellationToken cancellationToken)
+    private delegate string? HeaderSniffer(ReadOnlySpan<byte> header);
+
+    /// <summary>The media type of a form file from its first bytes (video or audio sniffer); null when it is not that kind.</summary>
+    private static async Task<string?> SniffAsync(IFormFile file, HeaderSniffer sniff, CancellationToken cancellationToken)
     {
         byte[] header = new byte[Omnivec.Media.VideoSniffer.HeaderLength];
         Stream stream = file.OpenReadStream();
         await using (stream.ConfigureAwait(false))
         {
             int length = await stream.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
-            return Omnivec.Media.VideoSniffer.SniffMediaType(header.AsSpan(0, length));
+            return sniff(header.AsSpan(0, length));
         }
     }
 
@@ -340,7 +360,7 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
     {
         string staging = collections.StagingDirectory(collection);
         Directory.CreateDirectory(staging);
-        string path = Path.Combine(staging, Guid.NewGuid().ToString("N") + VideoExtension(mediaType));
+        string path = Path.Combine(staging, Guid.NewGuid().ToString("N") + MediaExtension(mediaType));
         bool keep = false;
         try
         {
@@ -366,6 +386,18 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
                 target.Flush(flushToDisk: true);
             }
 
+            if (embedder.EmbedsAudio)
+            {
+                // A recording (or a video's soundtrack) with an audio model: its windows, like a folder's recordings.
+                IReadOnlyList<MediaSegment> windows = await embedder.EmbedMediaFileAsync(path, mediaType.StartsWith("video/", StringComparison.Ordinal), fileName,
+                    options.Ffmpeg.MaxDuration, cancellationToken).ConfigureAwait(false);
+                AudioSegmentEmbedding[] audio = [.. windows.Select(w => new AudioSegmentEmbedding(w.StartSec, w.EndSec, new Microsoft.Extensions.AI.Embedding<float>(w.Vector)))];
+                keep = true;
+                return (new StagedVideo(fileName, path, MediaExtension(mediaType), hash, file.Length,
+                    (final, extra) => VideoSegmentItems.CreateAudio(final, mediaType, audio, file.Length, DateTimeOffset.UtcNow, extra),
+                    [.. windows.Select(w => w.Vector)]), null);
+            }
+
             var reader = new Omnivec.Media.VideoReader(options.Ffmpeg);
             var video = new Omnivec.Media.VideoEmbedder(embedder.Images, new Omnivec.Media.VideoSegmenter(options.Video, reader));
             Omnivec.Media.VideoInfo info = await reader.ProbeAsync(path, cancellationToken).ConfigureAwait(false);
@@ -381,7 +413,14 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
             }
 
             keep = true;
-            return (new StagedVideo(fileName, path, VideoExtension(info.MediaType), hash, file.Length, info, segments), null);
+            return (new StagedVideo(fileName, path, MediaExtension(info.MediaType), hash, file.Length,
+                (final, extra) => VideoSegmentItems.Create(final, info, segments, file.Length, DateTimeOffset.UtcNow, extra),
+                [.. segments.Select(v => v.Embedding.Vector)]), null);
+        }
+        catch (ApiException e) when (e.Status is StatusCodes.Status400BadRequest or StatusCodes.Status413PayloadTooLarge or StatusCodes.Status503ServiceUnavailable
+            && !cancellationToken.IsCancellationRequested)
+        {
+            return (null, new UploadError(fileName, e.Message));
         }
         catch (Omnivec.Media.FfmpegNotFoundException e)
         {
@@ -400,8 +439,20 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
         }
     }
 
-    private static string VideoExtension(string mediaType) => mediaType switch
+    private static string MediaExtension(string mediaType) => mediaType switch
     {
+        "audio/wav" => ".wav",
+        "audio/aiff" => ".aiff",
+        "audio/flac" => ".flac",
+        "audio/ogg" => ".ogg",
+        "audio/mpeg" => ".mp3",
+        "audio/aac" => ".aac",
+        "audio/mp4" => ".m4a",
+        "audio/amr" => ".amr",
+        "audio/x-caf" => ".caf",
+        "audio/basic" => ".au",
+        "audio/x-wavpack" => ".wv",
+        "audio/x-ape" => ".ape",
         "video/mp4" => ".mp4",
         "video/quicktime" => ".mov",
         "video/x-m4v" => ".m4v",
@@ -413,7 +464,7 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
         "video/mpeg" => ".mpg",
         "video/x-flv" => ".flv",
         "video/x-ms-asf" => ".wmv",
-        _ => ".video",
+        _ => mediaType.StartsWith("audio/", StringComparison.Ordinal) ? ".audio" : ".video",
     };
 
     /// <summary>Written aside, flushed to the disk and renamed, so neither a crash nor a power cut leaves a half file under the final name.</summary>

@@ -4,7 +4,11 @@ using Microsoft.Extensions.AI;
 
 namespace Omnivec.Server;
 
-/// <summary><c>POST /v1/embeddings</c>: the OpenAI embeddings API, extended with <c>{"image": …}</c> inputs.</summary>
+/// <summary>
+/// <c>POST /v1/embeddings</c>: the OpenAI embeddings API, extended with <c>{"image": …}</c>, <c>{"audio": …}</c> and
+/// <c>{"video": …}</c> inputs. A recording or video answers with one entry like any input (the normalised mean of its
+/// moments) plus its <c>segments</c>: one embedding per window or shot with its offsets.
+/// </summary>
 internal sealed class EmbeddingsEndpoint(ServerEmbedder embedder, ImageUrlFetcher fetcher, OmnivecServerOptions options)
 {
     public async Task<IResult> HandleAsync(HttpContext context)
@@ -26,7 +30,7 @@ internal sealed class EmbeddingsEndpoint(ServerEmbedder embedder, ImageUrlFetche
         }
 
         IReadOnlyList<EmbeddingInput> inputs = request.Input
-            ?? throw ApiException.BadRequest("'input' is required: a string, an array of strings, or an array of {\"text\": …} / {\"image\": …} objects.");
+            ?? throw ApiException.BadRequest("'input' is required: a string, an array of strings, or an array of {\"text\": …} / {\"image\": …} / {\"audio\": …} / {\"video\": …} objects.");
         if (inputs.Count == 0)
         {
             throw ApiException.BadRequest("'input' is an empty array; send at least one input.");
@@ -40,12 +44,25 @@ internal sealed class EmbeddingsEndpoint(ServerEmbedder embedder, ImageUrlFetche
         int count = inputs.Count;
         var texts = new List<(int Index, string Text)>();
         var images = new List<(int Index, DataContent Image)>();
+        var media = new List<(int Index, byte[] Bytes, bool IsVideo, string Label)>();
         int tokens = 0;
         var budget = new RequestBudget(options);
         for (int i = 0; i < count; i++)
         {
-            string label = count == 1 && inputs[i].Image is null ? "'input'" : $"input[{i}]";
-            if (inputs[i].Image is string image)
+            string label = count == 1 && inputs[i].Text is not null ? "'input'" : $"input[{i}]";
+            if ((inputs[i].Audio ?? inputs[i].Video) is string recording)
+            {
+                bool isVideo = inputs[i].Video is not null;
+                if (!isVideo && !embedder.EmbedsAudio)
+                {
+                    throw ApiException.BadRequest(
+                        $"{label}: this server's model ({embedder.Space.ModelId}) does not embed audio; serve an audio model such as Xenova/clap-htsat-unfused to send audio.");
+                }
+
+                byte[] bytes = ImageSources.ReadInline(recording, label, isVideo ? "data:video/mp4;base64,…" : "data:audio/wav;base64,…");
+                media.Add((i, bytes, isVideo, label));
+            }
+            else if (inputs[i].Image is string image)
             {
                 byte[] bytes = await ImageSources.ReadAsync(image, label, fetcher, budget, cancellationToken).ConfigureAwait(false);
                 var prepared = embedder.PrepareImage(bytes, label);
@@ -68,6 +85,13 @@ internal sealed class EmbeddingsEndpoint(ServerEmbedder embedder, ImageUrlFetche
         Task<GeneratedEmbeddings<Embedding<float>>> imageTask = images.Count == 0
             ? Task.FromResult(new GeneratedEmbeddings<Embedding<float>>())
             : embedder.Images.GenerateAsync(images.Select(t => t.Image).ToArray(), cancellationToken: cancellationToken);
+        // Recordings and videos one after another (each already keeps the cores busy), while text and images run.
+        var segments = new IReadOnlyList<MediaSegment>[media.Count];
+        for (int m = 0; m < media.Count; m++)
+        {
+            segments[m] = await embedder.EmbedMediaAsync(media[m].Bytes, media[m].IsVideo, media[m].Label, cancellationToken).ConfigureAwait(false);
+        }
+
         await Task.WhenAll(textTask, imageTask).ConfigureAwait(false);
 
         var vectors = new ReadOnlyMemory<float>[count];
@@ -83,15 +107,28 @@ internal sealed class EmbeddingsEndpoint(ServerEmbedder embedder, ImageUrlFetche
             vectors[images[m].Index] = imageVectors[m].Vector;
         }
 
+        var moments = new (string Modality, EmbeddingSegment[] Segments)?[count];
+        for (int m = 0; m < media.Count; m++)
+        {
+            vectors[media[m].Index] = ServerEmbedder.Pool(segments[m]);
+            string modality = media[m].IsVideo && !embedder.EmbedsAudio ? "video" : "audio";
+            moments[media[m].Index] = (modality, [.. segments[m].Select(s => new EmbeddingSegment(s.StartSec, s.EndSec, Encode(s.Vector, base64)))]);
+        }
+
         var data = new EmbeddingData[count];
         for (int i = 0; i < count; i++)
         {
-            object embedding = base64
-                ? Convert.ToBase64String(MemoryMarshal.AsBytes(vectors[i].Span)) // little-endian float32, as OpenAI sends it
-                : vectors[i].ToArray();
-            data[i] = new EmbeddingData("embedding", i, embedding);
+            data[i] = new EmbeddingData("embedding", i, Encode(vectors[i], base64))
+            {
+                Modality = moments[i]?.Modality,
+                Segments = moments[i]?.Segments,
+            };
         }
 
         return TypedResults.Ok(new EmbeddingsResponse("list", data, embedder.Space.ModelId, new EmbeddingsUsage(tokens, tokens)));
     }
+
+    /// <summary>A float array, or base64 of little-endian float32 as OpenAI sends it.</summary>
+    private static object Encode(ReadOnlyMemory<float> vector, bool base64) =>
+        base64 ? Convert.ToBase64String(MemoryMarshal.AsBytes(vector.Span)) : vector.ToArray();
 }

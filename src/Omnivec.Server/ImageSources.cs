@@ -20,12 +20,27 @@ internal static class ImageSources
             return fetched;
         }
 
+        return ReadInline(trimmed, label, "data:image/png;base64,…");
+    }
+
+    /// <summary>
+    /// Base64 or a base64 data: URL (audio and video inputs, which are never fetched from URLs); <paramref name="example"/>
+    /// shows the data: URL form in the error for other URLs.
+    /// </summary>
+    public static byte[] ReadInline(string value, string label, string example)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            throw ApiException.BadRequest($"{label} is empty.");
+        }
+
+        string trimmed = value.Trim();
         if (trimmed.StartsWith("data:", StringComparison.OrdinalIgnoreCase))
         {
             int comma = trimmed.IndexOf(',', StringComparison.Ordinal);
             if (comma < 0 || !trimmed.AsSpan(5, comma - 5).EndsWith(";base64", StringComparison.OrdinalIgnoreCase))
             {
-                throw ApiException.BadRequest($"{label}: only base64 data: URLs are supported (data:image/png;base64,…).");
+                throw ApiException.BadRequest($"{label}: only base64 data: URLs are supported ({example}).");
             }
 
             return Decode(trimmed[(comma + 1)..], label);
@@ -33,7 +48,9 @@ internal static class ImageSources
 
         if (Uri.TryCreate(trimmed, UriKind.Absolute, out Uri? other) && other.Scheme.Length > 1 && !Base64.IsValid(trimmed))
         {
-            throw ApiException.BadRequest($"{label}: '{other.Scheme}:' URLs are not supported; send base64, a data: URL or an http(s) URL.");
+            throw ApiException.BadRequest(example.StartsWith("data:image", StringComparison.Ordinal)
+                ? $"{label}: '{other.Scheme}:' URLs are not supported; send base64, a data: URL or an http(s) URL."
+                : $"{label}: '{other.Scheme}:' URLs are not supported; send base64 or a data: URL ({example}).");
         }
 
         return Decode(trimmed, label);

@@ -240,34 +240,38 @@ internal sealed class EmbeddingInputsConverter : JsonConverter<IReadOnlyList<Emb
             case JsonTokenType.StartArray:
                 throw new JsonMemberException("holds token ids: token ids are not supported; this server tokenizes for its own model, so send text as strings.", member);
             case JsonTokenType.StartObject:
-                string? text = null, image = null;
-                bool hasText = false, hasImage = false;
+                string? text = null, image = null, audio = null, video = null;
+                int members = 0;
                 while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
                 {
-                    bool isText = reader.ValueTextEquals("text"u8);
-                    bool isImage = !isText && reader.ValueTextEquals("image"u8);
+                    string? kind = reader.ValueTextEquals("text"u8) ? "text"
+                        : reader.ValueTextEquals("image"u8) ? "image"
+                        : reader.ValueTextEquals("audio"u8) ? "audio"
+                        : reader.ValueTextEquals("video"u8) ? "video"
+                        : null;
                     reader.Read();
-                    if (isText)
-                    {
-                        hasText = true;
-                        text = JsonRequest.ReadText(ref reader, member + ".text");
-                    }
-                    else if (isImage)
-                    {
-                        hasImage = true;
-                        image = JsonRequest.ReadText(ref reader, member + ".image");
-                    }
-                    else
+                    if (kind is null)
                     {
                         reader.Skip(); // other members (an OpenAI client's extras) are ignored, as in any request
+                        continue;
+                    }
+
+                    members++;
+                    string value = JsonRequest.ReadText(ref reader, member + "." + kind);
+                    switch (kind)
+                    {
+                        case "text": text = value; break;
+                        case "image": image = value; break;
+                        case "audio": audio = value; break;
+                        default: video = value; break;
                     }
                 }
 
-                return hasText != hasImage
-                    ? new EmbeddingInput(text, image)
-                    : throw new JsonMemberException("must have exactly one of \"text\" or \"image\".", member);
+                return members == 1
+                    ? new EmbeddingInput(text, image) { Audio = audio, Video = video }
+                    : throw new JsonMemberException("must have exactly one of \"text\", \"image\", \"audio\" or \"video\".", member);
             default:
-                throw JsonRequest.WrongType("a string or an object with \"text\" or \"image\"", reader.TokenType, member);
+                throw JsonRequest.WrongType("a string or an object with \"text\", \"image\", \"audio\" or \"video\"", reader.TokenType, member);
         }
     }
 
@@ -277,7 +281,11 @@ internal sealed class EmbeddingInputsConverter : JsonConverter<IReadOnlyList<Emb
         foreach (EmbeddingInput input in value)
         {
             writer.WriteStartObject();
-            writer.WriteString(input.Text is null ? "image" : "text", input.Text ?? input.Image);
+            (string kind, string? text) = input.Text is not null ? ("text", input.Text)
+                : input.Image is not null ? ("image", input.Image)
+                : input.Audio is not null ? ("audio", input.Audio)
+                : ("video", input.Video);
+            writer.WriteString(kind, text);
             writer.WriteEndObject();
         }
 

@@ -77,6 +77,8 @@ public static class OmnivecServer
         var fetcher = new ImageUrlFetcher(options);
         var collections = new CollectionRegistry(options);
         var thumbnails = new Thumbnails(options);
+        byte[][] keyHashes = options.ApiKeys.Where(k => !string.IsNullOrEmpty(k)).Select(k => SHA256.HashData(Encoding.UTF8.GetBytes(k))).ToArray();
+        var contentUrls = new ContentUrls(options, signed: keyHashes.Length > 0);
         // Owned by the application: disposed with it (the embedder itself is the caller's).
         // (Factory registrations: the container disposes what factories made, not instances handed to it.)
         builder.Services.AddSingleton(_ => serverEmbedder);
@@ -84,6 +86,7 @@ public static class OmnivecServer
         builder.Services.AddSingleton(_ => collections);
         builder.Services.AddSingleton(_ => thumbnails);
         McpEndpoint.AddServices(builder.Services, embedder, collections, options);
+        builder.Services.AddSingleton(contentUrls);
 
         WebApplication app = builder.Build();
         // Resolve once so the container owns (and on shutdown disposes) them.
@@ -115,10 +118,9 @@ public static class OmnivecServer
             app.UseCors();
         }
 
-        byte[][] keyHashes = options.ApiKeys.Where(k => !string.IsNullOrEmpty(k)).Select(k => SHA256.HashData(Encoding.UTF8.GetBytes(k))).ToArray();
         if (keyHashes.Length > 0)
         {
-            app.Use((context, next) => Authorize(context, next, keyHashes));
+            app.Use((context, next) => Authorize(context, next, keyHashes, contentUrls));
         }
 
         if (app.Environment.WebRootFileProvider is not NullFileProvider)
@@ -128,8 +130,8 @@ public static class OmnivecServer
         }
 
         var embeddings = new EmbeddingsEndpoint(serverEmbedder, fetcher, options);
-        var search = new SearchEndpoints(serverEmbedder, collections, fetcher, options);
-        var collectionRoutes = new CollectionEndpoints(serverEmbedder, collections, thumbnails, options);
+        var search = new SearchEndpoints(serverEmbedder, collections, fetcher, contentUrls, options);
+        var collectionRoutes = new CollectionEndpoints(serverEmbedder, collections, thumbnails, contentUrls, options);
 
         app.MapOpenApi();
         if (options.MetricsEndpoint)
@@ -190,11 +192,14 @@ public static class OmnivecServer
         }
     }
 
-    private static async Task Authorize(HttpContext context, RequestDelegate next, byte[][] keyHashes)
+    private static async Task Authorize(HttpContext context, RequestDelegate next, byte[][] keyHashes, ContentUrls contentUrls)
     {
-        if (!context.Request.Path.StartsWithSegments("/v1", StringComparison.OrdinalIgnoreCase)
+        // A signed content URL (handed out by search or upload to a client that sent a key) opens that one file for a
+        // while: <video> and <audio> cannot send the Authorization header.
+        if ((!context.Request.Path.StartsWithSegments("/v1", StringComparison.OrdinalIgnoreCase)
             && !context.Request.Path.StartsWithSegments("/mcp", StringComparison.OrdinalIgnoreCase)
             && !context.Request.Path.StartsWithSegments("/metrics", StringComparison.OrdinalIgnoreCase))
+            || contentUrls.Allows(context.Request))
         {
             await next(context).ConfigureAwait(false);
             return;
@@ -220,7 +225,9 @@ public static class OmnivecServer
         }
 
         await ProblemResponses.WriteAsync(context, StatusCodes.Status401Unauthorized,
-            header.Length == 0 ? "This server needs an API key: send 'Authorization: Bearer <key>'." : "The API key is not valid.").ConfigureAwait(false);
+            header.Length > 0 ? "The API key is not valid."
+            : context.Request.Query.ContainsKey("sig") ? "This content URL has expired or is not valid: search again for a fresh one, or send 'Authorization: Bearer <key>'."
+            : "This server needs an API key: send 'Authorization: Bearer <key>'.").ConfigureAwait(false);
     }
 
     private static void Validate(OmnivecServerOptions options)
@@ -246,6 +253,8 @@ public static class OmnivecServer
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.RequestHeadersTimeout, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxConcurrentConnections);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.ShutdownTimeout, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.ContentUrlLifetime, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.MaxMediaInputDuration, TimeSpan.Zero);
         if (options.Urls.Count == 0)
         {
             throw new ArgumentException("At least one URL to listen on is needed.", nameof(options));

@@ -23,6 +23,18 @@ public sealed class OmnivecServerOptions
     /// <summary>When not empty, every <c>/v1/*</c> request needs <c>Authorization: Bearer &lt;one of these&gt;</c>.</summary>
     public IList<string> ApiKeys { get; } = [];
 
+    /// <summary>
+    /// With API keys, how long a signed <c>content_url</c> (returned by search and upload, so players can fetch media
+    /// without the Authorization header) stays valid: one hour by default.
+    /// </summary>
+    public TimeSpan ContentUrlLifetime { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// The secret content URLs are signed with. Null (the default): a random one per server start, so URLs die with
+    /// the process; replicas behind one load balancer set the same value so each accepts the others' URLs.
+    /// </summary>
+    public string? ContentUrlSecret { get; set; }
+
     /// <summary>Origins allowed by CORS; none (CORS off) by default.</summary>
     public IList<string> CorsOrigins { get; } = [];
 
@@ -34,6 +46,12 @@ public sealed class OmnivecServerOptions
     /// video files are streamed to disk, never held in memory, while every image in it is still held to <see cref="MaxRequestBytes"/>.
     /// </summary>
     public long MaxVideoUploadBytes { get; set; } = 1L << 30;
+
+    /// <summary>
+    /// Longest audio or video input of <c>/v1/embeddings</c>, or audio search query (each second costs model time):
+    /// 10 minutes by default. Uploaded recordings and videos are held to <see cref="Omnivec.Media.FfmpegOptions.MaxDuration"/> instead.
+    /// </summary>
+    public TimeSpan MaxMediaInputDuration { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>How uploaded videos are cut into segments (scene threshold, longest segment, frames per segment).</summary>
     public Omnivec.Media.VideoSegmenterOptions Video { get; set; } = new();

@@ -9,7 +9,7 @@ using Omnivec.Indexing.Query;
 namespace Omnivec.Server;
 
 /// <summary><c>POST /v1/search</c> and <c>POST /v1/classify</c>, each taking JSON or a multipart form with an <c>image</c> file.</summary>
-internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistry collections, ImageUrlFetcher fetcher, OmnivecServerOptions options)
+internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistry collections, ImageUrlFetcher fetcher, ContentUrls contentUrls, OmnivecServerOptions options)
 {
     private const int MaxTop = 1000;
     private const int MaxExpansion = Collection.MaxExpansion;
@@ -20,6 +20,7 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
         var budget = new RequestBudget(options);
         SearchRequest request;
         byte[]? image = null;
+        byte[]? audio = null;
         if (context.Request.HasFormContentType)
         {
             IFormCollection form = await FormRequest.ReadAsync(context.Request, cancellationToken).ConfigureAwait(false);
@@ -37,6 +38,7 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
                 Sort = FormValue(form, "sort"),
             };
             image = form.Files.GetFile("image") is { } file ? await ReadFileAsync(file, cancellationToken).ConfigureAwait(false) : null;
+            audio = form.Files.GetFile("audio") is { } recording ? await ReadFileAsync(recording, cancellationToken).ConfigureAwait(false) : null;
         }
         else
         {
@@ -52,11 +54,22 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
         bool single = request.Query is null;
         if (single)
         {
-            CheckOneQuery(text, image is not null || request.Image is not null, itemId);
+            CheckOneQuery(text, image is not null || request.Image is not null, audio is not null || request.Audio is not null, itemId);
         }
-        else if (text is not null || image is not null || request.Image is not null || itemId is not null)
+        else if (text is not null || image is not null || request.Image is not null || audio is not null || request.Audio is not null || itemId is not null)
         {
-            throw ApiException.BadRequest("Give either 'query' (a list of terms) or one of 'text', 'image' or 'item_id', not both.");
+            throw ApiException.BadRequest("Give either 'query' (a list of terms) or one of 'text', 'image', 'audio' or 'item_id', not both.");
+        }
+
+        if (request.Audio is string audioText)
+        {
+            audio = ImageSources.ReadInline(audioText, "'audio'", "data:audio/wav;base64,…");
+        }
+
+        if (audio is not null && !embedder.EmbedsAudio)
+        {
+            throw ApiException.BadRequest(
+                $"'audio': this server's model ({embedder.Space.ModelId}) does not embed audio; serve an audio model such as Xenova/clap-htsat-unfused to search by a recording.");
         }
 
         if (request.MinScore is float min && !(min >= -1f && min <= 1f))
@@ -88,6 +101,10 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
             else if (itemId is long id)
             {
                 terms.Add(QueryTerm.ForItem(id));
+            }
+            else if (audio is not null)
+            {
+                terms.Add(QueryTerm.ForAudio(audio, "audio"));
             }
             else
             {
@@ -155,7 +172,10 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
 
         ComposedQuery composed = await searchQuery.ComposeAsync(collection,
             (words, ct) => embedder.EmbedTextAsync(words, ct),
-            (term, ct) => embedder.EmbedImageAsync(prepared[term], ct),
+            // A recording searches by the normalised mean of its windows, as the CLI's search --audio does.
+            async (term, ct) => term.Kind == QueryTermKind.Audio
+                ? ServerEmbedder.Pool(await embedder.EmbedMediaAsync(term.Audio, isVideo: false, "'audio'", ct).ConfigureAwait(false))
+                : await embedder.EmbedImageAsync(prepared[term], ct).ConfigureAwait(false),
             cancellationToken).ConfigureAwait(false);
         RankedSearchResult found = RankedSearch.Run(collection, composed, ranking);
 
@@ -185,7 +205,7 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
         {
             StartOffsetSec = segment ? start : null,
             EndOffsetSec = segment ? end : null,
-            ContentUrl = itemUrl + "/content",
+            ContentUrl = contentUrls.For(collectionName, item.Id),
         };
     }
 
@@ -269,11 +289,11 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
     private static int? CheckRange(int? value, string name, int min, int max) =>
         value is not int n || (n >= min && n <= max) ? value : throw ApiException.BadRequest($"'{name}' must be between {min} and {max}; got {n}.");
 
-    private static void CheckOneQuery(string? text, bool hasImage, long? itemId)
+    private static void CheckOneQuery(string? text, bool hasImage, bool hasAudio, long? itemId)
     {
         if ((text is not null ? 1 : 0) + (hasImage ? 1 : 0) + (itemId is not null ? 1 : 0) != 1)
         {
-            throw ApiException.BadRequest("Give exactly one of 'text', 'image' or 'item_id' to search by.");
+            throw ApiException.BadRequest("Give exactly one of 'text', 'image', 'audio' or 'item_id' to search by.");
         }
     }
 

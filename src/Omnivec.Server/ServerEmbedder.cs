@@ -15,6 +15,7 @@ internal sealed class ServerEmbedder : IDisposable
     private readonly Text.ITextTokenizer? _tokenizer;
     private readonly BatchingEmbeddingGenerator<string>? _batchedText;
     private readonly BatchingEmbeddingGenerator<DataContent>? _batchedImages;
+    private readonly IAudioFileEmbedder? _audio;
 
     public ServerEmbedder(IMultimodalEmbeddingGenerator inner, OmnivecServerOptions options)
     {
@@ -22,6 +23,7 @@ internal sealed class ServerEmbedder : IDisposable
         _options = options;
         _identifier = new ImageDecoder(new ImageDecoderOptions { MaxPixels = options.MaxImagePixels, MaxBytes = Math.Min(options.MaxRequestBytes, Array.MaxLength) });
         _tokenizer = inner.GetService<Text.ITextTokenizer>();
+        _audio = inner.GetService<IAudioFileEmbedder>();
         Prompts = new PromptCache(this, options);
         if (options.MaxBatchSize > 1)
         {
@@ -40,6 +42,100 @@ internal sealed class ServerEmbedder : IDisposable
     public PromptCache Prompts { get; }
 
     public IEmbeddingGenerator<string, Embedding<float>> Text => (IEmbeddingGenerator<string, Embedding<float>>?)_batchedText ?? _inner;
+
+    /// <summary>Whether the model embeds audio (a CLAP pack); when not, audio inputs are refused with 400.</summary>
+    public bool EmbedsAudio => _audio is not null;
+
+    /// <summary>Whether the model embeds images (and so video frames).</summary>
+    public bool EmbedsImages => (_inner.Space.Modalities & Modalities.Image) != 0;
+
+    private string NoAudioMessage() =>
+        $"This server's model ({_inner.Space.ModelId}) does not embed audio; serve an audio model such as Xenova/clap-htsat-unfused to send audio.";
+
+    /// <summary>
+    /// Embeds an audio or video input (bytes of any format FFmpeg reads) into its moments, within
+    /// <see cref="OmnivecServerOptions.MaxMediaInputDuration"/>: a recording (or, with an audio model, a video's
+    /// soundtrack) window by window; a video with an image model segment by segment. Bad media is a 400 naming <paramref name="label"/>.
+    /// </summary>
+    public async Task<IReadOnlyList<MediaSegment>> EmbedMediaAsync(ReadOnlyMemory<byte> data, bool isVideo, string label, CancellationToken cancellationToken)
+    {
+        if (!isVideo && _audio is null)
+        {
+            throw ApiException.BadRequest($"{label}: {NoAudioMessage()}");
+        }
+
+        if (data.Length == 0)
+        {
+            throw ApiException.BadRequest($"{label} is empty.");
+        }
+
+        string temp = Path.Combine(Path.GetTempPath(), $"omnivec-srv-media-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        try
+        {
+            await File.WriteAllBytesAsync(temp, data, cancellationToken).ConfigureAwait(false);
+            return await EmbedMediaFileAsync(temp, isVideo, label, _options.MaxMediaInputDuration, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
+    }
+
+    /// <summary>The moments of a media file on disk (see <see cref="EmbedMediaAsync"/>), each error naming <paramref name="label"/> instead of the file's path.</summary>
+    public async Task<IReadOnlyList<MediaSegment>> EmbedMediaFileAsync(string path, bool isVideo, string label, TimeSpan maxDuration, CancellationToken cancellationToken)
+    {
+        var segments = new List<MediaSegment>();
+        try
+        {
+            IAsyncEnumerable<MediaSegment> moments = _audio is not null
+                ? _audio.EmbedAudioFileAsync(path, cancellationToken).Select(w => new MediaSegment(w.StartSec, w.EndSec, w.Embedding.Vector))
+                : isVideo
+                ? VideoSegments(path, cancellationToken)
+                : throw ApiException.BadRequest($"{label}: {NoAudioMessage()}");
+            await foreach (MediaSegment segment in moments.WithCancellation(cancellationToken).ConfigureAwait(false))
+            {
+                if (segment.EndSec > maxDuration.TotalSeconds + 1e-6)
+                {
+                    throw ApiException.TooLarge($"{label}: the {(isVideo ? "video" : "audio")} lasts more than {maxDuration.TotalSeconds:0} s, the limit of this server (MaxMediaInputDuration).");
+                }
+
+                segments.Add(segment);
+            }
+        }
+        catch (Omnivec.Media.FfmpegNotFoundException e)
+        {
+            throw ApiException.Unavailable("Audio and video need FFmpeg on the server: " + e.Message, retryAfterSeconds: 3600);
+        }
+        catch (InvalidInputException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw ApiException.BadRequest(ApiException.Quote(e.Message.Replace(path, label, StringComparison.Ordinal), 500));
+        }
+
+        return segments.Count > 0 ? segments : throw ApiException.BadRequest($"{label}: nothing could be decoded.");
+    }
+
+    private async IAsyncEnumerable<MediaSegment> VideoSegments(string path, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var reader = new Omnivec.Media.VideoReader(_options.Ffmpeg);
+        var video = new Omnivec.Media.VideoEmbedder(Images, new Omnivec.Media.VideoSegmenter(_options.Video, reader));
+        await foreach (Omnivec.Media.VideoSegmentVector segment in video.EmbedAsync(path, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            yield return new MediaSegment(segment.StartSec, segment.EndSec, segment.Embedding.Vector);
+        }
+    }
+
+    /// <summary>One vector for a whole recording or video: the normalised mean of its moments (what the library's audio generator gives).</summary>
+    public static float[] Pool(IReadOnlyList<MediaSegment> segments)
+    {
+        float[] sum = new float[segments[0].Vector.Length];
+        foreach (MediaSegment segment in segments)
+        {
+            System.Numerics.Tensors.TensorPrimitives.Add(sum, segment.Vector.Span, sum);
+        }
+
+        VectorMath.NormalizeInPlace(sum);
+        return sum;
+    }
 
     public IEmbeddingGenerator<DataContent, Embedding<float>> Images => (IEmbeddingGenerator<DataContent, Embedding<float>>?)_batchedImages ?? _inner;
 
@@ -116,3 +212,6 @@ internal sealed class ServerEmbedder : IDisposable
         }
     }
 }
+
+/// <summary>A moment of a recording or video: its offsets in seconds and its vector.</summary>
+internal sealed record MediaSegment(double StartSec, double EndSec, ReadOnlyMemory<float> Vector);

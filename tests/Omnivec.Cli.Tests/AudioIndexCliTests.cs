@@ -57,6 +57,15 @@ public sealed class AudioIndexCliTests : IDisposable
         Assert.Equal(13.5, results[0].GetProperty("end_offset_sec").GetDouble());
         Assert.True(results[0].GetProperty("score").GetDouble() > 0.9999);
 
+        // The same clip as a weighted term beside words (--plus audio:PATH) dominates them; minus itself it cancels out.
+        CliResult mixed = await CliRunner.RunAsync(["search", "a dog barking", "--plus", "20:audio:" + query, "--store", Store, "--collection", "sounds", "--json", "--top", "1", "--all"]);
+        Assert.True(mixed.ExitCode == 0, mixed.StdErr);
+        JsonElement top = JsonDocument.Parse(mixed.StdOut).RootElement.GetProperty("results")[0];
+        Assert.Equal((Path.Combine(folder, "mix-13.5s.wav"), 3.5), (top.GetProperty("path").GetString(), top.GetProperty("start_offset_sec").GetDouble()));
+        CliResult cancelled = await CliRunner.RunAsync(["search", "--audio", query, "--minus", "audio:" + query, "--store", Store, "--collection", "sounds"]);
+        Assert.NotEqual(0, cancelled.ExitCode);
+        Assert.Contains("cancel out", cancelled.StdErr);
+
         // The video's soundtrack was indexed and is found by the recording it carries.
         CliResult chirp = await CliRunner.RunAsync(["search", "--audio", Path.Combine(Clips, "chirp-6.7s.wav"), "--store", Store, "--collection", "sounds", "--json", "--top", "2", "--all"]);
         Assert.True(chirp.ExitCode == 0, chirp.StdErr);

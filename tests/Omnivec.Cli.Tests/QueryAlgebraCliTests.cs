@@ -127,6 +127,8 @@ public sealed class QueryAlgebraCliTests : IDisposable
             (["search", "a dog", "--plus", "image:" + broken], "broken.jpg"),
             (["search", "a dog", "--plus", "image:" + Path.Combine(_temp, "missing.png")], "missing.png"),
             (["search", "a dog", "--plus", "nan:text:cat"], "finite"),
+            (["search", "a dog", "--plus", "audio:" + Path.Combine(TestPaths.Fixtures, "reference", "clap", "tone-2.3s.wav")], "embeds text and images only"),
+            (["search", "a dog", "--plus", "audio:" + Path.Combine(_temp, "missing.wav")], "cannot read the audio file"),
             (["search", "a dog", "--sort", "colour"], "--sort"),
         ];
         foreach ((string[] args, string expected) in cases)
@@ -151,5 +153,11 @@ public sealed class QueryAlgebraCliTests : IDisposable
         Assert.Equal((-2f, "item:42"), (explicitText.Weight, explicitText.Text));
         var byId = Indexing.Query.QueryTerm.Parse("1.5:item:42", -1f);
         Assert.Equal((Indexing.Query.QueryTermKind.Item, -1.5f, 42L), (byId.Kind, byId.Weight, byId.ItemId));
+        string wav = Path.Combine(TestPaths.Fixtures, "reference", "clap", "tone-2.3s.wav");
+        var audio = Indexing.Query.QueryTerm.Parse("0.5:audio:" + wav, -1f);
+        Assert.Equal((Indexing.Query.QueryTermKind.Audio, -0.5f, wav), (audio.Kind, audio.Weight, audio.AudioName));
+        Assert.Equal(File.ReadAllBytes(wav), audio.Audio.ToArray());
+        Assert.StartsWith("-0.5 × audio ", audio.Label);
+        Assert.Equal(Indexing.Query.QueryTermKind.Audio, Indexing.Query.QueryTerm.Parse("sound:" + wav).Kind);
     }
 }

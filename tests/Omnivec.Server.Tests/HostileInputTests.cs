@@ -174,7 +174,7 @@ public sealed class RequestRecordTests(ServerFixture fixture) : IClassFixture<Se
         { "/v1/classify", """{"image":"aGVsbG8=","labels":["a",2]}""", "'labels[1]' must be a string; got a number" },
         { "/v1/classify", """{"image":"aGVsbG8=","labels":{"a":1}}""", "'labels' must be an array of strings; got an object" },
         { "/v1/classify", """{"image":"aGVsbG8="}""", "'labels' is required" },
-        { "/v1/embeddings", """{"input":[{"audio":"x"}]}""", "'input[0]' must have exactly one of" },
+        { "/v1/embeddings", """{"input":[{"sound":"x"}]}""", "'input[0]' must have exactly one of" },
         { "/v1/embeddings", """{"input":["a",null]}""", "'input[1]' must be a string or an object" },
         { "/v1/embeddings", """{"input":"a","model":["m"]}""", "'model' must be a string; got an array" },
         { "/v1/embeddings", """{"input":"a","dimensions":0}""", "'dimensions' must be between 1" },

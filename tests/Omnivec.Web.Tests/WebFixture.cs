@@ -59,13 +59,17 @@ public sealed class WebFixture : IAsyncLifetime
     public Task<TestServer> StartServerAsync(params string[] apiKeys) => StartServerAsync(null, apiKeys);
 
     /// <summary>Starts another server whose store <paramref name="seed"/> fills first (with the server's model), e.g. by indexing a folder.</summary>
-    public async Task<TestServer> StartServerAsync(Func<string, ClipEmbeddingGenerator, Task>? seed, params string[] apiKeys)
+    public Task<TestServer> StartServerAsync(Func<string, ClipEmbeddingGenerator, Task>? seed, params string[] apiKeys) =>
+        StartServerAsync(_embedder!, seed is null ? null : store => seed(store, _embedder!), apiKeys);
+
+    /// <summary>Starts a server running <paramref name="model"/> (e.g. the tiny CLAP pack), its store filled by <paramref name="seed"/> first.</summary>
+    public async Task<TestServer> StartServerAsync(IMultimodalEmbeddingGenerator model, Func<string, Task>? seed, params string[] apiKeys)
     {
         string store = Directory.CreateTempSubdirectory("omnivec-web-").FullName;
         _tempDirs.Add(store);
         if (seed is not null)
         {
-            await seed(store, _embedder!);
+            await seed(store);
         }
 
         var options = new OmnivecServerOptions
@@ -81,7 +85,7 @@ public sealed class WebFixture : IAsyncLifetime
             options.ApiKeys.Add(key);
         }
 
-        WebApplication app = OmnivecServer.Build(_embedder!, options);
+        WebApplication app = OmnivecServer.Build(model, options);
         await app.StartAsync();
         _servers.Add(app);
         var baseUrl = new Uri(app.Urls.First());

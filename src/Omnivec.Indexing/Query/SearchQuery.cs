@@ -15,9 +15,12 @@ public enum QueryTermKind
 
     /// <summary>An item already in the collection, by id or path; its stored vector is used, no model run.</summary>
     Item,
+
+    /// <summary>A recording (encoded bytes in any format FFmpeg reads), for collections of an audio model (CLAP).</summary>
+    Audio,
 }
 
-/// <summary>One weighted term of a query. Create terms with <see cref="ForText"/>, <see cref="ForImage"/>, <see cref="ForItem(long, float, string?)"/> or <see cref="Parse"/>.</summary>
+/// <summary>One weighted term of a query. Create terms with <see cref="ForText"/>, <see cref="ForImage"/>, <see cref="ForAudio"/>, <see cref="ForItem(long, float, string?)"/> or <see cref="Parse"/>.</summary>
 public sealed record QueryTerm
 {
     private QueryTerm(QueryTermKind kind, float weight, string label)
@@ -49,6 +52,12 @@ public sealed record QueryTerm
 
     /// <summary>The image's name (a file name or "upload"), for <see cref="QueryTermKind.Image"/>.</summary>
     public string? ImageName { get; private init; }
+
+    /// <summary>The encoded recording, for <see cref="QueryTermKind.Audio"/>.</summary>
+    public ReadOnlyMemory<byte> Audio { get; private init; }
+
+    /// <summary>The recording's name (a file name or "upload"), for <see cref="QueryTermKind.Audio"/>.</summary>
+    public string? AudioName { get; private init; }
 
     /// <summary>The item's id, for <see cref="QueryTermKind.Item"/> terms given by id.</summary>
     public long? ItemId { get; private init; }
@@ -84,6 +93,20 @@ public sealed record QueryTerm
         return new QueryTerm(QueryTermKind.Image, weight, label) { Image = image, ImageName = name };
     }
 
+    /// <summary>A recording term (embedded by the collection's audio model); <paramref name="name"/> names it in errors.</summary>
+    /// <exception cref="InvalidInputException">No bytes or a weight that is not finite.</exception>
+    public static QueryTerm ForAudio(ReadOnlyMemory<byte> audio, string name, float weight = 1f)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        string label = Describe(weight, "audio " + ShortenPath(name));
+        if (audio.IsEmpty)
+        {
+            throw new InvalidInputException($"Query term {label}: the recording is empty.");
+        }
+
+        return new QueryTerm(QueryTermKind.Audio, weight, label) { Audio = audio, AudioName = name };
+    }
+
     /// <summary>A term for the indexed item with this id.</summary>
     public static QueryTerm ForItem(long id, float weight = 1f, string? label = null) =>
         new(QueryTermKind.Item, weight, label ?? Describe(weight, "item " + id.ToString(CultureInfo.InvariantCulture))) { ItemId = id };
@@ -96,10 +119,10 @@ public sealed record QueryTerm
     }
 
     /// <summary>
-    /// Parses the command-line form <c>[WEIGHT:]text</c>, <c>[WEIGHT:]image:PATH</c>, <c>[WEIGHT:]item:PATH_OR_ID</c> or
-    /// <c>[WEIGHT:]text:WORDS</c> (for words that contain a colon). The weight defaults to 1 and is multiplied by
-    /// <paramref name="sign"/> (-1 for <c>--minus</c>). Image files are read here; item paths are made absolute; a
-    /// leading <c>~/</c> means the home folder.
+    /// Parses the command-line form <c>[WEIGHT:]text</c>, <c>[WEIGHT:]image:PATH</c>, <c>[WEIGHT:]audio:PATH</c>,
+    /// <c>[WEIGHT:]item:PATH_OR_ID</c> or <c>[WEIGHT:]text:WORDS</c> (for words that contain a colon). The weight defaults
+    /// to 1 and is multiplied by <paramref name="sign"/> (-1 for <c>--minus</c>). Image and audio files are read here; item
+    /// paths are made absolute; a leading <c>~/</c> means the home folder.
     /// </summary>
     /// <exception cref="InvalidInputException">A weight that is not a number, an unknown kind, an empty term, an image file that cannot be read.</exception>
     public static QueryTerm Parse(string spec, float sign = 1f)
@@ -139,18 +162,9 @@ public sealed record QueryTerm
                 case QueryTermKind.Text:
                     return ForText(value, weight);
                 case QueryTermKind.Image:
-                    string path = ExpandHome(value);
-                    byte[] bytes;
-                    try
-                    {
-                        bytes = File.ReadAllBytes(path);
-                    }
-                    catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-                    {
-                        throw new InvalidInputException($"Query term '{spec}': cannot read the image file: {e.Message}", e);
-                    }
-
-                    return ForImage(bytes, value, weight);
+                    return ForImage(ReadFile(spec, value, "image"), value, weight);
+                case QueryTermKind.Audio:
+                    return ForAudio(ReadFile(spec, value, "audio"), value, weight);
                 default:
                     return long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out long id)
                         ? ForItem(id, weight, Describe(weight, "item " + value))
@@ -161,10 +175,22 @@ public sealed record QueryTerm
         if (colon > 0 && IsKindLike(rest[..colon]) && colon + 1 < rest.Length && rest[colon + 1] != ' ')
         {
             throw new InvalidInputException(
-                $"Query term '{spec}': unknown kind '{rest[..colon]}'; use text:WORDS, image:PATH or item:PATH_OR_ID (or put a space after the colon for plain words).");
+                $"Query term '{spec}': unknown kind '{rest[..colon]}'; use text:WORDS, image:PATH, audio:PATH or item:PATH_OR_ID (or put a space after the colon for plain words).");
         }
 
         return ForText(rest, weight);
+    }
+
+    private static byte[] ReadFile(string spec, string value, string what)
+    {
+        try
+        {
+            return File.ReadAllBytes(ExpandHome(value));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw new InvalidInputException($"Query term '{spec}': cannot read the {what} file: {e.Message}", e);
+        }
     }
 
     private static QueryTermKind? KindOf(string rest)
@@ -175,6 +201,7 @@ public sealed record QueryTerm
             "text" => QueryTermKind.Text,
             "image" or "img" => QueryTermKind.Image,
             "item" => QueryTermKind.Item,
+            "audio" or "sound" => QueryTermKind.Audio,
             _ => null,
         };
     }
@@ -215,7 +242,7 @@ public sealed class SearchQuery
         Terms = [.. terms];
         if (Terms.Count == 0)
         {
-            throw new InvalidInputException("A query needs at least one term (text, image or item).");
+            throw new InvalidInputException("A query needs at least one term (text, image, audio or item).");
         }
 
         if (Terms.Count > MaxTerms)
@@ -241,8 +268,9 @@ public sealed class SearchQuery
     }
 
     /// <summary>
-    /// The query vector: normalise(Σ wᵢ · normalise(eᵢ)). Text and image terms are embedded through the given functions,
-    /// item terms read their stored vectors from <paramref name="collection"/>.
+    /// The query vector: normalise(Σ wᵢ · normalise(eᵢ)). Text terms are embedded through <paramref name="embedText"/>,
+    /// image and audio terms through <paramref name="embedImage"/> (which gets the term: its <see cref="QueryTerm.Kind"/>
+    /// says which), item terms read their stored vectors from <paramref name="collection"/>.
     /// </summary>
     /// <exception cref="InvalidInputException">A term cannot be embedded (naming it), an item does not exist, or the terms cancel out.</exception>
     public async Task<ComposedQuery> ComposeAsync(IVectorCollection collection, Func<string, CancellationToken, Task<float[]>> embedText,
@@ -263,7 +291,7 @@ public sealed class SearchQuery
                 vector = term.Kind switch
                 {
                     QueryTermKind.Text => await embedText(term.Text!, cancellationToken).ConfigureAwait(false),
-                    QueryTermKind.Image => await embedImage(term, cancellationToken).ConfigureAwait(false),
+                    QueryTermKind.Image or QueryTermKind.Audio => await embedImage(term, cancellationToken).ConfigureAwait(false),
                     _ => ItemVector(collection, term, examples),
                 };
             }

@@ -307,11 +307,14 @@ function formatTime(sec) {
   return h ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
 }
 const isMoment = (r) => typeof r.start_offset_sec === 'number' && typeof r.end_offset_sec === 'number';
+// A window of a recording (audio collections): no picture, played by an <audio> player.
+const isAudio = (r) => (r.media_type ?? '').startsWith('audio/');
 const momentLabel = (r) => `${formatTime(r.start_offset_sec)}–${formatTime(r.end_offset_sec)}`;
 
 function card(r, index, q) {
   const name = r.name ?? basename(r.path) ?? `#${r.id}`;
   const moment = isMoment(r);
+  const audio = isAudio(r);
   const thumb = r.thumbnail_url || api.thumbnailUrl(state.collection, r.id);
   const hasScore = typeof r.score === 'number' && q.kind !== 'uploaded';
   const dims = r.width && r.height ? `${r.width}×${r.height}` : '';
@@ -319,10 +322,10 @@ function card(r, index, q) {
     class: 'thumb', alt: '', loading: index < 8 ? 'eager' : 'lazy', decoding: 'async', width: 256, height: 256,
     onerror: (e) => { if (e.target.getAttribute('src')) { e.target.classList.add('broken'); e.target.removeAttribute('src'); } },
   });
-  setImage(img, thumb);
+  if (audio) img.classList.add('sound'); else setImage(img, thumb);
   // A video result is a moment: a click plays it from its start (the drawer has "More like this" from it).
   const el = h('article', {
-    class: moment ? 'card video' : 'card', 'data-testid': 'result-card', 'data-id': r.id, 'data-path': r.path ?? '', 'data-score': hasScore ? r.score : null,
+    class: audio ? 'card audio' : moment ? 'card video' : 'card', 'data-testid': 'result-card', 'data-id': r.id, 'data-path': r.path ?? '', 'data-score': hasScore ? r.score : null,
   },
   h('button', {
     type: 'button', class: 'open',
@@ -372,18 +375,21 @@ function openDrawer(r) {
   state.drawerItem = r;
   const name = r.name ?? (basename(r.path) || `#${r.id}`);
   $('drawer-title').textContent = name;
-  setImage($('drawer-image'), (r.thumbnail_url || api.thumbnailUrl(state.collection, r.id)).replace(/size=\d+/, 'size=512'));
   $('drawer-image').alt = name;
-  const video = $('drawer-video');
   const moment = isMoment(r);
-  $('drawer-image').hidden = moment;
-  video.hidden = !moment;
-  if (moment) {
+  const audio = isAudio(r);
+  if (!audio) setImage($('drawer-image'), (r.thumbnail_url || api.thumbnailUrl(state.collection, r.id)).replace(/size=\d+/, 'size=512'));
+  $('drawer-image').hidden = moment || audio;
+  $('drawer-video').hidden = !moment || audio;
+  $('drawer-audio').hidden = !audio;
+  if (moment || audio) {
     // The original file, served with HTTP Range: the browser fetches only what it plays, from the moment's start.
-    const start = r.start_offset_sec;
-    video.onloadedmetadata = () => { video.currentTime = start; video.play().catch(() => {}); };
-    video.muted = true;
-    video.src = `${r.content_url || api.contentUrl(state.collection, r.id)}#t=${start}`;
+    // Behind an API key the server signs content_url, since <video>/<audio> cannot send the Authorization header.
+    const player = audio ? $('drawer-audio') : $('drawer-video');
+    const start = moment ? r.start_offset_sec : 0;
+    player.onloadedmetadata = () => { player.currentTime = start; player.play().catch(() => {}); };
+    player.muted = !audio; // a video moment starts muted (autoplay); a recording is its sound
+    player.src = `${r.content_url || api.contentUrl(state.collection, r.id)}#t=${start}`;
   }
   const rows = [
     ['Path', r.path], ['Moment', moment ? momentLabel(r) : ''], ['Type', r.media_type], ['Dimensions', r.width && r.height ? `${r.width} × ${r.height}` : ''],
@@ -391,18 +397,19 @@ function openDrawer(r) {
     ['Score', typeof r.score === 'number' ? r.score.toFixed(4) : ''], ['ID', String(r.id)],
   ].filter(([, v]) => v);
   $('drawer-fields').replaceChildren(...rows.flatMap(([k, v]) => [h('dt', { text: k }), h('dd', { text: v })]));
-  $('drawer-open').href = api.contentUrl(state.collection, r.id);
+  $('drawer-open').href = r.content_url || api.contentUrl(state.collection, r.id);
   $('drawer').hidden = false;
   $('drawer-close').focus();
 }
 function closeDrawer() {
   if ($('drawer').hidden) return;
   $('drawer').hidden = true;
-  const video = $('drawer-video');
-  video.pause();
-  video.onloadedmetadata = null;
-  video.removeAttribute('src');
-  video.load();
+  for (const player of [$('drawer-video'), $('drawer-audio')]) {
+    player.pause();
+    player.onloadedmetadata = null;
+    player.removeAttribute('src');
+    player.load();
+  }
   const id = state.drawerItem?.id;
   state.drawerItem = null;
   document.querySelector(`.card[data-id="${CSS.escape(String(id))}"] .info`)?.focus();
