@@ -291,7 +291,7 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
 
     private static void CheckOneQuery(string? text, bool hasImage, bool hasAudio, long? itemId)
     {
-        if ((text is not null ? 1 : 0) + (hasImage ? 1 : 0) + (itemId is not null ? 1 : 0) != 1)
+        if ((text is not null ? 1 : 0) + (hasImage ? 1 : 0) + (hasAudio ? 1 : 0) + (itemId is not null ? 1 : 0) != 1)
         {
             throw ApiException.BadRequest("Give exactly one of 'text', 'image', 'audio' or 'item_id' to search by.");
         }
