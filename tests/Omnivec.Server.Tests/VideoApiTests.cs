@@ -110,6 +110,61 @@ public sealed class VideoApiTests(VideoStoreFixture fixture) : IClassFixture<Vid
     }
 
     [Fact]
+    public async Task Embeddings_of_a_video_input_are_its_segments_with_offsets_equal_to_the_library()
+    {
+        var expected = new List<Omnivec.Media.VideoSegmentVector>();
+        var embedder = new Omnivec.Media.VideoEmbedder(TestModel.Clip, new Omnivec.Media.VideoSegmenter(null, new Omnivec.Media.VideoReader()));
+        await foreach (Omnivec.Media.VideoSegmentVector segment in embedder.EmbedAsync(fixture.Video))
+        {
+            expected.Add(segment);
+        }
+
+        byte[] video = await File.ReadAllBytesAsync(fixture.Video);
+        string json = JsonSerializer.Serialize(new { input = new object[] { new { text = "a dog" }, new { video = "data:video/mp4;base64," + Convert.ToBase64String(video) } } });
+        JsonElement response = await Json(await Http.PostAsync("/v1/embeddings", new StringContent(json, Encoding.UTF8, "application/json")));
+        JsonElement[] data = [.. response.GetProperty("data").EnumerateArray()];
+        Assert.Equal([0, 1], data.Select(d => d.GetProperty("index").GetInt32()));
+        Assert.False(data[0].TryGetProperty("segments", out _));
+
+        // One segment per shot, cut where the shots change (within a quarter second), each vector the library's.
+        Assert.Equal("video", data[1].GetProperty("modality").GetString());
+        JsonElement[] segments = [.. data[1].GetProperty("segments").EnumerateArray()];
+        Assert.Equal(3, segments.Length);
+        Assert.Equal(expected.Count, segments.Length);
+        Assert.InRange(segments[1].GetProperty("start_offset_sec").GetDouble(), fixture.Cuts[0] - 0.25, fixture.Cuts[0] + 0.25);
+        Assert.InRange(segments[2].GetProperty("start_offset_sec").GetDouble(), fixture.Cuts[1] - 0.25, fixture.Cuts[1] + 0.25);
+        for (int i = 0; i < segments.Length; i++)
+        {
+            Assert.Equal(expected[i].StartSec, segments[i].GetProperty("start_offset_sec").GetDouble(), 3);
+            Assert.Equal(expected[i].EndSec, segments[i].GetProperty("end_offset_sec").GetDouble(), 3);
+            float[] actual = [.. segments[i].GetProperty("embedding").EnumerateArray().Select(v => v.GetSingle())];
+            Assert.True(VectorMath.Cosine(expected[i].Embedding.Vector.Span, actual) > 0.99999f, $"segment {i}");
+        }
+
+        // The input's own vector is the normalised mean of its segments; the bananas shot is nearest the bananas photo.
+        float[] whole = [.. data[1].GetProperty("embedding").EnumerateArray().Select(v => v.GetSingle())];
+        float[] mean = new float[whole.Length];
+        foreach (Omnivec.Media.VideoSegmentVector segment in expected)
+        {
+            for (int d = 0; d < mean.Length; d++)
+            {
+                mean[d] += segment.Embedding.Vector.Span[d];
+            }
+        }
+
+        Assert.True(VectorMath.Cosine(mean, whole) > 0.99999f);
+        float[] bananas = await EmbedAsync(TestModel.Photo("bananas.jpg"));
+        int nearest = Enumerable.Range(0, 3).MaxBy(i => VectorMath.Cosine(bananas, expected[i].Embedding.Vector.Span));
+        Assert.Equal(1, nearest);
+
+        // Not a video: a clear 400 naming the input.
+        string bad = JsonSerializer.Serialize(new { input = new object[] { new { video = Convert.ToBase64String(Encoding.UTF8.GetBytes("not a video at all")) } } });
+        HttpResponseMessage refused = await Http.PostAsync("/v1/embeddings", new StringContent(bad, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("input[0]", await refused.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task Content_serves_the_video_with_http_ranges()
     {
         JsonElement best = (await SearchByPhotoAsync("tomatoes.jpg")).First(r => r.TryGetProperty("start_offset_sec", out _));
