@@ -33,7 +33,6 @@ import argparse
 import io
 import json
 import math
-import os
 import string
 import sys
 from pathlib import Path
@@ -85,10 +84,11 @@ def fail(msg: str) -> None:
 
 
 def corpus_dir(arg: str | None) -> Path:
-    for candidate in [arg, REPO / "tests" / "fixtures" / "corpus", os.environ.get("OMNIVEC_CORPUS")]:
+    # The repository's own corpus (tests/fixtures/corpus), unless --corpus names another copy of it.
+    for candidate in [arg, REPO / "tests" / "fixtures" / "corpus"]:
         if candidate and (Path(candidate) / "clip" / "tokenizer-vectors.jsonl").exists():
             return Path(candidate)
-    fail("corpus not found: pass --corpus or set OMNIVEC_CORPUS")
+    fail("corpus not found: tests/fixtures/corpus is missing (or pass --corpus)")
     raise SystemExit
 
 

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Text.Json;
 using Omnivec.Tests;
 
@@ -48,7 +47,7 @@ public sealed class AudioIndexCliTests : IDisposable
 
         // The second window of the 13.5 s recording, cut out exactly: it finds that window first, with offsets.
         string query = Path.Combine(_temp, "query.wav");
-        File.WriteAllBytes(query, CutWav(File.ReadAllBytes(Path.Combine(Clips, "mix-13.5s.wav")), startSample: 168_000, samples: 480_000));
+        File.WriteAllBytes(query, TestAudio.CutWav(File.ReadAllBytes(Path.Combine(Clips, "mix-13.5s.wav")), startSample: 168_000, samples: 480_000));
         CliResult search = await CliRunner.RunAsync(["search", "--audio", query, "--store", Store, "--collection", "sounds", "--json", "--top", "3", "--all"]);
         Assert.True(search.ExitCode == 0, search.StdErr);
         JsonElement[] results = [.. JsonDocument.Parse(search.StdOut).RootElement.GetProperty("results").EnumerateArray()];
@@ -82,16 +81,5 @@ public sealed class AudioIndexCliTests : IDisposable
         CliResult again = await CliRunner.RunAsync(["index", folder, "--store", Store, "--collection", "sounds"]);
         Assert.True(again.ExitCode == 0, again.StdErr);
         Assert.Contains("0 added, 0 updated, 4 unchanged, 1 removed", again.StdOut);
-    }
-
-    /// <summary>A 16-bit mono WAV (44-byte header) cut to [start, start + samples).</summary>
-    private static byte[] CutWav(byte[] wav, int startSample, int samples)
-    {
-        byte[] cut = new byte[44 + samples * 2];
-        wav.AsSpan(0, 44).CopyTo(cut);
-        wav.AsSpan(44 + startSample * 2, samples * 2).CopyTo(cut.AsSpan(44));
-        BinaryPrimitives.WriteInt32LittleEndian(cut.AsSpan(4), 36 + samples * 2);
-        BinaryPrimitives.WriteInt32LittleEndian(cut.AsSpan(40), samples * 2);
-        return cut;
     }
 }

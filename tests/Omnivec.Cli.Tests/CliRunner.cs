@@ -48,6 +48,34 @@ internal static class CliRunner
         return info;
     }
 
+    /// <summary>Waits until a started <c>omnivec serve</c> answers 200 on /health/ready; fails with its stderr if it exits first.</summary>
+    public static async Task WaitUntilReadyAsync(Process server, HttpClient http, Task<string> stderr, TimeSpan guard)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            if (server.HasExited)
+            {
+                Assert.Fail($"the server exited with {server.ExitCode}: {await stderr}");
+            }
+
+            Assert.True(clock.Elapsed < guard, "the server did not start");
+            try
+            {
+                if ((await http.GetAsync("/health/ready")).StatusCode == System.Net.HttpStatusCode.OK)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // not listening yet
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
     public static async Task<CliResult> RunAsync(IEnumerable<string> args, IDictionary<string, string?>? environment = null, TimeSpan? timeout = null)
     {
         using var process = Process.Start(StartInfo(args, environment))!;

@@ -107,29 +107,7 @@ public sealed class GracefulShutdownTests : IDisposable
         try
         {
             using var http = new HttpClient { BaseAddress = new Uri(url), Timeout = HangGuard };
-            var guard = Stopwatch.StartNew();
-            while (true)
-            {
-                if (server.HasExited)
-                {
-                    Assert.Fail($"the server exited with {server.ExitCode}: {await stderr}");
-                }
-
-                Assert.True(guard.Elapsed < HangGuard, "the server did not start");
-                try
-                {
-                    if ((await http.GetAsync("/health/ready")).StatusCode == HttpStatusCode.OK)
-                    {
-                        break;
-                    }
-                }
-                catch (HttpRequestException)
-                {
-                    // not listening yet
-                }
-
-                await Task.Delay(100);
-            }
+            await CliRunner.WaitUntilReadyAsync(server, http, stderr, HangGuard);
 
             // The upload's body: the file part is cut in two, the second half held back until the shutdown has begun.
             const string Boundary = "omnivec-shutdown-test";

@@ -65,29 +65,7 @@ public sealed class OtlpExportTests : IDisposable
         try
         {
             using var http = new HttpClient { BaseAddress = new Uri(url), Timeout = HangGuard };
-            var guard = Stopwatch.StartNew();
-            while (true)
-            {
-                if (server.HasExited)
-                {
-                    Assert.Fail($"the server exited with {server.ExitCode}: {await stderr}");
-                }
-
-                Assert.True(guard.Elapsed < HangGuard, "the server did not start");
-                try
-                {
-                    if ((await http.GetAsync("/health/ready")).StatusCode == HttpStatusCode.OK)
-                    {
-                        break;
-                    }
-                }
-                catch (HttpRequestException)
-                {
-                    // not listening yet
-                }
-
-                await Task.Delay(100);
-            }
+            await CliRunner.WaitUntilReadyAsync(server, http, stderr, HangGuard);
 
             HttpResponseMessage embedded = await http.PostAsync("/v1/embeddings", new StringContent("""{"input":["a dog","a cat"]}""", Encoding.UTF8, "application/json"));
             Assert.Equal(HttpStatusCode.OK, embedded.StatusCode);
@@ -96,7 +74,7 @@ public sealed class OtlpExportTests : IDisposable
             // (Spans end at different times, so they may come in different exports: each text in any of them.)
             bool Has(string path, params string[] texts) => texts.All(t => received.Any(r => r.Path == path
                 && Encoding.UTF8.GetString(r.Body).Contains(t, StringComparison.Ordinal)));
-            guard.Restart();
+            var guard = Stopwatch.StartNew();
             // The request's own span (ASP.NET Core, with its route) comes along with Omnivec's.
             while (!(Has("/v1/traces", "omnivec.embed", "omnivec.model.run", "omnivec-otlp-test", "/v1/embeddings")
                 && Has("/v1/metrics", "omnivec.model.run.duration", "omnivec-otlp-test")))

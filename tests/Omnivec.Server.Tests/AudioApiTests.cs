@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.ClientModel;
 using System.Net;
 using System.Net.Http.Headers;
@@ -189,7 +188,7 @@ public sealed class AudioApiTests(ClapServerFixture fixture) : IClassFixture<Cla
         Assert.Equal(["notes.mp3", "bananas.jpg"], errors);
 
         // The second window of the recording, cut out exactly, finds that window first, with its offsets.
-        byte[] query = CutWav(ClapServerFixture.Clip("mix-13.5s.wav"), startSample: 168_000, samples: 480_000);
+        byte[] query = TestAudio.CutWav(ClapServerFixture.Clip("mix-13.5s.wav"), startSample: 168_000, samples: 480_000);
         JsonElement response = await PostOk("/v1/search", new { collection, audio = Convert.ToBase64String(query), top_k = 3 });
         JsonElement best = response.GetProperty("results")[0];
         Assert.Equal("mix-13.5s.wav", best.GetProperty("name").GetString());
@@ -223,16 +222,5 @@ public sealed class AudioApiTests(ClapServerFixture fixture) : IClassFixture<Cla
         Assert.Equal(HttpStatusCode.NoContent, (await Http.DeleteAsync($"/v1/collections/{collection}/items/{best.GetProperty("id").GetInt64()}")).StatusCode);
         JsonElement after = await PostOk("/v1/search", new { collection, text = "a dog barking", top_k = 10 });
         Assert.Equal(2, after.GetProperty("results").GetArrayLength());
-    }
-
-    /// <summary>A 16-bit mono WAV (44-byte header) cut to [start, start + samples).</summary>
-    private static byte[] CutWav(byte[] wav, int startSample, int samples)
-    {
-        byte[] cut = new byte[44 + samples * 2];
-        wav.AsSpan(0, 44).CopyTo(cut);
-        wav.AsSpan(44 + startSample * 2, samples * 2).CopyTo(cut.AsSpan(44));
-        BinaryPrimitives.WriteInt32LittleEndian(cut.AsSpan(4), 36 + samples * 2);
-        BinaryPrimitives.WriteInt32LittleEndian(cut.AsSpan(40), samples * 2);
-        return cut;
     }
 }
