@@ -59,7 +59,9 @@ public sealed class ReadinessTests : IDisposable
         });
         HttpClient http = server.Http;
 
-        HttpResponseMessage ready = await http.GetAsync("/health/ready");
+        // The shared PGlite may still be busy with the previous test's connections: the server must become ready, polled
+        // the same way as after the restart below.
+        HttpResponseMessage ready = await WaitUntilReadyAsync(http);
         JsonElement readyBody = await Body(ready);
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
         Assert.Equal("ready", readyBody.GetProperty("status").GetString());
@@ -101,17 +103,25 @@ public sealed class ReadinessTests : IDisposable
         _postgres.Start();
 
         // Back without restarting the server (the first probe may still meet a connection the restart cut).
-        HttpResponseMessage again = await http.GetAsync("/health/ready");
-        for (int attempt = 0; attempt < 20 && again.StatusCode != HttpStatusCode.OK; attempt++)
-        {
-            await Task.Delay(250);
-            again = await http.GetAsync("/health/ready");
-        }
+        HttpResponseMessage again = await WaitUntilReadyAsync(http);
 
         Assert.Equal(HttpStatusCode.OK, again.StatusCode);
         HttpResponseMessage search = await PostJson(http, "/v1/search", """{"collection":"photos","text":"a cat","top_k":1}""");
         Assert.Equal(HttpStatusCode.OK, search.StatusCode);
         Assert.Equal("cat_chelsea.png", (await Body(search)).GetProperty("results")[0].GetProperty("name").GetString());
+    }
+
+    /// <summary>/health/ready polled every 250 ms, at most 21 times: the last answer.</summary>
+    private static async Task<HttpResponseMessage> WaitUntilReadyAsync(HttpClient http)
+    {
+        HttpResponseMessage answer = await http.GetAsync("/health/ready");
+        for (int attempt = 0; attempt < 20 && answer.StatusCode != HttpStatusCode.OK; attempt++)
+        {
+            await Task.Delay(250);
+            answer = await http.GetAsync("/health/ready");
+        }
+
+        return answer;
     }
 
     [Fact]
