@@ -147,6 +147,7 @@ internal static class SearchCommands
             {
                 writer.WriteStartObject();
                 writer.WriteString("query", query);
+                writer.WriteString("mode", found.Retrieval.ToString().ToLowerInvariant());
                 writer.WriteBoolean("no_match", found.NoMatch);
                 if (found.Threshold is float threshold)
                 {
@@ -158,7 +159,7 @@ internal static class SearchCommands
                 int rank = 1;
                 foreach (SearchHit hit in found.Hits)
                 {
-                    WriteHit(writer, hit, rank++, calibration);
+                    WriteHit(writer, hit, rank++, calibration, found.TextMatches.Contains(hit.Item.Id));
                 }
 
                 writer.WriteEndArray();
@@ -169,8 +170,11 @@ internal static class SearchCommands
 
         if (found.NoMatch)
         {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"No match: nothing scores above {found.Threshold:F4}{(found.Cutoff is { } c ? $" (the automatic cutoff: {c.Z:F1} spreads above this query's typical score {c.Centre:F4})" : "")}. Use --all to see the nearest items anyway."));
+            const string NoWords = "no file name, folder, camera or caption contains every word of the query";
+            Console.WriteLine(found.Retrieval == RetrievalMode.Text
+                ? $"No match: {NoWords}. Use --mode hybrid to search by meaning too."
+                : string.Create(CultureInfo.InvariantCulture,
+                    $"No match: nothing scores above {found.Threshold:F4}{(found.Cutoff is { } c ? $" (the automatic cutoff: {c.Z:F1} spreads above this query's typical score {c.Centre:F4})" : "")}{(found.Retrieval == RetrievalMode.Hybrid ? $", and {NoWords}" : "")}. Use --all to see the nearest items anyway."));
             return;
         }
 
@@ -260,11 +264,25 @@ internal static class SearchCommands
         AnsiConsole.Write(table);
     }
 
-    internal static void WriteHit(Utf8JsonWriter writer, SearchHit hit, int rank, SigmoidScoreCalibration? calibration = null)
+    internal static void WriteHit(Utf8JsonWriter writer, SearchHit hit, int rank, SigmoidScoreCalibration? calibration = null, bool textMatch = false)
     {
         writer.WriteStartObject();
         writer.WriteNumber("rank", rank);
-        writer.WriteNumber("score", hit.Score);
+        if (float.IsFinite(hit.Score))
+        {
+            writer.WriteNumber("score", hit.Score);
+        }
+        else
+        {
+            writer.WriteNull("score");
+        }
+
+        if (textMatch)
+        {
+            // Found (also) by the lexical index: its name, folder, camera or caption contains every word.
+            writer.WriteBoolean("text_match", true);
+        }
+
         if (calibration is not null)
         {
             // SigLIP: sigmoid(exp(logit_scale) * cos + logit_bias), the model's own probability that the text describes the item.
@@ -365,9 +383,16 @@ internal sealed class RelevanceOptions
 
     public Option<bool> PerFolder { get; } = new("--per-folder") { Description = "Group the results by folder (folders in order of their best result)." };
 
+    public Option<string> Retrieval { get; } = new("--mode")
+    {
+        Description = "hybrid (default): the picture's meaning and the words of file names, folders, cameras and captions, fused; " +
+            "vector: meaning only; text: names and metadata only.",
+        DefaultValueFactory = _ => "hybrid",
+    };
+
     public void AddTo(Command command)
     {
-        foreach (Option option in new Option[] { MinScore, All, Sort, PerFolder })
+        foreach (Option option in new Option[] { MinScore, All, Sort, PerFolder, Retrieval })
         {
             command.Options.Add(option);
         }
@@ -382,6 +407,7 @@ internal sealed class RelevanceOptions
         AutomaticCutoff = !parse.GetValue(All),
         Order = ParseOrder(parse.GetValue(Sort) ?? "score"),
         PerVideo = parse.GetValue(results.PerVideo),
+        Retrieval = RankedSearchOptions.ParseRetrieval(parse.GetValue(Retrieval) ?? "hybrid", "--mode"),
     };
 
     internal static ResultOrder ParseOrder(string value) => RankedSearchOptions.ParseOrder(value, "--sort");

@@ -33,6 +33,7 @@ internal sealed class PostgresCollection : IVectorCollection
         _store = store;
         _record = record;
         _buildExpansion = store.Options.HnswEfConstruction;
+        EnsureLexical();
     }
 
     public string Name => _record.Name;
@@ -77,10 +78,12 @@ internal sealed class PostgresCollection : IVectorCollection
             PostgresStore.Execute(connection, tx, $"""
                 CREATE TEMP TABLE omnivec_load(
                     path text COLLATE "C", media_type text, size_bytes bigint, modified_ticks bigint, content_hash text, width integer, height integer,
-                    taken_ticks bigint, taken_offset_min integer, camera text, caption text, extra jsonb, embedding vector({dims})) ON COMMIT DROP
+                    taken_ticks bigint, taken_offset_min integer, camera text, caption text, extra jsonb, embedding vector({dims}),
+                    lex_name text, lex_folder text, lex_camera text, lex_caption text) ON COMMIT DROP
                 """);
             using (NpgsqlBinaryImporter writer = connection.BeginBinaryImport(
-                "COPY omnivec_load(path, media_type, size_bytes, modified_ticks, content_hash, width, height, taken_ticks, taken_offset_min, camera, caption, extra, embedding) FROM STDIN (FORMAT BINARY)"))
+                "COPY omnivec_load(path, media_type, size_bytes, modified_ticks, content_hash, width, height, taken_ticks, taken_offset_min, camera, caption, extra, embedding, " +
+                "lex_name, lex_folder, lex_camera, lex_caption) FROM STDIN (FORMAT BINARY)"))
             {
                 for (int i = 0; i < items.Count; i++)
                 {
@@ -109,6 +112,11 @@ internal sealed class PostgresCollection : IVectorCollection
                     WriteNullable(writer, item.Caption, NpgsqlDbType.Text);
                     WriteNullable(writer, item.Extra is { Count: > 0 } extra ? JsonSerializer.Serialize(extra) : null, NpgsqlDbType.Jsonb);
                     writer.Write(new Vector(unit.AsMemory(i * dims, dims)), "vector");
+                    LexicalDocument lexical = LexicalText.Document(item);
+                    writer.Write(lexical.Name, NpgsqlDbType.Text);
+                    writer.Write(lexical.Folder, NpgsqlDbType.Text);
+                    writer.Write(lexical.Camera, NpgsqlDbType.Text);
+                    writer.Write(lexical.Caption, NpgsqlDbType.Text);
                 }
 
                 writer.Complete();
@@ -117,14 +125,16 @@ internal sealed class PostgresCollection : IVectorCollection
             string embedding = _record.IsHalf ? $"embedding::halfvec({dims})" : "embedding";
             var idOf = new Dictionary<string, long>(items.Count, StringComparer.Ordinal);
             using (var insert = new NpgsqlCommand($"""
-                INSERT INTO {_record.Table}(path, media_type, size_bytes, modified_ticks, content_hash, width, height, taken_ticks, taken_offset_min, camera, caption, extra, embedding)
-                SELECT path, media_type, size_bytes, modified_ticks, content_hash, width, height, taken_ticks, taken_offset_min, camera, caption, extra, {embedding}
+                INSERT INTO {_record.Table}(path, media_type, size_bytes, modified_ticks, content_hash, width, height, taken_ticks, taken_offset_min, camera, caption, extra, embedding, lexical)
+                SELECT path, media_type, size_bytes, modified_ticks, content_hash, width, height, taken_ticks, taken_offset_min, camera, caption, extra, {embedding},
+                    {LexicalVector("lex_name", "lex_folder", "lex_camera", "lex_caption")}
                 FROM omnivec_load ORDER BY path
                 ON CONFLICT (path) DO UPDATE SET
                     media_type = excluded.media_type, size_bytes = excluded.size_bytes, modified_ticks = excluded.modified_ticks,
                     content_hash = excluded.content_hash, width = excluded.width, height = excluded.height,
                     taken_ticks = excluded.taken_ticks, taken_offset_min = excluded.taken_offset_min,
-                    camera = excluded.camera, caption = excluded.caption, extra = excluded.extra, embedding = excluded.embedding
+                    camera = excluded.camera, caption = excluded.caption, extra = excluded.extra, embedding = excluded.embedding,
+                    lexical = excluded.lexical
                 RETURNING id, path
                 """, connection, tx))
             using (NpgsqlDataReader reader = insert.ExecuteReader())
@@ -278,6 +288,56 @@ internal sealed class PostgresCollection : IVectorCollection
         return hits;
     }
 
+    public IReadOnlyList<TextHit> SearchText(string text, int top = 10, SearchFilter? filter = null)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        Collection.ValidateTop(top);
+        LexicalQuery query = LexicalText.Parse(text);
+        if (query.IsEmpty)
+        {
+            return [];
+        }
+
+        return Query(connection =>
+        {
+            (string where, List<(string, object)> parameters) = FilterSql(filter);
+            var hits = new List<TextHit>();
+            var seen = new HashSet<long>();
+            foreach (bool all in (bool[])[true, false])
+            {
+                // One word: the all-words pass (phrase with its prefix) already found every item the any-word pass would.
+                if (hits.Count >= top || (!all && query.Words.Count == 1))
+                {
+                    break;
+                }
+
+                using var command = new NpgsqlCommand($"""
+                    SELECT {ItemColumns}, ts_rank('{LexicalWeights}', lexical, @q::tsquery) AS rank FROM {_record.Table}
+                    WHERE lexical @@ @q::tsquery AND {where} ORDER BY rank DESC, id LIMIT @top
+                    """, connection);
+                command.Parameters.AddWithValue("q", query.ToTsQuery(all));
+                command.Parameters.AddWithValue("top", top + seen.Count);
+                foreach ((string n, object v) in parameters)
+                {
+                    command.Parameters.AddWithValue(n, v);
+                }
+
+                using NpgsqlDataReader reader = command.ExecuteReader();
+                while (reader.Read() && hits.Count < top)
+                {
+                    CollectionItem item = ReadItem(reader);
+                    if (seen.Add(item.Id))
+                    {
+                        hits.Add(new TextHit(item, reader.GetFloat(13), all));
+                    }
+                }
+            }
+
+            return (IReadOnlyList<TextHit>)hits;
+        });
+    }
+
     public IReadOnlyList<DuplicateGroup> FindDuplicates(float threshold = 0.95f, SearchFilter? filter = null, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -358,6 +418,77 @@ internal sealed class PostgresCollection : IVectorCollection
     }
 
     public void Dispose() => _disposed = true;
+
+    /// <summary>ts_rank weights {D, C, B, A}: folder, caption, camera, file name.</summary>
+    private const string LexicalWeights = "{0.2, 0.3, 0.5, 1.0}";
+
+    /// <summary>
+    /// The lexical tsvector from already tokenized fields (<see cref="LexicalText"/>): 'simple' keeps each token as
+    /// it is; the weights (A name, B camera, C caption, D folder) let ts_rank prefer a match in the file name.
+    /// </summary>
+    private static string LexicalVector(string name, string folder, string camera, string caption) =>
+        $"setweight(to_tsvector('simple', coalesce({name}, '')), 'A') || setweight(to_tsvector('simple', coalesce({camera}, '')), 'B') || " +
+        $"setweight(to_tsvector('simple', coalesce({caption}, '')), 'C') || setweight(to_tsvector('simple', coalesce({folder}, '')), 'D')";
+
+    /// <summary>
+    /// Adds the lexical column and its GIN index to a collection table made before they existed, and fills it for rows
+    /// without one (made before, or written by an older Omnivec): a migration on open, under an advisory lock.
+    /// </summary>
+    private void EnsureLexical()
+    {
+        _store.Retry.Run(_ =>
+        {
+            using NpgsqlConnection connection = _store.OpenConnection();
+            bool hasColumn = Scalar<bool>(connection, null,
+                $"SELECT EXISTS(SELECT 1 FROM pg_attribute WHERE attrelid = '{_record.Table}'::regclass AND attname = 'lexical' AND NOT attisdropped)");
+            if (hasColumn && !Scalar<bool>(connection, null, $"SELECT EXISTS(SELECT 1 FROM {_record.Table} WHERE lexical IS NULL)"))
+            {
+                return true;
+            }
+
+            using NpgsqlTransaction tx = connection.BeginTransaction();
+            PostgresStore.Execute(connection, tx, "SELECT pg_advisory_xact_lock(hashtext('omnivec.lexical:' || @t))", ("t", _record.Table));
+            PostgresStore.Execute(connection, tx, $"""
+                ALTER TABLE {_record.Table} ADD COLUMN IF NOT EXISTS lexical tsvector;
+                CREATE INDEX IF NOT EXISTS {_record.Table}_lexical ON {_record.Table} USING gin (lexical);
+                CREATE INDEX IF NOT EXISTS {_record.Table}_lexical_missing ON {_record.Table} (id) WHERE lexical IS NULL;
+                """);
+            while (true)
+            {
+                var rows = new List<(long Id, CollectionItem Item)>();
+                using (var read = new NpgsqlCommand($"SELECT {ItemColumns} FROM {_record.Table} WHERE lexical IS NULL ORDER BY id LIMIT {PageSize}", connection, tx))
+                using (NpgsqlDataReader reader = read.ExecuteReader())
+                {
+                    while (reader.Read())
+                    {
+                        CollectionItem item = ReadItem(reader);
+                        rows.Add((item.Id, item));
+                    }
+                }
+
+                if (rows.Count == 0)
+                {
+                    break;
+                }
+
+                LexicalDocument[] documents = [.. rows.Select(r => LexicalText.Document(r.Item))];
+                using var update = new NpgsqlCommand($"""
+                    UPDATE {_record.Table} t SET lexical = {LexicalVector("u.name", "u.folder", "u.camera", "u.caption")}
+                    FROM unnest(@ids, @names, @folders, @cameras, @captions) AS u(id, name, folder, camera, caption)
+                    WHERE t.id = u.id
+                    """, connection, tx);
+                update.Parameters.AddWithValue("ids", rows.Select(r => r.Id).ToArray());
+                update.Parameters.AddWithValue("names", documents.Select(d => d.Name).ToArray());
+                update.Parameters.AddWithValue("folders", documents.Select(d => d.Folder).ToArray());
+                update.Parameters.AddWithValue("cameras", documents.Select(d => d.Camera).ToArray());
+                update.Parameters.AddWithValue("captions", documents.Select(d => d.Caption).ToArray());
+                update.ExecuteNonQuery();
+            }
+
+            tx.Commit();
+            return true;
+        }, CancellationToken.None);
+    }
 
     private static void WriteNullable(NpgsqlBinaryImporter writer, string? value, NpgsqlDbType type)
     {

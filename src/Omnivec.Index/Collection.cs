@@ -71,6 +71,17 @@ public sealed class Collection : IVectorCollection
             throw;
         }
 
+        try
+        {
+            // Collections made before the lexical index existed get it built here, once (a migration).
+            CollectionDb.EnsureLexical(_reader);
+        }
+        catch (SqliteException)
+        {
+            // Busy or read-only now: the first write (which must have it) builds it; until then text search finds
+            // what the index holds, or nothing.
+        }
+
         _cache = new DerivedIndexCache(directory, instanceId, Space.Dimensions, _writeGate, ReadGeneration);
         _planner = new SearchPlanner(_cache);
         IndexTelemetry.RecordItems(IndexTelemetry.Embedded, Name, () => Count);
@@ -327,6 +338,32 @@ public sealed class Collection : IVectorCollection
     }
 
     /// <inheritdoc/>
+    public IReadOnlyList<TextHit> SearchText(string text, int top = 10, SearchFilter? filter = null)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ValidateTop(top);
+        LexicalQuery query = LexicalText.Parse(text);
+        if (query.IsEmpty)
+        {
+            return [];
+        }
+
+        lock (_readerGate)
+        {
+            try
+            {
+                return CollectionDb.SearchText(_reader, query, top, filter);
+            }
+            catch (SqliteException e) when (e.Message.Contains("no such table", StringComparison.Ordinal))
+            {
+                // Not built yet (see the constructor): nothing to find by name until the first write builds it.
+                return [];
+            }
+        }
+    }
+
+    /// <inheritdoc/>
     public IReadOnlyList<DuplicateGroup> FindDuplicates(float threshold = 0.95f, SearchFilter? filter = null, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -552,7 +589,24 @@ public sealed class Collection : IVectorCollection
         }
 
         _writeLock ??= CollectionStore.AcquireWriteLock(_directory, Name);
-        _writer = CollectionDb.Open(DbPath, create: false);
+        SqliteConnection writer = CollectionDb.Open(DbPath, create: false);
+        try
+        {
+            // Every write maintains the lexical index, so it must exist and be current first.
+            CollectionDb.EnsureLexical(writer);
+        }
+        catch (SqliteException e)
+        {
+            writer.Dispose();
+            throw CollectionDb.OpenError(DbPath, e);
+        }
+        catch
+        {
+            writer.Dispose();
+            throw;
+        }
+
+        _writer = writer;
         // Stale *.tmp files are leftovers of a writer killed mid-snapshot; only the lock holder removes them.
         _cache.RemoveStaleTempFiles();
         return _writer;

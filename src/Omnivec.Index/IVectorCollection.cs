@@ -75,6 +75,18 @@ public interface IVectorCollection : IDisposable
         SearchMode mode = SearchMode.Auto, int? expansion = null);
 
     /// <summary>
+    /// Items whose file name, folder, camera make/model or caption contain words of <paramref name="text"/> (the
+    /// lexical index): first those that contain every word, then those that contain some, each group by relevance.
+    /// Words are split at anything that is not a letter or digit (<c>IMG_0042.jpg</c> is found by <c>img_0042</c>,
+    /// <c>IMG_0042</c> or <c>0042</c>), compared without case and diacritics, and the last part of a word also matches
+    /// as a prefix. Query syntax of the underlying engine has no meaning here: any text is safe to pass.
+    /// </summary>
+    /// <param name="text">What to look for, as a person typed it.</param>
+    /// <param name="top">How many hits, 1 to <see cref="Collection.MaxTop"/>.</param>
+    /// <param name="filter">Only items that pass it are returned.</param>
+    IReadOnlyList<TextHit> SearchText(string text, int top = 10, SearchFilter? filter = null);
+
+    /// <summary>
     /// Groups of near-identical items (cosine ≥ <paramref name="threshold"/>, linked transitively), each ordered
     /// best quality first: most pixels, then largest file. Member scores are similarities to that first member.
     /// Groups come largest first.

@@ -94,6 +94,15 @@ public sealed record SearchFilter
 /// <summary>A search result; <see cref="Score"/> is the cosine similarity to the query (higher is closer).</summary>
 public sealed record SearchHit(CollectionItem Item, float Score);
 
+/// <summary>
+/// A result of the lexical index (<see cref="IVectorCollection.SearchText"/>): an item whose file name, folder,
+/// camera or caption contains words of the query.
+/// </summary>
+/// <param name="Item">The item.</param>
+/// <param name="Relevance">The store's text relevance (higher is better; BM25 in the embedded store, ts_rank in PostgreSQL): comparable only within one result list.</param>
+/// <param name="MatchesAllWords">True when every word of the query occurs in the item's text (as a phrase of its parts, the last part also as a prefix).</param>
+public sealed record TextHit(CollectionItem Item, double Relevance, bool MatchesAllWords);
+
 /// <summary>How <see cref="Collection.Search"/> finds neighbours.</summary>
 public enum SearchMode
 {

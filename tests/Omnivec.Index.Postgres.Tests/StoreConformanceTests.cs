@@ -292,6 +292,201 @@ public abstract class StoreConformanceTests
             Assert.Equal(30, c.Count);
         }
     }
+
+    /// <summary>Items with names, folders, cameras and captions to find by words; vectors random.</summary>
+    protected (IVectorCollection Collection, Dictionary<string, CollectionItem> ByName, List<(CollectionItem Item, float[] Vector)> Rows) FillNamed(int noise = 24)
+    {
+        IVectorCollection c = Store.OpenOrCreate(NewName(), Space);
+        var random = new Random(7);
+        var items = new List<CollectionItem>
+        {
+            Item("/photos/2019 Beach Trip/IMG_0042.jpg", 0) with { Camera = "Canon EOS 5D Mark IV" },
+            Item("/photos/2019 Beach Trip/IMG_0043.jpg", 1) with { Camera = "NIKON D750" },
+            Item("/photos/misc/IMG_1042.jpg", 2) with { Camera = "Canon PowerShot G7 X" },
+            Item("/photos/misc/café.jpg", 3) with { Camera = null, Caption = "Été à Paris, \"quoted\" text" },
+            Item("/photos/misc/clip.mp4#t=3.2,6.8", 4) with { Camera = null, MediaType = "video/mp4" },
+        };
+        for (int i = 0; i < noise; i++)
+        {
+            items.Add(Item($"/other/noise{i:D3}.png", 10 + i) with { Camera = null });
+        }
+
+        var rows = items.Select(item => (item, RandomUnit(random))).ToList();
+        IReadOnlyList<long> ids = c.Upsert(rows.Select(r => r.item).ToList(), rows.Select(r => (ReadOnlyMemory<float>)r.Item2).ToList());
+        var stored = rows.Select((r, i) => (r.item with { Id = ids[i] }, r.Item2)).ToList();
+        return (c, stored.ToDictionary(r => Path.GetFileName(r.Item1.Path), r => r.Item1), stored);
+    }
+
+    [Theory]
+    [InlineData("IMG_0042")]
+    [InlineData("img_0042")]
+    [InlineData("IMG_0042.jpg")]
+    [InlineData("0042")]
+    [InlineData("  Img_0042  ")]
+    public void Text_search_finds_a_file_by_its_name_in_any_spelling(string query)
+    {
+        (IVectorCollection c, var byName, _) = FillNamed();
+        using (c)
+        {
+            IReadOnlyList<TextHit> hits = c.SearchText(query, 10);
+            TextHit hit = Assert.Single(hits);
+            Assert.Equal(byName["IMG_0042.jpg"].Id, hit.Item.Id);
+            Assert.True(hit.MatchesAllWords);
+            Assert.Equal(byName["IMG_0042.jpg"].Path, hit.Item.Path);
+        }
+    }
+
+    [Fact]
+    public void Text_search_covers_prefixes_folders_cameras_captions_and_diacritics()
+    {
+        (IVectorCollection c, var byName, _) = FillNamed();
+        using (c)
+        {
+            List<string> Names(string query, SearchFilter? filter = null) =>
+                [.. c.SearchText(query, 50, filter).Where(h => h.MatchesAllWords).Select(h => Path.GetFileName(h.Item.Path)).Order(StringComparer.Ordinal)];
+
+            Assert.Equal(["IMG_0042.jpg", "IMG_0043.jpg"], Names("IMG_004"));
+            Assert.Equal(["IMG_0042.jpg", "IMG_0043.jpg"], Names("beach trip"));
+            Assert.Equal(["IMG_0042.jpg", "IMG_1042.jpg"], Names("canon"));
+            Assert.Equal(["IMG_0042.jpg"], Names("EOS 5D"));
+            Assert.Equal(["IMG_0043.jpg"], Names("nikon d750"));
+            Assert.Equal(["café.jpg"], Names("cafe"));
+            Assert.Equal(["café.jpg"], Names("CAFÉ"));
+            Assert.Equal(["café.jpg"], Names("ete paris"));
+            Assert.Equal(["clip.mp4#t=3.2,6.8"], Names("clip.mp4"));
+            Assert.Empty(Names("2"));
+            Assert.Equal(["IMG_1042.jpg"], Names("canon", new SearchFilter { PathPrefix = "/photos/misc/" }));
+            Assert.Empty(Names("canon", new SearchFilter { MinWidth = 5000 }));
+
+            // Some words: the items with every word come first and say so; then those with some.
+            IReadOnlyList<TextHit> mixed = c.SearchText("canon beach", 10);
+            Assert.Equal(byName["IMG_0042.jpg"].Id, mixed[0].Item.Id);
+            Assert.True(mixed[0].MatchesAllWords);
+            Assert.Equal(
+                ["IMG_0043.jpg", "IMG_1042.jpg"],
+                mixed.Skip(1).Select(h => Path.GetFileName(h.Item.Path)).Order(StringComparer.Ordinal));
+            Assert.All(mixed.Skip(1), h => Assert.False(h.MatchesAllWords));
+            Assert.Single(c.SearchText("canon beach", 1));
+        }
+    }
+
+    [Fact]
+    public void Text_index_follows_updates_and_deletes()
+    {
+        (IVectorCollection c, var byName, var rows) = FillNamed();
+        using (c)
+        {
+            (CollectionItem item, float[] vector) = rows.Single(r => r.Item.Id == byName["IMG_0042.jpg"].Id);
+            c.Upsert([item with { Camera = "Fujifilm X100V" }], [vector]);
+            Assert.DoesNotContain(c.SearchText("canon", 10), h => h.Item.Id == item.Id);
+            Assert.Equal(item.Id, Assert.Single(c.SearchText("fujifilm", 10)).Item.Id);
+            Assert.True(c.Delete(item.Id));
+            Assert.Empty(c.SearchText("IMG_0042", 10));
+            Assert.Empty(c.SearchText("fujifilm", 10));
+            Assert.Equal(1, c.DeleteByPaths([byName["IMG_1042.jpg"].Path]));
+            Assert.Empty(c.SearchText("canon", 10));
+        }
+    }
+
+    [Theory]
+    [InlineData("\"")]
+    [InlineData("\"\"")]
+    [InlineData("*")]
+    [InlineData("IMG*")]
+    [InlineData("NEAR(img 0042)")]
+    [InlineData("NEAR(")]
+    [InlineData("-canon")]
+    [InlineData("canon -nikon")]
+    [InlineData("camera:canon")]
+    [InlineData("name : img")]
+    [InlineData("AND OR NOT")]
+    [InlineData("canon AND")]
+    [InlineData("^img")]
+    [InlineData("(((")]
+    [InlineData("{name folder}: img")]
+    [InlineData("'; DROP TABLE items; --")]
+    [InlineData("a & b | !c <-> d:*")]
+    [InlineData("\\")]
+    [InlineData("%_%")]
+    [InlineData("日本語の写真 😀 e\u0301")]
+    [InlineData("\ud800 lone")]
+    [InlineData("\u0000")]
+    [InlineData("")]
+    [InlineData("   ")]
+    public void Hostile_text_never_errors(string query)
+    {
+        (IVectorCollection c, var byName, _) = FillNamed(noise: 2);
+        using (c)
+        {
+            IReadOnlyList<TextHit> hits = c.SearchText(query, 10);
+            Assert.NotNull(hits);
+            // The words in it still count: '-canon' or 'canon AND' finds the Canon photos ('camera:canon' is one
+            // word, the phrase "camera canon", which nothing contains).
+            if (query.Split(' ').Any(w => w.TrimStart('-') == "canon"))
+            {
+                Assert.Contains(hits, h => h.Item.Id == byName["IMG_0042.jpg"].Id);
+            }
+        }
+    }
+
+    [Fact]
+    public void A_very_long_query_or_caption_is_handled()
+    {
+        IVectorCollection c = Store.OpenOrCreate(NewName(), Space);
+        using (c)
+        {
+            string caption = string.Join(' ', Enumerable.Range(0, 5000).Select(i => "word" + i.ToString(System.Globalization.CultureInfo.InvariantCulture))) + new string('x', 5000);
+            c.Upsert([Item("/long/caption.jpg", 0) with { Caption = caption }], [RandomUnit(new Random(3))]);
+            Assert.Single(c.SearchText("word17", 10));
+            Assert.Empty(c.SearchText(string.Join(' ', Enumerable.Repeat("nothing", 2000)), 10));
+            Assert.Single(c.SearchText(new string('w', 100_000) + " word17", 10));
+        }
+    }
+
+    [Fact]
+    public void Hybrid_search_finds_a_file_by_name_that_the_vector_cutoff_drops_and_vector_mode_is_unchanged()
+    {
+        (IVectorCollection c, var byName, var rows) = FillNamed();
+        using (c)
+        {
+            // The query vector is another item's own: it stands out in the vector ranking; IMG_0042 does not.
+            (CollectionItem target, float[] vector) = rows.Single(r => r.Item.Path.EndsWith("noise005.png", StringComparison.Ordinal));
+            var query = new Omnivec.Indexing.Query.ComposedQuery(vector, []) { Words = "IMG_0042" };
+            var options = new Omnivec.Indexing.Query.RankedSearchOptions { Top = 10 };
+
+            // Vector mode: exactly the brute-force ranking cut where the relevance cutoff says.
+            var vectorOnly = Omnivec.Indexing.Query.RankedSearch.Run(c, query, options with { Retrieval = Omnivec.Indexing.Query.RetrievalMode.Vector });
+            float[] scores = [.. rows.Select(r => TensorPrimitives.Dot(r.Vector, vector)).OrderDescending()];
+            var cutoff = Omnivec.Indexing.Query.RelevanceCutoff.Estimate(scores, scores.Length)!;
+            List<string> expected = [.. rows.Where(r => TensorPrimitives.Dot(r.Vector, vector) >= cutoff.Threshold)
+                .OrderByDescending(r => TensorPrimitives.Dot(r.Vector, vector)).Select(r => r.Item.Path)];
+            Assert.Equal(expected, vectorOnly.Hits.Select(h => h.Item.Path));
+            Assert.Contains(target.Path, expected);
+            Assert.DoesNotContain(byName["IMG_0042.jpg"].Path, expected);
+            Assert.Equal(Omnivec.Indexing.Query.RetrievalMode.Vector, vectorOnly.Retrieval);
+
+            // Hybrid: the vector match and the file named in the query both pass; the name match says so.
+            var hybrid = Omnivec.Indexing.Query.RankedSearch.Run(c, query, options);
+            Assert.False(hybrid.NoMatch);
+            Assert.Equal([.. expected.Append(byName["IMG_0042.jpg"].Path).Order(StringComparer.Ordinal)], hybrid.Hits.Select(h => h.Item.Path).Order(StringComparer.Ordinal));
+            Assert.Equal([byName["IMG_0042.jpg"].Id], hybrid.TextMatches);
+            SearchHit named = hybrid.Hits.Single(h => h.Item.Id == byName["IMG_0042.jpg"].Id);
+            Assert.Equal(TensorPrimitives.Dot(rows.Single(r => r.Item.Id == named.Item.Id).Vector, vector), named.Score, 4);
+
+            // Text mode: only the name match; a query without words is refused there and is a vector search in hybrid.
+            var text = Omnivec.Indexing.Query.RankedSearch.Run(c, query, options with { Retrieval = Omnivec.Indexing.Query.RetrievalMode.Text });
+            Assert.Equal([byName["IMG_0042.jpg"].Path], text.Hits.Select(h => h.Item.Path));
+            var noWords = query with { Words = null };
+            Assert.Throws<InvalidInputException>(() => Omnivec.Indexing.Query.RankedSearch.Run(c, noWords, options with { Retrieval = Omnivec.Indexing.Query.RetrievalMode.Text }));
+            Assert.Equal(vectorOnly.Hits.Select(h => h.Item.Id), Omnivec.Indexing.Query.RankedSearch.Run(c, noWords, options).Hits.Select(h => h.Item.Id));
+
+            // Nothing by name and nothing by meaning: no match in either mode.
+            var nothing = new Omnivec.Indexing.Query.ComposedQuery(RandomUnit(new Random(99)), []) { Words = "zebra" };
+            var textNothing = Omnivec.Indexing.Query.RankedSearch.Run(c, nothing, options with { Retrieval = Omnivec.Indexing.Query.RetrievalMode.Text });
+            Assert.True(textNothing.NoMatch);
+            Assert.Empty(textNothing.Hits);
+        }
+    }
 }
 
 /// <summary>The embedded store (SQLite + in-memory matrix + USearch) runs the conformance suite.</summary>

@@ -281,6 +281,43 @@ public sealed class CollectionStoreTests : IDisposable
     }
 
     [Fact]
+    public void A_collection_made_before_the_lexical_index_gets_it_on_open_and_after_an_older_writer()
+    {
+        CollectionStore store = _root.Store();
+        using (Collection c = store.OpenOrCreate("c", TestData.Space()))
+        {
+            c.Upsert([new CollectionItem { Path = "/p/IMG_0042.jpg", Camera = "Canon EOS R5" }, new CollectionItem { Path = "/p/other.jpg" }], [Vec(1), Vec(2)]);
+        }
+
+        string db = Path.Combine(_root.Path, "c", "collection.db");
+        void Sql(string sql)
+        {
+            using var connection = new SqliteConnection($"Data Source={db};Pooling=False");
+            connection.Open();
+            using SqliteCommand command = connection.CreateCommand();
+            command.CommandText = sql;
+            command.ExecuteNonQuery();
+        }
+
+        // As a collection of the previous version: no FTS table, no lexical generation.
+        Sql("DROP TABLE items_fts; DELETE FROM meta WHERE key = 'lexical_generation';");
+        using (Collection c = store.Open("c"))
+        {
+            Assert.Equal("/p/IMG_0042.jpg", Assert.Single(c.SearchText("img_0042")).Item.Path);
+            Assert.Equal("/p/IMG_0042.jpg", Assert.Single(c.SearchText("canon")).Item.Path);
+        }
+
+        // An older Omnivec wrote (moving the generation, not the lexical index): the next open rebuilds it.
+        Sql("UPDATE items SET camera = 'Leica Q2' WHERE path = '/p/other.jpg'; UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation';");
+        using (Collection c = store.Open("c"))
+        {
+            Assert.Equal("/p/other.jpg", Assert.Single(c.SearchText("leica")).Item.Path);
+            c.Upsert([new CollectionItem { Path = "/p/new DSC_7.jpg" }], [Vec(3)]);
+            Assert.Equal("/p/new DSC_7.jpg", Assert.Single(c.SearchText("dsc_7")).Item.Path);
+        }
+    }
+
+    [Fact]
     public void Default_root_honours_OMNIVEC_HOME()
     {
         // Only reads the variable; the test does not set process-wide state.

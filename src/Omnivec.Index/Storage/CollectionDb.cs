@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using Omnivec.Index.Search;
 
 namespace Omnivec.Index.Storage;
 
@@ -19,6 +20,16 @@ internal static class CollectionDb
     private const string ItemColumns =
         "i.id, i.path, i.media_type, i.size_bytes, i.modified_ticks, i.content_hash, i.width, i.height, " +
         "i.taken_ticks, i.taken_offset_min, i.camera, i.caption, i.extra";
+
+    /// <summary>
+    /// The lexical index: one FTS5 row per item (rowid = item id) holding the item's tokenized name, folder, camera and
+    /// caption (<see cref="LexicalText"/>). The text is tokenized before it gets here, so FTS5 only splits at spaces.
+    /// </summary>
+    private const string LexicalTableSql =
+        "CREATE VIRTUAL TABLE IF NOT EXISTS items_fts USING fts5(name, folder, camera, caption, tokenize = 'unicode61 remove_diacritics 0')";
+
+    /// <summary>BM25 column weights: a word in the file name counts most, then camera, then caption, then folder.</summary>
+    private const string LexicalRank = "bm25(items_fts, 10.0, 2.0, 5.0, 3.0)";
 
     internal static SqliteConnection Open(string dbPath, bool create)
     {
@@ -83,6 +94,7 @@ internal static class CollectionDb
                 vector BLOB NOT NULL);
             CREATE TABLE IF NOT EXISTS index_state(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
             """, tx);
+        Execute(connection, LexicalTableSql, tx);
         string now = DateTimeOffset.UtcNow.UtcTicks.ToString(CultureInfo.InvariantCulture);
         var values = new Dictionary<string, string>
         {
@@ -95,6 +107,7 @@ internal static class CollectionDb
             ["created_ticks"] = now,
             ["updated_ticks"] = now,
             ["generation"] = "0",
+            ["lexical_generation"] = "0",
             // Ties snapshot files to this database: a recreated collection never adopts an old file.
             ["instance_id"] = Guid.NewGuid().ToString("N"),
         };
@@ -174,6 +187,8 @@ internal static class CollectionDb
         command.CommandText = """
             UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation';
             UPDATE meta SET value = $now WHERE key = 'updated_ticks';
+            INSERT INTO meta(key, value) SELECT 'lexical_generation', value FROM meta WHERE key = 'generation'
+                ON CONFLICT(key) DO UPDATE SET value = excluded.value;
             SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation';
             """;
         command.Parameters.AddWithValue("$now", DateTimeOffset.UtcNow.UtcTicks.ToString(CultureInfo.InvariantCulture));
@@ -192,6 +207,7 @@ internal static class CollectionDb
     {
         private readonly SqliteCommand _item;
         private readonly SqliteCommand _vector;
+        private readonly SqliteCommand _lexical;
 
         public UpsertCommand(SqliteConnection connection, SqliteTransaction tx)
         {
@@ -217,6 +233,7 @@ internal static class CollectionDb
             _vector.CommandText = "INSERT INTO vectors(id, vector) VALUES($id, $v) ON CONFLICT(id) DO UPDATE SET vector = excluded.vector";
             _vector.Parameters.Add(new SqliteParameter { ParameterName = "$id" });
             _vector.Parameters.Add(new SqliteParameter { ParameterName = "$v", SqliteType = SqliteType.Blob });
+            _lexical = CreateLexicalUpsert(connection, tx);
         }
 
         public long Execute(CollectionItem item, ReadOnlySpan<float> unitVector)
@@ -240,6 +257,7 @@ internal static class CollectionDb
             // float32 little-endian (the store refuses big-endian hosts at open).
             _vector.Parameters[1].Value = MemoryMarshal.AsBytes(unitVector).ToArray();
             _vector.ExecuteNonQuery();
+            WriteLexical(_lexical, id, item);
             return id;
         }
 
@@ -247,6 +265,7 @@ internal static class CollectionDb
         {
             _item.Dispose();
             _vector.Dispose();
+            _lexical.Dispose();
         }
     }
 
@@ -277,6 +296,10 @@ internal static class CollectionDb
         command.Transaction = tx;
         command.CommandText = $"DELETE FROM items WHERE {where} RETURNING id";
         SqliteParameter p = command.Parameters.Add(new SqliteParameter { ParameterName = "$x" });
+        using SqliteCommand lexical = connection.CreateCommand();
+        lexical.Transaction = tx;
+        lexical.CommandText = "DELETE FROM items_fts WHERE rowid = $id";
+        SqliteParameter lexicalId = lexical.Parameters.Add(new SqliteParameter { ParameterName = "$id" });
         var deleted = new List<long>();
         foreach (object key in keys)
         {
@@ -285,10 +308,196 @@ internal static class CollectionDb
             if (command.ExecuteScalar() is long id)
             {
                 deleted.Add(id);
+                lexicalId.Value = id;
+                lexical.ExecuteNonQuery();
             }
         }
 
         return deleted;
+    }
+
+    private static SqliteCommand CreateLexicalUpsert(SqliteConnection connection, SqliteTransaction tx)
+    {
+        SqliteCommand command = connection.CreateCommand();
+        command.Transaction = tx;
+        // FTS5 has no upsert: the old row (if any) goes first.
+        command.CommandText = """
+            DELETE FROM items_fts WHERE rowid = $id;
+            INSERT INTO items_fts(rowid, name, folder, camera, caption) VALUES($id, $name, $folder, $camera, $caption);
+            """;
+        foreach (string name in (string[])["$id", "$name", "$folder", "$camera", "$caption"])
+        {
+            command.Parameters.Add(new SqliteParameter { ParameterName = name });
+        }
+
+        return command;
+    }
+
+    private static void WriteLexical(SqliteCommand command, long id, CollectionItem item)
+    {
+        LexicalDocument document = LexicalText.Document(item);
+        SqliteParameterCollection p = command.Parameters;
+        p[0].Value = id;
+        p[1].Value = document.Name;
+        p[2].Value = document.Folder;
+        p[3].Value = document.Camera;
+        p[4].Value = document.Caption;
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>
+    /// Builds the lexical index of a collection made before it existed, or rebuilds it after a write that did not
+    /// maintain it (an older Omnivec): every write moves <c>lexical_generation</c> with <c>generation</c>, so a
+    /// difference means the index is stale. One immediate transaction; a no-op when the index is current.
+    /// </summary>
+    /// <returns>True when the index is current afterwards.</returns>
+    internal static bool EnsureLexical(SqliteConnection connection)
+    {
+        if (LexicalIsCurrent(connection, null))
+        {
+            return true;
+        }
+
+        using SqliteTransaction tx = connection.BeginTransaction(deferred: false);
+        if (LexicalIsCurrent(connection, tx))
+        {
+            return true;
+        }
+
+        Execute(connection, LexicalTableSql, tx);
+        Execute(connection, "DELETE FROM items_fts", tx);
+        using (SqliteCommand read = connection.CreateCommand())
+        using (SqliteCommand write = CreateLexicalUpsert(connection, tx))
+        {
+            read.Transaction = tx;
+            read.CommandText = $"SELECT {ItemColumns} FROM items i ORDER BY i.id";
+            using SqliteDataReader reader = read.ExecuteReader();
+            while (reader.Read())
+            {
+                CollectionItem item = ReadItem(reader);
+                WriteLexical(write, item.Id, item);
+            }
+        }
+
+        Execute(connection, """
+            INSERT INTO meta(key, value) SELECT 'lexical_generation', value FROM meta WHERE key = 'generation'
+                ON CONFLICT(key) DO UPDATE SET value = excluded.value;
+            """, tx);
+        tx.Commit();
+        return true;
+    }
+
+    private static bool LexicalIsCurrent(SqliteConnection connection, SqliteTransaction? tx)
+    {
+        using SqliteCommand command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = """
+            SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'items_fts')
+               AND (SELECT value FROM meta WHERE key = 'lexical_generation') IS (SELECT value FROM meta WHERE key = 'generation')
+            """;
+        return (long)command.ExecuteScalar()! == 1;
+    }
+
+    /// <summary>
+    /// The lexical search of <see cref="IVectorCollection.SearchText"/>: the items that contain every word first, then
+    /// those with some, each by BM25; <paramref name="filter"/> is applied in SQL.
+    /// </summary>
+    internal static List<TextHit> SearchText(SqliteConnection connection, LexicalQuery query, int top, SearchFilter? filter)
+    {
+        var hits = new List<TextHit>();
+        if (query.IsEmpty)
+        {
+            return hits;
+        }
+
+        (string where, List<(string, object)> parameters) = FilterSql(filter);
+        var seen = new HashSet<long>();
+        foreach (bool all in (bool[])[true, false])
+        {
+            // One word: the all-words pass (phrase with its prefix) already found every item the any-word pass would.
+            if (hits.Count >= top || (!all && query.Words.Count == 1))
+            {
+                break;
+            }
+
+            using SqliteCommand command = connection.CreateCommand();
+            command.CommandText = $"""
+                SELECT {ItemColumns}, {LexicalRank} AS rank FROM items_fts JOIN items i ON i.id = items_fts.rowid
+                WHERE items_fts MATCH $q AND {where} ORDER BY rank, i.id LIMIT $top
+                """;
+            command.Parameters.AddWithValue("$q", query.ToFts5(all));
+            command.Parameters.AddWithValue("$top", top + seen.Count);
+            foreach ((string n, object v) in parameters)
+            {
+                command.Parameters.AddWithValue(n, v);
+            }
+
+            using SqliteDataReader reader = command.ExecuteReader();
+            while (reader.Read() && hits.Count < top)
+            {
+                CollectionItem item = ReadItem(reader);
+                if (seen.Add(item.Id))
+                {
+                    // bm25() is lower for better matches.
+                    hits.Add(new TextHit(item, -reader.GetDouble(13), all));
+                }
+            }
+        }
+
+        return hits;
+    }
+
+    /// <summary>A <see cref="SearchFilter"/> as SQL over the items table aliased <c>i</c>.</summary>
+    private static (string Where, List<(string, object)> Parameters) FilterSql(SearchFilter? filter)
+    {
+        var clauses = new List<string>();
+        var parameters = new List<(string, object)>();
+        if (filter is not null)
+        {
+            if (filter.PathPrefix is { } prefix)
+            {
+                clauses.Add("substr(i.path, 1, length($f_path)) = $f_path");
+                parameters.Add(("$f_path", prefix));
+            }
+
+            if (filter.From is { } from)
+            {
+                clauses.Add("coalesce(i.taken_ticks, i.modified_ticks) >= $f_from");
+                parameters.Add(("$f_from", from.UtcTicks));
+            }
+
+            if (filter.To is { } to)
+            {
+                clauses.Add("coalesce(i.taken_ticks, i.modified_ticks) <= $f_to");
+                parameters.Add(("$f_to", to.UtcTicks));
+            }
+
+            if (filter.MediaType is { } media)
+            {
+                clauses.Add("lower(substr(i.media_type, 1, length($f_media))) = lower($f_media)");
+                parameters.Add(("$f_media", media));
+            }
+
+            if (filter.MinWidth is { } w)
+            {
+                clauses.Add("i.width >= $f_w");
+                parameters.Add(("$f_w", w));
+            }
+
+            if (filter.MinHeight is { } h)
+            {
+                clauses.Add("i.height >= $f_h");
+                parameters.Add(("$f_h", h));
+            }
+
+            if (filter.MinSizeBytes is { } size)
+            {
+                clauses.Add("i.size_bytes >= $f_size");
+                parameters.Add(("$f_size", size));
+            }
+        }
+
+        return (clauses.Count == 0 ? "1" : string.Join(" AND ", clauses), parameters);
     }
 
     internal static void SetIndexState(SqliteConnection connection, string key, string value)

@@ -18,6 +18,22 @@ public enum ResultOrder
     Path,
 }
 
+/// <summary>Which rankings a search uses: the embedding (vector), the lexical index (text), or both fused (hybrid).</summary>
+public enum RetrievalMode
+{
+    /// <summary>
+    /// Both, fused by reciprocal rank (<see cref="RankedSearch.FusionK"/>): items whose file name, folder, camera or
+    /// caption contains every word of the query count as matches beside those that pass the vector cutoff. The default.
+    /// </summary>
+    Hybrid,
+
+    /// <summary>The embedding only: cosine ranking and relevance cutoff, as before the lexical index existed.</summary>
+    Vector,
+
+    /// <summary>The lexical index only: items whose name, folder, camera or caption contain every word, by text relevance.</summary>
+    Text,
+}
+
 /// <summary>How a composed query is run: how many results, which, in what order, and which are relevant enough to show.</summary>
 public sealed record RankedSearchOptions
 {
@@ -44,6 +60,26 @@ public sealed record RankedSearchOptions
 
     /// <summary>At most this many segments of each video (1: the best moment of each); null keeps them all.</summary>
     public int? PerVideo { get; init; }
+
+    /// <summary>Vector, text (lexical) or hybrid retrieval; hybrid by default.</summary>
+    public RetrievalMode Retrieval { get; init; } = RetrievalMode.Hybrid;
+
+    /// <summary>
+    /// Reads a retrieval mode: <c>hybrid</c>, <c>vector</c> or <c>text</c> (also <c>lexical</c>, <c>keyword</c>).
+    /// <paramref name="name"/> names the option or field in the error (<c>--mode</c>, <c>mode</c>).
+    /// </summary>
+    /// <exception cref="InvalidInputException">Any other value.</exception>
+    public static RetrievalMode ParseRetrieval(string value, string name = "mode")
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        return value.Trim().ToLowerInvariant() switch
+        {
+            "hybrid" => RetrievalMode.Hybrid,
+            "vector" or "semantic" => RetrievalMode.Vector,
+            "text" or "lexical" or "keyword" => RetrievalMode.Text,
+            _ => throw new InvalidInputException($"{name} must be hybrid, vector or text; got '{(value.Length > 40 ? value[..40] + "…" : value)}'."),
+        };
+    }
 
     /// <summary>
     /// Reads an order as people type it: <c>score</c>, <c>date</c> (oldest first; also <c>oldest</c>, <c>+date</c>),
@@ -72,13 +108,29 @@ public sealed record RankedSearchOptions
 /// <param name="Passed">How many items passed the threshold (can exceed <see cref="Hits"/>' count).</param>
 public sealed record RankedSearchResult(IReadOnlyList<SearchHit> Hits, float? Threshold, RelevanceCutoff? Cutoff, int Passed)
 {
-    /// <summary>True when a cutoff was applied and nothing passed it: say "no match" rather than show the nearest noise.</summary>
-    public bool NoMatch => Threshold is not null && Passed == 0;
+    /// <summary>The retrieval that produced the result (vector when a hybrid query had no words to look up).</summary>
+    public RetrievalMode Retrieval { get; init; } = RetrievalMode.Vector;
+
+    /// <summary>Ids of the results whose file name, folder, camera or caption contains every word of the query.</summary>
+    public IReadOnlySet<long> TextMatches { get; init; } = new HashSet<long>();
+
+    /// <summary>
+    /// True when a cutoff was applied (or the search was by text only) and nothing passed: say "no match" rather than
+    /// show the nearest noise.
+    /// </summary>
+    public bool NoMatch => (Threshold is not null || Retrieval == RetrievalMode.Text) && Passed == 0;
 }
 
 /// <summary>Runs a composed query against a collection with the relevance cutoff and ordering: what the CLI, server and MCP tools share.</summary>
 public static class RankedSearch
 {
+    /// <summary>
+    /// The constant of reciprocal rank fusion: an item's fused score is Σ 1 / (<c>FusionK</c> + rank) over the vector
+    /// and the lexical ranking (ranks from 1). 60 is the value of Cormack, Clarke and Büttcher (2009), used by most
+    /// hybrid search engines; it makes the first few ranks of either list count about the same.
+    /// </summary>
+    public const int FusionK = 60;
+
     /// <summary>Searches <paramref name="collection"/> for <paramref name="query"/>.</summary>
     public static RankedSearchResult Run(IVectorCollection collection, ComposedQuery query, RankedSearchOptions options)
     {
@@ -101,6 +153,19 @@ public static class RankedSearch
         }
 
         var exclude = new HashSet<long>(query.ExampleItemIds);
+        bool hasWords = !string.IsNullOrWhiteSpace(query.Words);
+        if (options.Retrieval == RetrievalMode.Text)
+        {
+            return hasWords
+                ? RunText(collection, query, options, exclude)
+                : throw new InvalidInputException("A text (lexical) search needs words to look for in file names, folders, cameras and captions; this query has none.");
+        }
+
+        if (options.Retrieval == RetrievalMode.Hybrid && hasWords)
+        {
+            return RunHybrid(collection, query, options, exclude);
+        }
+
         if (!options.AutomaticCutoff && options.MinScore is null)
         {
             // Segments of one video crowd each other out under --per-video: ask for more, keep the best of each.
@@ -128,6 +193,120 @@ public static class RankedSearch
         IReadOnlyList<SearchHit> shown = options.Order == ResultOrder.Score ? passing.Take(options.Top).ToArray() : Order(passing, options.Order).Take(options.Top).ToArray();
         return new RankedSearchResult(shown, threshold, cutoff, passing.Count);
     }
+
+    /// <summary>
+    /// Hybrid: the vector ranking (with its cutoff, as in vector mode) and the lexical ranking fused by reciprocal rank.
+    /// What passes: the items above the vector threshold, and the items whose text contains every word of the query
+    /// (a file name typed exactly is a match, whatever its picture looks like).
+    /// </summary>
+    private static RankedSearchResult RunHybrid(IVectorCollection collection, ComposedQuery query, RankedSearchOptions options, HashSet<long> exclude)
+    {
+        bool cut = options.AutomaticCutoff || options.MinScore is not null;
+        List<SearchHit> ranked;
+        float threshold = float.NegativeInfinity;
+        RelevanceCutoff? cutoff = null;
+        int lexicalDepth;
+        if (cut)
+        {
+            long count = collection.Count;
+            int depth = (int)Math.Clamp(count, 1, Collection.MaxTop);
+            ranked = [.. collection.Search(query.Vector, depth, options.Filter, SearchMode.Exact).Where(h => !exclude.Contains(h.Item.Id))];
+            long population = ranked.Count < depth - exclude.Count ? ranked.Count : Math.Max(ranked.Count, count - exclude.Count);
+            cutoff = options.AutomaticCutoff ? RelevanceCutoff.Estimate(ranked.Select(h => h.Score).ToArray(), population) : null;
+            threshold = Math.Max(options.MinScore ?? float.NegativeInfinity, cutoff?.Threshold ?? float.NegativeInfinity);
+            lexicalDepth = Collection.MaxTop;
+        }
+        else
+        {
+            int fetch = options.PerVideo is int n ? options.Top * Math.Max(4, 8 / n) : options.Top;
+            int k = Math.Min(fetch + exclude.Count, Collection.MaxTop);
+            ranked = [.. collection.Search(query.Vector, k, options.Filter, options.Mode, options.Expansion).Where(h => !exclude.Contains(h.Item.Id))];
+            lexicalDepth = k;
+        }
+
+        List<TextHit> lexical = [.. collection.SearchText(query.Words!, lexicalDepth, options.Filter).Where(h => !exclude.Contains(h.Item.Id))];
+        var fused = new Dictionary<long, (SearchHit Hit, double Score)>();
+        for (int i = 0; i < ranked.Count; i++)
+        {
+            fused[ranked[i].Item.Id] = (ranked[i], 1.0 / (FusionK + i + 1));
+        }
+
+        var textMatches = new HashSet<long>();
+        for (int i = 0; i < lexical.Count; i++)
+        {
+            TextHit hit = lexical[i];
+            double add = 1.0 / (FusionK + i + 1);
+            if (hit.MatchesAllWords)
+            {
+                textMatches.Add(hit.Item.Id);
+            }
+
+            fused[hit.Item.Id] = fused.TryGetValue(hit.Item.Id, out (SearchHit Hit, double Score) known)
+                ? (known.Hit, known.Score + add)
+                : (new SearchHit(hit.Item, Cosine(collection, query.Vector, hit.Item.Id)), add);
+        }
+
+        bool thresholded = !float.IsNegativeInfinity(threshold);
+        IEnumerable<(SearchHit Hit, double Score)> candidates = fused.Values;
+        if (cut && thresholded)
+        {
+            candidates = candidates.Where(c => c.Hit.Score >= threshold || textMatches.Contains(c.Hit.Item.Id));
+        }
+
+        List<SearchHit> passing = [.. LimitPerVideo(candidates
+            .OrderByDescending(c => c.Score).ThenByDescending(c => c.Hit.Score).ThenBy(c => c.Hit.Item.Id)
+            .Select(c => c.Hit), options.PerVideo)];
+        IReadOnlyList<SearchHit> shown = options.Order == ResultOrder.Score ? passing.Take(options.Top).ToArray() : Order(passing, options.Order).Take(options.Top).ToArray();
+        return new RankedSearchResult(shown, thresholded ? threshold : null, cutoff, cut ? passing.Count : 0)
+        {
+            Retrieval = RetrievalMode.Hybrid,
+            TextMatches = textMatches,
+        };
+    }
+
+    /// <summary>
+    /// Text only: the items whose text contains every word, by text relevance (with <c>all</c>, also those with some
+    /// of the words). <see cref="RankedSearchOptions.MinScore"/>, when given, still floors the cosine score.
+    /// </summary>
+    private static RankedSearchResult RunText(IVectorCollection collection, ComposedQuery query, RankedSearchOptions options, HashSet<long> exclude)
+    {
+        bool everything = !options.AutomaticCutoff && options.MinScore is null;
+        int depth = everything ? Math.Min(Collection.MaxTop, options.Top * (options.PerVideo is int n ? Math.Max(4, 8 / n) : 1) + exclude.Count) : Collection.MaxTop;
+        var textMatches = new HashSet<long>();
+        var hits = new List<SearchHit>();
+        foreach (TextHit hit in collection.SearchText(query.Words!, depth, options.Filter))
+        {
+            if (exclude.Contains(hit.Item.Id) || (!everything && !hit.MatchesAllWords))
+            {
+                continue;
+            }
+
+            var scored = new SearchHit(hit.Item, Cosine(collection, query.Vector, hit.Item.Id));
+            if (options.MinScore is float min && scored.Score < min)
+            {
+                continue;
+            }
+
+            if (hit.MatchesAllWords)
+            {
+                textMatches.Add(hit.Item.Id);
+            }
+
+            hits.Add(scored);
+        }
+
+        List<SearchHit> passing = [.. LimitPerVideo(hits, options.PerVideo)];
+        IReadOnlyList<SearchHit> shown = options.Order == ResultOrder.Score ? passing.Take(options.Top).ToArray() : Order(passing, options.Order).Take(options.Top).ToArray();
+        return new RankedSearchResult(shown, options.MinScore, null, passing.Count)
+        {
+            Retrieval = RetrievalMode.Text,
+            TextMatches = textMatches,
+        };
+    }
+
+    /// <summary>The cosine of a stored item to the (unit) query, for items the vector ranking did not reach.</summary>
+    private static float Cosine(IVectorCollection collection, float[] query, long id) =>
+        collection.GetVector(id) is { } v && v.Length == query.Length ? System.Numerics.Tensors.TensorPrimitives.Dot(v, query) : float.NaN;
 
     private static List<SearchHit> Order(List<SearchHit> hits, ResultOrder order) => order switch
     {

@@ -254,6 +254,16 @@ public sealed class SearchQuery
     /// <summary>The terms, in the order given.</summary>
     public IReadOnlyList<QueryTerm> Terms { get; }
 
+    /// <summary>The words of the positive text terms, for the lexical index; null when there are none.</summary>
+    public string? Words
+    {
+        get
+        {
+            string[] texts = [.. Terms.Where(t => t.Kind == QueryTermKind.Text && t.Weight > 0).Select(t => t.Text!)];
+            return texts.Length == 0 ? null : string.Join(' ', texts);
+        }
+    }
+
     /// <summary>A one-line summary, e.g. <c>"a beach" - "people" + 0.5 × image ref.jpg</c>.</summary>
     public override string ToString()
     {
@@ -323,7 +333,7 @@ public sealed class SearchQuery
         }
 
         TensorPrimitives.Divide(sum, total, sum);
-        return new ComposedQuery(sum, examples);
+        return new ComposedQuery(sum, examples) { Words = Words };
     }
 
     private static float[] ItemVector(IVectorCollection collection, QueryTerm term, List<long> examples)
@@ -345,4 +355,11 @@ public sealed class SearchQuery
 }
 
 /// <summary>A query's unit vector, and the items it was given as positive examples (left out of its results, as <c>similar</c> does).</summary>
-public sealed record ComposedQuery(float[] Vector, IReadOnlyList<long> ExampleItemIds);
+public sealed record ComposedQuery(float[] Vector, IReadOnlyList<long> ExampleItemIds)
+{
+    /// <summary>
+    /// What the lexical index looks for (file names, folders, cameras, captions): the words of the query's positive
+    /// text terms; null when it has none (an image, audio or item query), which makes a hybrid search a vector search.
+    /// </summary>
+    public string? Words { get; init; }
+}
