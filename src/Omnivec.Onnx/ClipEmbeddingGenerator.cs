@@ -202,6 +202,9 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
             // Immich pads M-CLIP text to text_cfg.context_length (77 when absent), not to XLM-R's 512.
             ModelFamily.MClip => SentencePieceTextTokenizer.FromDirectory(tokenizerDirectory, SentencePieceScheme.XlmRoberta,
                 files.Kind == ClipLayoutKind.Immich ? ImmichContextLength(modelDirectory) ?? 77 : null),
+            // OpenCLIP's NLLB-CLIP pads to text_cfg.context_length (77 when absent) as well.
+            ModelFamily.NllbClip => SentencePieceTextTokenizer.FromDirectory(tokenizerDirectory, SentencePieceScheme.Nllb,
+                files.Kind == ClipLayoutKind.Immich ? ImmichContextLength(modelDirectory) ?? 77 : null),
             _ => ClipTokenizer.FromDirectory(tokenizerDirectory),
         };
     }
@@ -435,7 +438,7 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
     {
         // SigLIP's text tower attends over every position without a mask and pools the last one: it needs the full width.
         if ((!_trimTextPadding && !_probingTrim) || Family == ModelFamily.Siglip
-            || (Family == ModelFamily.MClip && _core.Text.MaskName is null))
+            || (Family is ModelFamily.MClip or ModelFamily.NllbClip && _core.Text.MaskName is null))
         {
             return contextLength;
         }
@@ -539,13 +542,14 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
     /// <inheritdoc />
     /// <summary>
     /// The standard answers (metadata, space, this generator and its capabilities), plus its tokenizer
-    /// (<see cref="ITextTokenizer"/>, or <see cref="ClipTokenizer"/> for CLIP packs) and, for SigLIP packs whose combined
-    /// graph is present, the <see cref="SigmoidScoreCalibration"/>.
+    /// (<see cref="ITextTokenizer"/>, or <see cref="ClipTokenizer"/> for CLIP packs), for SigLIP packs whose combined
+    /// graph is present the <see cref="SigmoidScoreCalibration"/>, and for packs that take a query language (NLLB-CLIP)
+    /// its <see cref="TextLanguages"/>.
     /// </summary>
     public object? GetService(Type serviceType, object? serviceKey = null) =>
-        serviceKey is null && serviceType == typeof(SigmoidScoreCalibration)
-            ? Calibration
-            : _core.GetService(this, serviceType, serviceKey);
+        serviceKey is null && serviceType == typeof(SigmoidScoreCalibration) ? Calibration
+        : serviceKey is null && serviceType == typeof(TextLanguages) ? (Tokenizer as SentencePieceTextTokenizer)?.Languages
+        : _core.GetService(this, serviceType, serviceKey);
 
     /// <inheritdoc />
     public void Dispose()

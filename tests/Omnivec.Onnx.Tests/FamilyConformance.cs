@@ -212,3 +212,19 @@ public sealed class MclipConformanceTests(ModelFixture models, ITestOutputHelper
 
     protected override ModelFamily ExpectedFamily => ModelFamily.MClip;
 }
+
+/// <summary>
+/// NLLB-CLIP (Immich layout: tests/fixtures/models/tiny-nllb-clip-immich, made by tools/make_nllb_test_model.py) in the
+/// conformance suite; its reference texts carry their FLORES-200 code glued in front, as Immich sends them.
+/// </summary>
+[Collection(ModelCollection.Name)]
+public sealed class NllbClipConformanceTests(ModelFixture models, ITestOutputHelper output) : FamilyConformanceTests(output)
+{
+    private static readonly Lazy<FamilyReference> s_reference = new(() => FamilyReference.Load("tiny-nllb-clip.json"));
+
+    protected override ClipEmbeddingGenerator Model => models.Nllb;
+
+    protected override FamilyReference Reference => s_reference.Value;
+
+    protected override ModelFamily ExpectedFamily => ModelFamily.NllbClip;
+}

@@ -8,9 +8,11 @@ public sealed class ModelFixture : IDisposable
     private readonly Lazy<ClipEmbeddingGenerator> _siglip = new(() => ClipEmbeddingGenerator.Load(SiglipModel, new ClipModelOptions { MaxBatchSize = 4 }));
     private readonly Lazy<ClipEmbeddingGenerator> _mclip = new(() => ClipEmbeddingGenerator.Load(MclipModel, new ClipModelOptions { MaxBatchSize = 4 }));
     private readonly Lazy<ClipEmbeddingGenerator> _siglip2 = new(() => ClipEmbeddingGenerator.Load(Siglip2Model, new ClipModelOptions { MaxBatchSize = 4 }));
+    private readonly Lazy<ClipEmbeddingGenerator> _nllb = new(() => ClipEmbeddingGenerator.Load(NllbModel));
 
     public static string SiglipModel => Path.Combine(Omnivec.Tests.TestPaths.Fixtures, "models", "tiny-siglip-hf");
     public static string MclipModel => Path.Combine(Omnivec.Tests.TestPaths.Fixtures, "models", "tiny-mclip-immich");
+    public static string NllbModel => Path.Combine(Omnivec.Tests.TestPaths.Fixtures, "models", "tiny-nllb-clip-immich");
     public static string Siglip2Model => Path.Combine(Omnivec.Tests.TestPaths.Fixtures, "models", "tiny-siglip2-hf");
 
     public ClipEmbeddingGenerator Hf => _hf.Value;
@@ -18,6 +20,7 @@ public sealed class ModelFixture : IDisposable
     public ClipEmbeddingGenerator Siglip => _siglip.Value;
     public ClipEmbeddingGenerator Mclip => _mclip.Value;
     public ClipEmbeddingGenerator Siglip2 => _siglip2.Value;
+    public ClipEmbeddingGenerator Nllb => _nllb.Value;
 
     public void Dispose()
     {
@@ -26,7 +29,7 @@ public sealed class ModelFixture : IDisposable
             _hf.Value.Dispose();
         }
 
-        foreach (Lazy<ClipEmbeddingGenerator> model in new[] { _immich, _siglip, _mclip, _siglip2 })
+        foreach (Lazy<ClipEmbeddingGenerator> model in new[] { _immich, _siglip, _mclip, _siglip2, _nllb })
         {
             if (model.IsValueCreated)
             {

@@ -16,18 +16,25 @@ public enum ModelFamily
 
     /// <summary>CLAP (LAION): audio and text in one space; RoBERTa byte-level BPE text tower, HTSAT audio tower on mel features.</summary>
     Clap,
+
+    /// <summary>
+    /// NLLB-CLIP: an NLLB-200 text encoder (FLORES-200 language code token in front of the text, SentencePiece ids with
+    /// the fairseq offset) trained to match a CLIP or SigLIP image tower.
+    /// </summary>
+    NllbClip,
 }
 
 /// <summary>Tells a pack's <see cref="ModelFamily"/> from its own files; never from its name.</summary>
 public static class ModelFamilyDetector
 {
-    /// <summary>The family name used in messages, collections and on the command line: clip, siglip, mclip.</summary>
+    /// <summary>The family name used in messages, collections and on the command line: clip, siglip, mclip, clap, nllb-clip.</summary>
     public static string Name(ModelFamily family) => family switch
     {
         ModelFamily.Clip => "clip",
         ModelFamily.Siglip => "siglip",
         ModelFamily.MClip => "mclip",
         ModelFamily.Clap => "clap",
+        ModelFamily.NllbClip => "nllb-clip",
         _ => family.ToString().ToLowerInvariant(),
     };
 
@@ -90,8 +97,13 @@ public static class ModelFamilyDetector
                 return ModelFamily.MClip;
             }
 
+            if (tokenizer.Contains("nllb", StringComparison.OrdinalIgnoreCase))
+            {
+                return ModelFamily.NllbClip;
+            }
+
             throw new ModelConfigurationException(
-                $"{configPath}: text_cfg.hf_tokenizer_name \"{tokenizer}\" is not a tokenizer Omnivec supports for Immich packs (supported: OpenCLIP's CLIP tokenizer, xlm-roberta).");
+                $"{configPath}: text_cfg.hf_tokenizer_name \"{tokenizer}\" is not a tokenizer Omnivec supports for Immich packs (supported: OpenCLIP's CLIP tokenizer, xlm-roberta, nllb).");
         }
 
         if (File.Exists(configPath))
@@ -112,8 +124,9 @@ public static class ModelFamilyDetector
             "CLIPTokenizer" or "ChineseCLIPTokenizer" => ModelFamily.Clip,
             "SiglipTokenizer" or "GemmaTokenizer" or "Siglip2Tokenizer" => ModelFamily.Siglip, // Gemma's: SigLIP 2
             "XLMRobertaTokenizer" => ModelFamily.MClip,
+            "NllbTokenizer" => ModelFamily.NllbClip,
             _ => throw new ModelConfigurationException(
-                $"{path}: tokenizer_class \"{tokenizerClass}\" is not supported (supported: CLIPTokenizer, SiglipTokenizer, GemmaTokenizer for SigLIP 2, XLMRobertaTokenizer)."),
+                $"{path}: tokenizer_class \"{tokenizerClass}\" is not supported (supported: CLIPTokenizer, SiglipTokenizer, GemmaTokenizer for SigLIP 2, XLMRobertaTokenizer, NllbTokenizer)."),
         };
     }
 

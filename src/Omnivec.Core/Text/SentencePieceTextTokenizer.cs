@@ -27,6 +27,13 @@ public enum SentencePieceScheme
     /// keeps them); ids followed by <c>&lt;eos&gt;</c>, no <c>&lt;bos&gt;</c>; padded with the pad token to 64.
     /// </summary>
     Gemma,
+
+    /// <summary>
+    /// NLLB-200 (NLLB-CLIP, transformers' NllbTokenizer with <c>src_lang</c> set): whitespace collapsed (OpenCLIP's
+    /// clean-up); the language code token, the ids with the fairseq offset of <see cref="XlmRoberta"/>, <c>&lt;/s&gt;</c>;
+    /// padded with 1. The language is the FLORES-200 code the text begins with, else the pack's default (see <see cref="TextLanguages"/>).
+    /// </summary>
+    Nllb,
 }
 
 /// <summary>
@@ -68,8 +75,13 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
     private readonly bool _lowerCase;
     private readonly int _eosId;
 
-    private SentencePieceTextTokenizer(SentencePieceTokenizer sp, SentencePieceBpe? bpe, SentencePieceScheme scheme, int contextLength, int padId, int eosId, bool lowerCase)
+    private readonly IReadOnlyDictionary<string, int>? _languageIds;
+
+    private SentencePieceTextTokenizer(SentencePieceTokenizer sp, SentencePieceBpe? bpe, SentencePieceScheme scheme, int contextLength, int padId, int eosId, bool lowerCase,
+        TextLanguages? languages = null, IReadOnlyDictionary<string, int>? languageIds = null)
     {
+        Languages = languages;
+        _languageIds = languageIds;
         _sp = sp;
         _bpe = bpe;
         Scheme = scheme;
@@ -78,6 +90,9 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
         _eosId = eosId;
         _lowerCase = lowerCase;
     }
+
+    /// <summary>The languages the text may be given in (NLLB: FLORES-200 codes); null when the model takes none.</summary>
+    public TextLanguages? Languages { get; }
 
     /// <summary>The family rules applied around the SentencePiece model.</summary>
     public SentencePieceScheme Scheme { get; }
@@ -152,6 +167,12 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
             return new SentencePieceTextTokenizer(sp, bpe, scheme, context, pad, eos, lowerCase: true);
         }
 
+        if (scheme == SentencePieceScheme.Nllb)
+        {
+            (TextLanguages languages, Dictionary<string, int> ids) = NllbLanguages.Read(directory, config, sp.Vocabulary.Count);
+            return new SentencePieceTextTokenizer(sp, bpe, scheme, context, XlmrPad, XlmrEos, lowerCase: false, languages, ids);
+        }
+
         return new SentencePieceTextTokenizer(sp, bpe, scheme, context, XlmrPad, XlmrEos, lowerCase: false);
     }
 
@@ -163,8 +184,25 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
             throw new ArgumentException($"Destination holds {destination.Length} ids; {ContextLength} are needed.", nameof(destination));
         }
 
-        List<int> pieces = Pieces(text);
         int n = 0;
+        if (Scheme == SentencePieceScheme.Nllb)
+        {
+            (string code, int start) = Languages!.Split(text);
+            List<int> words = Pieces(text[start..]);
+            destination[n++] = _languageIds![code];
+            int count = Math.Min(words.Count, ContextLength - 2);
+            int unknown = _sp.UnknownId;
+            for (int i = 0; i < count; i++)
+            {
+                destination[n++] = words[i] == unknown ? XlmrUnk : words[i] + FairseqOffset;
+            }
+
+            destination[n++] = XlmrEos;
+            destination[n..ContextLength].Fill(PadTokenId);
+            return n;
+        }
+
+        List<int> pieces = Pieces(text);
         if (Scheme is SentencePieceScheme.Siglip or SentencePieceScheme.Gemma)
         {
             int take = Math.Min(pieces.Count, ContextLength - 1);
@@ -205,6 +243,11 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
     public int CountTokens(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
+        if (Scheme == SentencePieceScheme.Nllb)
+        {
+            return Pieces(text.AsSpan(Languages!.Split(text).Start)).Count + 2;
+        }
+
         return Pieces(text).Count + (Scheme is SentencePieceScheme.Siglip or SentencePieceScheme.Gemma ? 1 : 2);
     }
 
