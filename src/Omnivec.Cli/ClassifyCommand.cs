@@ -20,9 +20,11 @@ internal static class ClassifyCommand
         var templates = new Option<string>("--templates") { Description = "Prompt set: imagenet (CLIP's 80 templates, default) or simple (\"a photo of a {}.\").", DefaultValueFactory = _ => "imagenet" };
         var top = new Option<int>("--top", "-k") { Description = "Labels shown per image.", DefaultValueFactory = _ => 5 };
         var json = new Option<bool>("--json") { Description = "One JSON object per image per line." };
+        var language = new LanguageOption();
         var command = new Command("classify", "Zero-shot classification: which label fits each image best, with probabilities.");
         command.Arguments.Add(images);
         embedder.AddTo(command);
+        language.AddTo(command);
         foreach (Option option in new Option[] { labels, labelsFile, imagenet, templates, top, json })
         {
             command.Options.Add(option);
@@ -38,7 +40,8 @@ internal static class ClassifyCommand
                 string other => throw new InvalidInputException($"Unknown template set '{other}': use imagenet or simple."),
             };
 
-            using IMultimodalEmbeddingGenerator generator = await EmbedderFactory.CreateAsync(parse, embedder, null, cancellationToken).ConfigureAwait(false);
+            using IMultimodalEmbeddingGenerator generator = language.Apply(parse,
+                await EmbedderFactory.CreateAsync(parse, embedder, null, cancellationToken).ConfigureAwait(false));
             ZeroShotClassifier classifier = await ZeroShotClassifier.CreateAsync(generator, labelList, templateList, cancellationToken: cancellationToken).ConfigureAwait(false);
             int failures = 0;
             foreach (string path in parse.GetValue(images) ?? [])

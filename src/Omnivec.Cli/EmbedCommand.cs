@@ -20,8 +20,10 @@ internal static class EmbedCommand
         var interval = new Option<int?>("--interval") { Description = "google: video segment length in seconds (at least 4; the service's default is 16); same as --segment-max." };
         var video = new VideoOptions();
         var json = new Option<bool>("--json") { Description = "Print one JSON object per input per line (the full vector)." };
+        var language = new LanguageOption();
         var command = new Command("embed", "Embed texts, images, videos and audio. Texts print first, then images, then videos, then audio, each in the order given.");
         embedder.AddTo(command);
+        language.AddTo(command);
         video.AddTo(command);
         foreach (Option option in new Option[] { texts, images, videos, audios, interval, json })
         {
@@ -51,7 +53,8 @@ internal static class EmbedCommand
                 return 2;
             }
 
-            using IMultimodalEmbeddingGenerator generator = await EmbedderFactory.CreateAsync(parse, embedder, null, cancellationToken).ConfigureAwait(false);
+            using IMultimodalEmbeddingGenerator generator = language.Apply(parse,
+                await EmbedderFactory.CreateAsync(parse, embedder, null, cancellationToken).ConfigureAwait(false));
             var printer = new Printer(parse.GetValue(json), generator.Space);
             int failures = 0;
 

@@ -28,6 +28,7 @@ internal static class SearchCommands
         var minus = new Option<string[]>("--minus") { Description = "Subtract a term, same forms as --plus (repeatable): --minus people." };
         var results = new ResultOptions();
         var relevance = new RelevanceOptions();
+        var language = new LanguageOption();
         var command = new Command("search", "Find items by describing them, by showing an image (--image) or a recording (--audio), or by a weighted mix (--plus/--minus).");
         command.Arguments.Add(query);
         command.Options.Add(image);
@@ -39,6 +40,7 @@ internal static class SearchCommands
         filters.AddTo(command);
         results.AddTo(command);
         relevance.AddTo(command);
+        language.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             string? text = parse.GetValue(query);
@@ -89,7 +91,8 @@ internal static class SearchCommands
             IVectorStore store = collection.OpenStore(parse);
             using IVectorCollection target = store.Open(collection.Name(parse));
             results.ApplyTo(parse, target);
-            using IMultimodalEmbeddingGenerator generator = await EmbedderFactory.CreateAsync(parse, embedder, target, cancellationToken).ConfigureAwait(false);
+            using IMultimodalEmbeddingGenerator generator = language.Apply(parse,
+                await EmbedderFactory.CreateAsync(parse, embedder, target, cancellationToken).ConfigureAwait(false));
             var search = new CollectionSearch(generator, target);
             RankedSearchResult found = await search.SearchAsync(searchQuery, relevance.Build(parse, results, filters.Build(parse)), cancellationToken).ConfigureAwait(false);
 

@@ -6,6 +6,7 @@ using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using ModelContextProtocol.Protocol;
 using Omnivec.Index;
+using Omnivec.Text;
 using Omnivec.Indexing;
 using Omnivec.Indexing.Classification;
 using Omnivec.Indexing.Query;
@@ -53,7 +54,8 @@ internal sealed class McpTools(IMcpCollectionHost host, ILogger logger)
           "all": {"type": "boolean", "default": false, "description": "Turn the automatic relevance cutoff off: return the nearest items even when none stands out."},
           "sort": {"type": "string", "enum": ["score", "date", "-date", "newest", "path"], "default": "score", "description": "Order of what passes the cutoff: score, date (oldest first), -date/newest (newest first), path. Date is the capture time, else the file time."},
           {{{TypeArgument}}},
-          "per_video": {"type": "integer", "minimum": 1, "description": "At most this many moments of each video (1: its best moment)."}},
+          "per_video": {"type": "integer", "minimum": 1, "description": "At most this many moments of each video (1: its best moment)."},
+          "language": {"type": "string", "description": "Language of the words, for models that take one (NLLB-CLIP): a FLORES-200 code such as deu_Latn, or a language code such as de or zh-TW. Default: the model's own (eng_Latn); models that read any language ignore it."}},
          "additionalProperties": false}
         """;
 
@@ -163,6 +165,7 @@ internal sealed class McpTools(IMcpCollectionHost host, ILogger logger)
         IVectorCollection collection = lease.Collection;
         // Only text and image terms need the model; a query of items alone runs without loading it.
         IMultimodalEmbeddingGenerator? embedder = null;
+        string? language = args.String("language");
         async Task<IMultimodalEmbeddingGenerator> Embedder(CancellationToken ct)
         {
             if (embedder is null)
@@ -174,9 +177,16 @@ internal sealed class McpTools(IMcpCollectionHost host, ILogger logger)
             return embedder;
         }
 
+        // Models told the query's language (NLLB-CLIP) read it as its code glued in front; an unknown one is refused
+        // before the first text is embedded. Models that read any language ignore it.
+        async Task<string> InLanguage(string words, CancellationToken ct) =>
+            !string.IsNullOrWhiteSpace(language) && (await Embedder(ct).ConfigureAwait(false)).GetService(typeof(TextLanguages)) is TextLanguages languages
+                ? languages.Apply(words, language)
+                : words;
+
         ComposedQuery composed = await query.ComposeAsync(collection,
             async (words, ct) => (await ((IEmbeddingGenerator<string, Embedding<float>>)await Embedder(ct).ConfigureAwait(false))
-                .GenerateAsync(words, cancellationToken: ct).ConfigureAwait(false)).Vector.ToArray(),
+                .GenerateAsync(await InLanguage(words, ct).ConfigureAwait(false), cancellationToken: ct).ConfigureAwait(false)).Vector.ToArray(),
             async (term, ct) => (await ((IEmbeddingGenerator<DataContent, Embedding<float>>)await Embedder(ct).ConfigureAwait(false))
                 .GenerateAsync(term.Kind == QueryTermKind.Audio
                     ? new DataContent(term.Audio, Omnivec.Media.AudioSniffer.SniffMediaType(term.Audio.Span) ?? "audio/x-unknown") { Name = term.AudioName }

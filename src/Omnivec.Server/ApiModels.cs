@@ -111,7 +111,11 @@ internal sealed record ReadinessResponse(string Status, string? Reason, Readines
 /// <summary><see cref="Input"/>: a string, or an array of strings and <c>{"text": …}</c> / <c>{"image": …}</c> objects.</summary>
 internal sealed record EmbeddingsRequest(
     [property: JsonConverter(typeof(EmbeddingInputsConverter))] IReadOnlyList<EmbeddingInput>? Input,
-    string? Model, string? EncodingFormat, int? Dimensions, string? User);
+    string? Model, string? EncodingFormat, int? Dimensions, string? User)
+{
+    /// <summary>The language of the texts, for models that take one (NLLB-CLIP): a FLORES-200 code (deu_Latn) or a language code (de, zh-TW); ignored by models that read any language.</summary>
+    public string? Language { get; init; }
+}
 
 /// <summary>
 /// One input: exactly one of a text, an image (base64, a data URL or an http(s) URL), a recording (<see cref="Audio"/>:
@@ -148,6 +152,9 @@ internal sealed record SearchRequest(string? Collection, string? Text, string? I
     public string? Sort { get; init; }
 
     public int? PerVideo { get; init; }
+
+    /// <summary>The language of the text terms, for models that take one (NLLB-CLIP): a FLORES-200 code (deu_Latn) or a language code (de, zh-TW); ignored by models that read any language.</summary>
+    public string? Language { get; init; }
 }
 
 /// <summary>One term of a query: exactly one of text, image (base64, a data URL or an allowed http(s) URL) or item_id; weight defaults to 1 (negative: "less like this").</summary>

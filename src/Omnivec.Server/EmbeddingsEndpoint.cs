@@ -42,6 +42,7 @@ internal sealed class EmbeddingsEndpoint(ServerEmbedder embedder, ImageUrlFetche
         }
 
         int count = inputs.Count;
+        string? language = embedder.ResolveLanguage(request.Language);
         var texts = new List<(int Index, string Text)>();
         var images = new List<(int Index, DataContent Image)>();
         var media = new List<(int Index, byte[] Bytes, bool IsVideo, string Label)>();
@@ -81,7 +82,7 @@ internal sealed class EmbeddingsEndpoint(ServerEmbedder embedder, ImageUrlFetche
         // Text and image halves run at the same time; each joins whatever batch the other requests are forming.
         Task<GeneratedEmbeddings<Embedding<float>>> textTask = texts.Count == 0
             ? Task.FromResult(new GeneratedEmbeddings<Embedding<float>>())
-            : embedder.Text.GenerateAsync(texts.Select(t => t.Text).ToArray(), cancellationToken: cancellationToken);
+            : embedder.Text.GenerateAsync(texts.Select(t => ServerEmbedder.InLanguage(t.Text, language)).ToArray(), cancellationToken: cancellationToken);
         Task<GeneratedEmbeddings<Embedding<float>>> imageTask = images.Count == 0
             ? Task.FromResult(new GeneratedEmbeddings<Embedding<float>>())
             : embedder.Images.GenerateAsync(images.Select(t => t.Image).ToArray(), cancellationToken: cancellationToken);

@@ -36,6 +36,7 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
                 MinScore = FormValue(form, "min_score") is { } minText ? ParseScore(minText) : null,
                 All = FormValue(form, "all") is { } allText ? ParseBool(allText, "all") : null,
                 Sort = FormValue(form, "sort"),
+                Language = FormValue(form, "language"),
             };
             image = form.Files.GetFile("image") is { } file ? await ReadFileAsync(file, cancellationToken).ConfigureAwait(false) : null;
             audio = form.Files.GetFile("audio") is { } recording ? await ReadFileAsync(recording, cancellationToken).ConfigureAwait(false) : null;
@@ -51,6 +52,7 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
         int top = CheckRange(request.TopK, "top_k", 1, MaxTop) ?? 10;
         int? ef = CheckRange(request.Ef, "ef", 1, MaxExpansion);
         SearchFilter? filter = ToFilter(request.Filter);
+        string? language = embedder.ResolveLanguage(request.Language);
         bool single = request.Query is null;
         if (single)
         {
@@ -171,7 +173,7 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
         }
 
         ComposedQuery composed = await searchQuery.ComposeAsync(collection,
-            (words, ct) => embedder.EmbedTextAsync(words, ct),
+            (words, ct) => embedder.EmbedTextAsync(ServerEmbedder.InLanguage(words, language), ct),
             // A recording searches by the normalised mean of its windows, as the CLI's search --audio does.
             async (term, ct) => term.Kind == QueryTermKind.Audio
                 ? ServerEmbedder.Pool(await embedder.EmbedMediaAsync(term.Audio, isVideo: false, "'audio'", ct).ConfigureAwait(false))

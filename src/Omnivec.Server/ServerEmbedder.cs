@@ -139,6 +139,25 @@ internal sealed class ServerEmbedder : IDisposable
 
     public IEmbeddingGenerator<DataContent, Embedding<float>> Images => (IEmbeddingGenerator<DataContent, Embedding<float>>?)_batchedImages ?? _inner;
 
+    /// <summary>
+    /// The pack's code for a request's <c>language</c> (null when none is asked or the model reads any language without
+    /// being told); an unknown language is a 400 naming the forms it takes.
+    /// </summary>
+    public string? ResolveLanguage(string? language)
+    {
+        if (string.IsNullOrWhiteSpace(language) || _inner.GetService(typeof(Text.TextLanguages)) is not Text.TextLanguages languages)
+        {
+            return null;
+        }
+
+        return languages.TryResolve(language, out string code)
+            ? code
+            : throw ApiException.BadRequest("'language': " + new Text.UnknownLanguageException(language, languages).Message);
+    }
+
+    /// <summary>The text as the model reads it in <paramref name="code"/> (from <see cref="ResolveLanguage"/>): the code glued in front.</summary>
+    public static string InLanguage(string text, string? code) => code is null ? text : code + text;
+
     /// <summary>Refuses empty or over-long text with a message naming the input.</summary>
     public void CheckText(string text, string label)
     {

@@ -1,0 +1,127 @@
+using System.Text.Json;
+using Omnivec.Tests;
+
+namespace Omnivec.Cli.Tests;
+
+/// <summary>
+/// Issue #15's "done when", on the command line with the committed test packs: <c>omnivec index ~/Pictures --model
+/// &lt;siglip pack&gt;</c> then a search with match probabilities, and <c>omnivec search "ein Hund am Strand" --model
+/// &lt;multilingual pack&gt;</c> (M-CLIP, and NLLB-CLIP with <c>--language</c>). Every score is checked against the cosine
+/// of the PyTorch reference embeddings the pack's script wrote (tests/fixtures/reference), never against numbers in the test.
+/// </summary>
+public sealed class MultilingualCliTests : IDisposable
+{
+    private static readonly string[] s_photos = ["two_beagles.jpg", "bananas.jpg", "cat_chelsea.png", "tomatoes.jpg", "hotdog.jpg"];
+
+    private readonly string _home = Directory.CreateTempSubdirectory("omnivec-home-").FullName;
+
+    public void Dispose() => Directory.Delete(_home, recursive: true);
+
+    private static string Pack(string name) => Path.Combine(TestPaths.Fixtures, "models", name);
+
+    private string Pictures => Path.Combine(_home, "Pictures");
+
+    private Dictionary<string, string?> Environment => new() { ["HOME"] = _home, ["OMNIVEC_HOME"] = Path.Combine(_home, ".omnivec"), ["OMNIVEC_LANGUAGE"] = null };
+
+    private async Task IndexPicturesAsync(string pack, string collection)
+    {
+        Directory.CreateDirectory(Pictures);
+        foreach (string photo in s_photos)
+        {
+            File.Copy(CliRunner.Photo(photo), Path.Combine(Pictures, photo), overwrite: true);
+        }
+
+        CliResult index = await CliRunner.RunAsync(["index", Pictures, "--model", pack, "--collection", collection], Environment);
+        Assert.True(index.ExitCode == 0, index.StdErr);
+    }
+
+    private async Task<JsonElement[]> SearchAsync(params string[] args)
+    {
+        CliResult search = await CliRunner.RunAsync(["search", .. args, "--all", "--json"], Environment);
+        Assert.True(search.ExitCode == 0, search.StdErr);
+        return [.. JsonDocument.Parse(search.StdOut).RootElement.GetProperty("results").EnumerateArray()];
+    }
+
+    /// <summary>The reference text (by what the pack is given) and image embeddings, as the pack's script wrote them.</summary>
+    private static (float[] Text, Dictionary<string, float[]> Images, JsonElement Root) Reference(string file, string text)
+    {
+        JsonElement root = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(TestPaths.Fixtures, "reference", file))).RootElement;
+        float[] Floats(JsonElement e) => e.EnumerateArray().Select(x => x.GetSingle()).ToArray();
+        float[] textEmbedding = Floats(root.GetProperty("texts").EnumerateArray().First(t => t.GetProperty("text").GetString() == text).GetProperty("embedding"));
+        var images = root.GetProperty("images").EnumerateArray().ToDictionary(i => Path.GetFileName(i.GetProperty("file").GetString()!), i => Floats(i.GetProperty("embedding")));
+        return (textEmbedding, images, root);
+    }
+
+    private static void AssertScoresEqualReference(JsonElement[] results, float[] text, Dictionary<string, float[]> images)
+    {
+        Assert.Equal(s_photos.Length, results.Length);
+        foreach (JsonElement hit in results)
+        {
+            string name = Path.GetFileName(hit.GetProperty("path").GetString()!);
+            double expected = VectorMath.Cosine(text, images[name]);
+            double score = hit.GetProperty("score").GetDouble();
+            Assert.True(Math.Abs(expected - score) < 2e-3, $"{name}: score {score}, PyTorch reference {expected}");
+        }
+
+        double[] scores = results.Select(h => h.GetProperty("score").GetDouble()).ToArray();
+        Assert.Equal(scores.OrderDescending(), scores);
+    }
+
+    [Fact]
+    public async Task Index_Pictures_with_a_SigLIP_pack_then_search_with_match_probabilities()
+    {
+        string siglip = Pack("tiny-siglip-hf");
+        await IndexPicturesAsync(siglip, "siglip");
+        (float[] text, Dictionary<string, float[]> images, JsonElement root) = Reference("tiny-siglip.json", "ein Hund am Strand");
+        JsonElement[] results = await SearchAsync("ein Hund am Strand", "--model", siglip, "--collection", "siglip");
+        AssertScoresEqualReference(results, text, images);
+        double scale = root.GetProperty("logit_scale").GetDouble(), bias = root.GetProperty("logit_bias").GetDouble();
+        foreach (JsonElement hit in results)
+        {
+            double expected = 1 / (1 + Math.Exp(-(Math.Exp(scale) * hit.GetProperty("score").GetDouble() + bias)));
+            Assert.Equal(expected, hit.GetProperty("probability").GetDouble(), 5);
+        }
+    }
+
+    [Fact]
+    public async Task Search_ein_Hund_am_Strand_with_the_M_CLIP_pack()
+    {
+        string mclip = Pack("tiny-mclip-immich");
+        await IndexPicturesAsync(mclip, "mclip");
+        (float[] text, Dictionary<string, float[]> images, _) = Reference("tiny-mclip.json", "ein Hund am Strand");
+        JsonElement[] results = await SearchAsync("ein Hund am Strand", "--model", mclip, "--collection", "mclip");
+        AssertScoresEqualReference(results, text, images);
+        Assert.All(results, hit => Assert.False(hit.TryGetProperty("probability", out _)));
+
+        // M-CLIP reads any language: --language changes nothing and says so.
+        CliResult told = await CliRunner.RunAsync(["search", "ein Hund am Strand", "--model", mclip, "--collection", "mclip", "--all", "--json", "--language", "de"], Environment);
+        Assert.True(told.ExitCode == 0, told.StdErr);
+        Assert.Contains("ignored", told.StdErr);
+    }
+
+    [Fact]
+    public async Task Search_ein_Hund_am_Strand_with_the_NLLB_CLIP_pack_in_German()
+    {
+        string nllb = Pack("tiny-nllb-clip-immich");
+        await IndexPicturesAsync(nllb, "nllb");
+        (float[] german, Dictionary<string, float[]> images, _) = Reference("tiny-nllb-clip.json", "deu_Latnein Hund am Strand");
+        foreach (string language in new[] { "de", "deu_Latn", "de-AT" })
+        {
+            AssertScoresEqualReference(await SearchAsync("ein Hund am Strand", "--model", nllb, "--collection", "nllb", "--language", language), german, images);
+        }
+
+        // OMNIVEC_LANGUAGE is the default; without either the pack's own (eng_Latn) applies.
+        CliResult fromEnvironment = await CliRunner.RunAsync(["search", "ein Hund am Strand", "--model", nllb, "--collection", "nllb", "--all", "--json"],
+            new Dictionary<string, string?>(Environment) { ["OMNIVEC_LANGUAGE"] = "de" });
+        Assert.True(fromEnvironment.ExitCode == 0, fromEnvironment.StdErr);
+        AssertScoresEqualReference([.. JsonDocument.Parse(fromEnvironment.StdOut).RootElement.GetProperty("results").EnumerateArray()], german, images);
+        (float[] english, _, _) = Reference("tiny-nllb-clip.json", "ein Hund am Strand");
+        AssertScoresEqualReference(await SearchAsync("ein Hund am Strand", "--model", nllb, "--collection", "nllb"), english, images);
+
+        CliResult unknown = await CliRunner.RunAsync(["search", "ein Hund am Strand", "--model", nllb, "--collection", "nllb", "--language", "xx"], Environment);
+        Assert.Equal(1, unknown.ExitCode);
+        Assert.Contains("Language 'xx' is not one this model knows", unknown.StdErr);
+        Assert.Contains("deu_Latn", unknown.StdErr);
+        Assert.Empty(unknown.StdOut);
+    }
+}
