@@ -79,6 +79,11 @@ public static class HubDefaults
             Family = ModelFamily.MClip,
             Languages = "multilingual (XLM-R)",
         },
+        new("immich-app/nllb-clip-base-siglip__v1", ClipLayoutKind.Immich, 768, "NLLB-CLIP: an NLLB-200 text tower matched to SigLIP B/16 images; the query's language is told with --language (FLORES-200, e.g. deu_Latn or de)")
+        {
+            Family = ModelFamily.NllbClip,
+            Languages = "multilingual (201 FLORES-200 languages)",
+        },
         new("Xenova/clap-htsat-unfused", ClipLayoutKind.TransformersJs, 512, "LAION CLAP: sounds found by describing them; recordings in 10 s windows")
         {
             Family = ModelFamily.Clap,
