@@ -100,9 +100,9 @@ public sealed class FamilyLoadingTests(ModelFixture models) : IDisposable
     public void An_unknown_Immich_tokenizer_class_is_refused()
     {
         string pack = CopyPack(ModelFixture.MclipModel);
-        File.WriteAllText(Path.Combine(pack, "textual", "tokenizer_config.json"), """{"tokenizer_class": "NllbTokenizer"}""");
+        File.WriteAllText(Path.Combine(pack, "textual", "tokenizer_config.json"), """{"tokenizer_class": "BertTokenizer"}""");
         var error = Assert.Throws<ModelConfigurationException>(() => ClipEmbeddingGenerator.Load(pack));
-        Assert.Contains("NllbTokenizer", error.Message);
+        Assert.Contains("BertTokenizer", error.Message);
     }
 
     [Fact]
