@@ -196,8 +196,9 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
             : modelDirectory;
         return family switch
         {
-            // SigLIP 2's fixed-resolution packs are SigLIP graphs with Gemma's tokenizer, named by tokenizer_config.json.
-            ModelFamily.Siglip => SentencePieceTextTokenizer.FromDirectory(tokenizerDirectory, SentencePieceTextTokenizer.SiglipSchemeOf(tokenizerDirectory),
+            // SigLIP 2's fixed-resolution packs are SigLIP graphs with Gemma's tokenizer, named by tokenizer_config.json
+            // (FromDirectory picks Gemma's rules then).
+            ModelFamily.Siglip => SentencePieceTextTokenizer.FromDirectory(tokenizerDirectory, SentencePieceScheme.Siglip,
                 files.Kind == ClipLayoutKind.Immich ? ImmichContextLength(modelDirectory) : null),
             // Immich pads M-CLIP text to text_cfg.context_length (77 when absent), not to XLM-R's 512.
             ModelFamily.MClip => SentencePieceTextTokenizer.FromDirectory(tokenizerDirectory, SentencePieceScheme.XlmRoberta,

@@ -83,6 +83,19 @@ public sealed class MultilingualCliTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData("tiny-siglip-immich", "tiny-siglip.json")]
+    [InlineData("tiny-siglip2-immich", "tiny-siglip2.json")]
+    public async Task Index_Pictures_with_an_Immich_SigLIP_pack_gives_the_scores_of_the_same_weights_in_PyTorch(string pack, string reference)
+    {
+        // Immich's SigLIP exports carry no logit_scale/logit_bias, so there is no probability to report.
+        await IndexPicturesAsync(Pack(pack), "immich");
+        (float[] text, Dictionary<string, float[]> images, _) = Reference(reference, "ein Hund am Strand");
+        JsonElement[] results = await SearchAsync("ein Hund am Strand", "--model", Pack(pack), "--collection", "immich");
+        AssertScoresEqualReference(results, text, images);
+        Assert.All(results, hit => Assert.False(hit.TryGetProperty("probability", out _)));
+    }
+
     [Fact]
     public async Task Search_ein_Hund_am_Strand_with_the_M_CLIP_pack()
     {

@@ -228,3 +228,33 @@ public sealed class NllbClipConformanceTests(ModelFixture models, ITestOutputHel
 
     protected override ModelFamily ExpectedFamily => ModelFamily.NllbClip;
 }
+
+/// <summary>
+/// SigLIP in Immich's layout (tests/fixtures/models/tiny-siglip-immich, made by tools/make_immich_siglip_test_models.py
+/// from tiny-siglip-hf's graphs: same weights, `text` int32 [1, 64] in, normalised `embedding` out, only tokenizer.json
+/// as tokenizer) against the PyTorch reference of the Transformers.js pack.
+/// </summary>
+[Collection(ModelCollection.Name)]
+public sealed class SiglipImmichConformanceTests(ModelFixture models, ITestOutputHelper output) : FamilyConformanceTests(output)
+{
+    private static readonly Lazy<FamilyReference> s_reference = new(() => FamilyReference.Load("tiny-siglip.json"));
+
+    protected override ClipEmbeddingGenerator Model => models.SiglipImmich;
+
+    protected override FamilyReference Reference => s_reference.Value;
+
+    protected override ModelFamily ExpectedFamily => ModelFamily.Siglip;
+}
+
+/// <summary>SigLIP 2 in Immich's layout (tests/fixtures/models/tiny-siglip2-immich) against the Transformers.js pack's PyTorch reference.</summary>
+[Collection(ModelCollection.Name)]
+public sealed class Siglip2ImmichConformanceTests(ModelFixture models, ITestOutputHelper output) : FamilyConformanceTests(output)
+{
+    private static readonly Lazy<FamilyReference> s_reference = new(() => FamilyReference.Load("tiny-siglip2.json"));
+
+    protected override ClipEmbeddingGenerator Model => models.Siglip2Immich;
+
+    protected override FamilyReference Reference => s_reference.Value;
+
+    protected override ModelFamily ExpectedFamily => ModelFamily.Siglip;
+}

@@ -84,8 +84,9 @@ public sealed class FamilyLoadingTests(ModelFixture models) : IDisposable
     public void SigLIP_2_uses_Gemma_rules_case_folded_but_punctuation_and_spaces_kept_and_probabilities_from_its_graph()
     {
         // The tokenizer class decides the rules: the same text differs between SigLIP's and Gemma's clean-up.
-        Assert.Equal(SentencePieceScheme.Gemma, SentencePieceTextTokenizer.SiglipSchemeOf(ModelFixture.Siglip2Model));
-        Assert.Equal(SentencePieceScheme.Siglip, SentencePieceTextTokenizer.SiglipSchemeOf(ModelFixture.SiglipModel));
+        Assert.Equal(SentencePieceScheme.Gemma, Assert.IsType<SentencePieceTextTokenizer>(models.Siglip2.Tokenizer).Scheme);
+        Assert.Equal(SentencePieceScheme.Siglip, Assert.IsType<SentencePieceTextTokenizer>(models.Siglip.Tokenizer).Scheme);
+        Assert.Equal(SentencePieceScheme.Gemma, SentencePieceTextTokenizer.FromDirectory(ModelFixture.Siglip2Model, SentencePieceScheme.Siglip).Scheme);
         Assert.Equal(64, models.Siglip2.Tokenizer.ContextLength); // tokenizer_config.json has transformers' huge sentinel
         Assert.NotEqual(models.Siglip2.EmbedTexts(["a dog, a cat"])[0], models.Siglip2.EmbedTexts(["a dog a cat"])[0]);
         Assert.Equal(models.Siglip2.EmbedTexts(["A DOG"])[0], models.Siglip2.EmbedTexts(["a dog"])[0]);

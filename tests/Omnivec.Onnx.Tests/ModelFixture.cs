@@ -9,9 +9,13 @@ public sealed class ModelFixture : IDisposable
     private readonly Lazy<ClipEmbeddingGenerator> _mclip = new(() => ClipEmbeddingGenerator.Load(MclipModel, new ClipModelOptions { MaxBatchSize = 4 }));
     private readonly Lazy<ClipEmbeddingGenerator> _siglip2 = new(() => ClipEmbeddingGenerator.Load(Siglip2Model, new ClipModelOptions { MaxBatchSize = 4 }));
     private readonly Lazy<ClipEmbeddingGenerator> _nllb = new(() => ClipEmbeddingGenerator.Load(NllbModel));
+    private readonly Lazy<ClipEmbeddingGenerator> _siglipImmich = new(() => ClipEmbeddingGenerator.Load(SiglipImmichModel));
+    private readonly Lazy<ClipEmbeddingGenerator> _siglip2Immich = new(() => ClipEmbeddingGenerator.Load(Siglip2ImmichModel));
 
     public static string SiglipModel => Path.Combine(Omnivec.Tests.TestPaths.Fixtures, "models", "tiny-siglip-hf");
     public static string MclipModel => Path.Combine(Omnivec.Tests.TestPaths.Fixtures, "models", "tiny-mclip-immich");
+    public static string SiglipImmichModel => Path.Combine(Omnivec.Tests.TestPaths.Fixtures, "models", "tiny-siglip-immich");
+    public static string Siglip2ImmichModel => Path.Combine(Omnivec.Tests.TestPaths.Fixtures, "models", "tiny-siglip2-immich");
     public static string NllbModel => Path.Combine(Omnivec.Tests.TestPaths.Fixtures, "models", "tiny-nllb-clip-immich");
     public static string Siglip2Model => Path.Combine(Omnivec.Tests.TestPaths.Fixtures, "models", "tiny-siglip2-hf");
 
@@ -21,6 +25,8 @@ public sealed class ModelFixture : IDisposable
     public ClipEmbeddingGenerator Mclip => _mclip.Value;
     public ClipEmbeddingGenerator Siglip2 => _siglip2.Value;
     public ClipEmbeddingGenerator Nllb => _nllb.Value;
+    public ClipEmbeddingGenerator SiglipImmich => _siglipImmich.Value;
+    public ClipEmbeddingGenerator Siglip2Immich => _siglip2Immich.Value;
 
     public void Dispose()
     {
@@ -29,7 +35,7 @@ public sealed class ModelFixture : IDisposable
             _hf.Value.Dispose();
         }
 
-        foreach (Lazy<ClipEmbeddingGenerator> model in new[] { _immich, _siglip, _mclip, _siglip2, _nllb })
+        foreach (Lazy<ClipEmbeddingGenerator> model in new[] { _immich, _siglip, _mclip, _siglip2, _nllb, _siglipImmich, _siglip2Immich })
         {
             if (model.IsValueCreated)
             {

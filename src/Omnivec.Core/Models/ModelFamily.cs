@@ -40,8 +40,9 @@ public static class ModelFamilyDetector
 
     /// <summary>
     /// Reads the family from the pack's files: Transformers.js packs by config.json <c>model_type</c> (else
-    /// tokenizer_config.json <c>tokenizer_class</c>); Immich packs by textual/tokenizer_config.json <c>tokenizer_class</c>
-    /// (else config.json <c>text_cfg.hf_tokenizer_name</c>, and OpenCLIP's built-in CLIP tokenizer when it names none).
+    /// tokenizer_config.json <c>tokenizer_class</c>); Immich packs by config.json <c>text_cfg.hf_tokenizer_name</c> naming
+    /// a SigLIP tokenizer, else textual/tokenizer_config.json <c>tokenizer_class</c> (else <c>hf_tokenizer_name</c>, and
+    /// OpenCLIP's built-in CLIP tokenizer when it names none).
     /// </summary>
     /// <exception cref="ModelConfigurationException">The files name a family Omnivec does not support, or name none.</exception>
     public static ModelFamily Detect(string directory, ClipModelFiles files)
@@ -81,6 +82,15 @@ public static class ModelFamilyDetector
 
     private static ModelFamily DetectImmich(string directory)
     {
+        // OpenCLIP's SigLIP configs name timm's tokenizer (timm/ViT-B-16-SigLIP: a T5-style SentencePiece tokenizer;
+        // timm/ViT-B-16-SigLIP2: Gemma's), whose tokenizer_class alone does not tell the family.
+        string config = Path.Combine(directory, "config.json");
+        if (ReadObject(config, "text_cfg") is { } text && text.TryGetProperty("hf_tokenizer_name", out JsonElement hf) && hf.ValueKind == JsonValueKind.String
+            && hf.GetString()!.Contains("siglip", StringComparison.OrdinalIgnoreCase))
+        {
+            return ModelFamily.Siglip;
+        }
+
         string tokenizerConfig = Path.Combine(directory, "textual", "tokenizer_config.json");
         if (ReadString(tokenizerConfig, "tokenizer_class") is { } tokenizerClass)
         {

@@ -48,27 +48,10 @@ public enum SentencePieceScheme
 /// </remarks>
 public sealed class SentencePieceTextTokenizer : ITextTokenizer
 {
-    /// <summary>
-    /// The SentencePiece scheme a SigLIP-family pack's tokenizer_config.json <c>tokenizer_class</c> names: Gemma's
-    /// (<c>GemmaTokenizer</c>, <c>Siglip2Tokenizer</c>: SigLIP 2) or SigLIP's own (anything else, e.g. <c>SiglipTokenizer</c>).
-    /// </summary>
-    /// <param name="directory">The folder holding tokenizer_config.json.</param>
-    public static SentencePieceScheme SiglipSchemeOf(string directory)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(directory);
-        JsonElement config = ReadConfig(Path.Combine(directory, "tokenizer_config.json"));
-        string? name = config.ValueKind == JsonValueKind.Object && config.TryGetProperty("tokenizer_class", out JsonElement c) && c.ValueKind == JsonValueKind.String
-            ? c.GetString()
-            : null;
-        return name is "GemmaTokenizer" or "GemmaTokenizerFast" or "Siglip2Tokenizer" or "Siglip2TokenizerFast"
-            ? SentencePieceScheme.Gemma
-            : SentencePieceScheme.Siglip;
-    }
-
     /// <summary>The SentencePiece model file names packs use, in the order they are tried.</summary>
     public static readonly IReadOnlyList<string> ModelFileNames = ["spiece.model", "sentencepiece.bpe.model", "tokenizer.model"];
 
-    private const int XlmrBos = 0, XlmrPad = 1, XlmrEos = 2, XlmrUnk = 3, FairseqOffset = 1;
+    private const int XlmrBos = 0, XlmrPad = 1, XlmrEos = 2, XlmrUnk = 3;
 
     private readonly SentencePieceTokenizer _sp;
     private readonly SentencePieceBpe? _bpe;
@@ -77,9 +60,14 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
 
     private readonly IReadOnlyDictionary<string, int>? _languageIds;
 
+    // fairseq's shift of SentencePiece ids (XLM-R, NLLB): 1 for a SentencePiece model file; 0 for a vocabulary read
+    // from tokenizer.json, which already lists the pieces in fairseq's order.
+    private readonly int _fairseqOffset = 1;
+
     private SentencePieceTextTokenizer(SentencePieceTokenizer sp, SentencePieceBpe? bpe, SentencePieceScheme scheme, int contextLength, int padId, int eosId, bool lowerCase,
-        TextLanguages? languages = null, IReadOnlyDictionary<string, int>? languageIds = null)
+        TextLanguages? languages = null, IReadOnlyDictionary<string, int>? languageIds = null, int fairseqOffset = 1)
     {
+        _fairseqOffset = fairseqOffset;
         Languages = languages;
         _languageIds = languageIds;
         _sp = sp;
@@ -104,35 +92,54 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
     public int PadTokenId { get; }
 
     /// <summary>
-    /// Loads the SentencePiece model (<see cref="ModelFileNames"/>) and tokenizer_config.json from <paramref name="directory"/>.
-    /// <paramref name="contextLength"/> overrides tokenizer_config.json's model_max_length (Immich packs set it in config.json).
+    /// Loads the SentencePiece model (<see cref="ModelFileNames"/>, else a Unigram model from tokenizer.json) and
+    /// tokenizer_config.json from <paramref name="directory"/>. <paramref name="contextLength"/> overrides
+    /// tokenizer_config.json's model_max_length (Immich packs set it in config.json). A <see cref="SentencePieceScheme.Siglip"/>
+    /// pack whose tokenizer_config.json names Gemma's tokenizer (<c>GemmaTokenizer</c>, <c>Siglip2Tokenizer</c>: SigLIP 2)
+    /// gets the <see cref="SentencePieceScheme.Gemma"/> rules.
     /// </summary>
     /// <exception cref="ModelConfigurationException">No model file, an unreadable or malformed one, or a vocabulary without the tokens the scheme needs.</exception>
     public static SentencePieceTextTokenizer FromDirectory(string directory, SentencePieceScheme scheme, int? contextLength = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         string? modelPath = ModelFileNames.Select(n => Path.Combine(directory, n)).FirstOrDefault(File.Exists);
-        if (modelPath is null)
+        string tokenizerJson = Path.Combine(directory, "tokenizer.json");
+        bool fromJson = modelPath is null && File.Exists(tokenizerJson);
+        if (modelPath is null && !fromJson)
         {
-            string hint = File.Exists(Path.Combine(directory, "tokenizer.json"))
-                ? " (only tokenizer.json is present; Omnivec reads the SentencePiece model file itself)"
-                : "";
             throw new ModelConfigurationException(
-                $"No SentencePiece tokenizer in '{directory}': looked for {string.Join(", ", ModelFileNames)}{hint}.");
+                $"No SentencePiece tokenizer in '{directory}': looked for {string.Join(", ", ModelFileNames)} and tokenizer.json.");
         }
 
         JsonElement config = ReadConfig(Path.Combine(directory, "tokenizer_config.json"));
+        if (scheme == SentencePieceScheme.Siglip && config.ValueKind == JsonValueKind.Object && config.TryGetProperty("tokenizer_class", out JsonElement c)
+            && c.ValueKind == JsonValueKind.String && c.GetString() is "GemmaTokenizer" or "GemmaTokenizerFast" or "Siglip2Tokenizer" or "Siglip2TokenizerFast")
+        {
+            scheme = SentencePieceScheme.Gemma;
+        }
+
         SentencePieceTokenizer sp;
         SentencePieceBpe? bpe;
         try
         {
-            var info = new FileInfo(modelPath);
-            if (info.Length > 64L << 20)
+            byte[] bytes;
+            if (fromJson)
             {
-                throw new ModelConfigurationException($"{modelPath}: {info.Length:N0} bytes is too large for a SentencePiece model.");
+                modelPath = tokenizerJson;
+                bytes = TokenizerJsonModel.ToSentencePiece(tokenizerJson);
+            }
+            else
+            {
+                var info = new FileInfo(modelPath!);
+                if (info.Length > 64L << 20)
+                {
+                    throw new ModelConfigurationException($"{modelPath}: {info.Length:N0} bytes is too large for a SentencePiece model.");
+                }
+
+                bytes = File.ReadAllBytes(modelPath!);
             }
 
-            byte[] bytes = WithValidBosId(File.ReadAllBytes(modelPath));
+            bytes = WithValidBosId(bytes);
             using var stream = new MemoryStream(bytes);
             sp = SentencePieceTokenizer.Create(stream, addBeginningOfSentence: false, addEndOfSentence: false);
 
@@ -154,26 +161,26 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
         if (scheme == SentencePieceScheme.Siglip)
         {
             bool lower = !(config.ValueKind == JsonValueKind.Object && config.TryGetProperty("do_lower_case", out JsonElement l) && l.ValueKind == JsonValueKind.False);
-            int eos = PieceId(sp, TokenName(config, "eos_token") ?? "</s>", modelPath);
-            int pad = PieceId(sp, TokenName(config, "pad_token") ?? "</s>", modelPath);
+            int eos = PieceId(sp, TokenName(config, "eos_token") ?? "</s>", modelPath!);
+            int pad = PieceId(sp, TokenName(config, "pad_token") ?? "</s>", modelPath!);
             return new SentencePieceTextTokenizer(sp, bpe, scheme, context, pad, eos, lower);
         }
 
         if (scheme == SentencePieceScheme.Gemma)
         {
             // SigLIP 2 was trained on lower-cased text; Gemma's tokenizer itself does not lower-case, so the family does.
-            int eos = PieceId(sp, TokenName(config, "eos_token") ?? "<eos>", modelPath);
-            int pad = PieceId(sp, TokenName(config, "pad_token") ?? "<pad>", modelPath);
+            int eos = PieceId(sp, TokenName(config, "eos_token") ?? "<eos>", modelPath!);
+            int pad = PieceId(sp, TokenName(config, "pad_token") ?? "<pad>", modelPath!);
             return new SentencePieceTextTokenizer(sp, bpe, scheme, context, pad, eos, lowerCase: true);
         }
 
         if (scheme == SentencePieceScheme.Nllb)
         {
             (TextLanguages languages, Dictionary<string, int> ids) = NllbLanguages.Read(directory, config, sp.Vocabulary.Count);
-            return new SentencePieceTextTokenizer(sp, bpe, scheme, context, XlmrPad, XlmrEos, lowerCase: false, languages, ids);
+            return new SentencePieceTextTokenizer(sp, bpe, scheme, context, XlmrPad, XlmrEos, lowerCase: false, languages, ids, fromJson ? 0 : 1);
         }
 
-        return new SentencePieceTextTokenizer(sp, bpe, scheme, context, XlmrPad, XlmrEos, lowerCase: false);
+        return new SentencePieceTextTokenizer(sp, bpe, scheme, context, XlmrPad, XlmrEos, lowerCase: false, fairseqOffset: fromJson ? 0 : 1);
     }
 
     /// <inheritdoc />
@@ -194,7 +201,7 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
             int unknown = _sp.UnknownId;
             for (int i = 0; i < count; i++)
             {
-                destination[n++] = words[i] == unknown ? XlmrUnk : words[i] + FairseqOffset;
+                destination[n++] = words[i] == unknown ? XlmrUnk : words[i] + _fairseqOffset;
             }
 
             destination[n++] = XlmrEos;
@@ -220,7 +227,7 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
             int unk = _sp.UnknownId;
             for (int i = 0; i < take; i++)
             {
-                destination[n++] = pieces[i] == unk ? XlmrUnk : pieces[i] + FairseqOffset;
+                destination[n++] = pieces[i] == unk ? XlmrUnk : pieces[i] + _fairseqOffset;
             }
 
             destination[n++] = XlmrEos;
