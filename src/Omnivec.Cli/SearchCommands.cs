@@ -271,14 +271,7 @@ internal static class SearchCommands
     {
         writer.WriteStartObject();
         writer.WriteNumber("rank", rank);
-        if (float.IsFinite(hit.Score))
-        {
-            writer.WriteNumber("score", hit.Score);
-        }
-        else
-        {
-            writer.WriteNull("score");
-        }
+        writer.WriteNumber("score", hit.Score);
 
         if (textMatch)
         {

@@ -53,6 +53,7 @@ internal sealed class McpTools(IMcpCollectionHost host, ILogger logger)
           "min_score": {"type": "number", "minimum": -1, "maximum": 1, "description": "Only results with at least this cosine score (an absolute floor on top of the automatic cutoff)."},
           "all": {"type": "boolean", "default": false, "description": "Turn the automatic relevance cutoff off: return the nearest items even when none stands out."},
           "sort": {"type": "string", "enum": ["score", "date", "-date", "newest", "path"], "default": "score", "description": "Order of what passes the cutoff: score, date (oldest first), -date/newest (newest first), path. Date is the capture time, else the file time."},
+          "mode": {"type": "string", "enum": ["hybrid", "vector", "text"], "default": "hybrid", "description": "hybrid: the picture's meaning fused with the words of file names, folders, camera models and captions (a photo whose name or camera contains every word of 'query' is a match, e.g. IMG_0042 or 'canon'); vector: meaning only; text: names and metadata only."},
           {{{TypeArgument}}},
           "per_video": {"type": "integer", "minimum": 1, "description": "At most this many moments of each video (1: its best moment)."},
           "language": {"type": "string", "description": "Language of the words, for models that take one (NLLB-CLIP): a FLORES-200 code such as deu_Latn, or a language code such as de or zh-TW. Default: the model's own (eng_Latn); models that read any language ignore it."}},
@@ -66,6 +67,8 @@ internal sealed class McpTools(IMcpCollectionHost host, ILogger logger)
           "no_match": {"type": "boolean", "description": "True when the cutoff left nothing: no item stands out for this query (call again with all=true for the nearest anyway)."},
           "threshold": {"type": "number", "description": "The score a result needed (automatic cutoff or min_score), when one applied."},
           "passed": {"type": "integer", "description": "How many items passed the threshold (may exceed the results returned)."},
+          "mode": {"type": "string", "enum": ["hybrid", "vector", "text"], "description": "The retrieval used (hybrid becomes vector for a query without words)."},
+          "text_matches": {"type": "array", "items": {"type": "integer"}, "description": "Ids of the results whose file name, folder, camera or caption contains every word of the query."},
           "results": {"type": "array", "items": {{{HitSchema}}} }},
          "required": ["collection", "query", "no_match", "results"]}
         """;
@@ -160,6 +163,7 @@ internal sealed class McpTools(IMcpCollectionHost host, ILogger logger)
             AutomaticCutoff = !(args.Bool("all") ?? false),
             Order = RankedSearchOptions.ParseOrder(args.String("sort") ?? "score", "search: 'sort'"),
             PerVideo = args.Integer("per_video", 1, MaxLimit),
+            Retrieval = RankedSearchOptions.ParseRetrieval(args.String("mode") ?? "hybrid", "search: 'mode'"),
         };
         using McpCollectionLease lease = Open(args);
         IVectorCollection collection = lease.Collection;
@@ -206,14 +210,23 @@ internal sealed class McpTools(IMcpCollectionHost host, ILogger logger)
                 writer.WriteNumber("passed", found.Passed);
             }
 
+            writer.WriteString("mode", found.Retrieval.ToString().ToLowerInvariant());
+            writer.WriteStartArray("text_matches");
+            foreach (SearchHit hit in found.Hits.Where(h => found.TextMatches.Contains(h.Item.Id)))
+            {
+                writer.WriteNumberValue(hit.Item.Id);
+            }
+
+            writer.WriteEndArray();
             WriteHits(writer, collection.Name, found.Hits);
             writer.WriteEndObject();
         });
         var summary = new StringBuilder();
         if (found.NoMatch)
         {
-            summary.Append(CultureInfo.InvariantCulture,
-                $"No match for {query} in collection '{collection.Name}': nothing scores above {found.Threshold:F4}. Call search again with all=true to see the nearest items anyway.");
+            summary.Append(found.Retrieval == RetrievalMode.Text
+                ? $"No match for {query} in collection '{collection.Name}': no file name, folder, camera or caption contains every word. Call search again with mode=hybrid to search by meaning too."
+                : string.Create(CultureInfo.InvariantCulture, $"No match for {query} in collection '{collection.Name}': nothing scores above {found.Threshold:F4}{(found.Retrieval == RetrievalMode.Hybrid ? " and no file name, folder, camera or caption contains every word" : "")}. Call search again with all=true to see the nearest items anyway."));
         }
         else
         {

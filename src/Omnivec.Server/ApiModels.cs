@@ -39,6 +39,9 @@ internal sealed record SearchResponse(string Collection, IReadOnlyList<SearchRes
 
     public bool NoMatch { get; init; }
 
+    /// <summary>The retrieval used: hybrid, vector or text (hybrid becomes vector for a query without words).</summary>
+    public string? Mode { get; init; }
+
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public float? Threshold { get; init; }
 
@@ -65,6 +68,10 @@ internal sealed record SearchResult(long Id, float Score, string Path, string Na
     /// API keys it is signed and short-lived, so a player can fetch it without the Authorization header.
     /// </summary>
     public string? ContentUrl { get; init; }
+
+    /// <summary>True when the item's file name, folder, camera or caption contains every word of the query (found by the lexical index).</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public bool? TextMatch { get; init; }
 }
 
 internal sealed record ClassifyResponse(IReadOnlyList<ClassifyLabel> Labels);
@@ -135,6 +142,8 @@ internal sealed record EmbeddingInput(string? Text, string? Image)
 /// normalised again). all: no automatic relevance cutoff (the default for the single-term forms, which keep answering
 /// with the nearest items; a query is cut by default, as the CLI does). min_score: an absolute floor on the cosine score.
 /// sort: score, date (oldest first), -date (newest first) or path. per_video: at most this many moments of each video.
+/// mode: hybrid (default: the vector ranking fused with the lexical index of file names, folders, cameras and captions;
+/// an item containing every word of the query passes the cutoff), vector (the embedding only) or text (the lexical index only).
 /// </summary>
 internal sealed record SearchRequest(string? Collection, string? Text, string? Image, long? ItemId, int? TopK, int? Ef, SearchFilterRequest? Filter)
 {
@@ -155,6 +164,9 @@ internal sealed record SearchRequest(string? Collection, string? Text, string? I
 
     /// <summary>The language of the text terms, for models that take one (NLLB-CLIP): a FLORES-200 code (deu_Latn) or a language code (de, zh-TW); ignored by models that read any language.</summary>
     public string? Language { get; init; }
+
+    /// <summary>hybrid (default), vector or text: which rankings the search uses.</summary>
+    public string? Mode { get; init; }
 }
 
 /// <summary>One term of a query: exactly one of text, image (base64, a data URL or an allowed http(s) URL) or item_id; weight defaults to 1 (negative: "less like this").</summary>

@@ -37,6 +37,7 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
                 All = FormValue(form, "all") is { } allText ? ParseBool(allText, "all") : null,
                 Sort = FormValue(form, "sort"),
                 Language = FormValue(form, "language"),
+                Mode = FormValue(form, "mode"),
             };
             image = form.Files.GetFile("image") is { } file ? await ReadFileAsync(file, cancellationToken).ConfigureAwait(false) : null;
             audio = form.Files.GetFile("audio") is { } recording ? await ReadFileAsync(recording, cancellationToken).ConfigureAwait(false) : null;
@@ -89,6 +90,7 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
             AutomaticCutoff = !(request.All ?? single),
             Order = request.Sort is { } sort ? RankedSearchOptions.ParseOrder(sort, "'sort'") : ResultOrder.Score,
             PerVideo = CheckRange(request.PerVideo, "per_video", 1, MaxTop),
+            Retrieval = request.Mode is { } mode ? RankedSearchOptions.ParseRetrieval(mode, "'mode'") : RetrievalMode.Hybrid,
         };
 
         // Terms that need the network or the disk are read before the collection is held.
@@ -184,11 +186,14 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
         string prefix = "/v1/collections/" + Uri.EscapeDataString(collection.Name) + "/items/";
         // A match probability only makes sense for one description (sigmoid-trained models).
         SigmoidScoreCalibration? calibration = terms is [{ Kind: QueryTermKind.Text, Weight: 1f }] ? embedder.Calibration : null;
-        SearchResult[] results = found.Hits.Select(h => ToResult(h, collection.Name, prefix, calibration)).ToArray();
+        SearchResult[] results = found.Hits
+            .Select(h => ToResult(h, collection.Name, prefix, calibration) with { TextMatch = found.TextMatches.Contains(h.Item.Id) ? true : null })
+            .ToArray();
         return TypedResults.Ok(new SearchResponse(collection.Name, results)
         {
             Query = searchQuery.ToString(),
             NoMatch = found.NoMatch,
+            Mode = found.Retrieval.ToString().ToLowerInvariant(),
             Threshold = found.Threshold,
             Passed = found.Threshold is null ? null : found.Passed,
         });

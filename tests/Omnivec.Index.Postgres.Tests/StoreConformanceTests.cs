@@ -305,6 +305,7 @@ public abstract class StoreConformanceTests
             Item("/photos/misc/IMG_1042.jpg", 2) with { Camera = "Canon PowerShot G7 X" },
             Item("/photos/misc/café.jpg", 3) with { Camera = null, Caption = "Été à Paris, \"quoted\" text" },
             Item("/photos/misc/clip.mp4#t=3.2,6.8", 4) with { Camera = null, MediaType = "video/mp4" },
+            Item("/store/uploads/3f2a9c-77b1.jpg", 5) with { Extra = new Dictionary<string, string> { ["name"] = "Holiday Snap.jpg" } },
         };
         for (int i = 0; i < noise; i++)
         {
@@ -354,6 +355,7 @@ public abstract class StoreConformanceTests
             Assert.Equal(["café.jpg"], Names("CAFÉ"));
             Assert.Equal(["café.jpg"], Names("ete paris"));
             Assert.Equal(["clip.mp4#t=3.2,6.8"], Names("clip.mp4"));
+            Assert.Equal(["3f2a9c-77b1.jpg"], Names("holiday snap")); // an upload, by the name it was uploaded with
             Assert.Empty(Names("2"));
             Assert.Equal(["IMG_1042.jpg"], Names("canon", new SearchFilter { PathPrefix = "/photos/misc/" }));
             Assert.Empty(Names("canon", new SearchFilter { MinWidth = 5000 }));

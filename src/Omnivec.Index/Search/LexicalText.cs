@@ -94,7 +94,10 @@ internal static class LexicalText
         }
 
         int slash = Math.Max(path.LastIndexOf('/'), path.LastIndexOf('\\'));
-        string name = slash >= 0 ? path[(slash + 1)..] : path;
+        // An upload is stored under a content-derived file name; the name a person knows is in Extra["name"].
+        string name = item.Extra is { } named && named.TryGetValue("name", out string? given) && !string.IsNullOrWhiteSpace(given)
+            ? given
+            : slash >= 0 ? path[(slash + 1)..] : path;
         string folder = slash > 0 ? path[..slash] : "";
         string? caption = item.Caption;
         if (item.Extra is { Count: > 0 } extra)

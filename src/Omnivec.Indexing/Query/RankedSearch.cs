@@ -241,9 +241,14 @@ public static class RankedSearch
                 textMatches.Add(hit.Item.Id);
             }
 
-            fused[hit.Item.Id] = fused.TryGetValue(hit.Item.Id, out (SearchHit Hit, double Score) known)
-                ? (known.Hit, known.Score + add)
-                : (new SearchHit(hit.Item, Cosine(collection, query.Vector, hit.Item.Id)), add);
+            if (fused.TryGetValue(hit.Item.Id, out (SearchHit Hit, double Score) known))
+            {
+                fused[hit.Item.Id] = (known.Hit, known.Score + add);
+            }
+            else if (Cosine(collection, query.Vector, hit.Item.Id) is float cosine)
+            {
+                fused[hit.Item.Id] = (new SearchHit(hit.Item, cosine), add);
+            }
         }
 
         bool thresholded = !float.IsNegativeInfinity(threshold);
@@ -273,6 +278,7 @@ public static class RankedSearch
         bool everything = !options.AutomaticCutoff && options.MinScore is null;
         int depth = everything ? Math.Min(Collection.MaxTop, options.Top * (options.PerVideo is int n ? Math.Max(4, 8 / n) : 1) + exclude.Count) : Collection.MaxTop;
         var textMatches = new HashSet<long>();
+        // Scores (cosines, read per item) are computed for what is shown, or for every candidate when --min-score needs them.
         var hits = new List<SearchHit>();
         foreach (TextHit hit in collection.SearchText(query.Words!, depth, options.Filter))
         {
@@ -281,8 +287,8 @@ public static class RankedSearch
                 continue;
             }
 
-            var scored = new SearchHit(hit.Item, Cosine(collection, query.Vector, hit.Item.Id));
-            if (options.MinScore is float min && scored.Score < min)
+            float score = float.NaN;
+            if (options.MinScore is float min && !(Cosine(collection, query.Vector, hit.Item.Id) is float cosine && (score = cosine) >= min))
             {
                 continue;
             }
@@ -292,11 +298,32 @@ public static class RankedSearch
                 textMatches.Add(hit.Item.Id);
             }
 
-            hits.Add(scored);
+            hits.Add(new SearchHit(hit.Item, score));
         }
 
         List<SearchHit> passing = [.. LimitPerVideo(hits, options.PerVideo)];
-        IReadOnlyList<SearchHit> shown = options.Order == ResultOrder.Score ? passing.Take(options.Top).ToArray() : Order(passing, options.Order).Take(options.Top).ToArray();
+        List<SearchHit> ordered = options.Order == ResultOrder.Score ? passing : Order(passing, options.Order);
+        var shown = new List<SearchHit>(Math.Min(options.Top, ordered.Count));
+        foreach (SearchHit hit in ordered)
+        {
+            if (shown.Count == options.Top)
+            {
+                break;
+            }
+
+            if (float.IsNaN(hit.Score))
+            {
+                if (Cosine(collection, query.Vector, hit.Item.Id) is float cosine)
+                {
+                    shown.Add(hit with { Score = cosine });
+                }
+            }
+            else
+            {
+                shown.Add(hit);
+            }
+        }
+
         return new RankedSearchResult(shown, options.MinScore, null, passing.Count)
         {
             Retrieval = RetrievalMode.Text,
@@ -304,9 +331,9 @@ public static class RankedSearch
         };
     }
 
-    /// <summary>The cosine of a stored item to the (unit) query, for items the vector ranking did not reach.</summary>
-    private static float Cosine(IVectorCollection collection, float[] query, long id) =>
-        collection.GetVector(id) is { } v && v.Length == query.Length ? System.Numerics.Tensors.TensorPrimitives.Dot(v, query) : float.NaN;
+    /// <summary>The cosine of a stored item to the (unit) query, for items the vector ranking did not reach; null when it was deleted meanwhile.</summary>
+    private static float? Cosine(IVectorCollection collection, float[] query, long id) =>
+        collection.GetVector(id) is { } v && v.Length == query.Length ? System.Numerics.Tensors.TensorPrimitives.Dot(v, query) : null;
 
     private static List<SearchHit> Order(List<SearchHit> hits, ResultOrder order) => order switch
     {
