@@ -47,7 +47,7 @@ public sealed class StdioMcpTests(ShapesStore shapes) : IClassFixture<ShapesStor
         Assert.Equal(["classify", "list_collections", "search", "similar"], tools.Select(t => t.Name).Order(StringComparer.Ordinal).ToArray());
         McpClientTool search = tools.Single(t => t.Name == "search");
         string[] arguments = search.ProtocolTool.InputSchema.GetProperty("properties").EnumerateObject().Select(p => p.Name).ToArray();
-        Assert.Superset(new HashSet<string> { "query", "plus", "minus", "min_score", "all", "sort", "limit", "type", "collection" }, arguments.ToHashSet());
+        Assert.Superset(new HashSet<string> { "query", "plus", "minus", "min_score", "all", "sort", "limit", "type", "collection", "mode" }, arguments.ToHashSet());
         Assert.NotNull(search.ProtocolTool.OutputSchema);
 
         // The algebra with the cutoff off: the same items with the same scores in the same order as `omnivec search --json`.
@@ -68,6 +68,19 @@ public sealed class StdioMcpTests(ShapesStore shapes) : IClassFixture<ShapesStor
         Assert.NotEmpty(ShapesStore.Ranking(redMcp));
         Assert.Equal(ShapesStore.Ranking(redCli), ShapesStore.Ranking(redMcp));
         Assert.Equal(redCli.GetProperty("threshold").GetSingle(), redMcp.GetProperty("threshold").GetSingle());
+
+        // A file name: hybrid (the default) finds it as a match by name, text mode finds only it, both as the CLI does.
+        JsonElement byNameMcp = Structured(await client.CallToolAsync("search", new Dictionary<string, object?> { ["query"] = "IMG_0007" }));
+        JsonElement byNameCli = await shapes.CliSearchAsync("IMG_0007");
+        Assert.Equal("hybrid", byNameMcp.GetProperty("mode").GetString());
+        Assert.False(byNameMcp.GetProperty("no_match").GetBoolean());
+        Assert.Equal(ShapesStore.Ranking(byNameCli), ShapesStore.Ranking(byNameMcp));
+        Assert.EndsWith("IMG_0007.png", byNameMcp.GetProperty("results")[0].GetProperty("path").GetString(), StringComparison.Ordinal);
+        Assert.Equal([ShapesStore.Ranking(byNameMcp)[0].Id], byNameMcp.GetProperty("text_matches").EnumerateArray().Select(e => e.GetInt64()));
+        JsonElement textMcp = Structured(await client.CallToolAsync("search", new Dictionary<string, object?> { ["query"] = "img_0007", ["mode"] = "text" }));
+        Assert.Equal(ShapesStore.Ranking(await shapes.CliSearchAsync("img_0007", "--mode", "text")), ShapesStore.Ranking(textMcp));
+        Assert.Single(ShapesStore.Ranking(textMcp));
+        Assert.Contains("'mode'", ErrorText(await client.CallToolAsync("search", new Dictionary<string, object?> { ["query"] = "red", ["mode"] = "fuzzy" })));
 
         // Nothing purple: "no match" in both, and the text summary says so.
         CallToolResult purple = await client.CallToolAsync("search", new Dictionary<string, object?> { ["query"] = "a purple star" });

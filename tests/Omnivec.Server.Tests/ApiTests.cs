@@ -414,6 +414,24 @@ public sealed class ApiTests(ServerFixture fixture) : IClassFixture<ServerFixtur
         await AssertProblem(await PostJson("/v1/search", """{"collection":"terms","query":"a dog","sort":"sideways"}"""), HttpStatusCode.BadRequest, "'sort'");
         await AssertProblem(await PostJson("/v1/search", """{"collection":"terms","query":"a dog","min_score":2}"""), HttpStatusCode.BadRequest, "min_score");
         await AssertProblem(await PostJson("/v1/search", """{"collection":"terms","query":"a dog","all":"yes"}"""), HttpStatusCode.BadRequest, "'all'");
+
+        // mode: hybrid (default) finds an upload by the name it was uploaded with even under a floor no picture clears;
+        // vector does not; text finds only by name; hostile words are plain words; an unknown mode is a 400.
+        JsonElement byName = await Json(await PostJson("/v1/search", """{"collection":"terms","query":"cat_chelsea","min_score":0.999}"""));
+        Assert.Equal("hybrid", byName.GetProperty("mode").GetString());
+        Assert.False(byName.GetProperty("no_match").GetBoolean());
+        JsonElement named = Assert.Single(byName.GetProperty("results").EnumerateArray());
+        Assert.Equal(catId, named.GetProperty("id").GetInt64());
+        Assert.True(named.GetProperty("text_match").GetBoolean());
+        Assert.Equal(VectorMath.Cosine(TestModel.Clip.EmbedTexts(["cat_chelsea"])[0], cat), named.GetProperty("score").GetSingle(), 4);
+        JsonElement vectorOnly = await Json(await PostJson("/v1/search", """{"collection":"terms","query":"cat_chelsea","min_score":0.999,"mode":"vector"}"""));
+        Assert.True(vectorOnly.GetProperty("no_match").GetBoolean());
+        Assert.Equal("vector", vectorOnly.GetProperty("mode").GetString());
+        JsonElement textOnly = await Json(await PostJson("/v1/search", """{"collection":"terms","query":"Chelsea","mode":"text"}"""));
+        Assert.Equal([catId], textOnly.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("id").GetInt64()));
+        JsonElement hostile = await Json(await PostJson("/v1/search", """{"collection":"terms","query":"NEAR(\"* -x:y' AND (","mode":"text"}"""));
+        Assert.True(hostile.GetProperty("no_match").GetBoolean());
+        await AssertProblem(await PostJson("/v1/search", """{"collection":"terms","query":"a dog","mode":"fuzzy"}"""), HttpStatusCode.BadRequest, "'mode'");
     }
 
     private static float Norm(float[] v) => MathF.Sqrt(v.Sum(x => x * x));
