@@ -224,7 +224,9 @@ public static class RankedSearch
             lexicalDepth = k;
         }
 
-        List<TextHit> lexical = [.. collection.SearchText(query.Words!, lexicalDepth, options.Filter).Where(h => !exclude.Contains(h.Item.Id))];
+        // "Less like this" items are not lifted by their names: the person asked for them to go down.
+        var avoided = new HashSet<long>(query.AvoidedItemIds);
+        List<TextHit> lexical = [.. collection.SearchText(query.Words!, lexicalDepth, options.Filter).Where(h => !exclude.Contains(h.Item.Id) && !avoided.Contains(h.Item.Id))];
         var fused = new Dictionary<long, (SearchHit Hit, double Score)>();
         for (int i = 0; i < ranked.Count; i++)
         {

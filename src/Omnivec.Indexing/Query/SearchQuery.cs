@@ -292,6 +292,7 @@ public sealed class SearchQuery
         int dims = collection.Space.Dimensions;
         float[] sum = new float[dims];
         var examples = new List<long>();
+        var avoided = new List<long>();
         foreach (QueryTerm term in Terms)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -302,7 +303,7 @@ public sealed class SearchQuery
                 {
                     QueryTermKind.Text => await embedText(term.Text!, cancellationToken).ConfigureAwait(false),
                     QueryTermKind.Image or QueryTermKind.Audio => await embedImage(term, cancellationToken).ConfigureAwait(false),
-                    _ => ItemVector(collection, term, examples),
+                    _ => ItemVector(collection, term, examples, avoided),
                 };
             }
             catch (OmnivecException e) when (!e.Message.StartsWith("Query term ", StringComparison.Ordinal) && e is not EmbeddingSpaceMismatchException)
@@ -333,10 +334,10 @@ public sealed class SearchQuery
         }
 
         TensorPrimitives.Divide(sum, total, sum);
-        return new ComposedQuery(sum, examples) { Words = Words };
+        return new ComposedQuery(sum, examples) { Words = Words, AvoidedItemIds = avoided };
     }
 
-    private static float[] ItemVector(IVectorCollection collection, QueryTerm term, List<long> examples)
+    private static float[] ItemVector(IVectorCollection collection, QueryTerm term, List<long> examples, List<long> avoided)
     {
         CollectionItem? item = term.ItemId is long id ? collection.Get(id) : VideoSegmentItems.Resolve(collection, term.ItemPath!);
         float[]? vector = item is null ? null : collection.GetVector(item.Id);
@@ -348,6 +349,10 @@ public sealed class SearchQuery
         if (term.Weight > 0)
         {
             examples.Add(item.Id);
+        }
+        else if (term.Weight < 0)
+        {
+            avoided.Add(item.Id);
         }
 
         return vector;
@@ -362,4 +367,7 @@ public sealed record ComposedQuery(float[] Vector, IReadOnlyList<long> ExampleIt
     /// text terms; null when it has none (an image, audio or item query), which makes a hybrid search a vector search.
     /// </summary>
     public string? Words { get; init; }
+
+    /// <summary>Items given with a negative weight ("less like this"): a name match does not lift them in a hybrid search.</summary>
+    public IReadOnlyList<long> AvoidedItemIds { get; init; } = [];
 }
