@@ -13,6 +13,7 @@ using Omnivec.Onnx;
 //   search    --data DIR --n N --repeats R --out FILE
 //   coldstart --model DIR --data DIR --n N --store DIR
 //   pgsearch  --uri postgresql://… --n N --dim D --queries Q --out FILE   (embedded store vs pgvector vector/halfvec)
+//   scenecuts [--photos DIR] [--out DIR] [--thresholds 6,8,…] [--ratios 0,3,…] (scene-cut threshold sweep: precision/recall, no timing)
 var a = new Args(args);
 return a.Mode switch
 {
@@ -20,12 +21,13 @@ return a.Mode switch
     "search" => Search.Run(a),
     "coldstart" => ColdStart.Run(a),
     "pgsearch" => PostgresBench.Run(a),
+    "scenecuts" => SceneCutBench.Run(a),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Omnivec.Bench embed|search|coldstart [options] (see bench/README.md)");
+    Console.Error.WriteLine("usage: Omnivec.Bench embed|search|coldstart|pgsearch|scenecuts [options] (see bench/README.md)");
     return 2;
 }
 

@@ -10,7 +10,12 @@ internal sealed class VideoOptions
 
     public Option<double?> SceneThreshold { get; } = new("--scene-threshold")
     {
-        Description = $"Content change (0-255, PySceneDetect's scale) that counts as a cut between shots (default {s_defaults.SceneThreshold}).",
+        Description = $"Content change (0-255, PySceneDetect's scale) a cut between shots must reach (default {s_defaults.SceneThreshold}).",
+    };
+
+    public Option<double?> SceneRatio { get; } = new("--scene-ratio")
+    {
+        Description = $"How many times its neighbouring frames' change a cut's change must be, so pans and shake are not cut (default {s_defaults.SceneRatio}; 0: a plain threshold).",
     };
 
     public Option<double?> SegmentMax { get; } = new("--segment-max")
@@ -26,6 +31,7 @@ internal sealed class VideoOptions
     public void AddTo(Command command)
     {
         command.Options.Add(SceneThreshold);
+        command.Options.Add(SceneRatio);
         command.Options.Add(SegmentMax);
         command.Options.Add(FramesPerSegment);
     }
@@ -37,6 +43,11 @@ internal sealed class VideoOptions
         if (parse.GetValue(SceneThreshold) is double threshold)
         {
             options.SceneThreshold = threshold;
+        }
+
+        if (parse.GetValue(SceneRatio) is double ratio)
+        {
+            options.SceneRatio = ratio;
         }
 
         if (parse.GetValue(SegmentMax) is double max)

@@ -54,6 +54,9 @@ public sealed class VideoSegmenter
     private readonly VideoSegmenterOptions _options;
     private readonly VideoReader _reader;
 
+    /// <summary>Frames on each side whose scores a cut must stand out from (chosen by the sweep in docs/video.md; 0.7 s at the default analysis rate).</summary>
+    internal const int SceneWindow = 7;
+
     /// <summary>Creates a segmenter with the given options and reader (defaults when null).</summary>
     public VideoSegmenter(VideoSegmenterOptions? options = null, VideoReader? reader = null)
     {
@@ -83,11 +86,9 @@ public sealed class VideoSegmenter
     {
         ArgumentNullException.ThrowIfNull(info);
         double fps = info.FrameRate > 0 ? Math.Min(_options.AnalysisFps, info.FrameRate) : _options.AnalysisFps;
-        var detector = new ContentDetector();
         var reservoir = new Reservoir(Math.Max(8, 2 * _options.FramesPerSegment));
         int index = 0;
         double segmentStart = 0;
-        double shotStart = 0;
         bool startsAtCut = false;
         double lastTime = 0;
         // Decode time: the time between segments handed out, not the time the consumer spends on them.
@@ -96,24 +97,18 @@ public sealed class VideoSegmenter
         long mark = timed ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
         try
         {
-            await foreach (VideoFrame frame in _reader.ReadFramesAsync(path, info, fps, _options.FrameShortSide, cancellationToken).ConfigureAwait(false))
+            await foreach ((VideoFrame frame, bool cut) in FramesWithCutsAsync(path, info, fps, cancellationToken).ConfigureAwait(false))
             {
                 double t = frame.TimestampSec;
                 lastTime = t;
-                double score = detector.Score(frame.Image);
-                bool cut = score >= _options.SceneThreshold && t - shotStart >= _options.MinShotSec && reservoir.Count > 0;
                 bool window = !cut && t - segmentStart >= _options.MaxSegmentSec - 1e-9 && reservoir.Count > 0;
-                if (cut || window)
+                if ((cut && reservoir.Count > 0) || window)
                 {
                     busy += timed ? System.Diagnostics.Stopwatch.GetElapsedTime(mark) : TimeSpan.Zero;
                     yield return new VideoSegment(index++, segmentStart, t, startsAtCut, reservoir.Take(_options.FramesPerSegment));
                     mark = timed ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
                     segmentStart = t;
                     startsAtCut = cut;
-                    if (cut)
-                    {
-                        shotStart = t;
-                    }
                 }
 
                 reservoir.Add(frame);
@@ -133,6 +128,57 @@ public sealed class VideoSegmenter
         finally
         {
             reservoir.Clear();
+        }
+    }
+
+    /// <summary>
+    /// The decoded frames in order, each with whether it starts a new shot. The cut rule looks <see cref="SceneWindow"/>
+    /// frames ahead, so that many frames wait here; frames never handed out are disposed when the enumeration ends.
+    /// </summary>
+    private async IAsyncEnumerable<(VideoFrame Frame, bool Cut)> FramesWithCutsAsync(string path, VideoInfo info, double fps,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var detector = new ContentDetector();
+        var rule = new CutRule<VideoFrame>(_options.SceneThreshold, _options.SceneRatio, SceneWindow, _options.MinShotSec);
+        var decided = new List<(VideoFrame Item, double Time, bool Cut)>();
+        int next = 0;
+        try
+        {
+            await foreach (VideoFrame frame in _reader.ReadFramesAsync(path, info, fps, _options.FrameShortSide, cancellationToken).ConfigureAwait(false))
+            {
+                rule.Push(frame, frame.TimestampSec, detector.Score(frame.Image), decided);
+                for (next = 0; next < decided.Count; next++)
+                {
+                    yield return (decided[next].Item, decided[next].Cut);
+                }
+
+                decided.Clear();
+                next = 0;
+            }
+
+            rule.Flush(decided);
+            for (next = 0; next < decided.Count; next++)
+            {
+                yield return (decided[next].Item, decided[next].Cut);
+            }
+
+            decided.Clear();
+            next = 0;
+        }
+        finally
+        {
+            // Frames decided but not handed out, and frames still waiting for their neighbours.
+            for (int i = next + 1; i < decided.Count; i++)
+            {
+                decided[i].Item.Dispose();
+            }
+
+            decided.Clear();
+            rule.Flush(decided);
+            foreach ((VideoFrame frame, double _, bool _) in decided)
+            {
+                frame.Dispose();
+            }
         }
     }
 

@@ -6,10 +6,19 @@ namespace Omnivec.Media;
 public sealed class VideoSegmenterOptions
 {
     /// <summary>
-    /// Content change (PySceneDetect ContentDetector scale: mean |ΔH|+|ΔS|+|ΔV| / 3 on 8-bit HSV) at or above which
-    /// consecutive frames are a cut. Lower finds more cuts (and more false ones on motion).
+    /// Content change (PySceneDetect ContentDetector scale: mean |ΔH|+|ΔS|+|ΔV| / 3 on 8-bit HSV) that consecutive
+    /// frames must reach to be a cut. Lower finds more cuts (and, with <see cref="SceneRatio"/> 0, more false ones on motion).
     /// </summary>
-    public double SceneThreshold { get; set; } = 27;
+    public double SceneThreshold { get; set; } = 21;
+
+    /// <summary>
+    /// How far a cut's content change must stand out from its neighbours': at least this many times the mean change of
+    /// the seven analysis frames before it and of the seven after it, whichever is higher (in the manner of PySceneDetect's
+    /// AdaptiveDetector), so pans, zooms and shake, which change every frame alike, are not cut, nor the first or last
+    /// frame of a pan. 0 turns it off (a plain threshold). The defaults
+    /// (21 and 2) were chosen by the sweep in docs/video.md.
+    /// </summary>
+    public double SceneRatio { get; set; } = 2;
 
     /// <summary>Shortest shot in seconds: a cut closer than this to the previous one is ignored (flashes, fast motion).</summary>
     public double MinShotSec { get; set; } = 0.5;
@@ -38,6 +47,7 @@ public sealed class VideoSegmenterOptions
         }
 
         Check(SceneThreshold is > 0 and <= 255, string.Create(CultureInfo.InvariantCulture, $"scene threshold must be in (0, 255], not {SceneThreshold}"));
+        Check(SceneRatio == 0 || SceneRatio is >= 1 and <= 50, string.Create(CultureInfo.InvariantCulture, $"scene ratio must be 0 (off) or between 1 and 50, not {SceneRatio}"));
         Check(MinShotSec >= 0 && double.IsFinite(MinShotSec), "minimum shot length must be 0 or more seconds");
         Check(MaxSegmentSec is >= 1 and <= 3600, string.Create(CultureInfo.InvariantCulture, $"segment max must be between 1 and 3600 seconds, not {MaxSegmentSec}"));
         Check(FramesPerSegment is >= 1 and <= 64, string.Create(CultureInfo.InvariantCulture, $"frames per segment must be between 1 and 64, not {FramesPerSegment}"));
