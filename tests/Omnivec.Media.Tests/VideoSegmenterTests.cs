@@ -1,3 +1,5 @@
+using Omnivec.Tests;
+
 namespace Omnivec.Media.Tests;
 
 [Collection(VideoCollection.Name)]
@@ -56,6 +58,45 @@ public sealed class VideoSegmenterTests(VideoFixture videos)
                 Assert.InRange(segment.Frames[^1].TimestampSec, segment.EndSec - length / 3, segment.EndSec);
             }
         }
+    }
+
+    [Fact]
+    public async Task Handheld_shake_is_not_cut_but_the_cut_after_it_is()
+    {
+        // Two shots of textured photos, each shaken like a handheld camera (two sines, up to ±34 px at 640x360): every frame
+        // changes by about as much as the plain threshold, so only the neighbour ratio tells the shake from the cut at 4 s.
+        string path = Path.Combine(videos.Folder, "shake-" + Guid.NewGuid().ToString("N")[..6] + ".mp4");
+        string shake = "scale=800:450:force_original_aspect_ratio=increase,crop=800:450,crop=640:360:'80+24*sin(2*PI*t*1.7)+10*sin(2*PI*t*4.3)':'45+14*sin(2*PI*t*2.1)+8*sin(2*PI*t*5.3)',setsar=1,fps=30,format=yuv420p";
+        TestVideos.Run("ffmpeg", ["-nostdin", "-v", "error", "-y",
+            "-loop", "1", "-framerate", "30", "-t", "4", "-i", TestVideos.Photo("three_men_indoors.jpg"),
+            "-loop", "1", "-framerate", "30", "-t", "4", "-i", TestVideos.Photo("restaurant_table.jpg"),
+            "-filter_complex", $"[0:v]{shake}[a];[1:v]{shake}[b];[a][b]concat=n=2:v=1:a=0[out]", "-map", "[out]",
+            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", path]);
+
+        var segments = new List<(double Start, bool AtCut)>();
+        await foreach (VideoSegment segment in new VideoSegmenter().SegmentAsync(path))
+        {
+            using (segment)
+            {
+                segments.Add((segment.StartSec, segment.StartsAtCut));
+            }
+        }
+
+        Assert.Equal(2, segments.Count);
+        Assert.True(segments[1].AtCut);
+        Assert.InRange(segments[1].Start, 3.75, 4.25);
+
+        // The same video with a plain threshold (the rule before the sweep) cuts the shake too.
+        int plainCuts = 0;
+        await foreach (VideoSegment segment in new VideoSegmenter(new VideoSegmenterOptions { SceneThreshold = 27, SceneRatio = 0 }).SegmentAsync(path))
+        {
+            using (segment)
+            {
+                plainCuts += segment.StartsAtCut ? 1 : 0;
+            }
+        }
+
+        Assert.True(plainCuts > 1, $"plain threshold 27 made {plainCuts} cuts");
     }
 
     [Fact]
