@@ -169,8 +169,15 @@ internal sealed record SearchRequest(string? Collection, string? Text, string? I
     public string? Mode { get; init; }
 }
 
-/// <summary>One term of a query: exactly one of text, image (base64, a data URL or an allowed http(s) URL) or item_id; weight defaults to 1 (negative: "less like this").</summary>
-internal sealed record QueryTermRequest(string? Text, string? Image, long? ItemId, float? Weight);
+/// <summary>
+/// One term of a query: exactly one of text, image (base64, a data URL or an allowed http(s) URL), audio (a recording,
+/// base64 or a data URL; the collection's model must embed audio) or item_id; weight defaults to 1 (negative: "less like this").
+/// </summary>
+internal sealed record QueryTermRequest(string? Text, string? Image, long? ItemId, float? Weight)
+{
+    /// <summary>A recording (base64 or a data: URL), embedded as the normalised mean of its windows.</summary>
+    public string? Audio { get; init; }
+}
 
 internal sealed record SearchFilterRequest(string? PathPrefix, DateTimeOffset? From, DateTimeOffset? To, string? MediaType, int? MinWidth,
     int? MinHeight, long? MinSize);

@@ -293,7 +293,7 @@ internal sealed class EmbeddingInputsConverter : JsonConverter<IReadOnlyList<Emb
     }
 }
 
-/// <summary>The <c>query</c> of a search: an array of terms (<c>{"text"|"image"|"item_id": …, "weight": w}</c>), or one string (a text term).
+/// <summary>The <c>query</c> of a search: an array of terms (<c>{"text"|"image"|"audio"|"item_id": …, "weight": w}</c>), or one string (a text term).
 /// Errors name the term (<c>query[1].weight</c>).</summary>
 internal sealed class QueryTermsConverter : JsonConverter<IReadOnlyList<QueryTermRequest>>
 {
@@ -327,10 +327,10 @@ internal sealed class QueryTermsConverter : JsonConverter<IReadOnlyList<QueryTer
 
         if (reader.TokenType != JsonTokenType.StartObject)
         {
-            throw JsonRequest.WrongType("an object with \"text\", \"image\" or \"item_id\" (and \"weight\")", reader.TokenType, member);
+            throw JsonRequest.WrongType("an object with \"text\", \"image\", \"audio\" or \"item_id\" (and \"weight\")", reader.TokenType, member);
         }
 
-        string? text = null, image = null;
+        string? text = null, image = null, audio = null;
         long? itemId = null;
         float? weight = null;
         int kinds = 0;
@@ -357,6 +357,10 @@ internal sealed class QueryTermsConverter : JsonConverter<IReadOnlyList<QueryTer
                     image = JsonRequest.ReadText(ref reader, member + ".image");
                     kinds++;
                     break;
+                case "audio":
+                    audio = JsonRequest.ReadText(ref reader, member + ".audio");
+                    kinds++;
+                    break;
                 case "item_id":
                     itemId = reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out long id) ? id : throw JsonRequest.WrongType("an integer", reader.TokenType, member + ".item_id");
                     kinds++;
@@ -367,11 +371,13 @@ internal sealed class QueryTermsConverter : JsonConverter<IReadOnlyList<QueryTer
                         : throw new JsonMemberException($"must be a number between -1000000 and 1000000; got {JsonRequest.Describe(reader.TokenType)}.", member + ".weight");
                     break;
                 default:
-                    throw new JsonMemberException($"is not part of a query term ('{ApiException.Quote(name, 40)}'); a term has one of \"text\", \"image\" or \"item_id\", and \"weight\".", member);
+                    throw new JsonMemberException($"is not part of a query term ('{ApiException.Quote(name, 40)}'); a term has one of \"text\", \"image\", \"audio\" or \"item_id\", and \"weight\".", member);
             }
         }
 
-        return kinds == 1 ? new QueryTermRequest(text, image, itemId, weight) : throw new JsonMemberException("must have exactly one of \"text\", \"image\" or \"item_id\".", member);
+        return kinds == 1
+            ? new QueryTermRequest(text, image, itemId, weight) { Audio = audio }
+            : throw new JsonMemberException("must have exactly one of \"text\", \"image\", \"audio\" or \"item_id\".", member);
     }
 
     public override void Write(Utf8JsonWriter writer, IReadOnlyList<QueryTermRequest> value, JsonSerializerOptions options)
@@ -386,7 +392,7 @@ internal sealed class QueryTermsConverter : JsonConverter<IReadOnlyList<QueryTer
             }
             else
             {
-                writer.WriteString(term.Text is null ? "image" : "text", term.Text ?? term.Image);
+                writer.WriteString(term.Text is not null ? "text" : term.Audio is not null ? "audio" : "image", term.Text ?? term.Audio ?? term.Image);
             }
 
             if (term.Weight is float weight)

@@ -120,7 +120,7 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
         {
             if (request.Query!.Count == 0)
             {
-                throw ApiException.BadRequest("'query' has no terms; give at least one {\"text\"|\"image\"|\"item_id\": …}.");
+                throw ApiException.BadRequest("'query' has no terms; give at least one {\"text\"|\"image\"|\"audio\"|\"item_id\": …}.");
             }
 
             if (request.Query.Count > SearchQuery.MaxTerms)
@@ -142,6 +142,17 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
                 {
                     string factor = weight == 1f ? "" : weight == -1f ? "-" : weight.ToString("0.###", CultureInfo.InvariantCulture) + " × ";
                     terms.Add(QueryTerm.ForItem(termItem, weight, $"{factor}item {termItem} (query[{i}])"));
+                }
+                else if (term.Audio is { } recording)
+                {
+                    byte[] bytes = ImageSources.ReadInline(recording, $"'query[{i}].audio'", "data:audio/wav;base64,…");
+                    if (!embedder.EmbedsAudio)
+                    {
+                        throw ApiException.BadRequest(
+                            $"'query[{i}].audio': this server's model ({embedder.Space.ModelId}) does not embed audio; serve an audio model such as Xenova/clap-htsat-unfused to search by a recording.");
+                    }
+
+                    terms.Add(QueryTerm.ForAudio(bytes, $"query[{i}].audio", weight));
                 }
                 else
                 {

@@ -162,6 +162,97 @@ public sealed class AudioApiTests(ClapServerFixture fixture) : IClassFixture<Cla
             JsonSerializer.Serialize(new { audio = Convert.ToBase64String(ClapServerFixture.Clip("tone-2.3s.wav")) }), Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, search.StatusCode);
         Assert.Contains("does not embed audio", await search.Content.ReadAsStringAsync());
+
+        // The same as a term of a query list.
+        HttpResponseMessage term = await clip.Http.PostAsync("/v1/search", new StringContent(
+            JsonSerializer.Serialize(new { query = new object[] { new { text = "a beach" }, new { audio = Convert.ToBase64String(ClapServerFixture.Clip("tone-2.3s.wav")) } } }),
+            Encoding.UTF8, "application/json"));
+        string termBody = await term.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.BadRequest, term.StatusCode);
+        Assert.Contains("query[1].audio", termBody);
+        Assert.Contains("does not embed audio", termBody);
+    }
+
+    [Fact]
+    public async Task Audio_terms_in_a_query_list_search_like_the_audio_form_and_mix_with_words()
+    {
+        string collection = "sound-terms-" + Guid.NewGuid().ToString("N")[..8];
+        using var form = new MultipartFormDataContent();
+        foreach (string name in new[] { "mix-13.5s.wav", "chirp-6.7s.wav", "noise-4.1s.wav" })
+        {
+            form.Add(new ByteArrayContent(ClapServerFixture.Clip(name)), "files", name);
+        }
+
+        HttpResponseMessage upload = await Http.PostAsync($"/v1/collections/{collection}/items", form);
+        Assert.True(upload.StatusCode == HttpStatusCode.Created, await upload.Content.ReadAsStringAsync());
+
+        byte[] clip = TestAudio.CutWav(ClapServerFixture.Clip("mix-13.5s.wav"), startSample: 168_000, samples: 480_000);
+        string base64 = Convert.ToBase64String(clip);
+        JsonElement single = await PostOk("/v1/search", new { collection, audio = base64, top_k = 4 });
+
+        // One audio term (here as a data: URL) ranks exactly as the single 'audio' form.
+        JsonElement listed = await PostOk("/v1/search", new { collection, query = new object[] { new { audio = "data:audio/wav;base64," + base64, weight = 1 } }, all = true, top_k = 4 });
+        Assert.Equal(Ids(single), Ids(listed));
+        Assert.Equal(single.GetProperty("results")[0].GetProperty("score").GetDouble(), listed.GetProperty("results")[0].GetProperty("score").GetDouble(), 5);
+        Assert.Equal(3.5, listed.GetProperty("results")[0].GetProperty("start_offset_sec").GetDouble());
+
+        // "Less like this recording": the window it was cut from comes last.
+        JsonElement negative = await PostOk("/v1/search", new { collection, query = new object[] { new { audio = base64, weight = -1 } }, all = true, top_k = 4 });
+        Assert.Equal(Ids(single).Reverse(), Ids(negative));
+
+        // Mixed with words: the scores are those of normalise(normalise(audio) + 0.5 · normalise(text)) against each window.
+        JsonElement mixed = await PostOk("/v1/search", new { collection, query = new object[] { new { audio = base64 }, new { text = "a dog barking", weight = 0.5 } }, all = true, top_k = 4 });
+        string clipPath = WriteTemp(clip);
+        float[] audio;
+        try
+        {
+            audio = (await fixture.Clap.EmbedAudioFileAsOneAsync(clipPath)).Vector.ToArray();
+        }
+        finally
+        {
+            File.Delete(clipPath);
+        }
+
+        float[] words = fixture.Clap.EmbedTexts(["a dog barking"])[0];
+        float[] expected = new float[audio.Length];
+        float audioNorm = MathF.Sqrt(audio.Sum(x => x * x)), wordsNorm = MathF.Sqrt(words.Sum(x => x * x));
+        for (int i = 0; i < expected.Length; i++)
+        {
+            expected[i] = audio[i] / audioNorm + 0.5f * words[i] / wordsNorm;
+        }
+
+        var windows = new Dictionary<(string, double), float[]>();
+        foreach (string name in new[] { "mix-13.5s.wav", "chirp-6.7s.wav", "noise-4.1s.wav" })
+        {
+            await foreach (AudioSegmentEmbedding w in fixture.Clap.EmbedAudioFileAsync(Path.Combine(ClapServerFixture.Clips, name)))
+            {
+                windows[(name, w.StartSec)] = w.Embedding.Vector.ToArray();
+            }
+        }
+
+        foreach (JsonElement hit in mixed.GetProperty("results").EnumerateArray())
+        {
+            float[] item = windows[(hit.GetProperty("name").GetString()!, hit.TryGetProperty("start_offset_sec", out JsonElement start) ? start.GetDouble() : 0)];
+            Assert.Equal(VectorMath.Cosine(expected, item), hit.GetProperty("score").GetSingle(), 4);
+        }
+
+        Assert.Equal(4, mixed.GetProperty("results").GetArrayLength());
+
+        // A term that is not a recording is a clear 400 naming the term.
+        HttpResponseMessage bad = await Http.PostAsync("/v1/search", new StringContent(
+            JsonSerializer.Serialize(new { collection, query = new object[] { new { text = "a dog" }, new { audio = "not base64 at all!" } } }), Encoding.UTF8, "application/json"));
+        string badBody = await bad.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("query[1].audio", badBody);
+
+        static long[] Ids(JsonElement response) => [.. response.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("id").GetInt64())];
+    }
+
+    private static string WriteTemp(byte[] wav)
+    {
+        string path = Path.Combine(Path.GetTempPath(), "omnivec-term-" + Guid.NewGuid().ToString("N")[..8] + ".wav");
+        File.WriteAllBytes(path, wav);
+        return path;
     }
 
     [Fact]

@@ -96,4 +96,50 @@ public sealed partial class SearchPageTests
             Directory.Delete(folder, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task Dropping_a_recording_searches_by_its_sound_and_finds_the_window_it_was_cut_from()
+    {
+        string clips = Path.Combine(TestPaths.Fixtures, "reference", "clap");
+        string folder = Directory.CreateTempSubdirectory("omnivec-web-audio-drop-").FullName;
+        string query = Path.Combine(Directory.CreateTempSubdirectory("omnivec-web-audio-query-").FullName, "query.wav");
+        using ClapEmbeddingGenerator clap = ClapEmbeddingGenerator.Load(Path.Combine(TestPaths.Fixtures, "models", "tiny-clap-hf"));
+        try
+        {
+            foreach (string clip in new[] { "mix-13.5s.wav", "chirp-6.7s.wav" })
+            {
+                File.Copy(Path.Combine(clips, clip), Path.Combine(folder, clip));
+            }
+
+            // The recording's second window (3.5–13.5 s), cut out exactly.
+            File.WriteAllBytes(query, TestAudio.CutWav(File.ReadAllBytes(Path.Combine(clips, "mix-13.5s.wav")), startSample: 168_000, samples: 480_000));
+            TestServer server = await fixture.StartServerAsync(clap, async store =>
+            {
+                using Collection collection = new CollectionStore(store).OpenOrCreate("default", clap.Space);
+                FolderIndexReport report = await new FolderIndexer(clap, collection).IndexAsync(folder);
+                Assert.Empty(report.Failures);
+            });
+
+            await WithPageAsync(server, async page =>
+            {
+                await Expect(page.GetByTestId("collection-select").Locator("option:checked")).ToContainTextAsync("3 items");
+                await DropFileAsync(page, "drop-zone", query, "audio/wav");
+                await Expect(page.Locator("#query-image-name")).ToHaveTextAsync("Sound: query.wav");
+                await Expect(page.Locator("#results-status")).ToContainTextAsync("similar sound");
+                ILocator first = page.Locator(".card.audio").First;
+                await Expect(first.GetByTestId("time-badge")).ToHaveTextAsync("▶ 0:03–0:13");
+
+                // Steered ("not …" words), the recording goes to the server as an audio term of a query list.
+                await page.Locator("#not-input").FillAsync("a dog barking");
+                await page.Locator("#not-input").PressAsync("Enter");
+                await Expect(page.Locator("#results-status")).ToContainTextAsync("audio");
+                await Expect(page.Locator(".card.audio")).ToHaveCountAsync(3);
+            });
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+            Directory.Delete(Path.GetDirectoryName(query)!, recursive: true);
+        }
+    }
 }

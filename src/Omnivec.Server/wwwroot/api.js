@@ -75,7 +75,7 @@ export const api = {
   health: () => request('GET', '/health'),
   collections: () => request('GET', '/v1/collections'),
   searchText: (collection, text, topK, signal) => request('POST', '/v1/search', { json: { collection, text, top_k: topK }, signal }),
-  /** A weighted query: terms like {text, weight}, {image: dataUrl, weight}, {item_id, weight}; all: no relevance cutoff. */
+  /** A weighted query: terms like {text, weight}, {image: dataUrl, weight}, {audio: dataUrl, weight}, {item_id, weight}; all: no relevance cutoff. */
   searchQuery: (collection, terms, topK, signal, { all = true } = {}) =>
     request('POST', '/v1/search', { json: { collection, query: terms, top_k: topK, all }, signal }),
   searchItem: (collection, itemId, topK, signal) => request('POST', '/v1/search', { json: { collection, item_id: itemId, top_k: topK }, signal }),
@@ -83,6 +83,14 @@ export const api = {
     // Multipart keeps the bytes binary (no base64 inflation) for large photos.
     const form = new FormData();
     form.append('image', file, file.name || 'image');
+    form.append('collection', collection);
+    form.append('top_k', String(topK));
+    return request('POST', '/v1/search', { form, signal });
+  },
+  searchAudio(collection, file, topK, signal) {
+    // A recording as a multipart file (the collection's model must embed audio).
+    const form = new FormData();
+    form.append('audio', file, file.name || 'recording');
     form.append('collection', collection);
     form.append('top_k', String(topK));
     return request('POST', '/v1/search', { form, signal });

@@ -133,6 +133,7 @@ function describe(q) {
   switch (q.kind) {
     case 'text': return `“${q.text}”`;
     case 'image': return `Image: ${q.name}`;
+    case 'audio': return `Sound: ${q.name}`;
     case 'item': return `Like ${q.name}`;
     case 'uploaded': return 'Just added';
     default: return '';
@@ -169,15 +170,17 @@ function search(query, { extend = false } = {}) {
 
 function syncSearchBar(q) {
   const chip = $('query-chip');
-  if (q?.kind === 'image' || q?.kind === 'item') {
-    if (q.kind === 'image') $('query-image').src = q.url; else setImage($('query-image'), q.thumb);
-    $('query-image-name').textContent = q.kind === 'item' ? `Like ${q.name}` : q.name;
+  if (q?.kind === 'image' || q?.kind === 'item' || q?.kind === 'audio') {
+    // A recording has no picture: the chip shows its name only.
+    $('query-image').hidden = q.kind === 'audio';
+    if (q.kind === 'image') $('query-image').src = q.url; else if (q.kind === 'item') setImage($('query-image'), q.thumb);
+    $('query-image-name').textContent = q.kind === 'item' ? `Like ${q.name}` : q.kind === 'audio' ? `Sound: ${q.name}` : q.name;
     chip.hidden = false;
   } else {
     chip.hidden = true;
   }
   if (q?.kind === 'text' && $('search-input').value.trim() !== q.text) $('search-input').value = q.text;
-  if (q?.kind === 'image' || q?.kind === 'item') $('search-input').value = '';
+  if (q?.kind === 'image' || q?.kind === 'item' || q?.kind === 'audio') $('search-input').value = '';
   const url = new URL(location.href);
   if (q?.kind === 'text') url.searchParams.set('q', q.text); else url.searchParams.delete('q');
   history.replaceState(null, '', url);
@@ -201,6 +204,7 @@ async function runCurrent() {
     if (steering.length) res = await api.searchQuery(state.collection, [await baseTerm(q), ...steering], TOP_K, controller.signal);
     else if (q.kind === 'text') res = await api.searchText(state.collection, q.text, TOP_K, controller.signal);
     else if (q.kind === 'image') res = await api.searchImage(state.collection, q.file, TOP_K, controller.signal);
+    else if (q.kind === 'audio') res = await api.searchAudio(state.collection, q.file, TOP_K, controller.signal);
     else res = await api.searchItem(state.collection, q.id, TOP_K, controller.signal);
     if (seq !== state.seq) return;
     renderResults(res?.results ?? [], q, steering.length ? res?.query : null);
@@ -227,6 +231,7 @@ async function baseTerm(q) {
   if (q.kind === 'text') return { text: q.text, weight: 1 };
   if (q.kind === 'item') return { item_id: q.id, weight: 1 };
   if (q.kind === 'image') return { image: await readAsDataUrl(q.file), weight: 1 };
+  if (q.kind === 'audio') return { audio: await readAsDataUrl(q.file), weight: 1 };
   throw new Error('Only a search can be steered.');
 }
 
@@ -290,6 +295,7 @@ function renderResults(results, q, steered = null) {
   if (q.kind === 'uploaded') status.textContent = `Added ${describeAdded(results)} to “${state.collection}”`;
   else if (steered) status.textContent = `${plural(results.length, 'result')} for ${steered}`;
   else if (q.kind === 'text') status.textContent = `${plural(results.length, 'result')} for “${q.text}”`;
+  else if (q.kind === 'audio') status.textContent = `${plural(results.length, 'similar sound')} to ${q.name}`;
   else status.textContent = `${plural(results.length, 'similar photo')}${q.kind === 'item' ? ` to ${q.name}` : ''}`;
   if (!results.length) {
     $('empty-title').textContent = 'No matches';
@@ -420,6 +426,21 @@ function imageFrom(list) {
   return [...(list ?? [])].find((f) => f.type.startsWith('image/') || /\.(jpe?g|png|gif|webp|bmp|tiff?|avif|heic)$/i.test(f.name));
 }
 
+function audioFrom(list) {
+  return [...(list ?? [])].find((f) => f.type.startsWith('audio/') || /\.(wav|mp3|flac|ogg|oga|opus|m4a|aac|aiff?|wma)$/i.test(f.name));
+}
+
+/** A dropped or picked file: an image searches by image, a recording by sound (audio collections). */
+function searchByFile(files) {
+  const image = imageFrom(files);
+  if (image) { searchByImage(image); return; }
+  const audio = audioFrom(files);
+  if (!audio) { toast('Not an image or a recording', 'Drop or pick an image (JPEG, PNG, WebP, …) or a recording (WAV, MP3, FLAC, …).'); return; }
+  const prev = state.trail[0];
+  if (prev?.kind === 'image') URL.revokeObjectURL(prev.url);
+  search({ kind: 'audio', file: audio, name: audio.name || 'Recording' });
+}
+
 function searchByImage(file) {
   if (!file) { toast('Not an image', 'Drop or paste an image file (JPEG, PNG, WebP, …).'); return; }
   const prev = state.trail[0];
@@ -447,7 +468,7 @@ function wireDragAndDrop() {
     depth = 0; overlay.hidden = true;
     if (!e.dataTransfer?.files?.length) return;
     e.preventDefault();
-    searchByImage(imageFrom(e.dataTransfer.files));
+    searchByFile(e.dataTransfer.files);
   });
 
   // The upload and classify boxes take their own drops; stopping propagation keeps the page-level search out of it.
@@ -600,7 +621,7 @@ function init() {
   input.addEventListener('input', debounced);
   $('search-form').addEventListener('submit', (e) => { e.preventDefault(); debounced.cancel(); state.trail = state.trail.filter((q) => q.kind !== 'text'); textSearch(); });
   input.addEventListener('keydown', (e) => { if (e.key === 'Escape' && input.value) { e.preventDefault(); clearQuery(); } });
-  $('search-file').addEventListener('change', (e) => { searchByImage(imageFrom(e.target.files)); e.target.value = ''; });
+  $('search-file').addEventListener('change', (e) => { searchByFile(e.target.files); e.target.value = ''; });
   $('query-clear').addEventListener('click', clearQuery);
   // The "not …" words re-run the current search (debounced like the search bar); chips belong to a collection.
   const notSearch = debounce(() => { if (state.trail.at(-1) && state.trail.at(-1).kind !== 'uploaded') runCurrent(); }, DEBOUNCE_MS);
