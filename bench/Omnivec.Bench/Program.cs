@@ -14,6 +14,7 @@ using Omnivec.Onnx;
 //   coldstart --model DIR --data DIR --n N --store DIR
 //   pgsearch  --uri postgresql://… --n N --dim D --queries Q --out FILE   (embedded store vs pgvector vector/halfvec)
 //   scenecuts [--photos DIR] [--out DIR] [--thresholds 6,8,…] [--ratios 0,3,…] (scene-cut threshold sweep: precision/recall, no timing)
+//   audiowindows [--model DIR] [--out DIR] [--hops 10,5,…]                 (audio window hop sweep: right offset first, no timing)
 var a = new Args(args);
 return a.Mode switch
 {
@@ -22,12 +23,13 @@ return a.Mode switch
     "coldstart" => ColdStart.Run(a),
     "pgsearch" => PostgresBench.Run(a),
     "scenecuts" => SceneCutBench.Run(a),
+    "audiowindows" => AudioWindowBench.Run(a),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Omnivec.Bench embed|search|coldstart|pgsearch|scenecuts [options] (see bench/README.md)");
+    Console.Error.WriteLine("usage: Omnivec.Bench embed|search|coldstart|pgsearch|scenecuts|audiowindows [options] (see bench/README.md)");
     return 2;
 }
 
