@@ -313,7 +313,7 @@ internal sealed class PostgresCollection : IVectorCollection
                 }
 
                 using var command = new NpgsqlCommand($"""
-                    SELECT {ItemColumns}, ts_rank('{LexicalWeights}', lexical, @q::tsquery) AS rank FROM {_record.Table}
+                    SELECT {ItemColumns}, ts_rank('{LexicalWeights}', lexical, @q::tsquery, 1) AS rank FROM {_record.Table}
                     WHERE lexical @@ @q::tsquery AND {where} ORDER BY rank DESC, id LIMIT @top
                     """, connection);
                 command.Parameters.AddWithValue("q", query.ToTsQuery(all));
@@ -419,7 +419,11 @@ internal sealed class PostgresCollection : IVectorCollection
 
     public void Dispose() => _disposed = true;
 
-    /// <summary>ts_rank weights {D, C, B, A}: folder, caption, camera, file name.</summary>
+    /// <summary>
+    /// ts_rank weights {D, C, B, A}: folder, caption, camera, file name. The rank is called with normalization 1
+    /// (divided by 1 + log of the document's length), so that, as with the embedded store's BM25, a match in a shorter
+    /// name ranks higher ("bananas.jpg" before "bananas copy.jpg").
+    /// </summary>
     private const string LexicalWeights = "{0.2, 0.3, 0.5, 1.0}";
 
     /// <summary>

@@ -228,16 +228,21 @@ public static class RankedSearch
         var avoided = new HashSet<long>(query.AvoidedItemIds);
         List<TextHit> lexical = [.. collection.SearchText(query.Words!, lexicalDepth, options.Filter).Where(h => !exclude.Contains(h.Item.Id) && !avoided.Contains(h.Item.Id))];
         var fused = new Dictionary<long, (SearchHit Hit, double Score)>();
+        // Equal scores share a rank (1, 1, 3, …): identical files (a photo and its copy) rank the same, whichever order
+        // the store happened to return them in, so the fused order does not depend on the store.
+        int rank = 0;
         for (int i = 0; i < ranked.Count; i++)
         {
-            fused[ranked[i].Item.Id] = (ranked[i], 1.0 / (FusionK + i + 1));
+            rank = i > 0 && ranked[i].Score == ranked[i - 1].Score ? rank : i + 1;
+            fused[ranked[i].Item.Id] = (ranked[i], 1.0 / (FusionK + rank));
         }
 
         var textMatches = new HashSet<long>();
         for (int i = 0; i < lexical.Count; i++)
         {
             TextHit hit = lexical[i];
-            double add = 1.0 / (FusionK + i + 1);
+            rank = i > 0 && hit.Relevance == lexical[i - 1].Relevance ? rank : i + 1;
+            double add = 1.0 / (FusionK + rank);
             if (hit.MatchesAllWords)
             {
                 textMatches.Add(hit.Item.Id);
