@@ -302,39 +302,21 @@ internal sealed class PostgresCollection : IVectorCollection
         return Query(connection =>
         {
             (string where, List<(string, object)> parameters) = FilterSql(filter);
-            var hits = new List<TextHit>();
-            var seen = new HashSet<long>();
-            foreach (bool all in (bool[])[true, false])
+            return (IReadOnlyList<TextHit>)query.Collect(top, (all, limit) =>
             {
-                // One word: the all-words pass (phrase with its prefix) already found every item the any-word pass would.
-                if (hits.Count >= top || (!all && query.Words.Count == 1))
-                {
-                    break;
-                }
-
-                using var command = new NpgsqlCommand($"""
+                var command = new NpgsqlCommand($"""
                     SELECT {ItemColumns}, ts_rank('{LexicalWeights}', lexical, @q::tsquery, 1) AS rank FROM {_record.Table}
                     WHERE lexical @@ @q::tsquery AND {where} ORDER BY rank DESC, id LIMIT @top
                     """, connection);
                 command.Parameters.AddWithValue("q", query.ToTsQuery(all));
-                command.Parameters.AddWithValue("top", top + seen.Count);
+                command.Parameters.AddWithValue("top", limit);
                 foreach ((string n, object v) in parameters)
                 {
                     command.Parameters.AddWithValue(n, v);
                 }
 
-                using NpgsqlDataReader reader = command.ExecuteReader();
-                while (reader.Read() && hits.Count < top)
-                {
-                    CollectionItem item = ReadItem(reader);
-                    if (seen.Add(item.Id))
-                    {
-                        hits.Add(new TextHit(item, reader.GetFloat(13), all));
-                    }
-                }
-            }
-
-            return (IReadOnlyList<TextHit>)hits;
+                return command;
+            }, reader => (Storage.CollectionDb.ReadItem(reader), reader.GetFloat(13)));
         });
     }
 

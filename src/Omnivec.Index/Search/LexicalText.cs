@@ -157,6 +157,40 @@ internal sealed class LexicalQuery(IReadOnlyList<string[]> words)
     public bool IsEmpty => Words.Count == 0;
 
     /// <summary>
+    /// The two passes both stores make: items that contain every word first, then (for more than one word) items that
+    /// contain some, each item once, at most <paramref name="top"/>. <paramref name="command"/> gives the store's
+    /// query for a pass (<c>all</c>) and row limit, ordered best first; <paramref name="read"/> reads one row's item
+    /// and its relevance (higher is better).
+    /// </summary>
+    public List<TextHit> Collect(int top, Func<bool, int, System.Data.Common.DbCommand> command,
+        Func<System.Data.Common.DbDataReader, (CollectionItem Item, double Relevance)> read)
+    {
+        var hits = new List<TextHit>();
+        var seen = new HashSet<long>();
+        foreach (bool all in (bool[])[true, false])
+        {
+            // One word: the all-words pass (phrase with its prefix) already found every item the any-word pass would.
+            if (IsEmpty || hits.Count >= top || (!all && Words.Count == 1))
+            {
+                break;
+            }
+
+            using System.Data.Common.DbCommand pass = command(all, top + seen.Count);
+            using System.Data.Common.DbDataReader reader = pass.ExecuteReader();
+            while (reader.Read() && hits.Count < top)
+            {
+                (CollectionItem item, double relevance) = read(reader);
+                if (seen.Add(item.Id))
+                {
+                    hits.Add(new TextHit(item, relevance, all));
+                }
+            }
+        }
+
+        return hits;
+    }
+
+    /// <summary>
     /// An FTS5 MATCH expression. <paramref name="all"/>: every word must occur (each as a phrase, its last token also as
     /// a prefix); otherwise any word, with exact phrases counted on top of prefix matches so they rank higher.
     /// Tokens are letters and digits only, so the quoted strings need no escaping.

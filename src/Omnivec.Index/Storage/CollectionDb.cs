@@ -404,47 +404,23 @@ internal static class CollectionDb
     /// </summary>
     internal static List<TextHit> SearchText(SqliteConnection connection, LexicalQuery query, int top, SearchFilter? filter)
     {
-        var hits = new List<TextHit>();
-        if (query.IsEmpty)
-        {
-            return hits;
-        }
-
         (string where, List<(string, object)> parameters) = FilterSql(filter);
-        var seen = new HashSet<long>();
-        foreach (bool all in (bool[])[true, false])
+        return query.Collect(top, (all, limit) =>
         {
-            // One word: the all-words pass (phrase with its prefix) already found every item the any-word pass would.
-            if (hits.Count >= top || (!all && query.Words.Count == 1))
-            {
-                break;
-            }
-
-            using SqliteCommand command = connection.CreateCommand();
+            SqliteCommand command = connection.CreateCommand();
             command.CommandText = $"""
                 SELECT {ItemColumns}, {LexicalRank} AS rank FROM items_fts JOIN items i ON i.id = items_fts.rowid
                 WHERE items_fts MATCH $q AND {where} ORDER BY rank, i.id LIMIT $top
                 """;
             command.Parameters.AddWithValue("$q", query.ToFts5(all));
-            command.Parameters.AddWithValue("$top", top + seen.Count);
+            command.Parameters.AddWithValue("$top", limit);
             foreach ((string n, object v) in parameters)
             {
                 command.Parameters.AddWithValue(n, v);
             }
 
-            using SqliteDataReader reader = command.ExecuteReader();
-            while (reader.Read() && hits.Count < top)
-            {
-                CollectionItem item = ReadItem(reader);
-                if (seen.Add(item.Id))
-                {
-                    // bm25() is lower for better matches.
-                    hits.Add(new TextHit(item, -reader.GetDouble(13), all));
-                }
-            }
-        }
-
-        return hits;
+            return command;
+        }, reader => (ReadItem(reader), -reader.GetDouble(13))); // bm25() is lower for better matches.
     }
 
     /// <summary>A <see cref="SearchFilter"/> as SQL over the items table aliased <c>i</c>.</summary>
