@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -70,7 +69,7 @@ internal static class AudioWindowBench
         // Clips cut from the recordings (sample-exact: PCM WAV).
         foreach (Event e in events.Where(e => !reuse || !File.Exists(ClipPath(outDir, e))))
         {
-            RunFfmpeg(["-nostdin", "-v", "error", "-y", "-i", Path.Combine(outDir, $"rec{e.Recording}.wav"), "-ss", F(e.Start), "-t", F(e.Length),
+            Ffmpeg.Run(["-nostdin", "-v", "error", "-y", "-i", Path.Combine(outDir, $"rec{e.Recording}.wav"), "-ss", F(e.Start), "-t", F(e.Length),
                 "-c:a", "pcm_s16le", ClipPath(outDir, e)]);
         }
 
@@ -187,7 +186,7 @@ internal static class AudioWindowBench
         graph.Add("[0:a]" + string.Concat(Enumerable.Range(0, events.Count).Select(i => $"[e{i}]")) +
             $"amix=inputs={events.Count + 1}:duration=first:dropout_transition=0:normalize=0[out]");
         args.AddRange(["-filter_complex", string.Join(';', graph), "-map", "[out]", "-ac", "1", "-ar", "48000", "-c:a", "pcm_s16le", path]);
-        RunFfmpeg(args);
+        Ffmpeg.Run(args);
     }
 
     /// <summary>The sound of an event as an aevalsrc expression of t (commas escaped for the filter graph).</summary>
@@ -210,22 +209,5 @@ internal static class AudioWindowBench
         return expr.Replace(",", "\\,", StringComparison.Ordinal);
     }
 
-    private static void RunFfmpeg(List<string> args)
-    {
-        var info = new ProcessStartInfo("ffmpeg") { RedirectStandardError = true, UseShellExecute = false };
-        foreach (string arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        using Process process = Process.Start(info)!;
-        string stderr = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"ffmpeg {string.Join(' ', args)} failed: {stderr}");
-        }
-    }
-
-    private static string F(double value) => value.ToString("0.###", CultureInfo.InvariantCulture);
+    private static string F(double value) => Ffmpeg.Number(value);
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -400,7 +399,7 @@ internal static class SceneCutBench
         args.Add(output);
         if (!reuse || !File.Exists(output))
         {
-            RunFfmpeg(args);
+            Ffmpeg.Run(args);
         }
 
         return [.. truths];
@@ -433,27 +432,10 @@ internal static class SceneCutBench
         };
     }
 
-    private static void RunFfmpeg(List<string> args)
-    {
-        var info = new ProcessStartInfo("ffmpeg") { RedirectStandardError = true, UseShellExecute = false };
-        foreach (string arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        using Process process = Process.Start(info)!;
-        string stderr = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"ffmpeg failed: {stderr}");
-        }
-    }
-
     private static double[] Doubles(string list) =>
         list.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToArray();
 
-    private static string F(double value) => value.ToString("0.###", CultureInfo.InvariantCulture);
+    private static string F(double value) => Ffmpeg.Number(value);
 
     private static string I(int value) => value.ToString(CultureInfo.InvariantCulture);
 }
