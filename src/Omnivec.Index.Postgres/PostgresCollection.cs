@@ -352,8 +352,7 @@ internal sealed class PostgresCollection : IVectorCollection
             return Duplicates.Find(matrix, rows, null, threshold, null, 16);
         }
 
-        using HnswIndex graph = HnswIndex.Create(Space.Dimensions, _buildExpansion);
-        graph.AddBatch(matrix.Data, matrix.Ids, matrix.Count, cancellationToken);
+        using HnswIndex graph = HnswIndex.Build(matrix, _buildExpansion, cancellationToken);
         return Duplicates.Find(matrix, rows, null, threshold, graph, 16);
     }
 

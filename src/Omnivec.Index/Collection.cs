@@ -198,17 +198,7 @@ public sealed class Collection : IVectorCollection
             {
                 for (int i = 0; i < items.Count; i++)
                 {
-                    ReadOnlySpan<float> v = unit.AsSpan(i * dims, dims);
-                    bool replaced = m.Upsert(Stored(items[i], ids[i]), v);
-                    if (hnsw is not null)
-                    {
-                        if (replaced)
-                        {
-                            hnsw.Remove(ids[i]);
-                        }
-
-                        hnsw.Add(ids[i], v);
-                    }
+                    HnswIndex.Upsert(m, hnsw, Stored(items[i], ids[i]), unit.AsSpan(i * dims, dims));
                 }
             });
             IndexTelemetry.RecordItems(IndexTelemetry.Embedded, Name, () => CollectionDb.Count(writer));
@@ -569,10 +559,7 @@ public sealed class Collection : IVectorCollection
             {
                 foreach (long id in deletedIds)
                 {
-                    if (m.Remove(id))
-                    {
-                        hnsw?.Remove(id);
-                    }
+                    HnswIndex.Remove(m, hnsw, id);
                 }
             });
             IndexTelemetry.RecordItems(IndexTelemetry.Embedded, Name, () => CollectionDb.Count(writer));

@@ -171,17 +171,7 @@ internal sealed class DerivedIndexCache : IDisposable
                     return false;
                 }
 
-                index = HnswIndex.Create(m.Dimensions, BuildExpansion);
-                try
-                {
-                    index.AddBatch(m.Data, m.Ids, m.Count, cancellationToken);
-                }
-                catch
-                {
-                    index.Dispose();
-                    throw;
-                }
-
+                index = HnswIndex.Build(m, BuildExpansion, cancellationToken);
                 source = LoadSource.Rebuilt;
             }
 
@@ -412,20 +402,7 @@ internal sealed class DerivedIndexCache : IDisposable
                 return null;
             }
 
-            using var payload = new NativeBuffer(header.PayloadLength);
-            if (payload.ReadFrom(stream, 0) != header.Checksum)
-            {
-                return null;
-            }
-
-            HnswIndex index = HnswIndex.Deserialize(payload, m.Dimensions);
-            if (index.Size != m.Count)
-            {
-                index.Dispose();
-                return null;
-            }
-
-            return index;
+            return HnswIndex.Read(stream, header.PayloadLength, header.Checksum, m, BuildExpansion);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or OverflowException or InvalidDataException or OmnivecException)
         {
@@ -437,8 +414,7 @@ internal sealed class DerivedIndexCache : IDisposable
     {
         try
         {
-            using NativeBuffer payload = _hnsw!.Serialize();
-            SnapshotFile.Write(HnswPath, SnapshotFile.HnswMagic, m.Dimensions, m.Count, m.Generation, _instanceId, ByteChunks.Of(payload));
+            SnapshotFile.Write(HnswPath, SnapshotFile.HnswMagic, m.Dimensions, m.Count, m.Generation, _instanceId, _hnsw!.SerializeParts());
             _persistedHnswGeneration = m.Generation;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or OmnivecException)

@@ -491,7 +491,7 @@ public abstract class StoreConformanceTests
     }
 }
 
-/// <summary>The embedded store (SQLite + in-memory matrix + USearch) runs the conformance suite.</summary>
+/// <summary>The embedded store (SQLite + in-memory matrix + HNSW graph over it) runs the conformance suite.</summary>
 public sealed class EmbeddedStoreConformanceTests : StoreConformanceTests, IDisposable
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), "omnivec-conf-" + Guid.NewGuid().ToString("N"));

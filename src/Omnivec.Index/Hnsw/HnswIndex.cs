@@ -1,319 +1,721 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
-using Omnivec.Index.Storage;
+using Omnivec.Index.Search;
 
 namespace Omnivec.Index.Hnsw;
 
-/// <summary>Owns one native USearch index; the only holder of its handle.</summary>
-internal sealed class USearchHandle : SafeHandle
-{
-    public USearchHandle() : base(0, ownsHandle: true) { }
-
-    public override bool IsInvalid => handle == 0;
-
-    protected override unsafe bool ReleaseHandle()
-    {
-        nint error = 0;
-        USearchNative.Free(handle, &error);
-        return error == 0;
-    }
-
-    internal void Attach(nint value) => SetHandle(value);
-}
-
 /// <summary>
-/// HNSW graph over unit vectors (inner-product metric, f32), keyed by item id. Not thread-safe for writes:
-/// the owner serialises <see cref="Add"/>/<see cref="Remove"/> against searches; concurrent searches are fine.
+/// HNSW graph (Malkov and Yashunin) over the unit vectors of a <see cref="VectorMatrix"/>, inner-product metric.
+/// The graph holds links only: each node reads its vector from the matrix row it maps to, so a collection keeps one
+/// float32 copy of its vectors in memory, shared by exact search and the graph. Removed nodes stay in the graph as
+/// tombstones (traversed, never returned) and keep a private copy of their vector, because the matrix row is gone.
+/// Not thread-safe for writes: the owner serialises <see cref="Insert"/>, <see cref="Detach"/> and
+/// <see cref="Moved"/> against searches (and applies the same change to the matrix); concurrent searches are fine.
 /// </summary>
-internal sealed unsafe class HnswIndex : IDisposable
+internal sealed unsafe partial class HnswIndex : IDisposable
 {
+    /// <summary>M: links per node on the upper levels; level 0 has twice as many.</summary>
     internal const int Connectivity = 16;
+    internal const int BaseConnectivity = 2 * Connectivity;
     internal const int DefaultExpansionAdd = 64;
     internal const int DefaultExpansionSearch = 64;
 
     /// <summary>Upper bound for a search or build expansion: far past the point of diminishing recall, and bounds the buffers.</summary>
     internal const int MaxExpansion = 4096;
 
-    /// <summary>
-    /// USearch keeps a fixed pool of search contexts and fails (rather than waits) when more threads search at once,
-    /// so callers queue on this semaphore, sized to the pool.
-    /// </summary>
-    private const int SearchSlots = 16;
+    /// <summary>Highest level a node can get (the expected top level of 1M nodes with M 16 is 5).</summary>
+    internal const int MaxLevels = 15;
 
-    private readonly USearchHandle _handle;
-    private readonly SemaphoreSlim _searchSlots = new(SearchSlots, SearchSlots);
+    private const int Stride0 = BaseConnectivity + 1;   // [count, links…] per node on level 0
+    private const int StrideUp = Connectivity + 1;      // the same per upper level
+    private const int LockStripes = 1 << 12;
+    private const ulong LevelSeed = 0x9E3779B97F4A7C15UL;
+    private static readonly double LevelScale = 1 / Math.Log(Connectivity);
 
-    private HnswIndex(USearchHandle handle, int dimensions)
+    private readonly VectorMatrix _matrix;
+    private readonly int _dims;
+    private readonly int _expansionAdd;
+    private readonly int[] _locks = new int[LockStripes];
+    private readonly Lock _entryGate = new();
+    private int[] _links0;
+    private int[]?[] _upper;
+    private byte[] _levels;
+    private int[] _rowOfNode;   // row in the matrix, or ~k for a removed node whose vector is _removed[k]
+    private int[] _nodeOfRow;   // inverse of _rowOfNode for live rows
+    private nint[] _removed = [];
+    private int _removedCount;
+    private int _count;
+    private int _entry = -1;
+    private int _topLevel = -1;
+
+    private HnswIndex(VectorMatrix matrix, int expansionAdd, int capacity)
     {
-        _handle = handle;
-        Dimensions = dimensions;
+        _matrix = matrix;
+        _dims = matrix.Dimensions;
+        _expansionAdd = Math.Clamp(expansionAdd, 1, MaxExpansion);
+        capacity = Math.Max(capacity, 16);
+        _links0 = new int[(long)capacity * Stride0];
+        _upper = new int[]?[capacity];
+        _levels = new byte[capacity];
+        _rowOfNode = new int[capacity];
+        _nodeOfRow = new int[Math.Max(capacity, matrix.Ids.Length)];
     }
 
-    public int Dimensions { get; }
+    public int Dimensions => _dims;
 
-    public long Size
+    /// <summary>Live nodes: one per matrix row.</summary>
+    public long Size => _count - _removedCount;
+
+    /// <summary>Removed nodes still in the graph.</summary>
+    public int Removed => _removedCount;
+
+    /// <summary>Approximate bytes the graph holds besides the matrix (links, maps, removed vectors).</summary>
+    public long GraphBytes
     {
         get
         {
-            nint error = 0;
-            nuint size = USearchNative.Size(Raw, &error);
-            USearchNative.ThrowIfError(error, "size");
-            return (long)size;
-        }
-    }
-
-    private nint Raw
-    {
-        get
-        {
-            ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
-            return _handle.DangerousGetHandle();
-        }
-    }
-
-    /// <remarks>
-    /// The index-wide search expansion is set to 1 and each search asks for max(top, ef) results instead: USearch
-    /// widens its beam to the number of results wanted, so the expansion becomes per call without mutating shared
-    /// state under concurrent searches.
-    /// </remarks>
-    public static HnswIndex Create(int dimensions, int expansionAdd = DefaultExpansionAdd)
-    {
-        var options = new USearchNative.InitOptions
-        {
-            MetricKind = USearchNative.MetricInnerProduct,
-            Quantization = USearchNative.ScalarF32,
-            Dimensions = (nuint)dimensions,
-            Connectivity = Connectivity,
-            ExpansionAdd = (nuint)expansionAdd,
-            ExpansionSearch = 1,
-        };
-        var handle = new USearchHandle();
-        try
-        {
-            nint error = 0;
-            nint raw = USearchNative.Init(ref options, &error);
-            USearchNative.ThrowIfError(error, "init");
-            if (raw == 0)
+            long bytes = ((long)_links0.Length * sizeof(int)) + ((long)_upper.Length * IntPtr.Size) + _levels.Length
+                + ((long)_rowOfNode.Length * sizeof(int)) + ((long)_nodeOfRow.Length * sizeof(int)) + ((long)_removedCount * _dims * sizeof(float));
+            for (int i = 0; i < _count; i++)
             {
-                throw new OmnivecException("USearch init returned no index.");
+                bytes += _upper[i] is { } up ? (up.Length * sizeof(int)) + 24 : 0;
             }
 
-            handle.Attach(raw);
-            return new HnswIndex(handle, dimensions);
-        }
-        catch
-        {
-            handle.Dispose();
-            throw;
+            return bytes;
         }
     }
 
-    /// <summary>Adds <paramref name="count"/> rows of a contiguous matrix in parallel, after reserving capacity once.</summary>
-    public void AddBatch(float[] matrix, long[] ids, int count, CancellationToken cancellationToken = default)
+    /// <summary>Builds the graph over every row of <paramref name="matrix"/>, on all cores.</summary>
+    public static HnswIndex Build(VectorMatrix matrix, int expansionAdd = DefaultExpansionAdd, CancellationToken cancellationToken = default)
     {
-        int threads = Math.Max(1, Environment.ProcessorCount);
-        Reserve(count + Size, threads);
-        int dims = Dimensions;
-        nint raw = Raw;
-        // Each worker takes an interleaved slice so both threads see a similar mix of graph sizes.
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = cancellationToken }, t =>
+        int count = matrix.Count;
+        var graph = new HnswIndex(matrix, expansionAdd, count);
+        for (int row = 0; row < count; row++)
         {
-            fixed (float* basePtr = matrix)
-            {
-                int added = 0;
-                for (int row = t; row < count; row += threads)
-                {
-                    if ((++added & 1023) == 0)
-                    {
-                        cancellationToken.ThrowIfCancellationRequested();
-                    }
+            graph.NewNode(row);
+        }
 
-                    nint error = 0;
-                    USearchNative.Add(raw, (ulong)ids[row], basePtr + ((long)row * dims), USearchNative.ScalarF32, &error);
-                    USearchNative.ThrowIfError(error, "add");
+        if (count == 0)
+        {
+            return graph;
+        }
+
+        graph.Link(new SearchContext(), 0);
+        int next = 1;
+        int threads = Math.Max(1, Environment.ProcessorCount);
+        // Threads take the next node as they come (like hnswlib's ParallelFor), so insertion runs in row order.
+        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = cancellationToken }, _ =>
+        {
+            var context = new SearchContext();
+            int node;
+            while ((node = Interlocked.Increment(ref next) - 1) < count)
+            {
+                if ((node & 1023) == 0)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
                 }
+
+                graph.Link(context, node);
             }
         });
-        GC.KeepAlive(_handle);
+        return graph;
     }
 
-    public void Add(long id, ReadOnlySpan<float> vector)
+    /// <summary>Inserts or replaces an item in the matrix and mirrors it in the graph when there is one.</summary>
+    public static void Upsert(VectorMatrix matrix, HnswIndex? graph, CollectionItem item, ReadOnlySpan<float> unitVector)
     {
-        nint error = 0;
-        nuint capacity = USearchNative.Capacity(Raw, &error);
-        USearchNative.ThrowIfError(error, "capacity");
-        long size = Size;
-        if ((ulong)size + 1 > capacity)
+        if (graph is not null && matrix.TryGetRow(item.Id, out int old))
         {
-            // Doubling keeps single adds amortised O(1); the managed wrapper's +1 growth is quadratic.
-            Reserve(Math.Max(1024, size * 2), Math.Max(1, Environment.ProcessorCount));
+            graph.Detach(old); // before the row is overwritten: the tombstone keeps the old vector
         }
 
-        fixed (float* p = vector)
+        matrix.Upsert(item, unitVector);
+        if (graph is not null && matrix.TryGetRow(item.Id, out int row))
         {
-            USearchNative.Add(Raw, (ulong)id, p, USearchNative.ScalarF32, &error);
+            graph.Insert(row);
         }
-
-        USearchNative.ThrowIfError(error, "add");
     }
 
-    public void Remove(long id)
+    /// <summary>Removes an item from the matrix and the graph; false when the matrix does not hold it.</summary>
+    public static bool Remove(VectorMatrix matrix, HnswIndex? graph, long id)
     {
-        nint error = 0;
-        USearchNative.Remove(Raw, (ulong)id, &error);
-        USearchNative.ThrowIfError(error, "remove");
+        if (!matrix.TryGetRow(id, out int row))
+        {
+            return false;
+        }
+
+        graph?.Detach(row);
+        int last = matrix.Count - 1;
+        matrix.Remove(id);
+        if (row != last)
+        {
+            graph?.Moved(last, row);
+        }
+
+        return true;
+    }
+
+    /// <summary>Adds the matrix row <paramref name="row"/> (just added or replaced there) as a new node.</summary>
+    public void Insert(int row)
+    {
+        int node = NewNode(row);
+        Link(SearchContext.ForThread(), node);
     }
 
     /// <summary>
-    /// Nearest <paramref name="count"/> keys, best first, exploring <paramref name="expansion"/> candidates (ef);
-    /// scores are cosine similarities (1 - distance).
+    /// Makes the node of matrix row <paramref name="row"/> a tombstone, keeping a copy of its vector. Call before the
+    /// matrix row changes (removed or overwritten).
+    /// </summary>
+    public void Detach(int row)
+    {
+        int node = _nodeOfRow[row];
+        if ((uint)node >= (uint)_count || _rowOfNode[node] != row)
+        {
+            return;
+        }
+
+        float* copy = (float*)NativeMemory.Alloc((nuint)_dims, sizeof(float));
+        _matrix.Row(row).CopyTo(new Span<float>(copy, _dims));
+        if (_removedCount == _removed.Length)
+        {
+            Array.Resize(ref _removed, Math.Max(16, _removedCount * 2));
+        }
+
+        _removed[_removedCount] = (nint)copy;
+        _rowOfNode[node] = ~_removedCount;
+        _removedCount++;
+        _nodeOfRow[row] = -1;
+    }
+
+    /// <summary>The matrix moved the item at row <paramref name="from"/> to row <paramref name="to"/> (a removal filled its hole).</summary>
+    public void Moved(int from, int to)
+    {
+        int node = _nodeOfRow[from];
+        if ((uint)node < (uint)_count && _rowOfNode[node] == from)
+        {
+            _rowOfNode[node] = to;
+            EnsureRowCapacity(to);
+            _nodeOfRow[to] = node;
+        }
+
+        _nodeOfRow[from] = -1;
+    }
+
+    /// <summary>
+    /// Nearest <paramref name="count"/> keys (item ids), best first, exploring <paramref name="expansion"/> candidates
+    /// (ef); scores are cosine similarities. Only ids set in <paramref name="allowed"/> are returned, when given.
     /// </summary>
     public int Search(ReadOnlySpan<float> query, int count, Span<ulong> keys, Span<float> scores, IdBitmap? allowed = null, int expansion = DefaultExpansionSearch)
     {
-        nint error = 0;
-        int wanted = Math.Max(count, Math.Clamp(expansion, 1, MaxExpansion));
-        ulong[]? wideKeys = null;
-        float[]? wideScores = null;
-        if (wanted > count)
+        if (query.Length < _dims)
         {
-            wideKeys = ArrayPool<ulong>.Shared.Rent(wanted);
-            wideScores = ArrayPool<float>.Shared.Rent(wanted);
+            throw new ArgumentException($"The query has {query.Length} dimensions; the graph {_dims}.", nameof(query));
         }
 
-        int n;
-        _searchSlots.Wait();
-        try
+        count = Math.Min(count, Math.Min(keys.Length, scores.Length));
+        if (_entry < 0 || count <= 0 || Size == 0)
         {
-            if (wideKeys is null)
-            {
-                n = (int)SearchCore(query, count, keys, scores, allowed, &error);
-            }
-            else
-            {
-                n = Math.Min(count, (int)SearchCore(query, wanted, wideKeys, wideScores, allowed, &error));
-                wideKeys.AsSpan(0, n).CopyTo(keys);
-                wideScores.AsSpan(0, n).CopyTo(scores);
-            }
-        }
-        finally
-        {
-            _searchSlots.Release();
-            if (wideKeys is not null)
-            {
-                ArrayPool<ulong>.Shared.Return(wideKeys);
-                ArrayPool<float>.Shared.Return(wideScores!);
-            }
+            return 0;
         }
 
-        USearchNative.ThrowIfError(error, "search");
+        int ef = Math.Max(count, Math.Clamp(expansion, 1, MaxExpansion));
+        SearchContext context = SearchContext.ForThread();
+        float[] data = _matrix.Data;
+        long[] ids = _matrix.Ids;
+        fixed (float* d = data)
+        fixed (float* q = query)
+        {
+            var view = new View(this, d);
+            int entry = _entry;
+            float entryDistance = view.Distance(q, entry);
+            for (int level = _topLevel; level > 0; level--)
+            {
+                view.Greedy(q, level, ref entry, ref entryDistance);
+            }
+
+            view.SearchLayer(context, q, entry, entryDistance, ef, 0, allowed, forBuild: false);
+        }
+
+        int found = context.DrainResults();
+        int n = Math.Min(count, found);
         for (int i = 0; i < n; i++)
         {
-            scores[i] = 1f - scores[i];
+            (float distance, int node) = context.Sorted[i];
+            keys[i] = (ulong)ids[_rowOfNode[node]];
+            scores[i] = 1f - distance;
         }
 
         return n;
     }
 
-    private nuint SearchCore(ReadOnlySpan<float> query, int count, Span<ulong> keys, Span<float> scores, IdBitmap? allowed, nint* error)
-    {
-        fixed (float* q = query)
-        fixed (ulong* k = keys)
-        fixed (float* d = scores)
-        {
-            if (allowed is null)
-            {
-                return USearchNative.Search(Raw, q, USearchNative.ScalarF32, (nuint)count, k, d, error);
-            }
-
-            fixed (ulong* bits = allowed.Words)
-            {
-                var state = new FilterState { Bits = bits, Length = allowed.Words.Length };
-                return USearchNative.FilteredSearch(Raw, q, USearchNative.ScalarF32, (nuint)count, &IsAllowed, &state, k, d, error);
-            }
-        }
-    }
-
-    /// <summary>The graph and its vectors in USearch's format, in native memory (over 2 GiB from about 1M × 512).</summary>
-    public NativeBuffer Serialize()
-    {
-        nint error = 0;
-        nuint length = USearchNative.SerializedLength(Raw, &error);
-        USearchNative.ThrowIfError(error, "serialized_length");
-        var buffer = new NativeBuffer((long)length);
-        try
-        {
-            USearchNative.SaveBuffer(Raw, buffer.Pointer, length, &error);
-            USearchNative.ThrowIfError(error, "save_buffer");
-            return buffer;
-        }
-        catch
-        {
-            buffer.Dispose();
-            throw;
-        }
-    }
-
-    public static HnswIndex Deserialize(NativeBuffer payload, int dimensions)
-    {
-        HnswIndex index = Create(dimensions);
-        try
-        {
-            nint error = 0;
-            USearchNative.LoadBuffer(index.Raw, payload.Pointer, (nuint)payload.Length, &error);
-
-            USearchNative.ThrowIfError(error, "load_buffer");
-            nuint dims = USearchNative.Dimensions(index.Raw, &error);
-            if ((int)dims != dimensions)
-            {
-                throw new InvalidDataException($"HNSW file holds {dims}-d vectors, expected {dimensions}.");
-            }
-
-            // The file carries the expansion it was built with; searches pass theirs per call (see Create).
-            USearchNative.ChangeExpansionSearch(index.Raw, 1, &error);
-            USearchNative.ThrowIfError(error, "change_expansion_search");
-            USearchNative.ChangeThreadsSearch(index.Raw, SearchSlots, &error);
-            USearchNative.ThrowIfError(error, "change_threads_search");
-            return index;
-        }
-        catch
-        {
-            index.Dispose();
-            throw;
-        }
-    }
-
     public void Dispose()
     {
-        _handle.Dispose();
-        _searchSlots.Dispose();
+        for (int i = 0; i < _removedCount; i++)
+        {
+            NativeMemory.Free((void*)_removed[i]);
+        }
+
+        _removedCount = 0;
+        _removed = [];
     }
 
-    private void Reserve(long capacity, int threads)
+    private int NewNode(int row)
     {
-        nint error = 0;
-        USearchNative.Reserve(Raw, (nuint)capacity, &error);
-        USearchNative.ThrowIfError(error, "reserve");
-        USearchNative.ChangeThreadsAdd(Raw, (nuint)threads, &error);
-        USearchNative.ThrowIfError(error, "change_threads_add");
-        USearchNative.ChangeThreadsSearch(Raw, SearchSlots, &error);
-        USearchNative.ThrowIfError(error, "change_threads_search");
+        int node = _count;
+        if (node == _levels.Length)
+        {
+            int capacity = checked(Math.Max(16, node + (node / 2)));
+            Array.Resize(ref _links0, checked(capacity * Stride0));
+            Array.Resize(ref _upper, capacity);
+            Array.Resize(ref _levels, capacity);
+            Array.Resize(ref _rowOfNode, capacity);
+        }
+
+        int level = LevelOf(node);
+        _levels[node] = (byte)level;
+        _upper[node] = level > 0 ? new int[level * StrideUp] : null;
+        _links0[(long)node * Stride0] = 0;
+        _rowOfNode[node] = row;
+        EnsureRowCapacity(row);
+        _nodeOfRow[row] = node;
+        _count = node + 1;
+        return node;
     }
 
-    [StructLayout(LayoutKind.Sequential)]
-    private struct FilterState
+    private void EnsureRowCapacity(int row)
     {
-        public ulong* Bits;
-        public long Length;
+        if (row >= _nodeOfRow.Length)
+        {
+            Array.Resize(ref _nodeOfRow, Math.Max(row + 1, Math.Max(_matrix.Ids.Length, _nodeOfRow.Length * 2)));
+        }
     }
 
-    [UnmanagedCallersOnly]
-    private static int IsAllowed(ulong key, void* state)
+    /// <summary>The level of a node: -ln(U)/ln(M), with U drawn from a hash of the node number (reproducible builds).</summary>
+    private static int LevelOf(int node)
     {
-        var s = (FilterState*)state;
-        ulong word = key >> 6;
-        return word < (ulong)s->Length && (s->Bits[word] & (1UL << (int)(key & 63))) != 0 ? 1 : 0;
+        ulong z = ((ulong)node + 1) * LevelSeed;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        z ^= z >> 31;
+        double u = ((z >> 11) + 1) * (1.0 / (1UL << 53)); // (0, 1]
+        return Math.Min(MaxLevels, (int)(-Math.Log(u) * LevelScale));
+    }
+
+    /// <summary>Connects a node that has its vector and level but no links yet (hnswlib's addPoint).</summary>
+    private void Link(SearchContext context, int node)
+    {
+        int level = _levels[node];
+        int entry;
+        int top;
+        lock (_entryGate)
+        {
+            entry = _entry;
+            top = _topLevel;
+            if (entry < 0)
+            {
+                _entry = node;
+                _topLevel = level;
+                return;
+            }
+        }
+
+        fixed (float* d = _matrix.Data)
+        {
+            var view = new View(this, d);
+            float* q = view.Vector(node);
+            float entryDistance = view.Distance(q, entry);
+            for (int l = top; l > level; l--)
+            {
+                view.Greedy(q, l, ref entry, ref entryDistance);
+            }
+
+            for (int l = Math.Min(level, top); l >= 0; l--)
+            {
+                view.SearchLayer(context, q, entry, entryDistance, _expansionAdd, l, null, forBuild: true);
+                int found = context.DrainResults();
+                int selected = view.SelectNeighbours(context.Sorted, found, Connectivity, context.Selected, exclude: node);
+                SetLinks(node, l, context.Selected.AsSpan(0, selected));
+                for (int i = 0; i < selected; i++)
+                {
+                    view.AddBackLink(context, context.Selected[i].Node, node, l, context.Selected[i].Distance);
+                }
+
+                entry = context.Sorted[0].Node;
+                entryDistance = context.Sorted[0].Distance;
+            }
+        }
+
+        if (level > top)
+        {
+            lock (_entryGate)
+            {
+                if (level > _topLevel)
+                {
+                    _topLevel = level;
+                    _entry = node;
+                }
+            }
+        }
+    }
+
+    private void SetLinks(int node, int level, ReadOnlySpan<(float Distance, int Node)> links)
+    {
+        Span<int> list = LinkList(node, level);
+        LockNode(node);
+        try
+        {
+            for (int i = 0; i < links.Length; i++)
+            {
+                list[1 + i] = links[i].Node;
+            }
+
+            Volatile.Write(ref list[0], links.Length);
+        }
+        finally
+        {
+            UnlockNode(node);
+        }
+    }
+
+    private Span<int> LinkList(int node, int level) => level == 0
+        ? _links0.AsSpan(node * Stride0, Stride0)
+        : _upper[node].AsSpan((level - 1) * StrideUp, StrideUp);
+
+    private void LockNode(int node)
+    {
+        ref int gate = ref _locks[node & (LockStripes - 1)];
+        if (Interlocked.CompareExchange(ref gate, 1, 0) == 0)
+        {
+            return;
+        }
+
+        var spin = new SpinWait();
+        while (Interlocked.CompareExchange(ref gate, 1, 0) != 0)
+        {
+            spin.SpinOnce();
+        }
+    }
+
+    private void UnlockNode(int node) => Volatile.Write(ref _locks[node & (LockStripes - 1)], 0);
+
+    /// <summary>Dot product of two vectors of <paramref name="n"/> floats (AVX2 + FMA when there, else portable SIMD).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float Dot(float* a, float* b, int n)
+    {
+        if (Vector256.IsHardwareAccelerated && (n & 31) == 0)
+        {
+            Vector256<float> s0 = Vector256<float>.Zero, s1 = s0, s2 = s0, s3 = s0;
+            for (int i = 0; i < n; i += 32)
+            {
+                s0 = MultiplyAdd(Vector256.Load(a + i), Vector256.Load(b + i), s0);
+                s1 = MultiplyAdd(Vector256.Load(a + i + 8), Vector256.Load(b + i + 8), s1);
+                s2 = MultiplyAdd(Vector256.Load(a + i + 16), Vector256.Load(b + i + 16), s2);
+                s3 = MultiplyAdd(Vector256.Load(a + i + 24), Vector256.Load(b + i + 24), s3);
+            }
+
+            return Vector256.Sum((s0 + s1) + (s2 + s3));
+        }
+
+        return System.Numerics.Tensors.TensorPrimitives.Dot(new ReadOnlySpan<float>(a, n), new ReadOnlySpan<float>(b, n));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> MultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) =>
+        Fma.IsSupported ? Fma.MultiplyAdd(a, b, c) : (a * b) + c;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Prefetch(void* p)
+    {
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(p);
+        }
+    }
+
+    /// <summary>The graph's arrays pinned for one operation (the matrix data is pinned by the caller).</summary>
+    private readonly ref struct View
+    {
+        private readonly HnswIndex _g;
+        private readonly float* _data;
+        private readonly int _dims;
+
+        public View(HnswIndex graph, float* data)
+        {
+            _g = graph;
+            _data = data;
+            _dims = graph._dims;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public float* Vector(int node)
+        {
+            int row = _g._rowOfNode[node];
+            return row >= 0 ? _data + ((long)row * _dims) : (float*)_g._removed[~row];
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public float Distance(float* q, int node) => 1f - Dot(q, Vector(node), _dims);
+
+        /// <summary>Greedy walk on an upper level (ef 1): move to the closest neighbour until none is closer.</summary>
+        public void Greedy(float* q, int level, ref int node, ref float distance)
+        {
+            bool changed = true;
+            while (changed)
+            {
+                changed = false;
+                int[]? up = _g._upper[node];
+                if (up is null || level > _g._levels[node])
+                {
+                    return;
+                }
+
+                int at = (level - 1) * StrideUp;
+                int n = Math.Min(Volatile.Read(ref up[at]), Connectivity);
+                for (int i = 1; i <= n; i++)
+                {
+                    int next = up[at + i];
+                    float d = Distance(q, next);
+                    if (d < distance)
+                    {
+                        distance = d;
+                        node = next;
+                        changed = true;
+                    }
+                }
+            }
+        }
+
+        /// <summary>
+        /// Beam search on one level from <paramref name="entry"/>: leaves up to <paramref name="ef"/> results (nodes
+        /// that pass <paramref name="allowed"/> and are not removed, unless <paramref name="forBuild"/>) in the
+        /// context's result heap.
+        /// </summary>
+        public void SearchLayer(SearchContext c, float* q, int entry, float entryDistance, int ef, int level, IdBitmap? allowed, bool forBuild)
+        {
+            HnswIndex g = _g;
+            ushort tag = c.NextTag(g._count);
+            ushort[] visited = c.Visited;
+            MinHeap candidates = c.Candidates;
+            MaxHeap results = c.Results;
+            candidates.Clear();
+            results.Clear();
+            int[] rowOfNode = g._rowOfNode;
+            long[] ids = g._matrix.Ids;
+            ulong[]? bits = allowed?.Words;
+            bool filtered = !forBuild && (bits is not null || g._removedCount > 0);
+
+            visited[entry] = tag;
+            float bound = float.MaxValue;
+            if (forBuild || Accepts(rowOfNode, ids, bits, entry))
+            {
+                results.Push(entryDistance, entry);
+                bound = entryDistance;
+            }
+
+            candidates.Push(entryDistance, entry);
+            fixed (int* links0 = g._links0)
+            {
+                while (candidates.Count > 0)
+                {
+                    float cd = candidates.TopDistance;
+                    if (cd > bound && (results.Count >= ef || !filtered))
+                    {
+                        break;
+                    }
+
+                    int current = candidates.Pop();
+                    int* list;
+                    int n;
+                    if (level == 0)
+                    {
+                        list = links0 + ((long)current * Stride0);
+                        n = Math.Min(Volatile.Read(ref *list), BaseConnectivity);
+                    }
+                    else
+                    {
+                        int[]? up = g._upper[current];
+                        if (up is null || level > g._levels[current])
+                        {
+                            continue;
+                        }
+
+                        fixed (int* u = &up[(level - 1) * StrideUp])
+                        {
+                            n = Math.Min(Volatile.Read(ref *u), Connectivity);
+                            for (int i = 1; i <= n; i++)
+                            {
+                                c.Scratch[i] = u[i];
+                            }
+                        }
+
+                        fixed (int* s = c.Scratch)
+                        {
+                            Expand(c, q, s, n, ef, ref bound, visited, tag, rowOfNode, ids, bits, forBuild);
+                        }
+
+                        continue;
+                    }
+
+                    Expand(c, q, list, n, ef, ref bound, visited, tag, rowOfNode, ids, bits, forBuild);
+                }
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void Expand(SearchContext c, float* q, int* list, int n, int ef, ref float bound, ushort[] visited, ushort tag,
+            int[] rowOfNode, long[] ids, ulong[]? bits, bool forBuild)
+        {
+            MinHeap candidates = c.Candidates;
+            MaxHeap results = c.Results;
+            if (n > 0)
+            {
+                Prefetch(Vector(list[1]));
+            }
+
+            for (int i = 1; i <= n; i++)
+            {
+                int next = list[i];
+                if (i < n)
+                {
+                    // The next neighbour's vector is 2 KiB at 512-d: start its first lines now, the hardware
+                    // prefetcher follows the rest while this one is scored.
+                    byte* p = (byte*)Vector(list[i + 1]);
+                    Prefetch(p);
+                    Prefetch(p + 64);
+                }
+
+                if (visited[next] == tag)
+                {
+                    continue;
+                }
+
+                visited[next] = tag;
+                float d = Distance(q, next);
+                if (results.Count < ef || d < bound)
+                {
+                    candidates.Push(d, next);
+                    if (forBuild || Accepts(rowOfNode, ids, bits, next))
+                    {
+                        results.Push(d, next);
+                        if (results.Count > ef)
+                        {
+                            results.Pop();
+                        }
+                    }
+
+                    if (results.Count > 0)
+                    {
+                        bound = results.TopDistance;
+                    }
+                }
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static bool Accepts(int[] rowOfNode, long[] ids, ulong[]? bits, int node)
+        {
+            int row = rowOfNode[node];
+            if (row < 0)
+            {
+                return false;
+            }
+
+            if (bits is null)
+            {
+                return true;
+            }
+
+            ulong id = (ulong)ids[row];
+            ulong word = id >> 6;
+            return word < (ulong)bits.Length && (bits[word] & (1UL << (int)(id & 63))) != 0;
+        }
+
+        /// <summary>
+        /// hnswlib's neighbour heuristic: walk candidates from the closest, keep one only if it is closer to the base
+        /// than to every one kept so far, until <paramref name="m"/> are kept.
+        /// </summary>
+        public int SelectNeighbours(ReadOnlySpan<(float Distance, int Node)> sorted, int count, int m, (float Distance, int Node)[] selected, int exclude)
+        {
+            int kept = 0;
+            for (int i = 0; i < count && kept < m; i++)
+            {
+                (float d, int node) = sorted[i];
+                if (node == exclude)
+                {
+                    continue;
+                }
+
+                float* v = Vector(node);
+                bool good = true;
+                for (int j = 0; j < kept; j++)
+                {
+                    if (1f - Dot(v, Vector(selected[j].Node), _dims) < d)
+                    {
+                        good = false;
+                        break;
+                    }
+                }
+
+                if (good)
+                {
+                    selected[kept++] = (d, node);
+                }
+            }
+
+            return kept;
+        }
+
+        /// <summary>Adds <paramref name="node"/> to the links of <paramref name="target"/>, pruning with the heuristic when full.</summary>
+        public void AddBackLink(SearchContext c, int target, int node, int level, float distance)
+        {
+            int cap = level == 0 ? BaseConnectivity : Connectivity;
+            Span<int> list = _g.LinkList(target, level);
+            _g.LockNode(target);
+            try
+            {
+                int n = Math.Min(list[0], cap);
+                for (int i = 1; i <= n; i++)
+                {
+                    if (list[i] == node)
+                    {
+                        return;
+                    }
+                }
+
+                if (n < cap)
+                {
+                    list[n + 1] = node;
+                    Volatile.Write(ref list[0], n + 1);
+                    return;
+                }
+
+                // Full: keep the best of the current links plus the new one, by the same heuristic.
+                float* t = Vector(target);
+                (float Distance, int Node)[] pool = c.Pool;
+                pool[0] = (distance, node);
+                for (int i = 1; i <= n; i++)
+                {
+                    pool[i] = (1f - Dot(t, Vector(list[i]), _dims), list[i]);
+                }
+
+                Span<(float Distance, int Node)> all = pool.AsSpan(0, n + 1);
+                all.Sort(static (a, b) => a.Distance.CompareTo(b.Distance));
+                int kept = SelectNeighbours(all, all.Length, cap, c.Pruned, exclude: target);
+                for (int i = 0; i < kept; i++)
+                {
+                    list[i + 1] = c.Pruned[i].Node;
+                }
+
+                Volatile.Write(ref list[0], kept);
+            }
+            finally
+            {
+                _g.UnlockNode(target);
+            }
+        }
     }
 }
 

@@ -114,6 +114,13 @@ internal sealed class SearchPlanner
         }
 
         int expected = Math.Min(top, allowed?.Count ?? m.Count);
+        if (queries.Length == 1)
+        {
+            // One query runs on the caller's thread: a Parallel.For would wake a pool thread for nothing.
+            results[0] = ApproximateSearch(m, hnsw, queries[0], top, allowed, ids, expected, expansion);
+            return results;
+        }
+
         Parallel.For(0, queries.Length, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
         {
             results[i] = ApproximateSearch(m, hnsw, queries[i], top, allowed, ids, expected, expansion);
@@ -123,7 +130,7 @@ internal sealed class SearchPlanner
 
     /// <summary>
     /// Selective filters go exact over the allowed rows: cheap, and a graph walk restricted to a small subset
-    /// loses recall. Broad filters are applied inside the HNSW traversal (USearch's filtered search).
+    /// loses recall. Broad filters are applied inside the HNSW traversal (the walk keeps only allowed nodes as results).
     /// </summary>
     private bool UseExactForFilter(VectorMatrix m, RowSet? allowed, int top) =>
         allowed is not null && (allowed.Count < m.Count * SelectiveFilterFraction || allowed.Count < Math.Max(SelectiveFilterRows, top * 4));
@@ -131,8 +138,8 @@ internal sealed class SearchPlanner
     private static IReadOnlyList<SearchHit> ApproximateSearch(VectorMatrix m, HnswIndex hnsw, float[] query, int top, RowSet? allowed, IdBitmap? ids, int expected,
         int expansion)
     {
-        var keys = new ulong[top];
-        var scores = new float[top];
+        Span<ulong> keys = top <= 256 ? stackalloc ulong[top] : new ulong[top];
+        Span<float> scores = top <= 256 ? stackalloc float[top] : new float[top];
         int found = hnsw.Search(query, top, keys, scores, ids, expansion);
         var hits = new List<SearchHit>(found);
         for (int i = 0; i < found; i++)

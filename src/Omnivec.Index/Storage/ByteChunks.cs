@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Omnivec.Index.Storage;
@@ -11,14 +12,15 @@ internal static class ByteChunks
 {
     internal const int ChunkBytes = 16 << 20;
 
-    /// <summary>The first <paramref name="length"/> floats of <paramref name="data"/>, as byte chunks (no copy).</summary>
-    public static List<ReadOnlyMemory<byte>> Of(float[] data, int length)
+    /// <summary>The first <paramref name="length"/> elements of <paramref name="data"/>, as byte chunks (no copy).</summary>
+    public static List<ReadOnlyMemory<byte>> Of<T>(T[] data, long length)
+        where T : unmanaged
     {
-        const int floatsPerChunk = ChunkBytes / sizeof(float);
-        var chunks = new List<ReadOnlyMemory<byte>>((length / floatsPerChunk) + 1);
-        for (int offset = 0; offset < length; offset += floatsPerChunk)
+        int perChunk = ChunkBytes / Unsafe.SizeOf<T>();
+        var chunks = new List<ReadOnlyMemory<byte>>((int)(length / perChunk) + 1);
+        for (long offset = 0; offset < length; offset += perChunk)
         {
-            chunks.Add(new FloatBytes(data, offset, Math.Min(floatsPerChunk, length - offset)).Memory);
+            chunks.Add(new ArrayBytes<T>(data, (int)offset, (int)Math.Min(perChunk, length - offset)).Memory);
         }
 
         return chunks;
@@ -36,7 +38,8 @@ internal static class ByteChunks
         return chunks;
     }
 
-    private sealed class FloatBytes(float[] data, int offset, int length) : MemoryManager<byte>
+    private sealed class ArrayBytes<T>(T[] data, int offset, int length) : MemoryManager<byte>
+        where T : unmanaged
     {
         public override Span<byte> GetSpan() => MemoryMarshal.AsBytes(data.AsSpan(offset, length));
 

@@ -18,7 +18,8 @@ internal static class SnapshotFile
 {
     internal const uint FormatVersion = 1;
     internal static readonly ulong MatrixMagic = BinaryPrimitives.ReadUInt64LittleEndian("OVMATRX1"u8);
-    internal static readonly ulong HnswMagic = BinaryPrimitives.ReadUInt64LittleEndian("OVHNSW01"u8);
+    // OVHNSW01 was USearch's serialized index (graph + a second copy of the vectors); such files are ignored and rebuilt.
+    internal static readonly ulong HnswMagic = BinaryPrimitives.ReadUInt64LittleEndian("OVHNSW02"u8);
 
     /// <summary>Writes header + payload parts to a temp file, fsyncs, then renames over <paramref name="path"/>.</summary>
     internal static void Write(string path, ulong magic, int dimensions, long count, long generation, Guid instanceId, IReadOnlyList<ReadOnlyMemory<byte>> parts)

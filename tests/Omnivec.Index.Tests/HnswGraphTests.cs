@@ -1,0 +1,102 @@
+using System.Text;
+using Omnivec.Index;
+
+namespace Omnivec.Index.Tests;
+
+/// <summary>The HNSW graph that reads its vectors from the matrix: edits in place, its file, and the old USearch file.</summary>
+public sealed class HnswGraphTests : IDisposable
+{
+    private const int N = 3_000;
+    private readonly TempRoot _root = new();
+    private readonly float[][] _vectors = TestData.Clustered(TestData.Centroids(40, 64, 31), N, 32, 0.08f);
+    private readonly CollectionItem[] _items = [.. Enumerable.Range(0, N).Select(i => TestData.Item(i))];
+
+    public void Dispose() => _root.Dispose();
+
+    private string GraphPath => Path.Combine(_root.Path, "g", Collection.HnswFileName);
+
+    private Collection Create()
+    {
+        Collection c = _root.Store().OpenOrCreate("g", TestData.Space());
+        TestData.Fill(c, _items, _vectors, batch: 1_000);
+        c.Optimize(forceHnsw: true);
+        return c;
+    }
+
+    [Fact]
+    public void A_graph_file_in_the_old_USearch_layout_is_rebuilt_not_misread()
+    {
+        Create().Dispose();
+        // Same header, older magic: what a collection optimised by the USearch build left behind.
+        using (var stream = new FileStream(GraphPath, FileMode.Open, FileAccess.ReadWrite))
+        {
+            stream.Write("OVHNSW01"u8);
+        }
+
+        using (Collection c = _root.Store().Open("g"))
+        {
+            Assert.Equal(_items[123].Path, c.Search(_vectors[123], 1, mode: SearchMode.Approximate)[0].Item.Path);
+            Assert.Equal(LoadSource.Rebuilt, c.HnswSource);
+        }
+
+        // The rebuilt graph was written in the current layout and is used from then on.
+        Assert.Equal("OVHNSW02", Encoding.ASCII.GetString(File.ReadAllBytes(GraphPath).AsSpan(0, 8)));
+        using Collection again = _root.Store().Open("g");
+        Assert.Equal(_items[7].Path, again.Search(_vectors[7], 1, mode: SearchMode.Approximate)[0].Item.Path);
+        Assert.Equal(LoadSource.Snapshot, again.HnswSource);
+    }
+
+    [Fact]
+    public void Many_deletes_and_replacements_keep_the_graph_answering_like_exact_search_and_it_reloads()
+    {
+        var live = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        for (int i = 0; i < N; i++)
+        {
+            live[_items[i].Path] = _vectors[i];
+        }
+
+        float[][] moved = TestData.Clustered(TestData.Centroids(40, 64, 31), N / 5, 33, 0.08f);
+        using (Collection c = Create())
+        {
+            Assert.Equal(LoadSource.Rebuilt, c.HnswSource);
+            // Delete 40 % (every row that moves the matrix's last row into its hole), replace 20 % of the rest.
+            var deleted = Enumerable.Range(0, N).Where(i => i % 5 is 1 or 3).Select(i => _items[i].Path).ToList();
+            Assert.Equal(deleted.Count, c.DeleteByPaths(deleted));
+            deleted.ForEach(p => live.Remove(p));
+            var replaced = Enumerable.Range(0, N).Where(i => i % 5 == 0).Select(i => _items[i]).ToList();
+            c.Upsert(replaced, [.. moved.Take(replaced.Count).Select(v => (ReadOnlyMemory<float>)v)]);
+            for (int i = 0; i < replaced.Count; i++)
+            {
+                live[replaced[i].Path] = moved[i];
+            }
+
+            Assert.Equal(LoadSource.Rebuilt, c.HnswSource); // edited in place
+            AssertLikeExact(c, live, deleted.ToHashSet(StringComparer.Ordinal));
+        }
+
+        // Dispose saved the edited graph (tombstones and all); it loads and answers the same.
+        using Collection again = _root.Store().Open("g");
+        AssertLikeExact(again, live, []);
+        Assert.Equal(LoadSource.Snapshot, again.HnswSource);
+    }
+
+    private void AssertLikeExact(Collection c, Dictionary<string, float[]> live, HashSet<string> deleted)
+    {
+        string[] paths = [.. live.Keys.Order(StringComparer.Ordinal)];
+        int found = 0, queries = 0;
+        for (int i = 0; i < paths.Length; i += 37)
+        {
+            float[] q = live[paths[i]];
+            IReadOnlyList<SearchHit> approx = c.Search(q, 10, mode: SearchMode.Approximate);
+            IReadOnlyList<SearchHit> exact = c.Search(q, 10, mode: SearchMode.Exact);
+            Assert.Equal(paths[i], approx[0].Item.Path); // its own vector is its nearest neighbour
+            Assert.DoesNotContain(approx, h => deleted.Contains(h.Item.Path));
+            Assert.All(approx, h => Assert.Equal(System.Numerics.Tensors.TensorPrimitives.Dot(live[h.Item.Path], q), h.Score, 4));
+            var truth = exact.Select(h => h.Item.Id).ToHashSet();
+            found += approx.Count(h => truth.Contains(h.Item.Id));
+            queries++;
+        }
+
+        Assert.True(found >= 0.95 * queries * 10, $"recall@10 {found / (queries * 10.0):F3}");
+    }
+}
