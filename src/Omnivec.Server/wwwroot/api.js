@@ -75,9 +75,12 @@ export const api = {
   health: () => request('GET', '/health'),
   collections: () => request('GET', '/v1/collections'),
   searchText: (collection, text, topK, signal) => request('POST', '/v1/search', { json: { collection, text, top_k: topK }, signal }),
-  /** A weighted query: terms like {text, weight}, {image: dataUrl, weight}, {audio: dataUrl, weight}, {item_id, weight}; all: no relevance cutoff. */
-  searchQuery: (collection, terms, topK, signal, { all = true } = {}) =>
-    request('POST', '/v1/search', { json: { collection, query: terms, top_k: topK, all }, signal }),
+  /**
+   * A weighted query: terms like {text, weight}, {image: dataUrl, weight}, {audio: dataUrl, weight}, {item_id, weight};
+   * all: no relevance cutoff (the answer says no_match when nothing stands out); mode: hybrid, vector or text.
+   */
+  searchQuery: (collection, terms, topK, signal, { all = false, mode = 'hybrid' } = {}) =>
+    request('POST', '/v1/search', { json: { collection, query: terms, top_k: topK, all, mode }, signal }),
   searchItem: (collection, itemId, topK, signal) => request('POST', '/v1/search', { json: { collection, item_id: itemId, top_k: topK }, signal }),
   searchImage(collection, file, topK, signal) {
     // Multipart keeps the bytes binary (no base64 inflation) for large photos.

@@ -34,6 +34,7 @@ const state = {
   classifyFile: null,
   drawerItem: null,
   uploadHide: 0,      // timer that tucks the finished progress bar away
+  showAll: false,     // "Show the nearest anyway" after a no-match: no cutoff for this query until it changes
 };
 
 function safeGet(key) { try { return localStorage.getItem(key); } catch { return null; } }
@@ -165,6 +166,7 @@ function goBack() {
 /** Starts a fresh trail (search bar input) or extends it ("more like this"). */
 function search(query, { extend = false } = {}) {
   if (extend) state.trail.push(query); else state.trail = [query];
+  state.showAll = false;
   return runCurrent();
 }
 
@@ -201,13 +203,16 @@ async function runCurrent() {
   try {
     let res;
     const steering = steeringTerms();
-    if (steering.length) res = await api.searchQuery(state.collection, [await baseTerm(q), ...steering], TOP_K, controller.signal);
-    else if (q.kind === 'text') res = await api.searchText(state.collection, q.text, TOP_K, controller.signal);
+    // Words and steered searches show only what stands out (the relevance cutoff, names and cameras counting as
+    // matches); an image or "more like this" shows the nearest items, as `similar` does.
+    const ranking = { all: state.showAll, mode: $('mode-select').value };
+    if (steering.length) res = await api.searchQuery(state.collection, [await baseTerm(q), ...steering], TOP_K, controller.signal, ranking);
+    else if (q.kind === 'text') res = await api.searchQuery(state.collection, [{ text: q.text, weight: 1 }], TOP_K, controller.signal, ranking);
     else if (q.kind === 'image') res = await api.searchImage(state.collection, q.file, TOP_K, controller.signal);
     else if (q.kind === 'audio') res = await api.searchAudio(state.collection, q.file, TOP_K, controller.signal);
     else res = await api.searchItem(state.collection, q.id, TOP_K, controller.signal);
     if (seq !== state.seq) return;
-    renderResults(res?.results ?? [], q, steering.length ? res?.query : null);
+    renderResults(res?.results ?? [], q, steering.length ? res?.query : null, res?.no_match === true);
   } catch (err) {
     if (seq !== state.seq || err?.name === 'AbortError') return;
     setLoading(false);
@@ -276,6 +281,7 @@ function renderIdle() {
   grid.classList.remove('stale', 'loading');
   grid.setAttribute('aria-busy', 'false');
   $('results-status').textContent = '';
+  $('show-nearest').hidden = true;
   const cur = currentCollection();
   const empty = !cur || !cur.count;
   $('empty-title').textContent = empty ? `“${state.collection}” has no photos yet` : 'Search your photos';
@@ -285,7 +291,7 @@ function renderIdle() {
   $('empty').hidden = false;
 }
 
-function renderResults(results, q, steered = null) {
+function renderResults(results, q, steered = null, noMatch = false) {
   const grid = $('results');
   state.current = results;
   grid.classList.remove('stale', 'loading');
@@ -297,7 +303,15 @@ function renderResults(results, q, steered = null) {
   else if (q.kind === 'text') status.textContent = `${plural(results.length, 'result')} for “${q.text}”`;
   else if (q.kind === 'audio') status.textContent = `${plural(results.length, 'similar sound')} to ${q.name}`;
   else status.textContent = `${plural(results.length, 'similar photo')}${q.kind === 'item' ? ` to ${q.name}` : ''}`;
-  if (!results.length) {
+  $('show-nearest').hidden = !(noMatch && !results.length);
+  if (!results.length && noMatch) {
+    // The relevance cutoff left nothing: say so instead of showing the nearest noise, and offer it on request.
+    status.textContent = steered ? `No match for ${steered}` : q.kind === 'text' ? `No match for “${q.text}”` : 'No match';
+    $('empty-title').textContent = 'No match';
+    $('empty-text').textContent = $('mode-select').value === 'text'
+      ? `No file name, folder, camera or caption in “${state.collection}” contains ${q.kind === 'text' ? `“${q.text}”` : 'these words'}.`
+      : `Nothing in “${state.collection}” stands out for this search, and no file name, folder or camera contains its words.`;
+  } else if (!results.length) {
     $('empty-title').textContent = 'No matches';
     $('empty-text').textContent = currentCollection()?.count
       ? 'Nothing in this collection matched. Try other words or another image.'
@@ -626,6 +640,8 @@ function init() {
   // The "not …" words re-run the current search (debounced like the search bar); chips belong to a collection.
   const notSearch = debounce(() => { if (state.trail.at(-1) && state.trail.at(-1).kind !== 'uploaded') runCurrent(); }, DEBOUNCE_MS);
   $('not-input').addEventListener('input', notSearch);
+  $('show-nearest').addEventListener('click', () => { state.showAll = true; runCurrent(); });
+  $('mode-select').addEventListener('change', () => { state.showAll = false; if (state.trail.length) runCurrent(); });
   $('not-input').addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); notSearch.cancel(); if (state.trail.length) runCurrent(); } });
 
   $('collection-select').addEventListener('change', (e) => {
