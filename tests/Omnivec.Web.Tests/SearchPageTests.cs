@@ -15,22 +15,26 @@ public sealed partial class SearchPageTests(WebFixture fixture) : IClassFixture<
     [Fact]
     public Task Typing_a_query_shows_result_cards_with_scores() => WithPageAsync(fixture.Server, async page =>
     {
-        await page.GetByTestId("search-input").FillAsync("a cat lying on a sofa");
+        const string query = "a cat lying on a sofa";
+        // Words are searched with the relevance cutoff, as the CLI does: what stands out (or names every word), not
+        // the whole collection ranked. The tiny random-weight model lets a few photos through, not all twelve.
+        (long[] expected, bool noMatch) = await fixture.Server.SearchCutAsync("default", [new { text = query, weight = 1 }], 24);
+        Assert.False(noMatch);
+        Assert.InRange(expected.Length, 1, WebFixture.SeedPhotos.Length - 1);
+        await page.GetByTestId("search-input").FillAsync(query);
 
-        // The debounced search fires without Enter; every seed photo ranks (top_k 24 > 12).
+        // The debounced search fires without Enter.
         ILocator cards = page.GetByTestId("result-card");
-        await Expect(cards.First).ToBeVisibleAsync();
-        Assert.True(await cards.CountAsync() >= WebFixture.SeedPhotos.Length);
-        await Expect(page.GetByTestId("results-status")).ToContainTextAsync("results for “a cat lying on a sofa”");
+        await Expect(page.GetByTestId("results-status")).ToHaveTextAsync(expected.Length == 1 ? $"1 result for “{query}”" : $"{expected.Length} results for “{query}”");
+        await Expect(cards).ToHaveCountAsync(expected.Length);
 
         IReadOnlyList<string> badges = await page.GetByTestId("score").AllInnerTextsAsync();
         Assert.Equal(await cards.CountAsync(), badges.Count);
         Assert.All(badges, b => Assert.Matches(ScoreText(), b));
-        // The order is the API's (hybrid: the cosine ranking fused with names matching the words, so "tabby_cat_lying.jpg"
-        // can come before a photo of higher score).
-        long[] expected = await fixture.Server.SearchQueryAsync("default", [new { text = "a cat lying on a sofa", weight = 1 }], 24);
+        // The order is the API's (hybrid: the cosine ranking fused with names matching the words).
         string[] shownIds = await Task.WhenAll((await cards.AllAsync()).Select(async c => (await c.GetAttributeAsync("data-id"))!));
         Assert.Equal(expected.Select(e => e.ToString(CultureInfo.InvariantCulture)), shownIds);
+        await Expect(page.GetByTestId("show-nearest")).ToBeHiddenAsync();
 
         // Thumbnails come from the server and actually decode.
         await WaitForImageAsync(cards.First.Locator("img.thumb"));
@@ -41,10 +45,14 @@ public sealed partial class SearchPageTests(WebFixture fixture) : IClassFixture<
     public Task Less_like_and_more_like_chips_and_a_not_term_steer_the_search_like_the_api() => WithPageAsync(fixture.Server, async page =>
     {
         const string query = "a dog on a road";
+        // Nothing stands out for these words with the tiny model: the page says so, and steering starts from the nearest items.
+        Assert.True((await fixture.Server.SearchCutAsync("default", [new { text = query, weight = 1 }], 24)).NoMatch);
         await page.GetByTestId("search-input").FillAsync(query);
+        await Expect(page.GetByTestId("results-status")).ToHaveTextAsync($"No match for “{query}”");
+        await page.GetByTestId("show-nearest").ClickAsync();
         ILocator cards = page.GetByTestId("result-card");
         await Expect(cards.First).ToBeVisibleAsync();
-        await Expect(page.GetByTestId("results-status")).ToContainTextAsync($"for “{query}”");
+        await Expect(page.GetByTestId("results-status")).ToContainTextAsync($"for “{query}” (none stands out)");
 
         async Task<long[]> CardIdsAsync() => (await Task.WhenAll((await cards.AllAsync()).Select(c => c.GetAttributeAsync("data-id"))))
             .Select(id => long.Parse(id!, CultureInfo.InvariantCulture)).ToArray();
@@ -180,7 +188,7 @@ public sealed partial class SearchPageTests(WebFixture fixture) : IClassFixture<
         await page.Keyboard.PressAsync("Enter");
         ILocator first = page.GetByTestId("result-card").First;
         await Expect(first).ToBeVisibleAsync();
-        await Expect(page.GetByTestId("results-status")).ToContainTextAsync("results for “bananas”");
+        await Expect(page.GetByTestId("results-status")).ToContainTextAsync("for “bananas”");
 
         // Tab past the picker button to the first card, then Enter opens "more like this".
         ILocator open = first.Locator("button.open");
@@ -193,7 +201,7 @@ public sealed partial class SearchPageTests(WebFixture fixture) : IClassFixture<
         await page.Keyboard.PressAsync("Enter");
         await Expect(page.GetByTestId("results-status")).ToContainTextAsync("similar photos to");
         await page.Keyboard.PressAsync("Alt+Backspace");
-        await Expect(page.GetByTestId("results-status")).ToContainTextAsync("results for “bananas”");
+        await Expect(page.GetByTestId("results-status")).ToContainTextAsync("for “bananas”");
     });
 
     [Fact]
@@ -223,9 +231,11 @@ public sealed partial class SearchPageTests(WebFixture fixture) : IClassFixture<
         await page.GetByTestId("search-input").FillAsync("a dog");
         await page.GetByTestId("search-input").PressAsync("Enter");
         ILocator cards = page.GetByTestId("result-card");
-        await Expect(cards.Nth(2)).ToBeVisibleAsync();
+        (long[] found, _) = await fixture.Server.SearchCutAsync("default", [new { text = "a dog", weight = 1 }], 24);
+        Assert.NotEmpty(found);
+        await Expect(cards).ToHaveCountAsync(found.Length);
 
-        ILocator picked = cards.Nth(2);
+        ILocator picked = cards.Last;
         string id = (await picked.GetAttributeAsync("data-id"))!;
         string name = await picked.Locator(".name").InnerTextAsync();
         await picked.Locator("button.open").ClickAsync();
@@ -244,9 +254,134 @@ public sealed partial class SearchPageTests(WebFixture fixture) : IClassFixture<
 
         await KeepScreenshotAsync(page, "more-like-this");
         await page.GetByRole(AriaRole.Button, new() { Name = "Back", Exact = true }).ClickAsync();
-        await Expect(page.GetByTestId("results-status")).ToContainTextAsync("results for “a dog”");
+        await Expect(page.GetByTestId("results-status")).ToContainTextAsync("for “a dog”");
         await Expect(page.Locator("#crumbs")).ToBeHiddenAsync();
     });
+
+    [Fact]
+    public Task Words_with_no_match_show_no_match_and_the_nearest_only_on_request() => WithPageAsync(fixture.Server, async page =>
+    {
+        const string query = "a dog on a road";
+        object[] terms = [new { text = query, weight = 1 }];
+        (long[] cut, bool noMatch) = await fixture.Server.SearchCutAsync("default", terms, 24);
+        Assert.True(noMatch);
+        Assert.Empty(cut);
+
+        await page.GetByTestId("search-input").FillAsync(query);
+        await page.GetByTestId("search-input").PressAsync("Enter");
+        ILocator cards = page.GetByTestId("result-card");
+        await Expect(page.GetByTestId("results-status")).ToHaveTextAsync($"No match for “{query}”");
+        await Expect(page.Locator("#empty")).ToBeVisibleAsync();
+        await Expect(page.Locator("#empty-title")).ToHaveTextAsync("No match");
+        await Expect(page.Locator("#empty-text")).ToContainTextAsync("stands out");
+        await Expect(page.Locator("#empty-text")).ToContainTextAsync("no file name, folder, camera or caption contains all its words");
+        Assert.Equal(0, await cards.CountAsync());
+        await KeepScreenshotAsync(page, "no-match");
+
+        // On request, the nearest items (the API's uncut answer), said to be only the nearest.
+        await page.GetByTestId("show-nearest").ClickAsync();
+        long[] nearest = await fixture.Server.SearchQueryAsync("default", terms, 24);
+        Assert.True(nearest.Length >= WebFixture.SeedPhotos.Length); // every photo (other tests may have added some)
+        await Expect(cards).ToHaveCountAsync(nearest.Length);
+        Assert.Equal(nearest, await CardIdsAsync(cards));
+        await Expect(page.GetByTestId("results-status")).ToHaveTextAsync($"{nearest.Length} nearest results for “{query}” (none stands out)");
+        await Expect(page.GetByTestId("show-nearest")).ToBeHiddenAsync();
+
+        // A new search is cut again: only what matches ("bananas" names bananas.jpg).
+        (long[] bananas, _) = await fixture.Server.SearchCutAsync("default", [new { text = "bananas", weight = 1 }], 24);
+        Assert.Contains(fixture.Server.SeedIds["bananas.jpg"], bananas);
+        Assert.True(bananas.Length < WebFixture.SeedPhotos.Length);
+        await page.GetByTestId("search-input").FillAsync("bananas");
+        await page.GetByTestId("search-input").PressAsync("Enter");
+        await Expect(cards).ToHaveCountAsync(bananas.Length);
+        Assert.Equal(bananas, await CardIdsAsync(cards));
+
+        // Names only: words no name holds are "no match" with the reason in the mode's terms.
+        await page.GetByTestId("mode-select").SelectOptionAsync("text");
+        await page.GetByTestId("search-input").FillAsync("zebra");
+        await page.GetByTestId("search-input").PressAsync("Enter");
+        Assert.True((await fixture.Server.SearchCutAsync("default", [new { text = "zebra", weight = 1 }], 24, mode: "text")).NoMatch);
+        await Expect(page.GetByTestId("results-status")).ToHaveTextAsync("No match for “zebra”");
+        await Expect(page.Locator("#empty-text")).ToContainTextAsync("No file name, folder, camera or caption in “default” contains every word of “zebra”");
+        Assert.Equal(0, await cards.CountAsync());
+    });
+
+    [Fact]
+    public async Task Sorting_by_date_or_name_shows_only_the_matches_in_that_order()
+    {
+        // A collection of dated photos (EXIF capture times 2003 to 2021, two without one): three named "holiday".
+        const string collection = "dated";
+        Dictionary<string, long> ids = await fixture.Server.UploadAsync(collection,
+        [
+            (Photo("beach_kitesurfing.jpg"), "holiday_kite.jpg"), (Photo("plumeria_flower.jpg"), "holiday_flower.jpg"),
+            (Photo("snowy_mountain_peak.jpg"), "holiday_peak.jpg"), (Photo("building_red_lettering.jpg"), "building_red_lettering.jpg"),
+            (Photo("navy_propeller_plane.jpg"), "navy_propeller_plane.jpg"), (Photo("heather_flowers.jpg"), "heather_flowers.jpg"),
+            (Photo("three_men_indoors.jpg"), "three_men_indoors.jpg"), (Photo("hotdog.jpg"), "hotdog.jpg"), (Photo("white_mug.jpg"), "white_mug.jpg"),
+        ]);
+        long[] holiday = [ids["holiday_kite.jpg"], ids["holiday_flower.jpg"], ids["holiday_peak.jpg"]];
+        object[] terms = [new { text = "holiday", weight = 1 }];
+        (long[] byScore, _) = await fixture.Server.SearchCutAsync(collection, terms, 24);
+        Assert.Subset(byScore.ToHashSet(), holiday.ToHashSet());
+        Assert.True(byScore.Length < ids.Count, "the cutoff leaves out photos that neither stand out nor are named 'holiday'");
+
+        await WithPageAsync(fixture.Server, async page =>
+        {
+            await page.GetByTestId("collection-select").SelectOptionAsync(collection);
+            await page.GetByTestId("search-input").FillAsync("holiday");
+            await page.GetByTestId("search-input").PressAsync("Enter");
+            ILocator cards = page.GetByTestId("result-card");
+            await Expect(cards).ToHaveCountAsync(byScore.Length);
+            Assert.Equal(byScore, await CardIdsAsync(cards));
+
+            // Each order shows the same matches (not the nearest nine sorted), in the API's order for that sort.
+            foreach ((string sort, string said) in new[] { ("date", "oldest first"), ("-date", "newest first"), ("path", "by name") })
+            {
+                (long[] expected, _) = await fixture.Server.SearchCutAsync(collection, terms, 24, sort);
+                Assert.Equal(byScore.Order(), expected.Order());
+                await page.GetByTestId("sort-select").SelectOptionAsync(sort);
+                await Expect(page.GetByTestId("results-status")).ToHaveTextAsync($"{byScore.Length} results for “holiday”, {said}");
+                await Expect(cards).ToHaveCountAsync(expected.Length);
+                Assert.Equal(expected, await CardIdsAsync(cards));
+            }
+
+            // Oldest first really is by capture time: the 2003 flower before the 2010 kite before the 2012 peak.
+            await page.GetByTestId("sort-select").SelectOptionAsync("date");
+            await Expect(page.GetByTestId("results-status")).ToContainTextAsync("oldest first");
+            long[] oldest = await CardIdsAsync(cards);
+            Assert.True(Array.IndexOf(oldest, ids["holiday_flower.jpg"]) < Array.IndexOf(oldest, ids["holiday_kite.jpg"])
+                && Array.IndexOf(oldest, ids["holiday_kite.jpg"]) < Array.IndexOf(oldest, ids["holiday_peak.jpg"]), string.Join(",", oldest));
+
+            // By name is by the names people see (uploads are stored under content-derived file names).
+            await page.GetByTestId("sort-select").SelectOptionAsync("path");
+            await Expect(page.GetByTestId("results-status")).ToContainTextAsync("by name");
+            long[] byName = await CardIdsAsync(cards);
+            Assert.Equal([ids["holiday_flower.jpg"], ids["holiday_kite.jpg"], ids["holiday_peak.jpg"]], byName.Where(holiday.Contains));
+
+            // An image search sorted by date is cut too (what the API answers with the cutoff; with the tiny model's
+            // look-alike image vectors even the photo itself does not stand out), not every photo ordered by date.
+            const string picture = "heather_flowers.jpg";
+            (long[] similar, bool none) = await fixture.Server.SearchAsync(new Dictionary<string, object>
+            {
+                ["collection"] = collection, ["image"] = Convert.ToBase64String(await File.ReadAllBytesAsync(Photo(picture))),
+                ["top_k"] = 24, ["all"] = false, ["sort"] = "date",
+            });
+            Assert.True(similar.Length < ids.Count, string.Join(",", similar));
+            await page.GetByTestId("sort-select").SelectOptionAsync("date");
+            await page.GetByTestId("search-file").SetInputFilesAsync(Photo(picture));
+            await Expect(page.GetByTestId("query-image")).ToBeVisibleAsync();
+            await Expect(page.GetByTestId("results-status")).ToHaveTextAsync(none ? "No match" : $"{similar.Length} similar photo{(similar.Length == 1 ? "" : "s")}, oldest first");
+            Assert.Equal(similar, await CardIdsAsync(cards));
+            await Expect(page.GetByTestId("show-nearest")).ToBeVisibleAsync(new() { Visible = none });
+
+            // Best match again: an image shows its nearest photos, as `similar` does.
+            await page.GetByTestId("sort-select").SelectOptionAsync("score");
+            await Expect(cards).ToHaveCountAsync(ids.Count);
+        });
+    }
+
+    private static async Task<long[]> CardIdsAsync(ILocator cards) =>
+        (await Task.WhenAll((await cards.AllAsync()).Select(c => c.GetAttributeAsync("data-id"))))
+            .Select(id => long.Parse(id!, CultureInfo.InvariantCulture)).ToArray();
 
     [Fact]
     public Task Details_drawer_shows_metadata_and_links_to_the_original() => WithPageAsync(fixture.Server, async page =>
@@ -323,7 +458,7 @@ public sealed partial class SearchPageTests(WebFixture fixture) : IClassFixture<
             await page.GetByTestId("search-input").FillAsync("palm trees");
             await page.GetByTestId("search-input").PressAsync("Enter");
             await Expect(page.GetByTestId("result-card").First).ToBeVisibleAsync();
-            await Expect(page.GetByTestId("results-status")).ToContainTextAsync("results for “palm trees”");
+            await Expect(page.GetByTestId("results-status")).ToContainTextAsync("for “palm trees”");
         }
         finally
         {

@@ -142,14 +142,18 @@ public sealed class TestServer(Uri baseUrl, string? apiKey)
         return http;
     }
 
-    public async Task<Dictionary<string, long>> UploadAsync(string collection, IEnumerable<string> files)
+    public Task<Dictionary<string, long>> UploadAsync(string collection, IEnumerable<string> files) =>
+        UploadAsync(collection, files.Select(f => (f, Path.GetFileName(f))));
+
+    /// <summary>Uploads files under the names given (the name a person sees and searches by); returns their ids by name.</summary>
+    public async Task<Dictionary<string, long>> UploadAsync(string collection, IEnumerable<(string Path, string Name)> files)
     {
         using var form = new MultipartFormDataContent();
-        foreach (string file in files)
+        foreach ((string file, string name) in files)
         {
             var content = new ByteArrayContent(await File.ReadAllBytesAsync(file));
             content.Headers.ContentType = new MediaTypeHeaderValue(file.EndsWith(".png", StringComparison.Ordinal) ? "image/png" : "image/jpeg");
-            form.Add(content, "files", Path.GetFileName(file));
+            form.Add(content, "files", name);
         }
 
         using HttpResponseMessage response = await _http.PostAsync(new Uri($"v1/collections/{collection}/items", UriKind.Relative), form);
@@ -170,15 +174,27 @@ public sealed class TestServer(Uri baseUrl, string? apiKey)
         return doc.RootElement.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("id").GetInt64()).ToArray();
     }
 
-    /// <summary>Ids of a weighted query's results (no cutoff), as the page asks for them.</summary>
-    public async Task<long[]> SearchQueryAsync(string collection, object[] terms, int topK)
+    /// <summary>Ids of a weighted query's results (no cutoff), as the page asks for them after "Show the nearest anyway".</summary>
+    public async Task<long[]> SearchQueryAsync(string collection, object[] terms, int topK) =>
+        (await SearchAsync(new Dictionary<string, object> { ["collection"] = collection, ["query"] = terms, ["top_k"] = topK, ["all"] = true })).Ids;
+
+    /// <summary>
+    /// A weighted query with the relevance cutoff and an order, as the page asks for words by default: the ids shown,
+    /// and whether the answer was "no match".
+    /// </summary>
+    public Task<(long[] Ids, bool NoMatch)> SearchCutAsync(string collection, object[] terms, int topK, string sort = "score", string mode = "hybrid") =>
+        SearchAsync(new Dictionary<string, object> { ["collection"] = collection, ["query"] = terms, ["top_k"] = topK, ["all"] = false, ["sort"] = sort, ["mode"] = mode });
+
+    /// <summary>POST /v1/search with this JSON body: the result ids in order, and the answer's no_match.</summary>
+    public async Task<(long[] Ids, bool NoMatch)> SearchAsync(Dictionary<string, object> body)
     {
-        using var request = JsonContent.Create(new Dictionary<string, object> { ["collection"] = collection, ["query"] = terms, ["top_k"] = topK, ["all"] = true });
+        using var request = JsonContent.Create(body);
         using HttpResponseMessage response = await _http.PostAsync(new Uri("v1/search", UriKind.Relative), request);
-        string body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, body);
-        using JsonDocument doc = JsonDocument.Parse(body);
-        return doc.RootElement.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("id").GetInt64()).ToArray();
+        string text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, text);
+        using JsonDocument doc = JsonDocument.Parse(text);
+        bool noMatch = doc.RootElement.TryGetProperty("no_match", out JsonElement flag) && flag.ValueKind == JsonValueKind.True;
+        return (doc.RootElement.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("id").GetInt64()).ToArray(), noMatch);
     }
 
     public async Task<long> CountAsync(string collection)

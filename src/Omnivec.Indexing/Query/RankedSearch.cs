@@ -346,10 +346,26 @@ public static class RankedSearch
     {
         ResultOrder.Date => [.. hits.OrderBy(h => h.Item.TakenAt ?? h.Item.ModifiedUtc).ThenBy(h => h.Item.Path, StringComparer.Ordinal)],
         ResultOrder.DateDescending => [.. hits.OrderByDescending(h => h.Item.TakenAt ?? h.Item.ModifiedUtc).ThenBy(h => h.Item.Path, StringComparer.Ordinal)],
-        ResultOrder.Path => [.. hits.OrderBy(h => VideoSegmentItems.TryGetSegment(h.Item, out string file, out _, out _) ? file : h.Item.Path, StringComparer.Ordinal)
+        ResultOrder.Path => [.. hits.OrderBy(h => SortPath(h.Item), StringComparer.Ordinal)
             .ThenBy(h => VideoSegmentItems.TryGetSegment(h.Item, out _, out double start, out _) ? start : 0)],
         _ => hits,
     };
+
+    /// <summary>
+    /// The path an item sorts by: a video moment's file, and for an upload (stored under a content-derived file name)
+    /// the name it was uploaded with, which is the name people see.
+    /// </summary>
+    private static string SortPath(CollectionItem item)
+    {
+        string path = VideoSegmentItems.TryGetSegment(item, out string file, out _, out _) ? file : item.Path;
+        if (item.Extra is { } extra && extra.TryGetValue("name", out string? name) && !string.IsNullOrWhiteSpace(name))
+        {
+            int slash = Math.Max(path.LastIndexOf('/'), path.LastIndexOf('\\'));
+            return path[..(slash + 1)] + name;
+        }
+
+        return path;
+    }
 
     private static IEnumerable<SearchHit> LimitPerVideo(IEnumerable<SearchHit> hits, int? perVideo) =>
         perVideo is int n ? VideoSegmentItems.LimitPerVideo(hits, n) : hits;

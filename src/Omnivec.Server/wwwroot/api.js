@@ -71,32 +71,37 @@ export function readAsDataUrl(file) {
   });
 }
 
+/** A multipart search by a file; all and sort as in searchItem. */
+function rankingForm(field, file, name, collection, topK, { all = true, sort = 'score' } = {}) {
+  const form = new FormData();
+  form.append(field, file, name);
+  form.append('collection', collection);
+  form.append('top_k', String(topK));
+  form.append('all', String(all));
+  form.append('sort', sort);
+  return form;
+}
+
 export const api = {
   health: () => request('GET', '/health'),
   collections: () => request('GET', '/v1/collections'),
-  searchText: (collection, text, topK, signal) => request('POST', '/v1/search', { json: { collection, text, top_k: topK }, signal }),
   /**
    * A weighted query: terms like {text, weight}, {image: dataUrl, weight}, {audio: dataUrl, weight}, {item_id, weight};
-   * all: no relevance cutoff (the answer says no_match when nothing stands out); mode: hybrid, vector or text.
+   * all: no relevance cutoff (the answer says no_match when nothing stands out); mode: hybrid, vector or text;
+   * sort: score, date, -date or path (applied to what passes the cutoff).
    */
-  searchQuery: (collection, terms, topK, signal, { all = false, mode = 'hybrid' } = {}) =>
-    request('POST', '/v1/search', { json: { collection, query: terms, top_k: topK, all, mode }, signal }),
-  searchItem: (collection, itemId, topK, signal) => request('POST', '/v1/search', { json: { collection, item_id: itemId, top_k: topK }, signal }),
-  searchImage(collection, file, topK, signal) {
+  searchQuery: (collection, terms, topK, signal, { all = false, mode = 'hybrid', sort = 'score' } = {}) =>
+    request('POST', '/v1/search', { json: { collection, query: terms, top_k: topK, all, mode, sort }, signal }),
+  /** Neighbours of an indexed item; all: false applies the relevance cutoff (the page does when sorting by date or name). */
+  searchItem: (collection, itemId, topK, signal, { all = true, sort = 'score' } = {}) =>
+    request('POST', '/v1/search', { json: { collection, item_id: itemId, top_k: topK, all, sort }, signal }),
+  searchImage(collection, file, topK, signal, ranking = {}) {
     // Multipart keeps the bytes binary (no base64 inflation) for large photos.
-    const form = new FormData();
-    form.append('image', file, file.name || 'image');
-    form.append('collection', collection);
-    form.append('top_k', String(topK));
-    return request('POST', '/v1/search', { form, signal });
+    return request('POST', '/v1/search', { form: rankingForm('image', file, file.name || 'image', collection, topK, ranking), signal });
   },
-  searchAudio(collection, file, topK, signal) {
+  searchAudio(collection, file, topK, signal, ranking = {}) {
     // A recording as a multipart file (the collection's model must embed audio).
-    const form = new FormData();
-    form.append('audio', file, file.name || 'recording');
-    form.append('collection', collection);
-    form.append('top_k', String(topK));
-    return request('POST', '/v1/search', { form, signal });
+    return request('POST', '/v1/search', { form: rankingForm('audio', file, file.name || 'recording', collection, topK, ranking), signal });
   },
   async classify(file, labels, templates) {
     const body = { image: await readAsDataUrl(file), labels };

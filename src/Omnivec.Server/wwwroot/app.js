@@ -203,14 +203,17 @@ async function runCurrent() {
   try {
     let res;
     const steering = steeringTerms();
-    // Words and steered searches show only what stands out (the relevance cutoff, names and cameras counting as
-    // matches); an image or "more like this" shows the nearest items, as `similar` does.
-    const ranking = { all: state.showAll, mode: $('mode-select').value };
+    // Words and steered searches show only what stands out (the relevance cutoff, a name, folder or camera holding
+    // every word counting as a match). An image or "more like this" shows the nearest items, as `similar` does, unless
+    // the results are sorted by date or name: then it is cut too, so the order is not filled with unrelated photos.
+    const sort = $('sort-select').value;
+    const ranking = { all: state.showAll, mode: $('mode-select').value, sort };
+    const nearest = { all: state.showAll || sort === 'score', sort };
     if (steering.length) res = await api.searchQuery(state.collection, [await baseTerm(q), ...steering], TOP_K, controller.signal, ranking);
     else if (q.kind === 'text') res = await api.searchQuery(state.collection, [{ text: q.text, weight: 1 }], TOP_K, controller.signal, ranking);
-    else if (q.kind === 'image') res = await api.searchImage(state.collection, q.file, TOP_K, controller.signal);
-    else if (q.kind === 'audio') res = await api.searchAudio(state.collection, q.file, TOP_K, controller.signal);
-    else res = await api.searchItem(state.collection, q.id, TOP_K, controller.signal);
+    else if (q.kind === 'image') res = await api.searchImage(state.collection, q.file, TOP_K, controller.signal, nearest);
+    else if (q.kind === 'audio') res = await api.searchAudio(state.collection, q.file, TOP_K, controller.signal, nearest);
+    else res = await api.searchItem(state.collection, q.id, TOP_K, controller.signal, nearest);
     if (seq !== state.seq) return;
     renderResults(res?.results ?? [], q, steering.length ? res?.query : null, res?.no_match === true);
   } catch (err) {
@@ -291,6 +294,8 @@ function renderIdle() {
   $('empty').hidden = false;
 }
 
+const SORT_NAMES = { date: 'oldest first', '-date': 'newest first', path: 'by name' };
+
 function renderResults(results, q, steered = null, noMatch = false) {
   const grid = $('results');
   state.current = results;
@@ -298,19 +303,20 @@ function renderResults(results, q, steered = null, noMatch = false) {
   grid.setAttribute('aria-busy', 'false');
   grid.replaceChildren(...results.map((r, i) => card(r, i, q)));
   const status = $('results-status');
+  const sort = SORT_NAMES[$('sort-select').value];
+  const order = sort && q.kind !== 'uploaded' ? `, ${sort}` : '';
   if (q.kind === 'uploaded') status.textContent = `Added ${describeAdded(results)} to “${state.collection}”`;
-  else if (steered) status.textContent = `${plural(results.length, 'result')} for ${steered}`;
-  else if (q.kind === 'text') status.textContent = `${plural(results.length, 'result')} for “${q.text}”`;
-  else if (q.kind === 'audio') status.textContent = `${plural(results.length, 'similar sound')} to ${q.name}`;
-  else status.textContent = `${plural(results.length, 'similar photo')}${q.kind === 'item' ? ` to ${q.name}` : ''}`;
+  else if (state.showAll && q.kind === 'text' && !steered) status.textContent = `${plural(results.length, 'nearest result')} for “${q.text}” (none stands out)${order}`;
+  else if (steered) status.textContent = `${plural(results.length, 'result')} for ${steered}${order}`;
+  else if (q.kind === 'text') status.textContent = `${plural(results.length, 'result')} for “${q.text}”${order}`;
+  else if (q.kind === 'audio') status.textContent = `${plural(results.length, 'similar sound')} to ${q.name}${order}`;
+  else status.textContent = `${plural(results.length, 'similar photo')}${q.kind === 'item' ? ` to ${q.name}` : ''}${order}`;
   $('show-nearest').hidden = !(noMatch && !results.length);
   if (!results.length && noMatch) {
     // The relevance cutoff left nothing: say so instead of showing the nearest noise, and offer it on request.
-    status.textContent = steered ? `No match for ${steered}` : q.kind === 'text' ? `No match for “${q.text}”` : 'No match';
+    status.textContent = steered ? `No match for ${steered}` : q.kind === 'text' ? `No match for “${q.text}”` : `No match${q.kind === 'item' ? ` for photos like ${q.name}` : ''}`;
     $('empty-title').textContent = 'No match';
-    $('empty-text').textContent = $('mode-select').value === 'text'
-      ? `No file name, folder, camera or caption in “${state.collection}” contains ${q.kind === 'text' ? `“${q.text}”` : 'these words'}.`
-      : `Nothing in “${state.collection}” stands out for this search, and no file name, folder or camera contains its words.`;
+    $('empty-text').textContent = noMatchText(q, steered);
   } else if (!results.length) {
     $('empty-title').textContent = 'No matches';
     $('empty-text').textContent = currentCollection()?.count
@@ -318,6 +324,17 @@ function renderResults(results, q, steered = null, noMatch = false) {
       : `“${state.collection}” has no photos yet. Add some with the “Add photos and videos” panel.`;
   }
   $('empty').hidden = results.length > 0;
+}
+
+/** Why nothing is shown, in the terms of the search that was made. */
+function noMatchText(q, steered) {
+  const words = q.kind === 'text' || steered;
+  const mode = $('mode-select').value;
+  if (mode === 'text') {
+    return `No file name, folder, camera or caption in “${state.collection}” contains ${q.kind === 'text' ? `every word of “${q.text}”` : 'these words'}.`;
+  }
+  const names = words && mode === 'hybrid' ? ', and no file name, folder, camera or caption contains all its words' : '';
+  return `Nothing in “${state.collection}” stands out from the rest for this search${names}. Try other words, or show the nearest items anyway.`;
 }
 
 // m:ss (h:mm:ss from an hour on), for the moments of videos.
@@ -641,7 +658,8 @@ function init() {
   const notSearch = debounce(() => { if (state.trail.at(-1) && state.trail.at(-1).kind !== 'uploaded') runCurrent(); }, DEBOUNCE_MS);
   $('not-input').addEventListener('input', notSearch);
   $('show-nearest').addEventListener('click', () => { state.showAll = true; runCurrent(); });
-  $('mode-select').addEventListener('change', () => { state.showAll = false; if (state.trail.length) runCurrent(); });
+  // Another mode or order is another search: the cutoff applies again.
+  for (const id of ['mode-select', 'sort-select']) $(id).addEventListener('change', () => { state.showAll = false; if (state.trail.length) runCurrent(); });
   $('not-input').addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); notSearch.cancel(); if (state.trail.length) runCurrent(); } });
 
   $('collection-select').addEventListener('change', (e) => {
