@@ -97,6 +97,43 @@ public sealed class LexicalSearchCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Minus_words_leave_out_items_named_by_them_in_hybrid_and_text_mode_but_not_in_vector_mode()
+    {
+        // Two photos named for beagles, one of them also for the beach (beach_kitesurfing.jpg is named for it too).
+        Directory.CreateDirectory(Folder);
+        File.Copy(CliRunner.Photo("puppies_on_road.jpg"), Path.Combine(Folder, "beagle_beach.jpg"));
+        File.Copy(CliRunner.Photo("yoga_pose_beach.jpg"), Path.Combine(Folder, "beagle_park.jpg"));
+        await IndexAsync();
+
+        string[] plain = Names(await SearchAsync("search", "beagle"));
+        Assert.Contains("beagle_beach.jpg", plain);
+        Assert.Contains("beagle_park.jpg", plain);
+
+        // search beagle --minus beach: the beach-named photo is not lifted by "beagle", nor shown at all, even with --all.
+        string[] minus = Names(await SearchAsync("search", "beagle", "--minus", "beach"));
+        Assert.Contains("beagle_park.jpg", minus);
+        Assert.DoesNotContain("beagle_beach.jpg", minus);
+        string[] all = Names(await SearchAsync("search", "beagle", "--minus", "beach", "--all", "--top", "20"));
+        Assert.Equal(s_photos.Length + 3 - 2, all.Length);
+        Assert.DoesNotContain("beagle_beach.jpg", all);
+        Assert.DoesNotContain("beach_kitesurfing.jpg", all);
+        Assert.Equal(["beagle_park.jpg"], Names(await SearchAsync("search", "beagle", "--minus", "beach", "--mode", "text")));
+        // A weighted term and a multi-word one: every word of the term must be in the name.
+        Assert.DoesNotContain("beagle_beach.jpg", Names(await SearchAsync("search", "beagle", "--minus", "0.2:text:beagle beach", "--all", "--top", "20")));
+        Assert.Contains("beagle_beach.jpg", Names(await SearchAsync("search", "beagle", "--minus", "beach cat", "--all", "--top", "20")));
+
+        // Vector mode is the vector only: the beach-named photos are still ranked.
+        string[] vector = Names(await SearchAsync("search", "beagle", "--minus", "beach", "--mode", "vector", "--all", "--top", "20"));
+        Assert.Contains("beagle_beach.jpg", vector);
+        Assert.Contains("beach_kitesurfing.jpg", vector);
+
+        // An image minus words (hybrid without positive words) leaves them out too.
+        string[] image = Names(await SearchAsync("search", "--image", CliRunner.Photo("puppies_on_road.jpg"), "--minus", "beach", "--all", "--top", "20"));
+        Assert.DoesNotContain("beagle_beach.jpg", image);
+        Assert.Contains("beagle_park.jpg", image);
+    }
+
+    [Fact]
     public async Task A_camera_model_from_EXIF_finds_the_photos_taken_with_it()
     {
         await IndexAsync();

@@ -245,5 +245,59 @@ internal sealed class LexicalQuery(IReadOnlyList<string[]> words)
         return string.Join(all ? " & " : " | ", parts);
     }
 
+    /// <summary>
+    /// True when <paramref name="document"/> contains every word, as the stores match them: each word's tokens in a row
+    /// within one field, the last of them also as a prefix when <see cref="AllowsPrefix"/>. False for an empty query.
+    /// </summary>
+    public bool MatchesAll(LexicalDocument document)
+    {
+        if (IsEmpty)
+        {
+            return false;
+        }
+
+        string[][] fields = [.. new[] { document.Name, document.Folder, document.Camera, document.Caption }
+            .Select(f => f.Split(' ', StringSplitOptions.RemoveEmptyEntries))];
+        return Words.All(word => fields.Any(tokens => ContainsPhrase(tokens, word)));
+    }
+
+    private static bool ContainsPhrase(string[] tokens, string[] word)
+    {
+        bool prefix = AllowsPrefix(word[^1]);
+        for (int start = 0; start + word.Length <= tokens.Length; start++)
+        {
+            bool all = true;
+            for (int i = 0; i < word.Length && all; i++)
+            {
+                string token = tokens[start + i];
+                all = i == word.Length - 1 && prefix ? token.StartsWith(word[i], StringComparison.Ordinal) : token == word[i];
+            }
+
+            if (all)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private static bool AllowsPrefix(string token) => token.Length >= 3 || (token.Length == 2 && token.All(char.IsDigit));
+}
+
+/// <summary>Matches words against one item's indexed text as the lexical index does, without asking a store.</summary>
+public static class LexicalMatch
+{
+    /// <summary>
+    /// True when the item's file name (for an upload, the name it was uploaded with), folder, camera or caption contains
+    /// every word of <paramref name="words"/>, as <see cref="IVectorCollection.SearchText"/> matches them (case and
+    /// accents ignored, <c>_</c>, <c>.</c>, <c>-</c> separate tokens, the last token of a word of three or more letters
+    /// also as a prefix). False when <paramref name="words"/> has no word.
+    /// </summary>
+    public static bool ContainsAllWords(CollectionItem item, string words)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        ArgumentNullException.ThrowIfNull(words);
+        return LexicalText.Parse(words).MatchesAll(LexicalText.Document(item));
+    }
 }

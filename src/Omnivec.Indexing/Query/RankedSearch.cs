@@ -166,13 +166,15 @@ public static class RankedSearch
             return RunHybrid(collection, query, options, exclude);
         }
 
+        // A hybrid query without positive words (an image minus "people") still leaves out what a "not" word names.
+        bool byNames = options.Retrieval == RetrievalMode.Hybrid && query.AvoidedWords.Count > 0;
         if (!options.AutomaticCutoff && options.MinScore is null)
         {
             // Segments of one video crowd each other out under --per-video: ask for more, keep the best of each.
             int fetch = options.PerVideo is int n ? options.Top * Math.Max(4, 8 / n) : options.Top;
             IReadOnlyList<SearchHit> found = collection.Search(query.Vector, Math.Min(fetch + exclude.Count, Collection.MaxTop),
                 options.Filter, options.Mode, options.Expansion);
-            return new RankedSearchResult(Order([.. LimitPerVideo(found.Where(h => !exclude.Contains(h.Item.Id)), options.PerVideo).Take(options.Top)], options.Order), null, null, 0);
+            return new RankedSearchResult(Order([.. LimitPerVideo(found.Where(h => !exclude.Contains(h.Item.Id) && !(byNames && NamedByAvoidedWords(h.Item, query))), options.PerVideo).Take(options.Top)], options.Order), null, null, 0);
         }
 
         // The cutoff looks at the query's scores over the whole (filtered) collection, which one exact scan yields.
@@ -182,6 +184,11 @@ public static class RankedSearch
         long population = ranked.Count < depth - exclude.Count ? ranked.Count : Math.Max(ranked.Count, count - exclude.Count);
         RelevanceCutoff? cutoff = options.AutomaticCutoff ? RelevanceCutoff.Estimate(ranked.Select(h => h.Score).ToArray(), population) : null;
         float threshold = Math.Max(options.MinScore ?? float.NegativeInfinity, cutoff?.Threshold ?? float.NegativeInfinity);
+        if (byNames)
+        {
+            ranked.RemoveAll(h => NamedByAvoidedWords(h.Item, query));
+        }
+
         if (float.IsNegativeInfinity(threshold))
         {
             // Too few items to tell what stands out, and no floor given: nothing is cut.
@@ -224,9 +231,16 @@ public static class RankedSearch
             lexicalDepth = k;
         }
 
+        // Items named by a "not" word are left out (after the cutoff was estimated over the whole collection).
+        if (query.AvoidedWords.Count > 0)
+        {
+            ranked.RemoveAll(h => NamedByAvoidedWords(h.Item, query));
+        }
+
         // "Less like this" items are not lifted by their names: the person asked for them to go down.
         var avoided = new HashSet<long>(query.AvoidedItemIds);
-        List<TextHit> lexical = [.. collection.SearchText(query.Words!, lexicalDepth, options.Filter).Where(h => !exclude.Contains(h.Item.Id) && !avoided.Contains(h.Item.Id))];
+        List<TextHit> lexical = [.. collection.SearchText(query.Words!, lexicalDepth, options.Filter)
+            .Where(h => !exclude.Contains(h.Item.Id) && !avoided.Contains(h.Item.Id) && !NamedByAvoidedWords(h.Item, query))];
         var fused = new Dictionary<long, (SearchHit Hit, double Score)>();
         // Equal scores share a rank (1, 1, 3, …): identical files (a photo and its copy) rank the same, whichever order
         // the store happened to return them in, so the fused order does not depend on the store.
@@ -289,7 +303,7 @@ public static class RankedSearch
         var hits = new List<SearchHit>();
         foreach (TextHit hit in collection.SearchText(query.Words!, depth, options.Filter))
         {
-            if (exclude.Contains(hit.Item.Id) || (!everything && !hit.MatchesAllWords))
+            if (exclude.Contains(hit.Item.Id) || (!everything && !hit.MatchesAllWords) || NamedByAvoidedWords(hit.Item, query))
             {
                 continue;
             }
@@ -336,6 +350,23 @@ public static class RankedSearch
             Retrieval = RetrievalMode.Text,
             TextMatches = textMatches,
         };
+    }
+
+    /// <summary>
+    /// True when the item's file name, folder, camera or caption contains every word of one of the query's negative
+    /// text terms: hybrid and text searches leave it out (<c>search dog --minus beach</c> shows no <c>beach_dog.jpg</c>).
+    /// </summary>
+    private static bool NamedByAvoidedWords(CollectionItem item, ComposedQuery query)
+    {
+        foreach (string words in query.AvoidedWords)
+        {
+            if (Omnivec.Index.Search.LexicalMatch.ContainsAllWords(item, words))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The cosine of a stored item to the (unit) query, for items the vector ranking did not reach; null when it was deleted meanwhile.</summary>

@@ -334,7 +334,12 @@ public sealed class SearchQuery
         }
 
         TensorPrimitives.Divide(sum, total, sum);
-        return new ComposedQuery(sum, examples) { Words = Words, AvoidedItemIds = avoided };
+        return new ComposedQuery(sum, examples)
+        {
+            Words = Words,
+            AvoidedItemIds = avoided,
+            AvoidedWords = [.. Terms.Where(t => t.Kind == QueryTermKind.Text && t.Weight < 0).Select(t => t.Text!)],
+        };
     }
 
     private static float[] ItemVector(IVectorCollection collection, QueryTerm term, List<long> examples, List<long> avoided)
@@ -370,4 +375,11 @@ public sealed record ComposedQuery(float[] Vector, IReadOnlyList<long> ExampleIt
 
     /// <summary>Items given with a negative weight ("less like this"): a name match does not lift them in a hybrid search.</summary>
     public IReadOnlyList<long> AvoidedItemIds { get; init; } = [];
+
+    /// <summary>
+    /// The texts of the negative text terms (<c>--minus people</c>). Besides pulling the query's vector away, each one
+    /// leaves out, in hybrid and text searches, the items whose file name, folder, camera or caption contains all of its
+    /// words: a typed "not" is kept out by name as well as by meaning. Vector searches use the vector only.
+    /// </summary>
+    public IReadOnlyList<string> AvoidedWords { get; init; } = [];
 }
