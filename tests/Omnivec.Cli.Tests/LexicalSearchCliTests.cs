@@ -117,7 +117,7 @@ public sealed class LexicalSearchCliTests : IDisposable
         Assert.Equal(s_photos.Length + 3 - 2, all.Length);
         Assert.DoesNotContain("beagle_beach.jpg", all);
         Assert.DoesNotContain("beach_kitesurfing.jpg", all);
-        Assert.Equal(["beagle_park.jpg"], Names(await SearchAsync("search", "beagle", "--minus", "beach", "--mode", "text")));
+        Assert.Equal(["beagle_park.jpg", "two_beagles.jpg"], Names(await SearchAsync("search", "beagle", "--minus", "beach", "--mode", "text")).Order());
         // A weighted term and a multi-word one: every word of the term must be in the name.
         Assert.DoesNotContain("beagle_beach.jpg", Names(await SearchAsync("search", "beagle", "--minus", "0.2:text:beagle beach", "--all", "--top", "20")));
         Assert.Contains("beagle_beach.jpg", Names(await SearchAsync("search", "beagle", "--minus", "beach cat", "--all", "--top", "20")));
