@@ -54,8 +54,8 @@ public sealed partial class SearchPageTests(WebFixture fixture) : IClassFixture<
         await Expect(cards.First).ToBeVisibleAsync();
         await Expect(page.GetByTestId("results-status")).ToContainTextAsync($"for “{query}” (none stands out)");
 
-        async Task<long[]> CardIdsAsync() => (await Task.WhenAll((await cards.AllAsync()).Select(c => c.GetAttributeAsync("data-id"))))
-            .Select(id => long.Parse(id!, CultureInfo.InvariantCulture)).ToArray();
+        // Read in one step in the page: the grid may be re-rendered (and shrink) between reading its cards one by one.
+        async Task<long[]> CardIdsAsync() => await SearchPageTests.CardIdsAsync(cards);
         async Task ExpectCardsAsync(long[] expected)
         {
             // The page re-searches after each change; wait for it to show the answer the API gives for the same terms.
@@ -379,9 +379,10 @@ public sealed partial class SearchPageTests(WebFixture fixture) : IClassFixture<
         });
     }
 
+    /// <summary>The ids of the cards on screen, read in one step in the page (a re-render cannot fall between two of them).</summary>
     private static async Task<long[]> CardIdsAsync(ILocator cards) =>
-        (await Task.WhenAll((await cards.AllAsync()).Select(c => c.GetAttributeAsync("data-id"))))
-            .Select(id => long.Parse(id!, CultureInfo.InvariantCulture)).ToArray();
+        (await cards.EvaluateAllAsync<string[]>("cards => cards.map(c => c.dataset.id)"))
+            .Select(id => long.Parse(id, CultureInfo.InvariantCulture)).ToArray();
 
     [Fact]
     public Task Details_drawer_shows_metadata_and_links_to_the_original() => WithPageAsync(fixture.Server, async page =>
