@@ -13,7 +13,7 @@ internal sealed class LanguageOption
     public Option<string?> Option { get; } = new("--language", "-l")
     {
         Description = "Language of the query words for models that take one (NLLB-CLIP): a FLORES-200 code (deu_Latn) or a language code (de, zh-TW). " +
-                      "Default: OMNIVEC_LANGUAGE, else the model's own (eng_Latn). Models that read any language ignore it.",
+                      "Default: OMNIVEC_LANGUAGE, else the locale's (LC_ALL, LC_MESSAGES, LANG: de_DE.UTF-8 is deu_Latn; C is eng_Latn). Models that read any language ignore it.",
         DefaultValueFactory = _ => CliSettings.Current.Value("language"),
     };
 
@@ -29,7 +29,9 @@ internal sealed class LanguageOption
         string? language = parse.GetValue(Option);
         if (string.IsNullOrWhiteSpace(language))
         {
-            return generator;
+            return generator.GetService(typeof(TextLanguages)) is TextLanguages told
+                ? new InLanguage(generator, told, FromLocale(told, Environment.GetEnvironmentVariable))
+                : generator;
         }
 
         if (generator.GetService(typeof(TextLanguages)) is not TextLanguages languages)
@@ -49,6 +51,43 @@ internal sealed class LanguageOption
         }
 
         return new InLanguage(generator, languages, code);
+    }
+
+    /// <summary>
+    /// The query language when neither --language nor OMNIVEC_LANGUAGE says: the locale's (LC_ALL, else LC_MESSAGES,
+    /// else LANG, as POSIX orders them; <c>de_DE.UTF-8</c> → <c>deu_Latn</c>). C, POSIX or no locale → eng_Latn; a
+    /// language the model does not know → eng_Latn with a one-line notice.
+    /// </summary>
+    internal static string FromLocale(TextLanguages languages, Func<string, string?> environment)
+    {
+        string english = languages.TryResolve("eng_Latn", out string en) ? en : languages.Default;
+        foreach (string variable in (string[])["LC_ALL", "LC_MESSAGES", "LANG"])
+        {
+            string? value = environment(variable);
+            if (string.IsNullOrWhiteSpace(value))
+            {
+                continue;
+            }
+
+            // language[_territory][.codeset][@modifier]
+            string locale = value.Trim();
+            int end = locale.IndexOfAny(['.', '@']);
+            locale = end >= 0 ? locale[..end] : locale;
+            if (locale is "" or "C" or "POSIX")
+            {
+                return english;
+            }
+
+            if (languages.TryResolve(locale, out string code))
+            {
+                return code;
+            }
+
+            Output.Warn($"the locale's language ({variable}={value}) is not one this model knows; reading queries as {english} (set --language or OMNIVEC_LANGUAGE).");
+            return english;
+        }
+
+        return english;
     }
 
     /// <summary>The same model with every text read in one language (the code glued in front, the form its tokenizer reads).</summary>

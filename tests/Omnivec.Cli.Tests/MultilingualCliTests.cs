@@ -21,7 +21,8 @@ public sealed class MultilingualCliTests : IDisposable
 
     private string Pictures => Path.Combine(_home, "Pictures");
 
-    private Dictionary<string, string?> Environment => new() { ["HOME"] = _home, ["OMNIVEC_HOME"] = Path.Combine(_home, ".omnivec"), ["OMNIVEC_LANGUAGE"] = null };
+    private Dictionary<string, string?> Environment => new() { ["HOME"] = _home, ["OMNIVEC_HOME"] = Path.Combine(_home, ".omnivec"), ["OMNIVEC_LANGUAGE"] = null,
+        ["LC_ALL"] = null, ["LC_MESSAGES"] = null, ["LANG"] = null };
 
     private async Task IndexPicturesAsync(string pack, string collection)
     {
@@ -130,6 +131,32 @@ public sealed class MultilingualCliTests : IDisposable
         AssertScoresEqualReference([.. JsonDocument.Parse(fromEnvironment.StdOut).RootElement.GetProperty("results").EnumerateArray()], german, images);
         (float[] english, _, _) = Reference("tiny-nllb-clip.json", "ein Hund am Strand");
         AssertScoresEqualReference(await SearchAsync("ein Hund am Strand", "--model", nllb, "--collection", "nllb"), english, images);
+
+        // Neither given: the locale's language (LC_ALL before LC_MESSAGES before LANG); C, or one the pack lacks, is English.
+        async Task<CliResult> InLocale(params (string Name, string Value)[] locale)
+        {
+            var environment = new Dictionary<string, string?>(Environment);
+            foreach ((string name, string value) in locale)
+            {
+                environment[name] = value;
+            }
+
+            CliResult run = await CliRunner.RunAsync(["search", "ein Hund am Strand", "--model", nllb, "--collection", "nllb", "--all", "--json"], environment);
+            Assert.True(run.ExitCode == 0, run.StdErr);
+            return run;
+        }
+
+        JsonElement[] Hits(CliResult run) => [.. JsonDocument.Parse(run.StdOut).RootElement.GetProperty("results").EnumerateArray()];
+        AssertScoresEqualReference(Hits(await InLocale(("LANG", "de_DE.UTF-8"))), german, images);
+        AssertScoresEqualReference(Hits(await InLocale(("LANG", "fr_FR.UTF-8"), ("LC_MESSAGES", "de_AT.UTF-8@euro"))), german, images);
+        AssertScoresEqualReference(Hits(await InLocale(("LANG", "de_DE.UTF-8"), ("LC_ALL", "C"))), english, images);
+        AssertScoresEqualReference(Hits(await InLocale(("LANG", "POSIX"))), english, images);
+        CliResult unknownLocale = await InLocale(("LANG", "xx_YY.UTF-8"));
+        AssertScoresEqualReference(Hits(unknownLocale), english, images);
+        Assert.Contains("LANG=xx_YY.UTF-8", unknownLocale.StdErr);
+        Assert.Single(unknownLocale.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.Contains("locale", StringComparison.Ordinal));
+        // OMNIVEC_LANGUAGE and --language win over the locale.
+        AssertScoresEqualReference(Hits(await InLocale(("LANG", "xx_YY.UTF-8"), ("OMNIVEC_LANGUAGE", "de"))), german, images);
 
         CliResult unknown = await CliRunner.RunAsync(["search", "ein Hund am Strand", "--model", nllb, "--collection", "nllb", "--language", "xx"], Environment);
         Assert.Equal(1, unknown.ExitCode);
