@@ -516,6 +516,7 @@ internal sealed unsafe partial class HnswIndex : IDisposable
             }
 
             candidates.Push(entryDistance, entry);
+            int* fresh = stackalloc int[BaseConnectivity];
             fixed (int* links0 = g._links0)
             {
                 while (candidates.Count > 0)
@@ -553,46 +554,53 @@ internal sealed unsafe partial class HnswIndex : IDisposable
 
                         fixed (int* s = c.Scratch)
                         {
-                            Expand(c, q, s, n, ef, ref bound, visited, tag, rowOfNode, ids, bits, forBuild);
+                            Expand(c, q, s, n, ef, ref bound, visited, tag, rowOfNode, ids, bits, forBuild, fresh);
                         }
 
                         continue;
                     }
 
-                    Expand(c, q, list, n, ef, ref bound, visited, tag, rowOfNode, ids, bits, forBuild);
+                    Expand(c, q, list, n, ef, ref bound, visited, tag, rowOfNode, ids, bits, forBuild, fresh);
                 }
             }
         }
 
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        /// <summary>
+        /// Scores the unvisited neighbours in <paramref name="list"/> and admits the close ones. At 512-d a vector is
+        /// 2 KiB (32 cache lines) read from a random place, so the walk is bound by memory latency: the first line of
+        /// every unvisited neighbour is requested up front, and each vector in full while the one before is scored.
+        /// (Prefetching only the next neighbour's first lines, like hnswlib, was 1.6× slower here.)
+        /// </summary>
         private void Expand(SearchContext c, float* q, int* list, int n, int ef, ref float bound, ushort[] visited, ushort tag,
-            int[] rowOfNode, long[] ids, ulong[]? bits, bool forBuild)
+            int[] rowOfNode, long[] ids, ulong[]? bits, bool forBuild, int* fresh)
         {
             MinHeap candidates = c.Candidates;
             MaxHeap results = c.Results;
-            if (n > 0)
-            {
-                Prefetch(Vector(list[1]));
-            }
-
+            int m = 0;
             for (int i = 1; i <= n; i++)
             {
                 int next = list[i];
-                if (i < n)
+                if (visited[next] != tag)
                 {
-                    // The next neighbour's vector is 2 KiB at 512-d: start its first lines now, the hardware
-                    // prefetcher follows the rest while this one is scored.
-                    byte* p = (byte*)Vector(list[i + 1]);
-                    Prefetch(p);
-                    Prefetch(p + 64);
+                    visited[next] = tag;
+                    fresh[m++] = next;
+                    Prefetch(Vector(next));
+                }
+            }
+
+            int vectorBytes = _dims * sizeof(float);
+            for (int i = 0; i < m; i++)
+            {
+                int next = fresh[i];
+                if (i + 1 < m)
+                {
+                    byte* p = (byte*)Vector(fresh[i + 1]);
+                    for (int offset = 64; offset < vectorBytes; offset += 64)
+                    {
+                        Prefetch(p + offset);
+                    }
                 }
 
-                if (visited[next] == tag)
-                {
-                    continue;
-                }
-
-                visited[next] = tag;
                 float d = Distance(q, next);
                 if (results.Count < ef || d < bound)
                 {
@@ -640,6 +648,20 @@ internal sealed unsafe partial class HnswIndex : IDisposable
         public int SelectNeighbours(ReadOnlySpan<(float Distance, int Node)> sorted, int count, int m, (float Distance, int Node)[] selected, int exclude)
         {
             int kept = 0;
+            if (count <= m)
+            {
+                // Fewer candidates than links: keep them all (hnswlib does the same; it matters on the sparse upper levels).
+                for (int i = 0; i < count; i++)
+                {
+                    if (sorted[i].Node != exclude)
+                    {
+                        selected[kept++] = sorted[i];
+                    }
+                }
+
+                return kept;
+            }
+
             for (int i = 0; i < count && kept < m; i++)
             {
                 (float d, int node) = sorted[i];
