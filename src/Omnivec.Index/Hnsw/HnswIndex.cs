@@ -329,15 +329,22 @@ internal sealed unsafe partial class HnswIndex : IDisposable
             float entryDistance = view.Distance(q, entry);
             for (int l = top; l > level; l--)
             {
-                view.Greedy(q, l, ref entry, ref entryDistance);
+                view.Greedy(q, l, ref entry, ref entryDistance, exclude: node);
             }
 
             for (int l = Math.Min(level, top); l >= 0; l--)
             {
-                view.SearchLayer(context, q, entry, entryDistance, _expansionAdd, l, null, forBuild: true);
+                // The node itself is never a result: another thread may already link to it (it took this node as an entry
+                // point on a higher level), and walking into it would leave the node without links.
+                view.SearchLayer(context, q, entry, entryDistance, _expansionAdd, l, null, forBuild: true, exclude: node);
                 int found = context.DrainResults();
                 int selected = view.SelectNeighbours(context.Sorted, found, Connectivity, context.Selected, exclude: node);
-                SetLinks(node, l, context.Selected.AsSpan(0, selected));
+                for (int i = 0; i < selected; i++)
+                {
+                    // Added like back links, not written over: links other threads gave this node meanwhile are kept.
+                    view.AddBackLink(context, node, context.Selected[i].Node, l, context.Selected[i].Distance);
+                }
+
                 for (int i = 0; i < selected; i++)
                 {
                     view.AddBackLink(context, context.Selected[i].Node, node, l, context.Selected[i].Distance);
@@ -358,25 +365,6 @@ internal sealed unsafe partial class HnswIndex : IDisposable
                     _entry = node;
                 }
             }
-        }
-    }
-
-    private void SetLinks(int node, int level, ReadOnlySpan<(float Distance, int Node)> links)
-    {
-        Span<int> list = LinkList(node, level);
-        LockNode(node);
-        try
-        {
-            for (int i = 0; i < links.Length; i++)
-            {
-                list[1 + i] = links[i].Node;
-            }
-
-            Volatile.Write(ref list[0], links.Length);
-        }
-        finally
-        {
-            UnlockNode(node);
         }
     }
 
@@ -460,7 +448,7 @@ internal sealed unsafe partial class HnswIndex : IDisposable
         public float Distance(float* q, int node) => 1f - Dot(q, Vector(node), _dims);
 
         /// <summary>Greedy walk on an upper level (ef 1): move to the closest neighbour until none is closer.</summary>
-        public void Greedy(float* q, int level, ref int node, ref float distance)
+        public void Greedy(float* q, int level, ref int node, ref float distance, int exclude = -1)
         {
             bool changed = true;
             while (changed)
@@ -477,6 +465,11 @@ internal sealed unsafe partial class HnswIndex : IDisposable
                 for (int i = 1; i <= n; i++)
                 {
                     int next = up[at + i];
+                    if (next == exclude)
+                    {
+                        continue;
+                    }
+
                     float d = Distance(q, next);
                     if (d < distance)
                     {
@@ -493,7 +486,7 @@ internal sealed unsafe partial class HnswIndex : IDisposable
         /// that pass <paramref name="allowed"/> and are not removed, unless <paramref name="forBuild"/>) in the
         /// context's result heap.
         /// </summary>
-        public void SearchLayer(SearchContext c, float* q, int entry, float entryDistance, int ef, int level, IdBitmap? allowed, bool forBuild)
+        public void SearchLayer(SearchContext c, float* q, int entry, float entryDistance, int ef, int level, IdBitmap? allowed, bool forBuild, int exclude = -1)
         {
             HnswIndex g = _g;
             ushort tag = c.NextTag(g._count);
@@ -506,6 +499,11 @@ internal sealed unsafe partial class HnswIndex : IDisposable
             long[] ids = g._matrix.Ids;
             ulong[]? bits = allowed?.Words;
             bool filtered = !forBuild && (bits is not null || g._removedCount > 0);
+
+            if (exclude >= 0)
+            {
+                visited[exclude] = tag;
+            }
 
             visited[entry] = tag;
             float bound = float.MaxValue;
