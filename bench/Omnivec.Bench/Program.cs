@@ -12,6 +12,7 @@ using Omnivec.Onnx;
 //   embed     --model DIR --photos DIR --large DIR --batches 1,8,32 --items N --repeats R --threads T --out FILE
 //   search    --data DIR --n N --repeats R --out FILE
 //   coldstart --model DIR --data DIR --n N --store DIR
+//   sessionload --model FILE --variant all|basic|…|saved-all [--cache DIR]   (one ORT session load in a fresh process; SessionLoadBench.cs)
 //   pgsearch  --uri postgresql://… --n N --dim D --queries Q --out FILE   (embedded store vs pgvector vector/halfvec)
 //   scenecuts [--photos DIR] [--out DIR] [--thresholds 6,8,…] [--ratios 0,3,…] (scene-cut threshold sweep: precision/recall, no timing)
 //   audiowindows [--model DIR] [--out DIR] [--hops 10,5,…]                 (audio window hop sweep: right offset first, no timing)
@@ -21,6 +22,7 @@ return a.Mode switch
     "embed" => Embed.Run(a),
     "search" => Search.Run(a),
     "coldstart" => ColdStart.Run(a),
+    "sessionload" => SessionLoadBench.Run(a),
     "pgsearch" => PostgresBench.Run(a),
     "scenecuts" => SceneCutBench.Run(a),
     "audiowindows" => AudioWindowBench.Run(a),
@@ -29,7 +31,7 @@ return a.Mode switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Omnivec.Bench embed|search|coldstart|pgsearch|scenecuts|audiowindows [options] (see bench/README.md)");
+    Console.Error.WriteLine("usage: Omnivec.Bench embed|search|coldstart|sessionload|pgsearch|scenecuts|audiowindows [options] (see bench/README.md)");
     return 2;
 }
 

@@ -14,9 +14,12 @@ internal static class ModelResolver
     public static async Task<IMultimodalEmbeddingGenerator> LoadAsync(string model, ModelVariant variant, CancellationToken cancellationToken)
     {
         string directory = await ResolveDirectoryAsync(model, variant, cancellationToken).ConfigureAwait(false);
+        // ONNX Runtime's optimized form of each model is kept per user, so every start after the first skips graph
+        // optimization and weight prepacking (OMNIVEC_ONNX_CACHE=off turns it off).
+        string? cache = OnnxModelOptions.DefaultOptimizedModelCacheDirectory;
         return ClapEmbeddingGenerator.IsClapPack(directory, variant)
-            ? ClapEmbeddingGenerator.Load(directory, new ClapModelOptions { Variant = variant })
-            : ClipEmbeddingGenerator.Load(directory, new ClipModelOptions { Variant = variant });
+            ? ClapEmbeddingGenerator.Load(directory, new ClapModelOptions { Variant = variant, OptimizedModelCacheDirectory = cache })
+            : ClipEmbeddingGenerator.Load(directory, new ClipModelOptions { Variant = variant, OptimizedModelCacheDirectory = cache });
     }
 
     /// <summary>A local folder as it is; a Hub repo id from the cache (no network), pulled first when missing.</summary>

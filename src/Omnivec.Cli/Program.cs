@@ -4,11 +4,13 @@ using Omnivec.Cli;
 
 // Exit codes (documented in the README): 0 success; 1 an input, model, store or service failed; 2 the command line is
 // wrong; 3 an unexpected internal error (a bug); 130 cancelled. Every failure ends in one "error: ..." line on stderr.
+StartupTrace.Start();
 RootCommand root = CliApp.BuildRootCommand();
 try
 {
     // Option defaults come from the environment and the config file, so parsing can already report a bad setting.
     ParseResult parse = root.Parse(args);
+    StartupTrace.Mark("command line parsed");
     // A misspelt option where a command takes free arguments (search's query, tokenize's texts) would otherwise become an
     // argument: "--tpo" is refused like any unknown option. Values that really start with "--" go after a "--" separator.
     string? unknownOption = parse.Tokens.TakeWhile(t => t.Type != System.CommandLine.Parsing.TokenType.DoubleDash)

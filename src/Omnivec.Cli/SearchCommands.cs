@@ -90,11 +90,14 @@ internal static class SearchCommands
             var searchQuery = new SearchQuery(terms);
             IVectorStore store = collection.OpenStore(parse);
             using IVectorCollection target = store.Open(collection.Name(parse));
+            StartupTrace.Mark("collection opened");
             results.ApplyTo(parse, target);
             using IMultimodalEmbeddingGenerator generator = language.Apply(parse,
                 await EmbedderFactory.CreateAsync(parse, embedder, target, cancellationToken).ConfigureAwait(false));
+            StartupTrace.Mark("model loaded");
             var search = new CollectionSearch(generator, target);
             RankedSearchResult found = await search.SearchAsync(searchQuery, relevance.Build(parse, results, filters.Build(parse)), cancellationToken).ConfigureAwait(false);
+            StartupTrace.Mark("searched");
 
             // A sigmoid-trained model (SigLIP) scores a text against an item as a probability of a match; that reading holds
             // for one text term only (a weighted mix is not a text the model was trained on).
@@ -102,6 +105,7 @@ internal static class SearchCommands
                 ? generator.GetService(typeof(SigmoidScoreCalibration)) as SigmoidScoreCalibration
                 : null;
             Print(found, parse.GetValue(results.Json), searchQuery.ToString(), parse.GetValue(relevance.PerFolder), calibration);
+            StartupTrace.Mark("results printed");
             return 0;
         });
         return command;

@@ -18,7 +18,8 @@ namespace Omnivec;
 /// decoding and shot detection of one file), <c>omnivec.search.duration</c> (tags <c>omnivec.store</c>,
 /// <c>omnivec.search.mode</c>) and <c>omnivec.index.items</c> (items per collection; tags <c>omnivec.store</c>,
 /// <c>omnivec.collection</c>). Spans: <c>omnivec.embed</c> (one embedding call), <c>omnivec.model.run</c> (one model run)
-/// and <c>omnivec.search</c>.
+/// and <c>omnivec.search</c>; loading: <c>omnivec.model.load</c> (one tower's session), <c>omnivec.tokenizer.load</c>,
+/// <c>omnivec.model.probe</c> (the load-time text probe) and <c>omnivec.index.load</c> (a collection's vectors or graph).
 /// </remarks>
 public static class OmnivecTelemetry
 {

@@ -105,7 +105,14 @@ internal sealed class DerivedIndexCache : IDisposable
                 return;
             }
 
-            (VectorMatrix loaded, LoadSource source) = LoadMatrix();
+            VectorMatrix loaded;
+            LoadSource source;
+            using (System.Diagnostics.Activity? activity = IndexTelemetry.StartLoad("vectors"))
+            {
+                (loaded, source) = LoadMatrix();
+                activity?.SetTag("omnivec.index.source", source == LoadSource.Snapshot ? "snapshot" : "database");
+            }
+
             _stateLock.EnterWriteLock();
             try
             {
@@ -161,7 +168,13 @@ internal sealed class DerivedIndexCache : IDisposable
                 return false; // already looked: no usable file for this generation
             }
 
-            HnswIndex? index = TryLoadHnsw(m);
+            HnswIndex? index;
+            using (System.Diagnostics.Activity? activity = IndexTelemetry.StartLoad("hnsw"))
+            {
+                index = TryLoadHnsw(m);
+                activity?.SetTag("omnivec.index.source", index is null ? "none" : "file");
+            }
+
             LoadSource source = LoadSource.Snapshot;
             if (index is null)
             {

@@ -41,6 +41,9 @@ internal static class IndexTelemetry
         return activity;
     }
 
+    /// <summary>The span of loading a collection's derived <paramref name="part"/> (vectors or hnsw) into memory (null when nobody listens).</summary>
+    public static Activity? StartLoad(string part) => Source.StartActivity("omnivec.index.load")?.SetTag("omnivec.index.part", part);
+
     public static void RecordSearch(long started, string store, SearchMode mode)
     {
         if (started != 0)

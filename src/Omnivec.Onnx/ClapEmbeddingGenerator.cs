@@ -117,7 +117,7 @@ public sealed class ClapEmbeddingGenerator : IMultimodalEmbeddingGenerator, IAud
         OnnxExternalData.Check(Path.Combine(modelDirectory, files.VisionModel));
         return OnnxGeneratorCore.WithTextTower(modelDirectory, files, options, text =>
         {
-            OnnxTower audio = OnnxTower.Load(Path.Combine(modelDirectory, files.VisionModel), TowerKind.Audio, options.IntraOpThreads);
+            OnnxTower audio = OnnxTower.Load(Path.Combine(modelDirectory, files.VisionModel), TowerKind.Audio, options);
             try
             {
                 return new ClapEmbeddingGenerator(options, modelDirectory, files, text, audio, tokenizer, features);

@@ -70,6 +70,10 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
     /// <summary>Whether text runs are trimmed to the longest text of a batch (false: always the full context).</summary>
     internal bool TrimsTextPadding => _trimTextPadding;
 
+    /// <summary>What the optimized-model cache did for the text tower, and for the image tower once loaded (tests, diagnostics).</summary>
+    internal (OptimizedModelCache.Outcome Text, OptimizedModelCache.Outcome? Vision) CacheOutcomes =>
+        (_core.Text.CacheOutcome, _vision.IsValueCreated ? _vision.Value.CacheOutcome : null);
+
     /// <summary>The model folder the towers were loaded from.</summary>
     public string Directory { get; }
 
@@ -113,7 +117,7 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
     private OnnxTower LoadVision(string path)
     {
         OnnxExternalData.Check(path);
-        OnnxTower vision = OnnxTower.Load(path, TowerKind.Vision, _options.IntraOpThreads);
+        OnnxTower vision = OnnxTower.Load(path, TowerKind.Vision, _options);
         try
         {
             if (vision.ImageHeight > 0 && (vision.ImageHeight != Preprocessor.OutputHeight || vision.ImageWidth != Preprocessor.OutputWidth))
@@ -156,7 +160,12 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
         }
 
         ModelFamily family = ModelFamilyDetector.Detect(modelDirectory, files);
-        ITextTokenizer tokenizer = LoadTokenizer(modelDirectory, files, family);
+        ITextTokenizer tokenizer;
+        using (OnnxTelemetry.Source.StartActivity("omnivec.tokenizer.load"))
+        {
+            tokenizer = LoadTokenizer(modelDirectory, files, family);
+        }
+
         ImagePreprocessor preprocessor = ImagePreprocessor.FromDirectory(modelDirectory);
         SigmoidScoreCalibration? calibration = family == ModelFamily.Siglip ? ReadCalibration(modelDirectory, files) : null;
         string visionPath = Path.Combine(modelDirectory, files.VisionModel);
@@ -462,6 +471,7 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
     private bool TrimmedRunIsExact()
     {
         string[] probe = ["a photo of a dog"];
+        using System.Diagnostics.Activity? activity = OnnxTelemetry.Source.StartActivity("omnivec.model.probe");
         float[] full = EmbedTexts(probe)[0];
         _probingTrim = true;
         try

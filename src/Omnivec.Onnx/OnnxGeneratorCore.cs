@@ -59,7 +59,7 @@ internal sealed class OnnxGeneratorCore
     public static T WithTextTower<T>(string modelDirectory, ClipModelFiles files, OnnxModelOptions options, Func<OnnxTower, T> build)
     {
         OnnxExternalData.Check(Path.Combine(modelDirectory, files.TextModel));
-        OnnxTower text = OnnxTower.Load(Path.Combine(modelDirectory, files.TextModel), TowerKind.Text, options.IntraOpThreads);
+        OnnxTower text = OnnxTower.Load(Path.Combine(modelDirectory, files.TextModel), TowerKind.Text, options);
         try
         {
             return build(text);

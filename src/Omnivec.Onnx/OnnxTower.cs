@@ -143,24 +143,32 @@ internal sealed class OnnxTower : IDisposable
     /// <summary>Embedding length, or 0 until known (dynamic output shape).</summary>
     public int Dimensions { get; private set; }
 
-    public static OnnxTower Load(string path, TowerKind kind, int intraOpThreads)
+    /// <summary>What the optimized-model cache did when this tower's session was created.</summary>
+    internal OptimizedModelCache.Outcome CacheOutcome { get; private set; }
+
+    public static OnnxTower Load(string path, TowerKind kind, OnnxModelOptions modelOptions)
     {
         if (!File.Exists(path))
         {
             throw new ModelConfigurationException($"Model file not found: {path}");
         }
 
-        using var options = new SessionOptions
+        int intraOpThreads = modelOptions.IntraOpThreads;
+        void Configure(SessionOptions options)
         {
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            IntraOpNumThreads = intraOpThreads > 0 ? intraOpThreads : Environment.ProcessorCount,
-            InterOpNumThreads = 1,
-        };
+            options.ExecutionMode = ExecutionMode.ORT_SEQUENTIAL;
+            options.IntraOpNumThreads = intraOpThreads > 0 ? intraOpThreads : Environment.ProcessorCount;
+            options.InterOpNumThreads = 1;
+        }
+
         InferenceSession session;
+        OptimizedModelCache.Outcome outcome;
+        using System.Diagnostics.Activity? activity = OnnxTelemetry.Source.StartActivity("omnivec.model.load");
+        activity?.SetTag("omnivec.tower", OnnxTelemetry.TowerName(kind));
         try
         {
-            session = new InferenceSession(path, options);
+            session = OptimizedModelCache.CreateSession(path, modelOptions.OptimizedModelCacheDirectory, Configure, out outcome);
+            activity?.SetTag("omnivec.model.cache", outcome.ToString().ToLowerInvariant());
         }
         catch (OnnxRuntimeException ex)
         {
@@ -169,7 +177,7 @@ internal sealed class OnnxTower : IDisposable
 
         try
         {
-            return new OnnxTower(session, kind, path);
+            return new OnnxTower(session, kind, path) { CacheOutcome = outcome };
         }
         catch
         {

@@ -1,0 +1,268 @@
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Omnivec.Onnx;
+
+/// <summary>
+/// ONNX Runtime's optimized form of a model, kept on disk so that the next process skips graph optimization and weight
+/// prepacking and maps the weights instead of copying them: <c>model.onnx</c> (the optimized graph, small) beside
+/// <c>model.data</c> (its weights, already prepacked for this CPU's kernels, at page-aligned offsets). A session over
+/// it starts in a fraction of the time (docs/benchmarks.md, "Cold start").
+/// </summary>
+/// <remarks>
+/// One folder per entry, named by the source file (path hash) and by everything the optimized form depends on: the
+/// source's size, modification time and first and last MiB, the ONNX Runtime version, the CPU's instruction sets and
+/// the optimization settings. An entry is written into a temporary folder and renamed into place once complete, so a
+/// process never sees half an entry and concurrent writers do not collide (the first rename wins). Entries are never
+/// changed in place, so a process that has mapped one is never pulled from under. Anything that goes wrong with the
+/// cache (read-only or full disk, a damaged entry) falls back to loading the source model, silently: the cache only
+/// ever costs the write of a new entry.
+/// </remarks>
+internal static class OptimizedModelCache
+{
+    internal const string ModelFile = "model.onnx";
+    internal const string DataFile = "model.data";
+    private const string TempMarker = ".tmp-";
+
+    // Bump when the entry layout or the session settings it is written with change.
+    private const int FormatVersion = 1;
+
+    private static readonly Lazy<string> s_environment = new(DescribeEnvironment);
+
+    /// <summary>What the cache did for one session (for tests and the start-up trace).</summary>
+    internal enum Outcome
+    {
+        Disabled,
+        Hit,
+        Written,
+        Unavailable,
+    }
+
+    /// <summary>
+    /// A session over <paramref name="sourcePath"/>: from the cache entry when there is a usable one, else from the
+    /// source (writing the entry when <paramref name="cacheRoot"/> is writable).
+    /// </summary>
+    /// <param name="sourcePath">The .onnx file.</param>
+    /// <param name="cacheRoot">The cache folder, or null for no cache.</param>
+    /// <param name="configure">Sets the options every session of the tower uses (threads, execution mode).</param>
+    /// <param name="outcome">What the cache did.</param>
+    public static InferenceSession CreateSession(string sourcePath, string? cacheRoot, Action<SessionOptions> configure, out Outcome outcome)
+    {
+        if (string.IsNullOrEmpty(cacheRoot))
+        {
+            outcome = Outcome.Disabled;
+            return CreateFromSource(sourcePath, configure, optimizedPath: null);
+        }
+
+        string entry;
+        try
+        {
+            entry = Path.Combine(Path.GetFullPath(cacheRoot), EntryName(sourcePath));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            outcome = Outcome.Unavailable;
+            return CreateFromSource(sourcePath, configure, optimizedPath: null);
+        }
+
+        string cachedModel = Path.Combine(entry, ModelFile);
+        if (File.Exists(cachedModel) && File.Exists(Path.Combine(entry, DataFile)))
+        {
+            try
+            {
+                using var options = new SessionOptions();
+                configure(options);
+                // Already optimized: running the optimizers again would only cost time.
+                options.GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL;
+                var session = new InferenceSession(cachedModel, options);
+                outcome = Outcome.Hit;
+                return session;
+            }
+            catch (OnnxRuntimeException)
+            {
+                // A damaged entry (truncated by a full disk, edited): drop it and write a new one below.
+                TryDeleteDirectory(entry);
+            }
+        }
+
+        string temp = entry + TempMarker + Guid.NewGuid().ToString("N");
+        try
+        {
+            Directory.CreateDirectory(temp);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            outcome = Outcome.Unavailable;
+            return CreateFromSource(sourcePath, configure, optimizedPath: null);
+        }
+
+        InferenceSession created;
+        try
+        {
+            created = CreateFromSource(sourcePath, configure, Path.Combine(temp, ModelFile));
+        }
+        catch (OnnxRuntimeException)
+        {
+            // Saving failed (a full disk) or the model does not load at all: without the cache, the source load says which.
+            TryDeleteDirectory(temp);
+            outcome = Outcome.Unavailable;
+            return CreateFromSource(sourcePath, configure, optimizedPath: null);
+        }
+
+        outcome = Publish(temp, entry) ? Outcome.Written : Outcome.Unavailable;
+        return created;
+    }
+
+    /// <summary>The entry's folder name: the source's path hash, then the hash of everything the optimized form depends on.</summary>
+    internal static string EntryName(string sourcePath)
+    {
+        string full = Path.GetFullPath(sourcePath);
+        var file = new FileInfo(full);
+        string content;
+        using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+        {
+            hash.AppendData(Encoding.UTF8.GetBytes(string.Join('\n',
+                FormatVersion, file.Length, file.LastWriteTimeUtc.Ticks, OrtEnv.Instance().GetVersionString(), s_environment.Value, "all+prepacked")));
+            Span<byte> buffer = new byte[1 << 20];
+            using FileStream stream = File.OpenRead(full);
+            int read = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+            hash.AppendData(buffer[..read]);
+            if (stream.Length > buffer.Length * 2L)
+            {
+                stream.Seek(-buffer.Length, SeekOrigin.End);
+                read = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+                hash.AppendData(buffer[..read]);
+            }
+
+            content = Convert.ToHexStringLower(hash.GetHashAndReset())[..24];
+        }
+
+        return PathPrefix(full) + "-" + content;
+    }
+
+    private static string PathPrefix(string fullPath) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(fullPath)))[..16];
+
+    private static InferenceSession CreateFromSource(string sourcePath, Action<SessionOptions> configure, string? optimizedPath)
+    {
+        using var options = new SessionOptions();
+        configure(options);
+        options.GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL;
+        if (optimizedPath is not null)
+        {
+            options.OptimizedModelFilePath = optimizedPath;
+            // Weights go to model.data beside the graph, at aligned offsets so that loading maps them; prepacked weights
+            // too, so a load skips prepacking.
+            options.AddSessionConfigEntry("session.optimized_model_external_initializers_file_name", DataFile);
+            options.AddSessionConfigEntry("session.optimized_model_external_initializers_min_size_in_bytes", "1024");
+            options.AddSessionConfigEntry("session.save_external_prepacked_constant_initializers", "1");
+            // ONNX Runtime warns that the saved form may hold hardware-specific optimizations: the entry's name carries
+            // the CPU's instruction sets for that reason, so the warning would only alarm.
+            options.LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR;
+        }
+
+        return new InferenceSession(sourcePath, options);
+    }
+
+    /// <summary>Renames the complete temporary folder into place; another process that got there first wins.</summary>
+    private static bool Publish(string temp, string entry)
+    {
+        try
+        {
+            if (!File.Exists(Path.Combine(temp, ModelFile)) || !File.Exists(Path.Combine(temp, DataFile)))
+            {
+                // ONNX Runtime wrote everything inline (no weight big enough): a load would copy it like the source's.
+                TryDeleteDirectory(temp);
+                return false;
+            }
+
+            Directory.Move(temp, entry);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            TryDeleteDirectory(temp);
+            return false;
+        }
+
+        RemoveStale(entry);
+        return true;
+    }
+
+    /// <summary>
+    /// Removes the older entries of the same source file (a replaced model, an ONNX Runtime upgrade) and temporary
+    /// folders that writers left behind more than an hour ago. A process that still maps a removed entry keeps its
+    /// (unlinked) files until it exits.
+    /// </summary>
+    private static void RemoveStale(string entry)
+    {
+        try
+        {
+            string root = Path.GetDirectoryName(entry)!;
+            string name = Path.GetFileName(entry);
+            string prefix = name[..(name.IndexOf('-', StringComparison.Ordinal) + 1)];
+            foreach (string other in Directory.EnumerateDirectories(root))
+            {
+                string otherName = Path.GetFileName(other);
+                bool olderSibling = otherName.StartsWith(prefix, StringComparison.Ordinal) && otherName != name
+                    && !otherName.Contains(TempMarker, StringComparison.Ordinal);
+                bool abandoned = otherName.Contains(TempMarker, StringComparison.Ordinal)
+                    && Directory.GetLastWriteTimeUtc(other) < DateTime.UtcNow.AddHours(-1);
+                if (olderSibling || abandoned)
+                {
+                    TryDeleteDirectory(other);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Tidying is optional.
+        }
+    }
+
+    private static void TryDeleteDirectory(string path)
+    {
+        try
+        {
+            Directory.Delete(path, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Left for the next writer's tidy-up.
+        }
+    }
+
+    /// <summary>What the prepacked weights depend on besides the model: the architecture and the instruction sets ONNX Runtime's kernels pick from.</summary>
+    private static string DescribeEnvironment()
+    {
+        var parts = new List<string> { System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture.ToString() };
+        if (X86Base.IsSupported)
+        {
+            parts.Add(string.Concat(
+                Avx.IsSupported ? "avx " : "", Avx2.IsSupported ? "avx2 " : "", Fma.IsSupported ? "fma " : "",
+                Avx512F.IsSupported ? "avx512f " : "", Avx512BW.IsSupported ? "avx512bw " : "", Avx512Vbmi.IsSupported ? "avx512vbmi " : "",
+                AvxVnni.IsSupported ? "avxvnni " : "", Avx10v1.IsSupported ? "avx10v1 " : ""));
+        }
+        else if (AdvSimd.IsSupported)
+        {
+            parts.Add(string.Concat("neon ", Dp.IsSupported ? "dp " : "", Rdm.IsSupported ? "rdm " : ""));
+        }
+
+        try
+        {
+            // Same instruction sets, another microarchitecture: kernels can still differ (e.g. AMX, Zen vs Intel tuning).
+            if (File.Exists("/proc/cpuinfo"))
+            {
+                parts.Add(File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal)) ?? "");
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The instruction sets alone then.
+        }
+
+        return string.Join('|', parts);
+    }
+}
