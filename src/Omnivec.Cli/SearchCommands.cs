@@ -92,9 +92,25 @@ internal static class SearchCommands
             using IVectorCollection target = store.Open(collection.Name(parse));
             StartupTrace.Mark("collection opened");
             results.ApplyTo(parse, target);
-            using IMultimodalEmbeddingGenerator generator = language.Apply(parse,
-                await EmbedderFactory.CreateAsync(parse, embedder, target, cancellationToken).ConfigureAwait(false));
-            StartupTrace.Mark("model loaded");
+            // The collection's vectors load on the other core while the model loads: the two biggest parts of a cold start
+            // (a search by names alone needs no vectors).
+            bool byNamesOnly = RankedSearchOptions.ParseRetrieval(parse.GetValue(relevance.Retrieval) ?? "hybrid", "--mode") == RetrievalMode.Text;
+            Task preload = byNamesOnly ? Task.CompletedTask : Task.Run(() => target.Preload(cancellationToken), cancellationToken);
+            IMultimodalEmbeddingGenerator loaded;
+            try
+            {
+                loaded = language.Apply(parse, await EmbedderFactory.CreateAsync(parse, embedder, target, cancellationToken).ConfigureAwait(false));
+                StartupTrace.Mark("model loaded");
+            }
+            finally
+            {
+                // Never leave the load running into the collection's disposal. A failure of its own shows again in the search.
+                await preload.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default)
+                    .ConfigureAwait(false);
+                StartupTrace.Mark("vectors loaded");
+            }
+
+            using IMultimodalEmbeddingGenerator generator = loaded;
             var search = new CollectionSearch(generator, target);
             RankedSearchResult found = await search.SearchAsync(searchQuery, relevance.Build(parse, results, filters.Build(parse)), cancellationToken).ConfigureAwait(false);
             StartupTrace.Mark("searched");

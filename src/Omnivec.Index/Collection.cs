@@ -384,6 +384,14 @@ public sealed class Collection : IVectorCollection
         }
     }
 
+    /// <summary>Loads the vectors (from the snapshot file when it is current) so that the first search does not wait for them.</summary>
+    public void Preload(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        cancellationToken.ThrowIfCancellationRequested();
+        _cache.EnsureMatrix();
+    }
+
     /// <summary>
     /// Loads the vectors, builds the HNSW graph when the collection has at least <see cref="ApproximateThreshold"/>
     /// items, and writes both files, so that the next process starts fast. Call after a bulk index run.

@@ -101,6 +101,15 @@ public interface IVectorCollection : IDisposable
 
     /// <summary>Builds what makes later searches and cold starts fast (the approximate index); call after a bulk index run.</summary>
     void Optimize(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Loads now what the first search would otherwise load (an embedded collection's vectors), so that a caller can
+    /// overlap it with other start-up work such as loading the model. Searching without it is just as correct; stores
+    /// that keep nothing in memory do nothing.
+    /// </summary>
+    void Preload(CancellationToken cancellationToken = default)
+    {
+    }
 }
 
 /// <summary>

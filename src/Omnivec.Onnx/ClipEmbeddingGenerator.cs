@@ -59,7 +59,7 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
             _ = EmbedTexts([""]);
         }
 
-        _trimTextPadding = options.TrimTextPadding && text.FixedSequenceLength == 0 && TrimmedRunIsExact();
+        _trimTextPadding = options.TrimTextPadding && text.FixedSequenceLength == 0 && TrimmedRunIsExact(text.CacheEntry);
 
         _core.Identify(directory, files, Modalities.Text | Modalities.Image, family);
     }
@@ -468,6 +468,28 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
     /// broadcast, and a graph could also quietly compute something else. One probe at load compares a trimmed run
     /// with a full-context run; if it fails or differs, this model always runs the full context.
     /// </summary>
+    /// <summary>
+    /// The probe's verdict, kept in the text tower's optimized-model cache entry when there is one: the verdict is a
+    /// property of the graph, and the probe's full-context run is the slowest part of a cached load.
+    /// </summary>
+    private bool TrimmedRunIsExact(string? cacheEntry)
+    {
+        const string Note = "trim-probe";
+        string? known = cacheEntry is null ? null : OptimizedModelCache.ReadNote(cacheEntry, Note);
+        if (known is "exact" or "inexact")
+        {
+            return known == "exact";
+        }
+
+        bool exact = TrimmedRunIsExact();
+        if (cacheEntry is not null)
+        {
+            OptimizedModelCache.WriteNote(cacheEntry, Note, exact ? "exact" : "inexact");
+        }
+
+        return exact;
+    }
+
     private bool TrimmedRunIsExact()
     {
         string[] probe = ["a photo of a dog"];

@@ -146,6 +146,9 @@ internal sealed class OnnxTower : IDisposable
     /// <summary>What the optimized-model cache did when this tower's session was created.</summary>
     internal OptimizedModelCache.Outcome CacheOutcome { get; private set; }
 
+    /// <summary>The optimized-model cache entry of this tower's model, where facts learnt at load can be kept; null without one.</summary>
+    internal string? CacheEntry { get; private set; }
+
     public static OnnxTower Load(string path, TowerKind kind, OnnxModelOptions modelOptions)
     {
         if (!File.Exists(path))
@@ -163,11 +166,12 @@ internal sealed class OnnxTower : IDisposable
 
         InferenceSession session;
         OptimizedModelCache.Outcome outcome;
+        string? entry;
         using System.Diagnostics.Activity? activity = OnnxTelemetry.Source.StartActivity("omnivec.model.load");
         activity?.SetTag("omnivec.tower", OnnxTelemetry.TowerName(kind));
         try
         {
-            session = OptimizedModelCache.CreateSession(path, modelOptions.OptimizedModelCacheDirectory, Configure, out outcome);
+            session = OptimizedModelCache.CreateSession(path, modelOptions.OptimizedModelCacheDirectory, Configure, out outcome, out entry);
             activity?.SetTag("omnivec.model.cache", outcome.ToString().ToLowerInvariant());
         }
         catch (OnnxRuntimeException ex)
@@ -177,7 +181,7 @@ internal sealed class OnnxTower : IDisposable
 
         try
         {
-            return new OnnxTower(session, kind, path) { CacheOutcome = outcome };
+            return new OnnxTower(session, kind, path) { CacheOutcome = outcome, CacheEntry = entry };
         }
         catch
         {

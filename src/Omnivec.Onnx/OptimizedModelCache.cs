@@ -26,6 +26,7 @@ internal static class OptimizedModelCache
     internal const string ModelFile = "model.onnx";
     internal const string DataFile = "model.data";
     private const string TempMarker = ".tmp-";
+    private const string SourceNote = "source";
 
     // Bump when the entry layout or the session settings it is written with change.
     private const int FormatVersion = 1;
@@ -49,8 +50,10 @@ internal static class OptimizedModelCache
     /// <param name="cacheRoot">The cache folder, or null for no cache.</param>
     /// <param name="configure">Sets the options every session of the tower uses (threads, execution mode).</param>
     /// <param name="outcome">What the cache did.</param>
-    public static InferenceSession CreateSession(string sourcePath, string? cacheRoot, Action<SessionOptions> configure, out Outcome outcome)
+    /// <param name="entryPath">The entry the session came from or was written to, else null.</param>
+    public static InferenceSession CreateSession(string sourcePath, string? cacheRoot, Action<SessionOptions> configure, out Outcome outcome, out string? entryPath)
     {
+        entryPath = null;
         if (string.IsNullOrEmpty(cacheRoot))
         {
             outcome = Outcome.Disabled;
@@ -79,6 +82,7 @@ internal static class OptimizedModelCache
                 options.GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL;
                 var session = new InferenceSession(cachedModel, options);
                 outcome = Outcome.Hit;
+                entryPath = entry;
                 return session;
             }
             catch (OnnxRuntimeException)
@@ -112,8 +116,52 @@ internal static class OptimizedModelCache
             return CreateFromSource(sourcePath, configure, optimizedPath: null);
         }
 
+        // Which model file the entry stands for, so that a later writer can drop entries of models that are gone.
+        WriteNote(temp, SourceNote, Path.GetFullPath(sourcePath));
         outcome = Publish(temp, entry) ? Outcome.Written : Outcome.Unavailable;
+        // Another process may have published first: its entry is as good as ours.
+        entryPath = Directory.Exists(entry) ? entry : null;
         return created;
+    }
+
+    /// <summary>
+    /// A small fact about the model learnt at load (such as the text probe's verdict) kept in its entry, so later loads
+    /// need not learn it again; null when the entry has none or cannot be read.
+    /// </summary>
+    public static string? ReadNote(string entry, string name)
+    {
+        try
+        {
+            string path = Path.Combine(entry, name + ".note");
+            return File.Exists(path) ? File.ReadAllText(path).Trim() : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Keeps a fact in the entry (written whole, then renamed into place); failures are ignored.</summary>
+    public static void WriteNote(string entry, string name, string value)
+    {
+        string path = Path.Combine(entry, name + ".note");
+        string temp = path + TempMarker + Guid.NewGuid().ToString("N");
+        try
+        {
+            File.WriteAllText(temp, value);
+            File.Move(temp, path, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            try
+            {
+                File.Delete(temp);
+            }
+            catch (Exception again) when (again is IOException or UnauthorizedAccessException)
+            {
+                // Nothing more to do: the note is optional.
+            }
+        }
     }
 
     /// <summary>The entry's folder name: the source's path hash, then the hash of everything the optimized form depends on.</summary>
@@ -192,9 +240,9 @@ internal static class OptimizedModelCache
     }
 
     /// <summary>
-    /// Removes the older entries of the same source file (a replaced model, an ONNX Runtime upgrade) and temporary
-    /// folders that writers left behind more than an hour ago. A process that still maps a removed entry keeps its
-    /// (unlinked) files until it exits.
+    /// Removes the older entries of the same source file (a replaced model, an ONNX Runtime upgrade), entries whose model
+    /// file no longer exists, and temporary folders that writers left behind more than an hour ago. A process that still
+    /// maps a removed entry keeps its (unlinked) files until it exits.
     /// </summary>
     private static void RemoveStale(string entry)
     {
@@ -208,9 +256,10 @@ internal static class OptimizedModelCache
                 string otherName = Path.GetFileName(other);
                 bool olderSibling = otherName.StartsWith(prefix, StringComparison.Ordinal) && otherName != name
                     && !otherName.Contains(TempMarker, StringComparison.Ordinal);
-                bool abandoned = otherName.Contains(TempMarker, StringComparison.Ordinal)
-                    && Directory.GetLastWriteTimeUtc(other) < DateTime.UtcNow.AddHours(-1);
-                if (olderSibling || abandoned)
+                bool temporary = otherName.Contains(TempMarker, StringComparison.Ordinal);
+                bool abandoned = temporary && Directory.GetLastWriteTimeUtc(other) < DateTime.UtcNow.AddHours(-1);
+                bool orphaned = !temporary && otherName != name && ReadNote(other, SourceNote) is { Length: > 0 } source && !File.Exists(source);
+                if (olderSibling || abandoned || orphaned)
                 {
                     TryDeleteDirectory(other);
                 }

@@ -148,6 +148,63 @@ public sealed class OptimizedModelCacheTests : IDisposable
     }
 
     [Fact]
+    public void The_trim_probe_verdict_is_kept_in_the_entry_and_used_by_later_loads()
+    {
+        using (ClipEmbeddingGenerator first = Load(_cache))
+        {
+            Assert.True(first.TrimsTextPadding);
+        }
+
+        string note = Path.Combine(_cache, Assert.Single(Entries()), "trim-probe.note");
+        Assert.Equal("exact", File.ReadAllText(note).Trim());
+
+        // A later load takes the verdict from the entry instead of probing: the note decides.
+        File.WriteAllText(note, "inexact");
+        using (ClipEmbeddingGenerator second = Load(_cache))
+        {
+            Assert.Equal(OptimizedModelCache.Outcome.Hit, second.CacheOutcomes.Text);
+            Assert.False(second.TrimsTextPadding);
+            Assert.True(VectorMath.Cosine(second.EmbedTexts([Texts[1]])[0], ReferenceData.Instance.Texts[1].Embedding) >= 0.99999);
+        }
+
+        // Anything else in the note means probing again.
+        File.WriteAllText(note, "garbage");
+        using ClipEmbeddingGenerator third = Load(_cache);
+        Assert.True(third.TrimsTextPadding);
+    }
+
+    [Fact]
+    public void Entries_of_deleted_models_are_removed_when_another_entry_is_written()
+    {
+        using (ClipEmbeddingGenerator first = Load(_cache))
+        {
+            _ = first.EmbedTexts(["warm"]);
+        }
+
+        string gone = Assert.Single(Entries());
+        string other = Directory.CreateTempSubdirectory("omnivec-ortcache-other-").FullName;
+        try
+        {
+            foreach (string file in Directory.GetFiles(_model, "*", SearchOption.AllDirectories))
+            {
+                string target = Path.Combine(other, Path.GetRelativePath(_model, file));
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.Copy(file, target);
+            }
+
+            File.Delete(Path.Combine(_model, "onnx", "text_model.onnx"));
+            using ClipEmbeddingGenerator second = ClipEmbeddingGenerator.Load(other, new ClipModelOptions { OptimizedModelCacheDirectory = _cache });
+            Assert.Equal(OptimizedModelCache.Outcome.Written, second.CacheOutcomes.Text);
+            Assert.DoesNotContain(gone, Entries());
+            Assert.Single(Entries());
+        }
+        finally
+        {
+            Directory.Delete(other, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Loads_at_the_same_time_each_get_a_working_model_and_one_entry_remains()
     {
         ClipEmbeddingGenerator[] models = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => Task.Run(() => Load(_cache))));
