@@ -35,16 +35,25 @@ internal static class ModelIdentity
             string path = Path.Combine(directory, relative);
             using FileStream stream = File.OpenRead(path);
             hash.AppendData(BitConverter.GetBytes(stream.Length));
-            int read = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
-            hash.AppendData(buffer[..read]);
-            if (stream.Length > buffer.Length * 2L)
-            {
-                stream.Seek(-buffer.Length, SeekOrigin.End);
-                read = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
-                hash.AppendData(buffer[..read]);
-            }
+            AppendHeadAndTail(hash, stream, buffer);
         }
 
         return "sha256-" + Convert.ToHexStringLower(hash.GetHashAndReset())[..16];
+    }
+
+    /// <summary>
+    /// Adds the first <paramref name="buffer"/>-length bytes of <paramref name="stream"/> to <paramref name="hash"/>, and
+    /// the last as many when the file is longer than twice that: a cheap identity for weight files of hundreds of MB.
+    /// </summary>
+    internal static void AppendHeadAndTail(IncrementalHash hash, FileStream stream, Span<byte> buffer)
+    {
+        int read = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+        hash.AppendData(buffer[..read]);
+        if (stream.Length > buffer.Length * 2L)
+        {
+            stream.Seek(-buffer.Length, SeekOrigin.End);
+            read = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+            hash.AppendData(buffer[..read]);
+        }
     }
 }

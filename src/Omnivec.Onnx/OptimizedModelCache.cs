@@ -176,14 +176,7 @@ internal static class OptimizedModelCache
                 FormatVersion, file.Length, file.LastWriteTimeUtc.Ticks, OrtEnv.Instance().GetVersionString(), s_environment.Value, "all+prepacked")));
             Span<byte> buffer = new byte[1 << 20];
             using FileStream stream = File.OpenRead(full);
-            int read = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
-            hash.AppendData(buffer[..read]);
-            if (stream.Length > buffer.Length * 2L)
-            {
-                stream.Seek(-buffer.Length, SeekOrigin.End);
-                read = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
-                hash.AppendData(buffer[..read]);
-            }
+            ModelIdentity.AppendHeadAndTail(hash, stream, buffer);
 
             content = Convert.ToHexStringLower(hash.GetHashAndReset())[..24];
         }
