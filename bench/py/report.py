@@ -11,6 +11,24 @@ CONTENDERS = ["omnivec", "node-ort", "pytorch", "faiss", "hnswlib"]
 LABEL = {"omnivec": "Omnivec", "node-ort": "ORT + Node.js", "pytorch": "PyTorch", "faiss": "FAISS", "hnswlib": "hnswlib"}
 
 
+def scrub(text):
+    """Machine-specific folders out of what gets committed: the checkout becomes relative, the home folder `~`,
+    and the bench's scratch folders (OMNIVEC_BENCH_ARTIFACTS, the temp dir) their variable's name."""
+    import os
+    import tempfile
+    pairs = [(str(REPO) + "/", ""), (str(REPO), "."), (os.path.expanduser("~") + "/", "~/")]
+    art = os.environ.get("OMNIVEC_BENCH_ARTIFACTS")
+    if art:
+        pairs.insert(0, (art, "$OMNIVEC_BENCH_ARTIFACTS"))
+    tmp = tempfile.gettempdir()
+    if tmp not in ("/tmp", "/"):
+        pairs.append((tmp, "$TMPDIR"))
+    for old, new in pairs:
+        if old and old not in ("/", "~/"):
+            text = text.replace(old, new)
+    return text
+
+
 def sh(*cmd):
     try:
         return subprocess.run(cmd, capture_output=True, text=True, timeout=60).stdout.strip()
@@ -85,7 +103,7 @@ def main():
                         records.append({"metric": metric, "contender": "omnivec", "value": m[key], "unit": unit, "params": dict(p)})
     steps = [json.loads(l) for l in (res / "steps.jsonl").read_text().splitlines() if l.strip()]
     machine = json.loads((res / "machine.json").read_text()) if (res / "machine.json").exists() else {}
-    a.json_out.write_text(json.dumps(records, indent=1) + "\n")
+    a.json_out.write_text(scrub(json.dumps(records, indent=1)) + "\n")
 
     def find(metric, contender, **params):
         for r in records:
@@ -236,7 +254,7 @@ def main():
     w("## 2. Search (synthetic CLIP-like 512-d unit vectors: 1000 random centroids + noise; 100 held-out queries; top 10)")
     w("")
     w("Contenders on the same vectors file (`bench/out/vectors/vectors.f32`): **Omnivec** `Collection` (exact = brute "
-      "force over the in-memory matrix, batches through a tiled kernel; HNSW = `Optimize()`, USearch inside, M 16, "
+      "force over the in-memory matrix, batches through a tiled kernel; HNSW = `Optimize()`, its own managed graph (one copy of each vector), M 16, "
       "`BuildExpansion` 128), **FAISS** `IndexFlatIP` and `IndexHNSWFlat` (M 16, efConstruction 128), **hnswlib** (M 16, "
       "ef_construction 128). Every contender's HNSW ef is the smallest of 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512 "
       "whose recall@10 reaches 0.99 on the query set (512 if none does; shown in the recall row). "
@@ -388,7 +406,7 @@ def main():
       "The Python contenders run with Debian's `/usr/bin/python3`, with `OPENBLAS_CORETYPE`/`OPENBLAS_L2_SIZE` unset and "
       "`OMP_WAIT_POLICY=PASSIVE` (FAISS's OpenMP threads otherwise spin and crawl when the 2 cores are shared).")
     w("")
-    a.md_out.write_text("\n".join(md) + "\n")
+    a.md_out.write_text(scrub("\n".join(md)) + "\n")
 
 
 if __name__ == "__main__":

@@ -297,15 +297,6 @@ internal static class DoctorCommand
             command.CommandText = "select sqlite_version()";
             return "SQLite " + command.ExecuteScalar() + " (the store)";
         });
-        bool hnsw = NativeLibrary.TryLoad("libusearch_c", typeof(CollectionStore).Assembly, null, out nint handle);
-        if (hnsw)
-        {
-            NativeLibrary.Free(handle);
-        }
-
-        yield return new Check("usearch", hnsw ? Status.Ok : Status.Warn, hnsw
-            ? "USearch (HNSW graph for collections of 20,000+ items)"
-            : $"no USearch build for {RuntimeInformation.RuntimeIdentifier}: collections of 20,000+ items cannot build the HNSW graph; search them with --exact");
     }
 
     private static Check Probe(string name, Func<string> load)

@@ -143,10 +143,10 @@ public sealed class PackagingTests(PackedFixture packed)
         const string Runtimes = "tools/net10.0/any/runtimes/";
         (string Rid, string[] Natives)[] expected =
         [
-            ("linux-x64", ["libonnxruntime.so", "libSkiaSharp.so", "Magick.Native-Q8-x64.dll.so", "libe_sqlite3.so", "libusearch_c.so"]),
+            ("linux-x64", ["libonnxruntime.so", "libSkiaSharp.so", "Magick.Native-Q8-x64.dll.so", "libe_sqlite3.so"]),
             ("linux-arm64", ["libonnxruntime.so", "libSkiaSharp.so", "Magick.Native-Q8-arm64.dll.so", "libe_sqlite3.so"]),
-            ("win-x64", ["onnxruntime.dll", "libSkiaSharp.dll", "Magick.Native-Q8-x64.dll", "e_sqlite3.dll", "libusearch_c.dll"]),
-            ("osx-arm64", ["libonnxruntime.dylib", "Magick.Native-Q8-arm64.dll.dylib", "libe_sqlite3.dylib", "libusearch_c.dylib"]),
+            ("win-x64", ["onnxruntime.dll", "libSkiaSharp.dll", "Magick.Native-Q8-x64.dll", "e_sqlite3.dll"]),
+            ("osx-arm64", ["libonnxruntime.dylib", "Magick.Native-Q8-arm64.dll.dylib", "libe_sqlite3.dylib"]),
             ("osx", ["libSkiaSharp.dylib"]), // SkiaSharp ships one universal macOS library
         ];
         foreach ((string rid, string[] natives) in expected)
@@ -160,6 +160,8 @@ public sealed class PackagingTests(PackedFixture packed)
         string[] rids = entries.Where(e => e.StartsWith(Runtimes, StringComparison.Ordinal)).Select(e => e[Runtimes.Length..].Split('/')[0]).Distinct().Order().ToArray();
         Assert.Equal(["linux-arm64", "linux-x64", "osx", "osx-arm64", "win-x64"], rids);
         Assert.DoesNotContain(entries, e => e.EndsWith(".pdb", StringComparison.Ordinal) && e.Contains("/runtimes/", StringComparison.Ordinal));
+        // The HNSW graph is managed code: no USearch library rides along any more.
+        Assert.DoesNotContain(entries, e => e.Contains("usearch", StringComparison.OrdinalIgnoreCase));
         Assert.Contains("tools/net10.0/any/wwwroot/index.html", entries);
     }
 
