@@ -81,6 +81,11 @@ LANGUAGE_TEXTS = [
     ("deu_Latn", " ".join(["ein sehr langer Satz über einen Hafen im Morgengrauen mit Booten und Möwen"] * 6)),
 ]
 
+# Zero-shot classification prompts (the "simple" template with German labels), read in German and in English. They are
+# not part of the SentencePiece training text, so adding them leaves the pack itself unchanged.
+PROMPT_LABELS = ["Hund", "Banane", "Tomate", "Katze"]
+PROMPT_TEXTS = [(lang, f"a photo of a {label}.") for lang in ("deu_Latn", "eng_Latn") for label in PROMPT_LABELS]
+
 
 class NllbText(nn.Module):
     """OpenCLIP's HFTextEncoder over an NLLB-shaped encoder: mask from the pad id, scaled token embeddings plus
@@ -216,7 +221,7 @@ def main() -> None:
     # Reference strings and edge texts are English (the default); language pairs are written as Immich sends them,
     # the FLORES-200 code glued in front of the text.
     pairs = [("eng_Latn", t, t) for t in reference_texts + fam.EDGE_TEXTS]
-    pairs += [(lang, t, lang + t) for lang, t in LANGUAGE_TEXTS]
+    pairs += [(lang, t, lang + t) for lang, t in LANGUAGE_TEXTS + PROMPT_TEXTS]
     entries = []
     with torch.no_grad():
         for lang, plain, written in pairs:

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Microsoft.Extensions.AI;
 using Omnivec.Text;
 
 namespace Omnivec.Cli;
@@ -20,94 +19,59 @@ internal sealed class LanguageOption
     public void AddTo(Command command) => command.Options.Add(Option);
 
     /// <summary>
-    /// The generator reading texts in the language asked for: unchanged when none is asked or the model takes none;
-    /// an unknown language fails here, before any work.
+    /// The language asked for: --language, else OMNIVEC_LANGUAGE or the config file, else the locale's (the rule the
+    /// library's <see cref="QueryLanguage"/> applies for every surface).
+    /// </summary>
+    public QueryLanguage Choice(ParseResult parse)
+    {
+        string? language = parse.GetValue(Option);
+        string source = EmbedderOptions.Given(parse, Option) ? "--language" : CliSettings.Current["language"].Source;
+        return QueryLanguage.Choose(language, source, Environment.GetEnvironmentVariable);
+    }
+
+    /// <summary>
+    /// The generator reading texts without a language in the one chosen (<see cref="Choice"/>): unchanged when the
+    /// model takes none; an unknown configured language fails here, before any work; a locale language the model lacks
+    /// is English with a one-line notice.
     /// </summary>
     /// <exception cref="UnknownLanguageException">The model does not know the language.</exception>
     public IMultimodalEmbeddingGenerator Apply(ParseResult parse, IMultimodalEmbeddingGenerator generator)
     {
-        string? language = parse.GetValue(Option);
-        if (string.IsNullOrWhiteSpace(language))
-        {
-            return generator.GetService(typeof(TextLanguages)) is TextLanguages told
-                ? new InLanguage(generator, told, FromLocale(told, Environment.GetEnvironmentVariable))
-                : generator;
-        }
-
+        QueryLanguage choice = Choice(parse);
         if (generator.GetService(typeof(TextLanguages)) is not TextLanguages languages)
         {
             if (EmbedderOptions.Given(parse, Option))
             {
-                Output.Warn($"--language {language}: this model ({generator.Space.ModelId}) reads any language without being told; ignored.");
+                Output.Warn($"--language {choice.Language}: this model ({generator.Space.ModelId}) reads any language without being told; ignored.");
             }
 
             return generator;
         }
 
-        if (!languages.TryResolve(language, out string code))
+        string code;
+        try
+        {
+            code = choice.ResolveFor(languages, out string? notice);
+            if (notice is not null)
+            {
+                Output.Warn(notice + " Set --language or OMNIVEC_LANGUAGE to choose another.");
+            }
+        }
+        catch
         {
             generator.Dispose();
-            throw new UnknownLanguageException(language, languages);
+            throw;
         }
 
-        return new InLanguage(generator, languages, code);
+        return new LanguageEmbeddingGenerator(generator, code);
     }
 
-    /// <summary>
-    /// The query language when neither --language nor OMNIVEC_LANGUAGE says: the locale's (LC_ALL, else LC_MESSAGES,
-    /// else LANG, as POSIX orders them; <c>de_DE.UTF-8</c> → <c>deu_Latn</c>). C, POSIX or no locale → eng_Latn; a
-    /// language the model does not know → eng_Latn with a one-line notice.
-    /// </summary>
-    internal static string FromLocale(TextLanguages languages, Func<string, string?> environment)
+    /// <summary>The start-up line of a server: which language texts without one are read in, and why.</summary>
+    public static void Report(IMultimodalEmbeddingGenerator generator, QueryLanguage choice)
     {
-        string english = languages.TryResolve("eng_Latn", out string en) ? en : languages.Default;
-        foreach (string variable in (string[])["LC_ALL", "LC_MESSAGES", "LANG"])
+        if (generator.GetService(typeof(LanguageEmbeddingGenerator)) is LanguageEmbeddingGenerator told)
         {
-            string? value = environment(variable);
-            if (string.IsNullOrWhiteSpace(value))
-            {
-                continue;
-            }
-
-            // language[_territory][.codeset][@modifier]
-            string locale = value.Trim();
-            int end = locale.IndexOfAny(['.', '@']);
-            locale = end >= 0 ? locale[..end] : locale;
-            if (locale is "" or "C" or "POSIX")
-            {
-                return english;
-            }
-
-            if (languages.TryResolve(locale, out string code))
-            {
-                return code;
-            }
-
-            Output.Warn($"the locale's language ({variable}={value}) is not one this model knows; reading queries as {english} (set --language or OMNIVEC_LANGUAGE).");
-            return english;
+            Console.Error.WriteLine($"omnivec: {generator.Space.ModelId} reads queries that name no language in {told.Language} ({choice.Source}); a request's \"language\" overrides it.");
         }
-
-        return english;
-    }
-
-    /// <summary>The same model with every text read in one language (the code glued in front, the form its tokenizer reads).</summary>
-    private sealed class InLanguage(IMultimodalEmbeddingGenerator inner, TextLanguages languages, string code) : IMultimodalEmbeddingGenerator
-    {
-        public EmbeddingSpace Space => inner.Space;
-
-        public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values, EmbeddingGenerationOptions? options = null,
-            CancellationToken cancellationToken = default)
-        {
-            ArgumentNullException.ThrowIfNull(values);
-            return inner.GenerateAsync(values.Select(v => v is null ? v! : languages.Apply(v, code)).ToArray(), options, cancellationToken);
-        }
-
-        public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<DataContent> values, EmbeddingGenerationOptions? options = null,
-            CancellationToken cancellationToken = default) => inner.GenerateAsync(values, options, cancellationToken);
-
-        public object? GetService(Type serviceType, object? serviceKey = null) =>
-            serviceKey is null && serviceType.IsInstanceOfType(this) ? this : inner.GetService(serviceType, serviceKey);
-
-        public void Dispose() => inner.Dispose();
     }
 }

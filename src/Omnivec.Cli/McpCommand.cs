@@ -13,11 +13,13 @@ internal static class McpCommand
     {
         var embedder = new EmbedderOptions();
         var collection = new CollectionOptions();
+        var language = new LanguageOption();
         var command = new Command("mcp",
             "Serve search, similar, classify and list_collections to an AI assistant over stdio (Model Context Protocol). " +
             "--collection is the default collection of the tools; --model etc. apply as in search.");
         embedder.AddTo(command);
         collection.AddTo(command);
+        language.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             // stdout carries the protocol only: anything else that prints (a model download's progress, a stray
@@ -30,8 +32,10 @@ internal static class McpCommand
                 using ILoggerFactory logging = LoggerFactory.Create(b => b
                     .SetMinimumLevel(LogLevel.Warning)
                     .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
-                using var host = new CliMcpHost(parse, embedder, collection);
+                using var host = new CliMcpHost(parse, embedder, collection, language);
                 Console.Error.WriteLine($"omnivec: MCP server on stdio (collections in {host.StoreLocation}, default collection '{host.DefaultCollection}')");
+                // Models load when first asked for; each one told its query language says which it reads when it loads.
+                Console.Error.WriteLine($"omnivec: queries that name no language are read in {language.Choice(parse)} by models that are told one (NLLB-CLIP).");
                 await OmnivecMcp.RunStdioAsync(host, logging, cancellationToken).ConfigureAwait(false);
             }
             finally
@@ -45,7 +49,7 @@ internal static class McpCommand
     }
 
     /// <summary>The command line's store: collections stay open for the session; one embedder per model, loaded when first needed.</summary>
-    private sealed class CliMcpHost(ParseResult parse, EmbedderOptions embedder, CollectionOptions collectionOptions) : IMcpCollectionHost, IDisposable
+    private sealed class CliMcpHost(ParseResult parse, EmbedderOptions embedder, CollectionOptions collectionOptions, LanguageOption language) : IMcpCollectionHost, IDisposable
     {
         private readonly IVectorStore _store = collectionOptions.OpenStore(parse);
         private readonly Dictionary<string, IVectorCollection> _open = new(StringComparer.Ordinal);
@@ -83,7 +87,7 @@ internal static class McpCommand
             {
                 if (!_embedders.TryGetValue(key, out loading!))
                 {
-                    loading = EmbedderFactory.CreateAsync(parse, embedder, collection, CancellationToken.None);
+                    loading = LoadAsync(collection);
                     _embedders[key] = loading;
                 }
             }
@@ -102,6 +106,14 @@ internal static class McpCommand
 
                 throw;
             }
+        }
+
+        private async Task<IMultimodalEmbeddingGenerator> LoadAsync(IVectorCollection? collection)
+        {
+            IMultimodalEmbeddingGenerator loaded = language.Apply(parse,
+                await EmbedderFactory.CreateAsync(parse, embedder, collection, CancellationToken.None).ConfigureAwait(false));
+            LanguageOption.Report(loaded, language.Choice(parse));
+            return loaded;
         }
 
         public string DisplayPath(string collection, string path) => path;

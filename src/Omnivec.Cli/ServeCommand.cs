@@ -12,6 +12,7 @@ internal static class ServeCommand
     {
         var embedder = new EmbedderOptions();
         var collection = new CollectionOptions();
+        var language = new LanguageOption();
         var urls = new Option<string[]>("--urls")
         {
             Description = "Addresses to listen on. Default: http://127.0.0.1:8080 (this machine only), or OMNIVEC_URLS / \"server.urls\" in the config file.",
@@ -37,6 +38,7 @@ internal static class ServeCommand
         var command = new Command("serve", "Serve the HTTP API and the web page.");
         embedder.AddTo(command);
         collection.AddTo(command);
+        language.AddTo(command);
         foreach (Option option in new Option[] { urls, apiKeys, corsOrigins, allowImageUrls, imageUrlAllow, maxBatch, metrics, settings })
         {
             command.Options.Add(option);
@@ -67,6 +69,9 @@ internal static class ServeCommand
 
             // A server loads everything up front: model errors at start-up, and no slow first image request.
             (generator as Omnivec.Onnx.ClipEmbeddingGenerator)?.EnsureVisionLoaded();
+            // Models told their query language (NLLB-CLIP) read requests that name none in the chosen one (--language,
+            // OMNIVEC_LANGUAGE, else the locale's); an unknown one stops the start.
+            generator = language.Apply(parse, generator);
             using (generator)
             {
                 var options = new OmnivecServerOptions
@@ -113,6 +118,7 @@ internal static class ServeCommand
                 }
 
                 Console.Error.WriteLine($"omnivec: serving {generator.Space} on {string.Join(", ", options.Urls)} (collections in {store.Location})");
+                LanguageOption.Report(generator, language.Choice(parse));
                 await OmnivecServer.RunAsync(generator, options, cancellationToken).ConfigureAwait(false);
             }
 

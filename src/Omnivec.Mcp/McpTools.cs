@@ -41,6 +41,10 @@ internal sealed class McpTools(IMcpCollectionHost host, ILogger logger)
         "type": {"type": "string", "description": "Only items of this media type or prefix: image/png, image/, video/ (video/* works too)."}
         """;
 
+    private const string LanguageArgument = """
+        "language": {"type": "string", "description": "Language of the words, for models that take one (NLLB-CLIP): a FLORES-200 code such as deu_Latn, or a language code such as de or zh-TW. Default: the server's (its --language, else its locale's, else eng_Latn); models that read any language ignore it."}
+        """;
+
     internal static readonly string SearchInput = $$$"""
         {"type": "object", "properties": {
           "query": {"type": "string", "description": "What to look for, in words: the first term of the query (weight 1)."},
@@ -56,7 +60,7 @@ internal sealed class McpTools(IMcpCollectionHost host, ILogger logger)
           "mode": {"type": "string", "enum": ["hybrid", "vector", "text"], "default": "hybrid", "description": "hybrid: the picture's meaning fused with the words of file names, folders, camera models and captions (a photo whose name or camera contains every word of 'query' is a match, e.g. IMG_0042 or 'canon'); vector: meaning only; text: names and metadata only."},
           {{{TypeArgument}}},
           "per_video": {"type": "integer", "minimum": 1, "description": "At most this many moments of each video (1: its best moment)."},
-          "language": {"type": "string", "description": "Language of the words, for models that take one (NLLB-CLIP): a FLORES-200 code such as deu_Latn, or a language code such as de or zh-TW. Default: the model's own (eng_Latn); models that read any language ignore it."}},
+          {{{LanguageArgument}}} },
          "additionalProperties": false}
         """;
 
@@ -97,7 +101,8 @@ internal sealed class McpTools(IMcpCollectionHost host, ILogger logger)
           "item": {"type": ["string", "integer"], "description": "An indexed item (id or path): its stored vector is classified, no image needed."},
           {{{CollectionArgument}}},
           "templates": {"type": "string", "enum": ["imagenet", "simple"], "default": "imagenet", "description": "Prompt set: CLIP's 80 ImageNet templates, or just \"a photo of a {}.\"."},
-          "limit": {"type": "integer", "minimum": 1, "maximum": {{{MaxLimit}}}, "default": 5, "description": "Most labels to return, best first."}},
+          "limit": {"type": "integer", "minimum": 1, "maximum": {{{MaxLimit}}}, "default": 5, "description": "Most labels to return, best first."},
+          {{{LanguageArgument}}} },
          "required": ["labels"], "additionalProperties": false}
         """;
 
@@ -184,9 +189,7 @@ internal sealed class McpTools(IMcpCollectionHost host, ILogger logger)
         // Models told the query's language (NLLB-CLIP) read it as its code glued in front; an unknown one is refused
         // before the first text is embedded. Models that read any language ignore it.
         async Task<string> InLanguage(string words, CancellationToken ct) =>
-            !string.IsNullOrWhiteSpace(language) && (await Embedder(ct).ConfigureAwait(false)).GetService(typeof(TextLanguages)) is TextLanguages languages
-                ? languages.Apply(words, language)
-                : words;
+            string.IsNullOrWhiteSpace(language) ? words : LanguageCode(await Embedder(ct).ConfigureAwait(false), language) + words;
 
         ComposedQuery composed = await query.ComposeAsync(collection,
             async (words, ct) => (await ((IEmbeddingGenerator<string, Embedding<float>>)await Embedder(ct).ConfigureAwait(false))
@@ -294,6 +297,8 @@ internal sealed class McpTools(IMcpCollectionHost host, ILogger logger)
             throw new InvalidInputException("classify: give exactly one of 'image', 'image_base64' or 'item'.");
         }
 
+        string? language = args.String("language");
+        string? code;
         string subject;
         float[] vector;
         IMultimodalEmbeddingGenerator embedder;
@@ -305,6 +310,7 @@ internal sealed class McpTools(IMcpCollectionHost host, ILogger logger)
             vector = collection.GetVector(item.Id) ?? throw new InvalidInputException($"classify: item {item.Id} was removed from collection '{collection.Name}' meanwhile.");
             embedder = await host.GetEmbedderAsync(collection, cancellationToken).ConfigureAwait(false);
             collection.Space.EnsureCompatibleWith(embedder.Space);
+            code = LanguageCode(embedder, language);
             subject = host.DisplayPath(collection.Name, VideoSegmentItems.Display(item));
         }
         else
@@ -325,6 +331,8 @@ internal sealed class McpTools(IMcpCollectionHost host, ILogger logger)
                 embedder = await host.GetEmbedderAsync(lease?.Collection, cancellationToken).ConfigureAwait(false);
             }
 
+            code = LanguageCode(embedder, language);
+
             IEmbeddingGenerator<DataContent, Embedding<float>> images = embedder;
             Embedding<float> embedding = await images.GenerateAsync(new DataContent(image!.Value.Bytes, "application/octet-stream") { Name = image.Value.Name },
                 cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -332,7 +340,9 @@ internal sealed class McpTools(IMcpCollectionHost host, ILogger logger)
             subject = image.Value.Name;
         }
 
-        ZeroShotClassifier classifier = await ZeroShotClassifier.CreateAsync(embedder, distinct, templates, cancellationToken: cancellationToken).ConfigureAwait(false);
+        // A model told its language (NLLB-CLIP) reads each prompt with the language's code in front.
+        ZeroShotClassifier classifier = await ZeroShotClassifier.CreateAsync(embedder, distinct,
+            code is null ? templates : templates.Select(t => code + t).ToArray(), cancellationToken: cancellationToken).ConfigureAwait(false);
         LabelScore[] scores = classifier.Classify(vector).Take(limit).ToArray();
         JsonElement structured = Json(writer =>
         {
@@ -359,6 +369,16 @@ internal sealed class McpTools(IMcpCollectionHost host, ILogger logger)
 
         return Result(summary.ToString(), structured);
     }
+
+    /// <summary>
+    /// The model's code for a call's <c>language</c>: null when none is given or the model reads any language; an unknown
+    /// language fails here, before any image or text is embedded.
+    /// </summary>
+    /// <exception cref="UnknownLanguageException">The model does not know the language.</exception>
+    private static string? LanguageCode(IMultimodalEmbeddingGenerator embedder, string? language) =>
+        !string.IsNullOrWhiteSpace(language) && embedder.GetService(typeof(TextLanguages)) is TextLanguages languages
+            ? languages.Resolve(language)
+            : null;
 
     private Task<CallToolResult> ListAsync(ToolArguments args, CancellationToken cancellationToken)
     {

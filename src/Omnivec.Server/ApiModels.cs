@@ -183,4 +183,8 @@ internal sealed record SearchFilterRequest(string? PathPrefix, DateTimeOffset? F
     int? MinHeight, long? MinSize);
 
 /// <summary><see cref="Labels"/>: an array of strings, or one string of comma-separated labels.</summary>
-internal sealed record ClassifyRequest(string? Image, [property: JsonConverter(typeof(LabelsConverter))] IReadOnlyList<string>? Labels, string? Templates);
+internal sealed record ClassifyRequest(string? Image, [property: JsonConverter(typeof(LabelsConverter))] IReadOnlyList<string>? Labels, string? Templates)
+{
+    /// <summary>The language of the labels, for models that take one (NLLB-CLIP): a FLORES-200 code (deu_Latn) or a language code (de, zh-TW); ignored by models that read any language.</summary>
+    public string? Language { get; init; }
+}

@@ -234,9 +234,11 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
         byte[]? image;
         IReadOnlyList<string> labels;
         string templates;
+        string? language;
         if (context.Request.HasFormContentType)
         {
             IFormCollection form = await FormRequest.ReadAsync(context.Request, cancellationToken).ConfigureAwait(false);
+            language = embedder.ResolveLanguage(FormValue(form, "language"));
             image = form.Files.GetFile("image") is { } file ? await ReadFileAsync(file, cancellationToken).ConfigureAwait(false) : null;
             labels = (FormValue(form, "labels") ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
             templates = FormValue(form, "templates") ?? "imagenet";
@@ -244,6 +246,8 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
         else
         {
             ClassifyRequest request = await JsonRequest.ReadAsync(context.Request, RequestJsonContext.Default.ClassifyRequest, cancellationToken).ConfigureAwait(false);
+            // An unknown language is refused before an image is fetched or anything is embedded.
+            language = embedder.ResolveLanguage(request.Language);
             image = request.Image is null ? null : await ImageSources.ReadAsync(request.Image, "'image'", fetcher, budget, cancellationToken).ConfigureAwait(false);
             labels = request.Labels ?? throw ApiException.BadRequest("'labels' is required: an array of at least two strings.");
             templates = request.Templates ?? "imagenet";
@@ -287,7 +291,9 @@ internal sealed class SearchEndpoints(ServerEmbedder embedder, CollectionRegistr
         Task<float[]> imageTask = embedder.EmbedImageAsync(prepared.Content, cancellationToken);
         // Prompt embeddings come from a cache, so a label set asked for again costs no text run; new prompts are embedded
         // with the request's token, so a client that leaves stops the work it started.
-        ZeroShotClassifier classifier = await ZeroShotClassifier.CreateAsync(embedder.Prompts, distinct, templateList, cancellationToken: cancellationToken).ConfigureAwait(false);
+        // A model told its language (NLLB-CLIP) reads each prompt with the language's code in front.
+        ZeroShotClassifier classifier = await ZeroShotClassifier.CreateAsync(embedder.Prompts, distinct,
+            language is null ? templateList : templateList.Select(t => ServerEmbedder.InLanguage(t, language)).ToArray(), cancellationToken: cancellationToken).ConfigureAwait(false);
         float[] vector = await imageTask.ConfigureAwait(false);
         ClassifyLabel[] scores = classifier.Classify(vector).Select(s => new ClassifyLabel(s.Label, s.Probability, s.Similarity)).ToArray();
         return TypedResults.Ok(new ClassifyResponse(scores));

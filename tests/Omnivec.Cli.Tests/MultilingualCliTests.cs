@@ -1,3 +1,7 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
 using System.Text.Json;
 using Omnivec.Tests;
 
@@ -95,6 +99,70 @@ public sealed class MultilingualCliTests : IDisposable
         JsonElement[] results = await SearchAsync("ein Hund am Strand", "--model", Pack(pack), "--collection", "immich");
         AssertScoresEqualReference(results, text, images);
         Assert.All(results, hit => Assert.False(hit.TryGetProperty("probability", out _)));
+    }
+
+    [Fact]
+    public async Task Omnivec_serve_reads_requests_without_a_language_in_the_locales()
+    {
+        // LANG=de_DE.UTF-8, no --language or OMNIVEC_LANGUAGE: requests that name no language are read in German
+        // (deu_Latn), on /v1/search and /v1/classify alike; a request's own language still wins; the start-up log says so.
+        string nllb = Pack("tiny-nllb-clip-immich");
+        await IndexPicturesAsync(nllb, "nllb");
+        (float[] german, Dictionary<string, float[]> images, JsonElement root) = Reference("tiny-nllb-clip.json", "deu_Latnein Hund am Strand");
+        (float[] english, _, _) = Reference("tiny-nllb-clip.json", "ein Hund am Strand");
+
+        int port;
+        using (var listener = new TcpListener(IPAddress.Loopback, 0))
+        {
+            listener.Start();
+            port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        }
+
+        var environment = new Dictionary<string, string?>(Environment) { ["LANG"] = "de_DE.UTF-8" };
+        ProcessStartInfo info = CliRunner.StartInfo(["serve", "--model", nllb, "--collection", "nllb", "--urls", $"http://127.0.0.1:{port}"], environment);
+        using var server = Process.Start(info)!;
+        server.StandardInput.Close();
+        Task<string> stderr = server.StandardError.ReadToEndAsync();
+        Task<string> stdout = server.StandardOutput.ReadToEndAsync();
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromMinutes(2) };
+        try
+        {
+            await CliRunner.WaitUntilReadyAsync(server, http, stderr, TimeSpan.FromMinutes(3));
+            async Task<JsonElement> PostAsync(string path, object body)
+            {
+                HttpResponseMessage response = await http.PostAsync(path, new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json"));
+                string text = await response.Content.ReadAsStringAsync();
+                Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+                return JsonDocument.Parse(text).RootElement.Clone();
+            }
+
+            AssertScoresEqualReference([.. (await PostAsync("/v1/search", new { text = "ein Hund am Strand", all = true, top_k = 10 })).GetProperty("results").EnumerateArray()],
+                german, images);
+            AssertScoresEqualReference([.. (await PostAsync("/v1/search", new { text = "ein Hund am Strand", all = true, top_k = 10, language = "en" })).GetProperty("results").EnumerateArray()],
+                english, images);
+
+            JsonElement classified = await PostAsync("/v1/classify", new
+            {
+                image = Convert.ToBase64String(File.ReadAllBytes(CliRunner.Photo("two_beagles.jpg"))), labels = new[] { "Hund", "Banane", "Katze" }, templates = "simple",
+            });
+            foreach (JsonElement label in classified.GetProperty("labels").EnumerateArray())
+            {
+                string prompt = $"deu_Latna photo of a {label.GetProperty("label").GetString()}.";
+                float[] text = root.GetProperty("texts").EnumerateArray().First(t => t.GetProperty("text").GetString() == prompt)
+                    .GetProperty("embedding").EnumerateArray().Select(x => x.GetSingle()).ToArray();
+                double expected = VectorMath.Cosine(text, images["two_beagles.jpg"]);
+                Assert.True(Math.Abs(expected - label.GetProperty("similarity").GetDouble()) < 2e-3, $"{label}: PyTorch reference {expected}");
+            }
+        }
+        finally
+        {
+            server.Kill(entireProcessTree: true);
+            await server.WaitForExitAsync();
+        }
+
+        string log = await stderr;
+        _ = await stdout;
+        Assert.Contains("deu_Latn (LANG=de_DE.UTF-8)", log);
     }
 
     [Fact]

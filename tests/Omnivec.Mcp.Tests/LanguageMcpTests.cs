@@ -40,6 +40,88 @@ public sealed class LanguageMcpTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
+    private static readonly string[] s_labels = ["Hund", "Banane", "Tomate", "Katze"];
+
+    /// <summary>The PyTorch embedding of <paramref name="plain"/> read in <paramref name="language"/>, as tools/make_nllb_test_model.py wrote it.</summary>
+    private static float[] ReferenceText(string language, string plain)
+    {
+        using JsonDocument doc = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(TestPaths.Fixtures, "reference", "tiny-nllb-clip.json")));
+        return doc.RootElement.GetProperty("texts").EnumerateArray()
+            .First(t => t.GetProperty("language").GetString() == language && t.GetProperty("plain").GetString() == plain)
+            .GetProperty("embedding").EnumerateArray().Select(x => x.GetSingle()).ToArray();
+    }
+
+    private static float[] ReferenceImage(string file)
+    {
+        using JsonDocument doc = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(TestPaths.Fixtures, "reference", "tiny-nllb-clip.json")));
+        return doc.RootElement.GetProperty("images").EnumerateArray().First(i => i.GetProperty("file").GetString()!.EndsWith("/" + file, StringComparison.Ordinal))
+            .GetProperty("embedding").EnumerateArray().Select(x => x.GetSingle()).ToArray();
+    }
+
+    /// <summary>Each label's similarity is the cosine of the PyTorch embeddings of the photo and of "a photo of a {label}." in <paramref name="language"/>.</summary>
+    private static void AssertLabelsMatch(JsonElement classified, string photo, string language)
+    {
+        float[] image = ReferenceImage(photo);
+        JsonElement[] labels = [.. classified.GetProperty("labels").EnumerateArray()];
+        Assert.Equal(s_labels.Order(), labels.Select(l => l.GetProperty("label").GetString()!).Order());
+        foreach (JsonElement label in labels)
+        {
+            float expected = VectorMath.Cosine(image, ReferenceText(language, $"a photo of a {label.GetProperty("label").GetString()}."));
+            Assert.True(Math.Abs(expected - label.GetProperty("similarity").GetSingle()) < 2e-3, $"{label}: PyTorch reference {expected} ({language})");
+        }
+    }
+
+    /// <summary>Each hit's score is the cosine of the PyTorch embeddings of its photo and of <paramref name="plain"/> in <paramref name="language"/>.</summary>
+    private static void AssertScoresMatch(JsonElement found, string language, string plain)
+    {
+        float[] text = ReferenceText(language, plain);
+        JsonElement[] results = [.. found.GetProperty("results").EnumerateArray()];
+        Assert.Equal(3, results.Length);
+        foreach (JsonElement hit in results)
+        {
+            string name = Path.GetFileName(hit.GetProperty("path").GetString()!);
+            float expected = VectorMath.Cosine(text, ReferenceImage(name));
+            Assert.True(Math.Abs(expected - hit.GetProperty("score").GetSingle()) < 2e-3, $"{name}: score {hit.GetProperty("score")}, PyTorch reference {expected} ({language})");
+        }
+    }
+
+    [Fact]
+    public async Task Omnivec_mcp_reads_requests_without_a_language_in_the_locales()
+    {
+        // LANG=de_DE.UTF-8 and no --language or OMNIVEC_LANGUAGE: search and classify read German (deu_Latn); a call's
+        // own language still wins.
+        var options = new StdioClientTransportOptions
+        {
+            Name = "omnivec",
+            Command = "dotnet",
+            Arguments = [Path.Combine(AppContext.BaseDirectory, "omnivec.dll"), "mcp", "--store", Store, "--collection", "nllb"],
+            EnvironmentVariables = new Dictionary<string, string?>
+            {
+                ["HF_HUB_OFFLINE"] = "1",
+                ["HF_HOME"] = Path.Combine(_root, "hf-home"),
+                ["OMNIVEC_HOME"] = Path.Combine(_root, "home"),
+                ["OMNIVEC_LANGUAGE"] = "",
+                ["LC_ALL"] = "",
+                ["LC_MESSAGES"] = "",
+                ["LANG"] = "de_DE.UTF-8",
+            },
+        };
+        await using McpClient client = await McpClient.CreateAsync(new StdioClientTransport(options));
+
+        AssertScoresMatch(StdioMcpTests.Structured(await client.CallToolAsync("search", new Dictionary<string, object?>
+        {
+            ["query"] = "ein Hund am Strand", ["all"] = true,
+        })), "deu_Latn", "ein Hund am Strand");
+        AssertLabelsMatch(StdioMcpTests.Structured(await client.CallToolAsync("classify", new Dictionary<string, object?>
+        {
+            ["labels"] = s_labels, ["image"] = CliRunner.Photo("two_beagles.jpg"), ["templates"] = "simple",
+        })), "two_beagles.jpg", "deu_Latn");
+        AssertScoresMatch(StdioMcpTests.Structured(await client.CallToolAsync("search", new Dictionary<string, object?>
+        {
+            ["query"] = "ein Hund am Strand", ["all"] = true, ["language"] = "eng_Latn",
+        })), "eng_Latn", "ein Hund am Strand");
+    }
+
     private static Dictionary<string, double> Scores(JsonElement found) =>
         found.GetProperty("results").EnumerateArray().ToDictionary(r => Path.GetFileName(r.GetProperty("path").GetString()!), r => r.GetProperty("score").GetDouble());
 
@@ -78,6 +160,26 @@ public sealed class LanguageMcpTests : IAsyncLifetime
             Assert.True(Math.Abs(german["two_beagles.jpg"] - english["two_beagles.jpg"]) > 1e-3, "the language must change the query");
 
             string error = StdioMcpTests.ErrorText(await client.CallToolAsync("search", new Dictionary<string, object?> { ["query"] = "ein Hund", ["language"] = "xx" }));
+            Assert.Contains("Language 'xx'", error);
+
+            // classify reads its prompts in the language asked for: each label's similarity is the PyTorch reference's.
+            string image = Convert.ToBase64String(File.ReadAllBytes(CliRunner.Photo("two_beagles.jpg")));
+            foreach ((string? language, string code) in new[] { ((string?)"de", "deu_Latn"), (null, "eng_Latn") })
+            {
+                var arguments = new Dictionary<string, object?> { ["labels"] = s_labels, ["image_base64"] = image, ["templates"] = "simple" };
+                if (language is not null)
+                {
+                    arguments["language"] = language;
+                }
+
+                AssertLabelsMatch(StdioMcpTests.Structured(await client.CallToolAsync("classify", arguments)), "two_beagles.jpg", code);
+            }
+
+            // An unknown language is refused before the (broken) image is looked at.
+            error = StdioMcpTests.ErrorText(await client.CallToolAsync("classify", new Dictionary<string, object?>
+            {
+                ["labels"] = s_labels, ["image_base64"] = "bm90IGFuIGltYWdl", ["language"] = "xx",
+            }));
             Assert.Contains("Language 'xx'", error);
         }
         finally

@@ -8,7 +8,7 @@ using Omnivec.Tests;
 namespace Omnivec.Server.Tests;
 
 /// <summary>
-/// <c>language</c> on /v1/embeddings and /v1/search with an NLLB-CLIP pack: the texts are read in that language (equal
+/// <c>language</c> on /v1/embeddings, /v1/search and /v1/classify with an NLLB-CLIP pack: the texts are read in that language (equal
 /// to the PyTorch reference of the same text with that FLORES-200 code), the pack's default otherwise, and an unknown
 /// language is a 400 before any work.
 /// </summary>
@@ -96,6 +96,69 @@ public sealed class LanguageApiTests : IAsyncLifetime
         (HttpStatusCode bad, JsonElement problem) = await PostAsync("/v1/search", new { collection = "missing", text = "ein Hund", language = "xx" });
         Assert.Equal(HttpStatusCode.BadRequest, bad);
         Assert.Contains("Language 'xx'", problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task Classify_reads_the_labels_in_the_language_asked_for()
+    {
+        string[] labels = ["Hund", "Banane", "Tomate", "Katze"];
+        float[] beagles = ReferenceImage("two_beagles.jpg");
+        string image = Convert.ToBase64String(TestModel.Photo("two_beagles.jpg"));
+
+        // Each label's similarity is the cosine of the PyTorch embeddings of the photo and of its prompt in that language.
+        void AssertLabelsMatch(JsonElement found, string language)
+        {
+            JsonElement[] scored = [.. found.GetProperty("labels").EnumerateArray()];
+            Assert.Equal(labels.Order(), scored.Select(l => l.GetProperty("label").GetString()!).Order());
+            foreach (JsonElement label in scored)
+            {
+                float expected = VectorMath.Cosine(beagles, Reference(language, $"a photo of a {label.GetProperty("label").GetString()}."));
+                Assert.True(Math.Abs(expected - label.GetProperty("similarity").GetSingle()) < 2e-3,
+                    $"{label}: PyTorch reference {expected} ({language})");
+            }
+        }
+
+        (HttpStatusCode status, JsonElement german) = await PostAsync("/v1/classify", new { image, labels, templates = "simple", language = "de" });
+        Assert.True(status == HttpStatusCode.OK, german.ToString());
+        AssertLabelsMatch(german, "deu_Latn");
+
+        // The form takes it too; without one, the pack's own language (eng_Latn) reads the prompts.
+        using (var form = new MultipartFormDataContent())
+        {
+            form.Add(new ByteArrayContent(TestModel.Photo("two_beagles.jpg")), "image", "two_beagles.jpg");
+            form.Add(new StringContent(string.Join(",", labels)), "labels");
+            form.Add(new StringContent("simple"), "templates");
+            form.Add(new StringContent("deu_Latn"), "language");
+            HttpResponseMessage response = await Http.PostAsync("/v1/classify", form);
+            string body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.OK, body);
+            AssertLabelsMatch(JsonDocument.Parse(body).RootElement, "deu_Latn");
+        }
+
+        (status, JsonElement english) = await PostAsync("/v1/classify", new { image, labels, templates = "simple" });
+        Assert.True(status == HttpStatusCode.OK, english.ToString());
+        AssertLabelsMatch(english, "eng_Latn");
+
+        // An unknown language is refused first: before the (broken) image is looked at.
+        (HttpStatusCode bad, JsonElement problem) = await PostAsync("/v1/classify", new { image = "not an image", labels, language = "xx" });
+        Assert.Equal(HttpStatusCode.BadRequest, bad);
+        Assert.Contains("Language 'xx'", problem.GetProperty("detail").GetString());
+    }
+
+    /// <summary>The PyTorch embedding of <paramref name="plain"/> read in <paramref name="language"/>, as tools/make_nllb_test_model.py wrote it.</summary>
+    private static float[] Reference(string language, string plain)
+    {
+        using JsonDocument doc = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(TestPaths.Fixtures, "reference", "tiny-nllb-clip.json")));
+        return doc.RootElement.GetProperty("texts").EnumerateArray()
+            .First(t => t.GetProperty("language").GetString() == language && t.GetProperty("plain").GetString() == plain)
+            .GetProperty("embedding").EnumerateArray().Select(x => x.GetSingle()).ToArray();
+    }
+
+    private static float[] ReferenceImage(string file)
+    {
+        using JsonDocument doc = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(TestPaths.Fixtures, "reference", "tiny-nllb-clip.json")));
+        return doc.RootElement.GetProperty("images").EnumerateArray().First(i => i.GetProperty("file").GetString()!.EndsWith("/" + file, StringComparison.Ordinal))
+            .GetProperty("embedding").EnumerateArray().Select(x => x.GetSingle()).ToArray();
     }
 
     private async Task<float[]> EmbedAsync(string text, string language)
