@@ -40,6 +40,28 @@ public sealed class StdioMcpTests(ShapesStore shapes) : IClassFixture<ShapesStor
     }
 
     [Fact]
+    public async Task A_minus_word_leaves_out_items_whose_name_holds_it()
+    {
+        // minus ["IMG_0007"]: the picture named so is not shown at all, even with all=true (the CLI's --minus rule);
+        // in vector mode it is still ranked, so it is the rule that leaves it out.
+        await using McpClient client = await ConnectAsync();
+        string[] Names(JsonElement found) => [.. found.GetProperty("results").EnumerateArray().Select(r => Path.GetFileName(r.GetProperty("path").GetString()!))];
+        JsonElement plain = Structured(await client.CallToolAsync("search", new Dictionary<string, object?> { ["query"] = "a circle", ["all"] = true, ["limit"] = 1000 }));
+        Assert.Contains("IMG_0007.png", Names(plain));
+        JsonElement minus = Structured(await client.CallToolAsync("search", new Dictionary<string, object?>
+        {
+            ["query"] = "a circle", ["minus"] = new[] { "IMG_0007" }, ["all"] = true, ["limit"] = 1000,
+        }));
+        Assert.DoesNotContain("IMG_0007.png", Names(minus));
+        Assert.Equal(Names(plain).Length - 1, Names(minus).Length);
+        JsonElement vector = Structured(await client.CallToolAsync("search", new Dictionary<string, object?>
+        {
+            ["query"] = "a circle", ["minus"] = new[] { "IMG_0007" }, ["all"] = true, ["limit"] = 1000, ["mode"] = "vector",
+        }));
+        Assert.Contains("IMG_0007.png", Names(vector));
+    }
+
+    [Fact]
     public async Task Lists_the_tools_with_schemas_and_searches_exactly_like_the_cli()
     {
         await using McpClient client = await ConnectAsync();

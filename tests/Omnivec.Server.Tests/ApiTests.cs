@@ -434,6 +434,29 @@ public sealed class ApiTests(ServerFixture fixture) : IClassFixture<ServerFixtur
         await AssertProblem(await PostJson("/v1/search", """{"collection":"terms","query":"a dog","mode":"fuzzy"}"""), HttpStatusCode.BadRequest, "'mode'");
     }
 
+    [Fact]
+    public async Task A_minus_word_leaves_out_uploads_whose_name_holds_it()
+    {
+        // Two uploads named for beagles, one of them also for the beach; the rule is RankedSearch's (the CLI's --minus).
+        using var form = new MultipartFormDataContent();
+        foreach ((string photo, string name) in new[] { ("puppies_on_road.jpg", "beagle_beach.jpg"), ("yoga_pose_beach.jpg", "beagle_park.jpg"),
+            ("two_beagles.jpg", "two_beagles.jpg"), ("bananas.jpg", "bananas.jpg") })
+        {
+            form.Add(new ByteArrayContent(TestModel.Photo(photo)), "files", name);
+        }
+
+        Assert.Equal(HttpStatusCode.Created, (await Http.PostAsync("/v1/collections/minus/items", form)).StatusCode);
+        async Task<string[]> Names(string json) =>
+            [.. (await Json(await PostJson("/v1/search", json))).GetProperty("results").EnumerateArray().Select(r => r.GetProperty("name").GetString()!)];
+
+        Assert.Contains("beagle_beach.jpg", await Names("""{"collection":"minus","query":[{"text":"beagle"}],"all":true,"top_k":20}"""));
+        string[] minus = await Names("""{"collection":"minus","query":[{"text":"beagle"},{"text":"beach","weight":-1}],"all":true,"top_k":20}""");
+        Assert.Equal(["bananas.jpg", "beagle_park.jpg", "two_beagles.jpg"], minus.Order(StringComparer.Ordinal));
+        // Vector mode is the vector only: the beach-named upload is still ranked.
+        Assert.Contains("beagle_beach.jpg",
+            await Names("""{"collection":"minus","query":[{"text":"beagle"},{"text":"beach","weight":-1}],"all":true,"top_k":20,"mode":"vector"}"""));
+    }
+
     private static float Norm(float[] v) => MathF.Sqrt(v.Sum(x => x * x));
 
     [Fact]
