@@ -204,24 +204,16 @@ internal static class EmbedCommand
         }
     }
 
-    /// <summary>Google embeds video natively: the file goes to the service, which returns its own segments.</summary>
+    /// <summary>
+    /// Google embeds video natively and returns its own segments; a video longer than the service analyses per request
+    /// (2 minutes) or larger than one request may carry is split with FFmpeg and its pieces' segments joined.
+    /// </summary>
     private static async Task<int> EmbedGoogleVideoAsync(VertexAIEmbeddingGenerator google, string path, int? interval, Printer printer, CancellationToken cancellationToken)
     {
-        byte[] bytes;
-        try
-        {
-            bytes = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            Output.Error($"{path}: {(ex is FileNotFoundException or DirectoryNotFoundException ? "file not found" : ex.Message)}");
-            return 1;
-        }
-
         try
         {
             IReadOnlyList<VideoSegmentEmbedding> segments = await google.GenerateVideoEmbeddingsAsync(
-                new DataContent(bytes, MediaTypeOf(path)) { Name = path }, new VideoSegmentOptions { IntervalSec = interval }, cancellationToken).ConfigureAwait(false);
+                path, new VideoSegmentOptions { IntervalSec = interval }, cancellationToken).ConfigureAwait(false);
             foreach (VideoSegmentEmbedding segment in segments)
             {
                 printer.Print(path, "video", segment.Embedding.Vector.Span, segment.StartOffsetSec, segment.EndOffsetSec);

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Omnivec.Media;
 
 namespace Omnivec.Providers.Google;
 
@@ -34,6 +35,10 @@ public sealed class VertexAIEmbeddingGenerator : IMultimodalEmbeddingGenerator, 
     private readonly Uri _predictUri;
     private readonly string _modelId;
     private readonly int _maxConcurrency;
+    private readonly int _maxVideoSec;
+    private readonly long _maxVideoBytes;
+    private readonly FfmpegOptions _ffmpeg;
+    private readonly string? _videoTempDirectory;
     private readonly EmbeddingGeneratorMetadata _metadata;
 
     /// <summary>Creates a generator. The client is not disposed here when given; when null, one is created and owned.</summary>
@@ -51,6 +56,10 @@ public sealed class VertexAIEmbeddingGenerator : IMultimodalEmbeddingGenerator, 
         _logger = logger ?? NullLogger.Instance;
         _modelId = options.ModelId;
         _maxConcurrency = options.MaxConcurrency;
+        _maxVideoSec = options.MaxVideoRequestSec;
+        _maxVideoBytes = options.MaxVideoRequestBytes;
+        _ffmpeg = options.Ffmpeg ?? new FfmpegOptions();
+        _videoTempDirectory = options.VideoTempDirectory;
 
         Uri root = options.Endpoint ?? DefaultEndpoint(options.Location);
         string path = string.Create(CultureInfo.InvariantCulture,
@@ -171,7 +180,180 @@ public sealed class VertexAIEmbeddingGenerator : IMultimodalEmbeddingGenerator, 
             throw new InvalidInputException("Video input is empty.");
         }
 
+        if (video.Data.Length > _maxVideoBytes)
+        {
+            throw new InvalidInputException(string.Create(CultureInfo.InvariantCulture,
+                $"Video input is {video.Data.Length:N0} bytes, above the {_maxVideoBytes:N0} bytes one request may carry; embed it from its file (GenerateVideoEmbeddingsAsync(path)), which splits it with FFmpeg."));
+        }
+
         return VideoAsync(new VideoInput { BytesBase64Encoded = Convert.ToBase64String(video.Data.Span), VideoSegmentConfig = SegmentConfig(options) }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Embeds a video file, one 1408-d vector per segment of <see cref="VideoSegmentOptions.IntervalSec"/> seconds (16 by
+    /// default), with offsets in seconds from the start of the file. The service analyses at most two minutes per request;
+    /// a file longer than <see cref="VertexAIOptions.MaxVideoRequestSec"/> or larger than
+    /// <see cref="VertexAIOptions.MaxVideoRequestBytes"/> is split with FFmpeg into pieces (copied at keyframes, re-encoded
+    /// only when a copy cannot fit), each piece is embedded in its own request, and the pieces' segments are shifted by
+    /// the piece's start: the result is one continuous list of segments covering the whole video (or the requested range).
+    /// Pieces are temporary files, deleted as soon as they are sent; FFmpeg is killed on cancellation.
+    /// </summary>
+    /// <exception cref="VideoReadException">The file is not a video FFmpeg can read or cut.</exception>
+    /// <exception cref="FfmpegNotFoundException">FFmpeg is not installed and the file cannot go in one request.</exception>
+    public async Task<IReadOnlyList<VideoSegmentEmbedding>> GenerateVideoEmbeddingsAsync(
+        string path, VideoSegmentOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ThrowIfDisposed();
+        CheckVideoDimensions();
+        VideoSegmentConfig? config = SegmentConfig(options);
+        if (!File.Exists(path))
+        {
+            throw new InvalidInputException($"{path}: file not found");
+        }
+
+        long length;
+        try
+        {
+            length = new FileInfo(path).Length;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidInputException($"{path}: {ex.Message}", ex);
+        }
+
+        if (length == 0)
+        {
+            throw new InvalidInputException($"{path}: the file is empty");
+        }
+
+        VideoInfo info;
+        try
+        {
+            info = await new VideoReader(_ffmpeg).ProbeAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+        catch (FfmpegNotFoundException) when (length <= _maxVideoBytes)
+        {
+            // Without FFmpeg the length is unknown: one request, as the service takes it (its first two minutes only).
+            VideoLog.NoFfmpeg(_logger, path);
+            return await OneRequestAsync(path, config, cancellationToken).ConfigureAwait(false);
+        }
+
+        double start = options?.StartOffsetSec ?? 0;
+        double end = Math.Min(options?.EndOffsetSec ?? double.MaxValue, info.DurationSec);
+        if (info.DurationSec <= 0 || (end - start <= _maxVideoSec && length <= _maxVideoBytes))
+        {
+            return await OneRequestAsync(path, config, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (end <= start)
+        {
+            throw new InvalidInputException(string.Create(CultureInfo.InvariantCulture,
+                $"{path}: the video lasts {info.DurationSec:0.###} s; nothing to embed from {start} s"));
+        }
+
+        int interval = options?.IntervalSec ?? DefaultIntervalSec;
+        var split = new VideoSplitOptions
+        {
+            MaxPieceSec = _maxVideoSec,
+            MaxPieceBytes = _maxVideoBytes,
+            AlignSec = interval,
+            StartSec = start,
+            EndSec = end,
+            TempDirectory = _videoTempDirectory,
+        };
+        return await SplitAndEmbedAsync(path, info, split, interval, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The segment length the service uses when none is given (its documented default).</summary>
+    internal const int DefaultIntervalSec = 16;
+
+    private async Task<IReadOnlyList<VideoSegmentEmbedding>> OneRequestAsync(string path, VideoSegmentConfig? config, CancellationToken cancellationToken)
+    {
+        byte[] bytes = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+        return await VideoAsync(new VideoInput { BytesBase64Encoded = Convert.ToBase64String(bytes), VideoSegmentConfig = config }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Cuts the next piece while the current one is being embedded (at most two pieces on disk), then maps each piece's
+    /// segments (whole seconds from the piece's start) to the original's time line: the first segment of a piece starts
+    /// where the piece (or the requested range) starts and its last ends where the piece ends, so consecutive pieces join
+    /// without gap or overlap.
+    /// </summary>
+    private async Task<IReadOnlyList<VideoSegmentEmbedding>> SplitAndEmbedAsync(string path, VideoInfo info, VideoSplitOptions split, int interval, CancellationToken cancellationToken)
+    {
+        var result = new List<VideoSegmentEmbedding>();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        IAsyncEnumerator<VideoPiece> pieces = new VideoSplitter(_ffmpeg).SplitAsync(path, info, split, stop.Token).GetAsyncEnumerator(stop.Token);
+        Task<bool>? next = null;
+        VideoPiece? current = null;
+        try
+        {
+            next = pieces.MoveNextAsync().AsTask();
+            int count = 0;
+            while (true)
+            {
+                // Once awaited, a move is no longer pending (whether it succeeded or threw).
+                Task<bool> moved = next;
+                next = null;
+                if (!await moved.ConfigureAwait(false))
+                {
+                    break;
+                }
+
+                current = pieces.Current;
+                byte[] bytes = await File.ReadAllBytesAsync(current.Path, stop.Token).ConfigureAwait(false);
+                double from = Math.Max(split.StartSec, current.StartSec);
+                double to = Math.Min(split.EndSec ?? double.MaxValue, current.EndSec);
+                var config = new VideoSegmentConfig
+                {
+                    StartOffsetSec = (int)Math.Floor(from - current.StartSec + 1e-6),
+                    EndOffsetSec = Math.Max(1, (int)Math.Ceiling(to - current.StartSec - 1e-6)),
+                    IntervalSec = interval,
+                };
+                VideoLog.Piece(_logger, path, ++count, current.StartSec, current.EndSec, bytes.Length, current.Reencoded);
+                next = pieces.MoveNextAsync().AsTask();
+                IReadOnlyList<VideoSegmentEmbedding> segments = await VideoAsync(
+                    new VideoInput { BytesBase64Encoded = Convert.ToBase64String(bytes), VideoSegmentConfig = config }, stop.Token).ConfigureAwait(false);
+                bytes = [];
+                for (int i = 0; i < segments.Count; i++)
+                {
+                    double s = i == 0 ? from : Math.Clamp(current.StartSec + segments[i].StartOffsetSec, from, to);
+                    double e = i == segments.Count - 1 ? to : Math.Clamp(current.StartSec + segments[i].EndOffsetSec, s, to);
+                    if (e - s > 0.001)
+                    {
+                        result.Add(segments[i] with { StartOffsetSec = Math.Round(s, 3), EndOffsetSec = Math.Round(e, 3) });
+                    }
+                }
+
+                current.Dispose();
+                current = null;
+            }
+
+            return result;
+        }
+        finally
+        {
+            current?.Dispose();
+            if (next is not null)
+            {
+                // Failed or cancelled mid-way: stop the cut in progress (ffmpeg is killed) before the pieces' folder goes.
+                await stop.CancelAsync().ConfigureAwait(false);
+                try
+                {
+                    if (await next.ConfigureAwait(false))
+                    {
+                        pieces.Current.Dispose();
+                    }
+                }
+                catch (Exception ex) when (ex is OperationCanceledException or OmnivecException)
+                {
+                    // The first error is the one reported.
+                }
+            }
+
+            await pieces.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     /// <summary>Embeds a video stored in Cloud Storage (a gs:// URI); see the byte overload.</summary>
@@ -183,13 +365,18 @@ public sealed class VertexAIEmbeddingGenerator : IMultimodalEmbeddingGenerator, 
         return VideoAsync(new VideoInput { GcsUri = uri, VideoSegmentConfig = SegmentConfig(options) }, cancellationToken);
     }
 
-    private async Task<IReadOnlyList<VideoSegmentEmbedding>> VideoAsync(VideoInput input, CancellationToken cancellationToken)
+    private void CheckVideoDimensions()
     {
         if (Space.Dimensions != VideoDimensions)
         {
             throw new InvalidInputException(string.Create(CultureInfo.InvariantCulture,
                 $"Video embeddings are only {VideoDimensions}-dimensional, but this generator is set to {Space.Dimensions}; use Dimensions = {VideoDimensions} for a space that holds video."));
         }
+    }
+
+    private async Task<IReadOnlyList<VideoSegmentEmbedding>> VideoAsync(VideoInput input, CancellationToken cancellationToken)
+    {
+        CheckVideoDimensions();
 
         // No dimension parameter: it applies to text and images only.
         var request = new PredictRequest { Instances = [new PredictInstance { Video = input }] };
@@ -374,6 +561,18 @@ public sealed class VertexAIEmbeddingGenerator : IMultimodalEmbeddingGenerator, 
             throw new ModelConfigurationException($"VertexAIOptions.Endpoint must be an absolute http(s) URL, not '{e}'.");
         }
 
+        if (o.MaxVideoRequestSec is < 4 or > VertexAIOptions.ServiceVideoWindowSec)
+        {
+            throw new ModelConfigurationException(string.Create(CultureInfo.InvariantCulture,
+                $"VertexAIOptions.MaxVideoRequestSec is {o.MaxVideoRequestSec}; it must be between 4 (the shortest segment) and {VertexAIOptions.ServiceVideoWindowSec} (what the service analyses per request)."));
+        }
+
+        if (o.MaxVideoRequestBytes < 64 * 1024)
+        {
+            throw new ModelConfigurationException(string.Create(CultureInfo.InvariantCulture,
+                $"VertexAIOptions.MaxVideoRequestBytes is {o.MaxVideoRequestBytes}; it must be at least 65536."));
+        }
+
         o.ValidateShared(nameof(VertexAIOptions));
     }
 
@@ -393,4 +592,15 @@ public sealed class VertexAIEmbeddingGenerator : IMultimodalEmbeddingGenerator, 
 
     /// <inheritdoc />
     public void Dispose() => _sender.Dispose();
+}
+
+internal static partial class VideoLog
+{
+    [LoggerMessage(EventId = 20, Level = LogLevel.Warning,
+        Message = "google: {Path}: FFmpeg is not installed, so the video is sent whole; the service analyses only its first 2 minutes")]
+    public static partial void NoFfmpeg(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 21, Level = LogLevel.Debug,
+        Message = "google: {Path}: piece {Index} {StartSec:0.###}-{EndSec:0.###} s, {Bytes} bytes, re-encoded: {Reencoded}")]
+    public static partial void Piece(ILogger logger, string path, int index, double startSec, double endSec, int bytes, bool reencoded);
 }

@@ -33,6 +33,32 @@ public sealed class VertexAIOptions : EmbeddingServiceOptions
     public string? CredentialsFile { get; set; }
 
     /// <summary>
+    /// The longest stretch of video the service analyses in one request: 120 s. Google's documentation of
+    /// multimodalembedding@001 says "only 2 minutes of content can be analyzed at a time" and that an end offset beyond
+    /// start + 120 s is cut to it (https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/multimodal-embeddings-api).
+    /// </summary>
+    public const int ServiceVideoWindowSec = 120;
+
+    /// <summary>
+    /// Longest piece of a video file sent in one request, in seconds (4 to 120; default 120, the service's window). A
+    /// longer video file is split with FFmpeg so every part of it is embedded, not only its first two minutes.
+    /// </summary>
+    public int MaxVideoRequestSec { get; set; } = ServiceVideoWindowSec;
+
+    /// <summary>
+    /// Largest video sent inline in one request, in bytes (default 20 MiB; base64 makes the request about a third larger).
+    /// Google documents 20 MB for inline images and no figure for inline video; a larger video file is split (and
+    /// re-encoded when a copied piece would still be too large) so each request stays within this.
+    /// </summary>
+    public long MaxVideoRequestBytes { get; set; } = 20L * 1024 * 1024;
+
+    /// <summary>FFmpeg for splitting long or large video files (default settings when null).</summary>
+    public Omnivec.Media.FfmpegOptions? Ffmpeg { get; set; }
+
+    /// <summary>Folder for the temporary pieces of a split video (the system's temporary folder when null); they are deleted as soon as they are sent.</summary>
+    public string? VideoTempDirectory { get; set; }
+
+    /// <summary>
     /// Options from GOOGLE_CLOUD_PROJECT, GOOGLE_CLOUD_LOCATION, OMNIVEC_VERTEX_ENDPOINT, OMNIVEC_VERTEX_DIMENSIONS and
     /// GOOGLE_OAUTH_ACCESS_TOKEN; unset variables leave the defaults.
     /// </summary>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Omnivec.Providers.Tests.Fakes;
+using Omnivec.Tests;
 
 namespace Omnivec.Cli.Tests;
 
@@ -35,8 +36,8 @@ public sealed class ProviderCliTests : IDisposable
     public async Task Google_embeds_text_images_and_video_segments_through_the_cli()
     {
         string video = Path.Combine(_temp, "clip.mp4");
-        File.WriteAllBytes(video, [0, 0, 0, 0x18, (byte)'f', (byte)'t', (byte)'y', (byte)'p', (byte)'m', (byte)'p', (byte)'4', (byte)'2', 1, 2, 3, 4]);
-        _google.VideoDurationSec = 40;
+        TestVideos.MakeShots(video, [("bananas.jpg", 20), ("hotdog.jpg", 20)], 64, 48, fps: 5);
+        _google.ProbeVideos = true;
         CliResult result = await CliRunner.RunAsync(["embed", .. GoogleFlags(), "--text", "a dog", "--image", CliRunner.Photo("bananas.jpg"), "--video", video, "--interval", "16", "--json"], Secrets());
         Assert.True(result.ExitCode == 0, result.StdErr);
         JsonElement[] lines = result.Lines.Select(l => JsonDocument.Parse(l).RootElement).ToArray();
@@ -56,6 +57,34 @@ public sealed class ProviderCliTests : IDisposable
         Assert.NotEqual(0, bad.ExitCode);
         Assert.Contains("1408", bad.StdErr);
         Assert.DoesNotContain(FakeVertexAIService.DefaultAccessToken, bad.StdErr + bad.StdOut);
+    }
+
+    [Fact]
+    public async Task Google_embeds_a_video_longer_than_the_service_window_as_one_continuous_list_of_segments()
+    {
+        // 150 s: beyond the 120 s the service analyses per request, so the CLI must split it (real default limits).
+        string video = Path.Combine(_temp, "long.mp4");
+        TestVideos.MakeShots(video, [("bananas.jpg", 50), ("hotdog.jpg", 50), ("motel_sign.jpg", 50)], 64, 48, fps: 5,
+            codec: ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "25"]);
+        _google.ProbeVideos = true;
+
+        CliResult result = await CliRunner.RunAsync(["embed", .. GoogleFlags(), "--video", video, "--json"], Secrets());
+
+        Assert.True(result.ExitCode == 0, result.StdErr);
+        JsonElement[] segments = result.Lines.Select(l => JsonDocument.Parse(l).RootElement).ToArray();
+        double[] starts = segments.Select(s => s.GetProperty("start_offset_sec").GetDouble()).ToArray();
+        double[] ends = segments.Select(s => s.GetProperty("end_offset_sec").GetDouble()).ToArray();
+        Assert.Equal(0, starts[0]);
+        for (int i = 1; i < segments.Length; i++)
+        {
+            Assert.Equal(ends[i - 1], starts[i], 3);
+        }
+
+        Assert.All(segments, s => Assert.InRange(s.GetProperty("end_offset_sec").GetDouble() - s.GetProperty("start_offset_sec").GetDouble(), 0.05, 16.001));
+        Assert.Equal(150, ends[^1], 0);
+        Assert.All(segments, s => Assert.Equal("video", s.GetProperty("modality").GetString()));
+        Assert.Equal(2, _google.VideoRequests.Count); // 0-110 s (the last keyframe before 7 whole 16 s segments) and 110-150 s
+        Assert.All(_google.VideoRequests, r => Assert.InRange(r.DurationSec!.Value, 1, 120));
     }
 
     [Fact]

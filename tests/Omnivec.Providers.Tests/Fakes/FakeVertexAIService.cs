@@ -1,3 +1,6 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -29,8 +32,26 @@ public sealed partial class FakeVertexAIService : FakeServiceBase
     /// <summary>The only bearer token accepted (and the one the token endpoint issues).</summary>
     public string AccessToken { get; set; } = DefaultAccessToken;
 
-    /// <summary>Length of every video the fake is given; segments never run past it.</summary>
+    /// <summary>Length of every video the fake is given when <see cref="ProbeVideos"/> is off; segments never run past it.</summary>
     public int VideoDurationSec { get; set; } = 60;
+
+    /// <summary>
+    /// When true, video bytes are written to a file and measured with ffprobe (bytes ffprobe cannot read are refused as
+    /// the service refuses undecodable video), and segments stop at the video's real end, rounded to whole seconds.
+    /// </summary>
+    public bool ProbeVideos { get; set; }
+
+    /// <summary>
+    /// What one request analyses at most, from its start offset: 120 s, as documented ("only 2 minutes of content can be
+    /// analyzed at a time"; an end offset beyond start + 120 is cut to it). The rest of a longer video is silently left out.
+    /// </summary>
+    public int AnalysedWindowSec { get; set; } = 120;
+
+    /// <summary>Largest inline video accepted (decoded bytes); a larger one is refused with 400 INVALID_ARGUMENT.</summary>
+    public long MaxVideoBytes { get; set; } = 20L * 1024 * 1024;
+
+    /// <summary>Every video request handled: inline bytes, measured duration (null without probing) and the window analysed.</summary>
+    public ConcurrentQueue<(int Bytes, double? DurationSec, int Start, int End, int Interval)> VideoRequests { get; } = new();
 
     /// <summary>Token requests served by /token (service-account flow).</summary>
     public int TokenRequests => Volatile.Read(ref _tokenRequests);
@@ -249,32 +270,67 @@ public sealed partial class FakeVertexAIService : FakeServiceBase
         {
             bytes = Base64(b64, "video.bytesBase64Encoded");
             Require(bytes.Length > 0, "video.bytesBase64Encoded is empty.");
+            Require(bytes.Length <= MaxVideoBytes, $"Request payload size exceeds the limit: {MaxVideoBytes} bytes.");
         }
 
-        int start = 0, interval = 16;
-        int? end = null;
+        int? start = null, end = null;
+        int interval = 16;
         if (video.TryGetProperty("videoSegmentConfig", out JsonElement config))
         {
             Require(config.ValueKind == JsonValueKind.Object, "video.videoSegmentConfig must be an object.");
             RequireOnly(config, "video.videoSegmentConfig.", "startOffsetSec", "endOffsetSec", "intervalSec");
-            start = Int(config, "startOffsetSec") ?? 0;
+            start = Int(config, "startOffsetSec");
             end = Int(config, "endOffsetSec");
             interval = Int(config, "intervalSec") ?? 16;
         }
 
-        Require(start >= 0, "startOffsetSec must not be negative.");
+        Require(start is null or >= 0, "startOffsetSec must not be negative.");
         Require(interval >= 4, $"intervalSec must be at least 4; got {interval}.");
-        int stop = Math.Min(end ?? start + 120, VideoDurationSec);
-        Require(stop > start, "The requested segment is empty or starts after the end of the video.");
+        double? measured = bytes is not null && ProbeVideos ? MeasureDuration(bytes) : null;
+        int length = measured is double d ? Math.Max(1, (int)Math.Round(d)) : VideoDurationSec;
+
+        // The documented defaults: start = max(0, end - 120), end = min(length, start + 120); both given: end = min(start + 120, end).
+        int from = start ?? (end is int e0 ? Math.Max(0, e0 - AnalysedWindowSec) : 0);
+        int stop = Math.Min(Math.Min(end ?? int.MaxValue, from + AnalysedWindowSec), length);
+        Require(stop > from, "The requested segment is empty or starts after the end of the video.");
+        VideoRequests.Enqueue((bytes?.Length ?? 0, measured, from, stop, interval));
 
         var segments = new List<(int, int, string)>();
-        for (int s = start; s < stop; s += interval)
+        for (int s = from; s < stop; s += interval)
         {
             int e = Math.Min(s + interval, stop);
             segments.Add((s, e, bytes is null ? VideoSeed(uri.GetString()!, s, e) : VideoSeed(bytes, s, e)));
         }
 
         return segments;
+    }
+
+    /// <summary>The duration of video bytes, by ffprobe on a temporary file; undecodable bytes are a bad request.</summary>
+    private static double MeasureDuration(byte[] bytes)
+    {
+        string file = Path.Combine(Path.GetTempPath(), "fake-vertex-" + Guid.NewGuid().ToString("N"));
+        File.WriteAllBytes(file, bytes);
+        try
+        {
+            var info = new ProcessStartInfo("ffprobe") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (string a in new[] { "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", file })
+            {
+                info.ArgumentList.Add(a);
+            }
+
+            using Process probe = Process.Start(info)!;
+            Task<string> stderr = probe.StandardError.ReadToEndAsync();
+            string output = probe.StandardOutput.ReadToEnd();
+            probe.WaitForExit();
+            _ = stderr.Result;
+            Require(probe.ExitCode == 0 && double.TryParse(output.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double duration) && duration > 0,
+                "Unable to decode the video.");
+            return double.Parse(output.Trim(), CultureInfo.InvariantCulture);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
     }
 
     private async Task TokenAsync(HttpContext context, byte[] body)
