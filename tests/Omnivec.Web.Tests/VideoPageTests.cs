@@ -120,6 +120,69 @@ public sealed partial class SearchPageTests
         }
     }
 
+    [Fact]
+    public async Task Uploading_shows_percent_rate_and_time_left_then_indexing_then_the_video_is_searchable()
+    {
+        string folder = Directory.CreateTempSubdirectory("omnivec-web-upload-progress-").FullName;
+        try
+        {
+            // About 0.7 MB (near-lossless x264) sent at 200 kB/s: several seconds of upload, so progress is reported many times.
+            string video = Path.Combine(folder, "picnic-large.mp4");
+            TestVideos.MakeShots(video, [("tomatoes.jpg", 2.0), ("two_beagles.jpg", 2.0), ("bananas.jpg", 2.0)], 640, 480,
+                codec: ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-crf", "4"]);
+            long size = new FileInfo(video).Length;
+            Assert.InRange(size, 400_000, 30_000_000);
+            TestServer server = await fixture.StartServerAsync();
+            await WithPageAsync(server, async page =>
+            {
+                // Chromium's own network throttling (DevTools protocol) slows the upload, as a slow link would.
+                ICDPSession cdp = await page.Context.NewCDPSessionAsync(page);
+                await cdp.SendAsync("Network.enable");
+                await cdp.SendAsync("Network.emulateNetworkConditions", new Dictionary<string, object>
+                {
+                    ["offline"] = false, ["latency"] = 0, ["downloadThroughput"] = -1, ["uploadThroughput"] = 200_000,
+                });
+                // Every text the progress line shows, in order (the states pass too quickly to poll for).
+                await page.EvaluateAsync("""
+                    () => {
+                      const el = document.querySelector('#upload-progress-text');
+                      window.__progress = [];
+                      new MutationObserver(() => window.__progress.push(el.textContent)).observe(el, { childList: true, characterData: true, subtree: true });
+                    }
+                    """);
+
+                await page.GetByTestId("upload-input").SetInputFilesAsync(video);
+                await Expect(page.Locator("#upload-progress-text")).ToContainTextAsync("1 video added (1/1)", new() { Timeout = 90_000 });
+                string[] shown = await page.EvaluateAsync<string[]>("() => window.__progress");
+
+                var uploading = new Regex(@"^Uploading 1/1: picnic-large\.mp4 — (\d{1,2})% · [\d.]+ of [\d.]+ MB · ([\d.]+) MB/s · (\d+) s left$");
+                Match[] progress = shown.Select(t => uploading.Match(t)).Where(m => m.Success).ToArray();
+                Assert.True(progress.Length >= 2, "progress texts: " + string.Join(" | ", shown));
+                int[] percents = progress.Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToArray();
+                Assert.Equal(percents.Order(), percents); // never goes back
+                Assert.Contains(percents, p => p is > 0 and < 100);
+                // The rate reflects the throttled link (200 kB/s), not loopback speed.
+                Assert.Contains(progress, m => double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture) is > 0.05 and < 0.5);
+                // Then the server's part: the moments are found and embedded before the answer comes.
+                int indexing = Array.FindIndex(shown, t => t.StartsWith("Finding the moments in picnic-large.mp4 (1/1)… ", StringComparison.Ordinal));
+                Assert.True(indexing > Array.IndexOf(shown, progress[^1].Value), "progress texts: " + string.Join(" | ", shown));
+                Assert.EndsWith("1 video added (1/1)", shown[^1]);
+
+                // And the video is searchable: the beagles photo finds the beagles shot.
+                await cdp.SendAsync("Network.emulateNetworkConditions", new Dictionary<string, object>
+                {
+                    ["offline"] = false, ["latency"] = 0, ["downloadThroughput"] = -1, ["uploadThroughput"] = -1,
+                });
+                await DropFileAsync(page, "drop-zone", Photo("two_beagles.jpg"), "image/jpeg");
+                await Expect(page.Locator(".card.video").First.GetByTestId("time-badge")).ToHaveTextAsync(new Regex("^▶ 0:0[12]–0:0[34]$"));
+            });
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     [GeneratedRegex(@"^▶ 0:0[12]–0:0[34]$")]
     private static partial Regex TimeBadge();
 }

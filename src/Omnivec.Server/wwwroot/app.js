@@ -547,11 +547,17 @@ async function uploadNow(files) {
   for (let i = 0; i < files.length; i++) {
     const f = files[i];
     text.textContent = `Uploading ${i + 1}/${files.length}: ${f.name}`;
+    const rate = uploadRate();
+    let indexing = null;
     try {
       const res = await api.uploadFiles(state.collection, [f], (loaded, size) => {
         bar.value = Math.min(1, (doneBytes + loaded) / total);
-        // A video is cut into moments and embedded once it has arrived: say so while the server works.
-        if (size && loaded >= size && f.type.startsWith('video/')) text.textContent = `Finding the moments in ${f.name} (${i + 1}/${files.length})…`;
+        if (size && loaded >= size) {
+          // All bytes sent: the server now embeds the file (a video is cut into moments first) and answers when it is indexed.
+          if (!indexing) indexing = indexingNotice(text, f, i, files.length);
+          return;
+        }
+        text.textContent = `Uploading ${i + 1}/${files.length}: ${f.name} — ${uploadStats(loaded, size, rate(loaded))}`;
       });
       added.push(...(res?.items ?? []));
       errors.push(...(res?.errors ?? []).map((x) => ({ name: x.name ?? f.name, error: x.error ?? 'rejected' })));
@@ -560,6 +566,8 @@ async function uploadNow(files) {
       const perFile = Array.isArray(err?.problem?.errors) ? err.problem.errors : [];
       if (perFile.length) errors.push(...perFile.map((x) => ({ name: x.name ?? f.name, error: x.error ?? err.detail })));
       else errors.push({ name: f.name, error: err instanceof ApiError ? (err.detail || err.title) : String(err?.message ?? err) });
+    } finally {
+      if (indexing) clearInterval(indexing);
     }
     doneBytes += f.size;
     bar.value = Math.min(1, doneBytes / total);
@@ -580,6 +588,40 @@ async function uploadNow(files) {
     else search({ kind: 'uploaded', items: added.map((it) => ({ ...it, thumbnail_url: api.thumbnailUrl(state.collection, it.id) })) });
   }
   if (!errors.length) state.uploadHide = setTimeout(() => { box.hidden = true; }, 4000);
+}
+
+// Upload speed over the last few seconds (not since the start, so a stall or a faster link shows soon).
+function uploadRate(windowMs = 3000) {
+  const samples = [[performance.now(), 0]];
+  return (loaded) => {
+    const now = performance.now();
+    samples.push([now, loaded]);
+    while (samples.length > 2 && now - samples[1][0] > windowMs) samples.shift();
+    const [t0, b0] = samples[0];
+    return now > t0 ? ((loaded - b0) * 1000) / (now - t0) : 0;
+  };
+}
+
+// "42% · 3.1 of 7.4 MB · 2.5 MB/s · 2 s left"
+function uploadStats(loaded, size, bytesPerSec) {
+  const mb = (b) => (b / 1e6).toFixed(b < 1e7 ? 1 : 0);
+  const pct = size ? Math.floor((loaded / size) * 100) : 0;
+  const parts = [`${pct}%`, `${mb(loaded)} of ${mb(size)} MB`];
+  if (bytesPerSec > 0) {
+    parts.push(`${(bytesPerSec / 1e6).toFixed(1)} MB/s`);
+    const left = Math.ceil((size - loaded) / bytesPerSec);
+    parts.push(left >= 60 ? `${Math.floor(left / 60)} min ${left % 60} s left` : `${left} s left`);
+  }
+  return parts.join(' · ');
+}
+
+// While the server indexes an uploaded file (it answers only when done), say what it does and for how long.
+function indexingNotice(text, f, i, n) {
+  const started = performance.now();
+  const what = f.type.startsWith('video/') ? `Finding the moments in ${f.name}` : `Indexing ${f.name}`;
+  const show = () => { text.textContent = `${what} (${i + 1}/${n})… ${Math.floor((performance.now() - started) / 1000)} s`; };
+  show();
+  return setInterval(show, 1000);
 }
 
 // ---------- classify ----------
