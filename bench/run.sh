@@ -3,6 +3,7 @@
 # FAISS, hnswlib), all on this machine in one run. Writes docs/benchmarks.md and bench/results.json.
 #   bench/run.sh --quick   small sizes, few repeats (~2 min once the one-time setup below is cached)
 #   bench/run.sh           full run: batch 1/8/32, 100k and 1M vectors; each step is time-boxed
+#   bench/run.sh --only siglip   just the SigLIP B/16 row (section 5 of docs/benchmarks.md; the rest is kept)
 # Options: --skip-setup (no apt-get / npm ci), --sizes "100000 1000000" (search sizes), --limit SECONDS (per step).
 # Not run by CI. See bench/README.md.
 set -euo pipefail
@@ -13,12 +14,14 @@ mode=full
 setup=1
 sizes=""
 limit=""
+only=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) mode=quick ;;
     --skip-setup) setup=0 ;;
     --sizes) sizes="$2"; shift ;;
     --limit) limit="$2"; shift ;;
+    --only) only="$2"; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -27,13 +30,16 @@ done
 PY=/usr/bin/python3          # Debian's Python: torch, torchvision, Pillow, onnx, numpy, faiss, hnswlib
 THREADS=2
 OUT="$repo/bench/out"
-RES="$OUT/results-$mode"
+RES="$OUT/results-$mode${only:+-$only}"
 MODEL="$repo/tools/out/clip-vit-b32-random"
+SIGLIP_MODEL="$repo/tools/out/siglip-b16-random"   # SigLIP-B/16-shaped image tower, random weights (tools/make_siglip_bench_model.py)
 CORPUS="$repo/tests/fixtures/corpus"   # the committed test media
 PHOTOS="$CORPUS/images/photos"
 ART="${OMNIVEC_BENCH_ARTIFACTS:-/tmp/art/bench}"
 mkdir -p "$OUT" "$RES"
 rm -f "$RES"/*.json
+# --only siglip: only that part runs (and only its setup); the report then replaces only its own section.
+want() { [[ -z $only || $only == "$1" ]]; }
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 # Each step is time-boxed so the full run stays bounded; a step that times out is listed as missing in the report.
 step() {
@@ -88,27 +94,35 @@ if [[ $setup == 1 ]]; then
     (cd bench/node && npm ci --no-audit --no-fund >&2)
   fi
 fi
-[[ -f "$MODEL/onnx/vision_model.onnx" ]] || { log "generating the full-size random model"; "$PY" tools/make_test_models.py --full-size --no-fp16 >&2; }
+if [[ -z $only ]]; then
+  [[ -f "$MODEL/onnx/vision_model.onnx" ]] || { log "generating the full-size random model"; "$PY" tools/make_test_models.py --full-size --no-fp16 >&2; }
+fi
+if want siglip; then
+  [[ -f "$SIGLIP_MODEL/onnx/vision_model.onnx" ]] || { log "generating the SigLIP B/16-shaped random model"; "$PY" tools/make_siglip_bench_model.py --out "$SIGLIP_MODEL" >&2; }
+fi
 "$PY" bench/py/make_large_jpegs.py --out "$OUT/large" >&2
-# shellcheck disable=SC2086
-"$PY" bench/py/gen_vectors.py --out "$OUT/vectors" --n $SEARCH_SIZES $COLD_N >&2
-"$PY" bench/py/token_ids.py "$CORPUS" 32 "$OUT/token_ids.json"
-[[ -f "$OUT/matmul2048.onnx" ]] || "$PY" bench/py/make_matmul_onnx.py 2048 "$OUT/matmul2048.onnx"
+if [[ -z $only ]]; then
+  # shellcheck disable=SC2086
+  "$PY" bench/py/gen_vectors.py --out "$OUT/vectors" --n $SEARCH_SIZES $COLD_N >&2
+  "$PY" bench/py/token_ids.py "$CORPUS" 32 "$OUT/token_ids.json"
+  [[ -f "$OUT/matmul2048.onnx" ]] || "$PY" bench/py/make_matmul_onnx.py 2048 "$OUT/matmul2048.onnx"
+fi
 log "building bench/Omnivec.Bench and the CLI (Release)"
 dotnet build bench/Omnivec.Bench -c Release --artifacts-path "$ART" --nologo -v q >&2
-dotnet publish src/Omnivec.Cli/Omnivec.Cli.csproj -c Release --artifacts-path "$ART-cli" -o "$OUT/cli" --nologo -v q >&2
+[[ -n $only ]] || dotnet publish src/Omnivec.Cli/Omnivec.Cli.csproj -c Release --artifacts-path "$ART-cli" -o "$OUT/cli" --nologo -v q >&2
 BENCH="$ART/bin/Omnivec.Bench/release/Omnivec.Bench"
 COLD_STORE="$OUT/coldstart-$COLD_N"
-if [[ ! -f "$COLD_STORE/.done" || "$COLD_STORE/.done" -ot "$MODEL/onnx/vision_model.onnx" ]]; then
+if [[ -z $only && ( ! -f "$COLD_STORE/.done" || "$COLD_STORE/.done" -ot "$MODEL/onnx/vision_model.onnx" ) ]]; then
   log "building the $COLD_N-item cold-start collection (cached)"
   "$BENCH" coldstart --model "$MODEL" --data "$OUT/vectors" --n "$COLD_N" --store "$COLD_STORE" && touch "$COLD_STORE/.done"
 fi
-if [[ -f bench/Omnivec.LoadTest/Omnivec.LoadTest.csproj ]]; then
+if [[ -z $only && -f bench/Omnivec.LoadTest/Omnivec.LoadTest.csproj ]]; then
   dotnet build bench/Omnivec.LoadTest -c Release --artifacts-path "$ART-loadtest" --nologo -v q >&2 || log "bench/Omnivec.LoadTest does not build"
 fi
 setup_seconds=$((SECONDS - start))
 measured_start=$SECONDS
 
+if [[ -z $only ]]; then
 # ---- 1. ceilings ---------------------------------------------------------------------------------------------
 step ceiling 300 "${PYENV[@]}" "$PY" bench/py/ceiling.py --repeats $((REPEATS + 2)) --threads $THREADS --out "$RES/ceiling.json" --machine "$RES/machine.json"
 step ceiling-ort 300 node bench/node/sgemm.js "$OUT/matmul2048.onnx" 2048 $THREADS $((REPEATS + 2)) "$RES/ceiling-ort.json"
@@ -173,6 +187,17 @@ if [[ -f bench/Omnivec.LoadTest/Omnivec.LoadTest.csproj ]]; then
 else
   log "bench/Omnivec.LoadTest not found: HTTP load test skipped (hook in bench/run.sh)"
 fi
+fi  # [[ -z $only ]]
+
+# ---- 6. SigLIP B/16: a SigLIP-shaped image tower (768 wide, 12 layers, 16x16 patches, attention-pooling head) ---------
+# Omnivec and ORT + Node.js on the same ONNX file; model only (decoded 224x224 inputs) and end to end (files in).
+if want siglip; then
+  SIG=(--batches $BATCHES --items $ITEMS --photos-items $PHOTO_ITEMS --large-items $LARGE_ITEMS --repeats $REPEATS --threads $THREADS)
+  step siglip-omnivec "$LIMIT" "$BENCH" embed --model "$SIGLIP_MODEL" --photos "$PHOTOS" --large "$OUT/large" "${SIG[@]}" \
+    --prefix siglip --images-only 1 --out "$RES/siglip-omnivec.json" --check "$RES/check-siglip-omnivec.json"
+  step siglip-node "$LIMIT" bash -c 'cd bench/node && exec node embed.js "$@"' _ --family siglip --model "$SIGLIP_MODEL" \
+    --photos "$PHOTOS" --large "$OUT/large" "${SIG[@]}" --out "$RES/siglip-node.json" --check "$RES/check-siglip-node.json"
+fi
 
 measured_seconds=$((SECONDS - measured_start))
 log "measured part took ${measured_seconds}s (setup ${setup_seconds}s)"
@@ -180,5 +205,5 @@ log "measured part took ${measured_seconds}s (setup ${setup_seconds}s)"
 # ---- report ---------------------------------------------------------------------------------------------------------
 "$PY" bench/py/report.py --results "$RES" --mode "$mode" --setup-seconds "$setup_seconds" --measured-seconds "$measured_seconds" \
   --command "bench/run.sh $orig_args" --batches "$BATCHES" --items "$ITEMS" --repeats "$REPEATS" --search-sizes "$SEARCH_SIZES" --cold-n "$COLD_N" \
-  --json-out bench/results.json --md-out docs/benchmarks.md
+  --json-out bench/results.json --md-out docs/benchmarks.md ${only:+--only "$only"}
 log "wrote docs/benchmarks.md and bench/results.json"

@@ -131,6 +131,9 @@ namespace Omnivec.Bench
             int items = a.Int("items", 32);
             int repeats = a.Int("repeats", 3);
             int[] batches = a.Ints("batches", "1,8,32");
+            // --prefix siglip --images-only 1: another pack's image tower (the SigLIP B/16 row), under its own metric names.
+            string prefix = a.Get("prefix", "embed");
+            bool imagesOnly = a.Int("images-only", 0) != 0;
             var results = new Results();
             using var generator = ClipEmbeddingGenerator.Load(model, new ClipModelOptions
             {
@@ -154,22 +157,27 @@ namespace Omnivec.Bench
             {
                 var p = new JsonObject { ["batch"] = b, ["items"] = items, ["threads"] = threads };
                 double[] s = Measure.Seconds(repeats, () => InChunks(images, b, chunk => generator.EmbedImages(chunk)));
-                results.Add("embed.model.images_per_s", "omnivec", s.Select(x => items / x).ToArray(), "images/s", p);
+                results.Add(prefix + ".model.images_per_s", "omnivec", s.Select(x => items / x).ToArray(), "images/s", p);
+                if (imagesOnly)
+                {
+                    continue;
+                }
+
                 s = Measure.Seconds(repeats, () => InChunks(texts, b, chunk => generator.EmbedTexts(chunk)));
                 results.Add("embed.model.texts_per_s", "omnivec", s.Select(x => items / x).ToArray(), "texts/s", Search.Clone(p, ("text_len", "longest")));
             }
 
             // The same texts padded to the full 77-token context (TrimTextPadding off): equal work to the ceiling's 5.96 GFLOP.
-            using (var padded = ClipEmbeddingGenerator.Load(model, new ClipModelOptions
+            using (var padded = imagesOnly ? null : ClipEmbeddingGenerator.Load(model, new ClipModelOptions
             {
                 MaxBatchSize = batches.Max(),
                 IntraOpThreads = threads,
                 TrimTextPadding = false,
             }))
             {
-                foreach (int b in batches)
+                foreach (int b in padded is null ? [] : batches)
                 {
-                    double[] s = Measure.Seconds(repeats, () => InChunks(texts, b, chunk => padded.EmbedTexts(chunk)));
+                    double[] s = Measure.Seconds(repeats, () => InChunks(texts, b, chunk => padded!.EmbedTexts(chunk)));
                     results.Add("embed.model.texts_per_s", "omnivec", s.Select(x => items / x).ToArray(), "texts/s",
                         new JsonObject { ["batch"] = b, ["items"] = items, ["threads"] = threads, ["text_len"] = "77" });
                 }
@@ -199,7 +207,7 @@ namespace Omnivec.Bench
                         return 0;
                     }));
                     var p = new JsonObject { ["set"] = set, ["batch"] = b, ["items"] = files.Length, ["threads"] = threads, ["failures"] = failures };
-                    results.Add("embed.e2e.images_per_s", "omnivec", s.Select(x => files.Length / x).ToArray(), "images/s", p);
+                    results.Add(prefix + ".e2e.images_per_s", "omnivec", s.Select(x => files.Length / x).ToArray(), "images/s", p);
                 }
             }
 
@@ -207,8 +215,8 @@ namespace Omnivec.Bench
             string firstPhoto = Directory.GetFiles(a.Get("photos")).Where(f => !f.EndsWith(".tsv", StringComparison.Ordinal)).Order(StringComparer.Ordinal).First();
             var check = new JsonObject
             {
-                ["text"] = texts[0],
-                ["text_embedding"] = new JsonArray(generator.EmbedTexts([texts[0]])[0].Select(v => (JsonNode)v).ToArray()),
+                ["text"] = imagesOnly ? null : texts[0],
+                ["text_embedding"] = imagesOnly ? null : new JsonArray(generator.EmbedTexts([texts[0]])[0].Select(v => (JsonNode)v).ToArray()),
                 ["image"] = Path.GetFileName(firstPhoto),
                 ["image_embedding"] = new JsonArray(generator.EmbedImageFiles([firstPhoto])[0].Embedding!.Vector.ToArray().Select(v => (JsonNode)v).ToArray()),
             };

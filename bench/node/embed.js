@@ -2,6 +2,8 @@
 // preprocessing (resize shortest side to 224 bicubic, centre crop, EXIF rotate: CLIPImageProcessor semantics).
 // Texts go in as token ids (no CLIP BPE tokenizer is used here; tokenizing costs microseconds next to the model).
 // Same protocol as Omnivec.Bench embed: per batch size, ITEMS inputs in chunks of that size, one warm-up, REPEATS timed runs.
+// --family siglip: a SigLIP pack's image tower only (SiglipImageProcessor: straight 224x224 bicubic resize, no crop,
+// mean = std = 0.5; output pooler_output), recorded as siglip.* metrics.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -40,17 +42,21 @@ function chunks(list, b) {
   return out;
 }
 
+let SIGLIP = false;
+
 async function preprocess(file, dst, offset) {
+  const mean = SIGLIP ? [0.5, 0.5, 0.5] : MEAN;
+  const std = SIGLIP ? [0.5, 0.5, 0.5] : STD;
   const { data } = await sharp(file, { failOn: 'none' })
     .rotate()
-    .resize(224, 224, { fit: 'cover', position: 'centre', kernel: 'cubic' })
+    .resize(224, 224, SIGLIP ? { fit: 'fill', kernel: 'cubic' } : { fit: 'cover', position: 'centre', kernel: 'cubic' })
     .removeAlpha()
     .toColourspace('srgb')
     .raw()
     .toBuffer({ resolveWithObject: true });
   const plane = 224 * 224;
   for (let i = 0; i < plane; i++) {
-    for (let c = 0; c < 3; c++) dst[offset + c * plane + i] = (data[i * 3 + c] / 255 - MEAN[c]) / STD[c];
+    for (let c = 0; c < 3; c++) dst[offset + c * plane + i] = (data[i * 3 + c] / 255 - mean[c]) / std[c];
   }
 }
 
@@ -67,13 +73,15 @@ async function main() {
   const items = Number(a.items || 32);
   const repeats = Number(a.repeats || 3);
   const batches = (a.batches || '1,8,32').split(',').map(Number);
+  SIGLIP = a.family === 'siglip';
+  const prefix = SIGLIP ? 'siglip' : 'embed';
   sharp.concurrency(threads);
   const opts = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' };
   const t0 = Date.now();
   const vision = await ort.InferenceSession.create(path.join(a.model, 'onnx', 'vision_model.onnx'), opts);
-  const text = await ort.InferenceSession.create(path.join(a.model, 'onnx', 'text_model.onnx'), opts);
+  const text = SIGLIP ? null : await ort.InferenceSession.create(path.join(a.model, 'onnx', 'text_model.onnx'), opts);
   console.error(`node: sessions loaded in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  const ids = JSON.parse(fs.readFileSync(a.ids, 'utf8')); // [[77 ids], ...] from the reference tokenizer
+  const ids = SIGLIP ? [] : JSON.parse(fs.readFileSync(a.ids, 'utf8')); // [[77 ids], ...] from the reference tokenizer
   const out = [];
   const rec = (metric, samples, unit, params) => {
     const s = [...samples].sort((p, q) => p - q);
@@ -81,7 +89,10 @@ async function main() {
     out.push({ metric, contender: 'node-ort', value: +median(s).toFixed(6), unit, params: p });
     console.error(`  node-ort   ${metric.padEnd(28)} ${median(s).toFixed(3).padStart(12)} ${unit} ${JSON.stringify(p)}`);
   };
-  const runVision = async (px, n) => (await vision.run({ pixel_values: new ort.Tensor('float32', px, [n, 3, 224, 224]) })).image_embeds.data;
+  const runVision = async (px, n) => {
+    const result = await vision.run({ pixel_values: new ort.Tensor('float32', px, [n, 3, 224, 224]) });
+    return (SIGLIP ? result.pooler_output : result.image_embeds).data;
+  };
   const runText = async (rows) => {
     const flat = BigInt64Array.from(rows.flat().map(BigInt));
     return (await text.run({ input_ids: new ort.Tensor('int64', flat, [rows.length, rows[0].length]) })).text_embeds.data;
@@ -101,8 +112,8 @@ async function main() {
     let s = await timed(repeats, async () => {
       for (let i = 0; i < items; i += b) { const n = Math.min(b, items - i); await runVision(pxAll.subarray(i * len, (i + n) * len), n); }
     });
-    rec('embed.model.images_per_s', s.map((x) => items / x), 'images/s', p);
-    for (const trim of [true, false]) {
+    rec(`${prefix}.model.images_per_s`, s.map((x) => items / x), 'images/s', p);
+    for (const trim of SIGLIP ? [] : [true, false]) {
       s = await timed(repeats, async () => { for (const c of chunks(idRows, b)) await runText(trim ? trimRows(c) : c); });
       rec('embed.model.texts_per_s', s.map((x) => items / x), 'texts/s', { ...p, text_len: trim ? 'longest' : '77' });
     }
@@ -120,12 +131,12 @@ async function main() {
     const files = list(dir, limit);
     for (const b of batches) {
       const s = await timed(repeats, async () => { for (const c of chunks(files, b)) await embedFiles(c); });
-      rec('embed.e2e.images_per_s', s.map((x) => files.length / x), 'images/s', { set, batch: b, items: files.length, threads, failures: 0 });
+      rec(`${prefix}.e2e.images_per_s`, s.map((x) => files.length / x), 'images/s', { set, batch: b, items: files.length, threads, failures: 0 });
     }
   }
   const first = list(a.photos, 1)[0];
   const check = {
-    text_embedding: l2(await runText([ids[0]])),
+    text_embedding: SIGLIP ? null : l2(await runText([ids[0]])),
     image: path.basename(first),
     image_embedding: l2(await embedFiles([first])),
   };

@@ -65,6 +65,62 @@ def better(unit, a, b):
     return a > b if unit in HIGHER_BETTER_UNITS else a < b
 
 
+SIGLIP_SECTION = "## 5. SigLIP B/16"
+
+
+def siglip_section(records, steps, res, command):
+    """The SigLIP B/16 image tower next to ORT + Node.js on the same ONNX file (bench/run.sh step 6)."""
+    def find(metric, contender, **params):
+        for r in records:
+            if r["metric"] == metric and r["contender"] == contender and all(r["params"].get(k) == v for k, v in params.items()):
+                return r
+        return None
+
+    md = []
+    w = md.append
+    w(f"{SIGLIP_SECTION} image tower (Omnivec and ORT + Node.js on the same ONNX file)")
+    w("")
+    rows = sorted({(r["metric"], r["params"].get("set", ""), r["params"]["batch"]) for r in records
+                   if r["contender"] == "omnivec" and r["metric"].startswith("siglip.")},
+                  key=lambda k: (0 if "model" in k[0] else 1, k[1], k[2]))
+    if not rows:
+        w("Not measured in this run (`bench/run.sh --only siglip` measures it; see failed steps).")
+        w("")
+        return md
+    w("`tools/out/siglip-b16-random`, made by `tools/make_siglip_bench_model.py`: a SigLIP-shaped image tower at the size of "
+      "`google/siglip-base-patch16-224` (224×224 input, 16×16 patches = 196 tokens, 768 wide, 12 layers of 12 heads, "
+      "3072-wide MLP, the attention-pooling head; 93 M parameters, about 35 GFLOP per image, 4× ViT-B/32's) with random "
+      "weights, in the Transformers.js layout (`onnx/vision_model.onnx`, output `pooler_output`). **Omnivec**: "
+      "`ClipEmbeddingGenerator` on the pack (SiglipImageProcessor semantics: straight 224×224 bicubic resize, no crop, "
+      "mean = std = 0.5). **ORT + Node.js**: `onnxruntime-node` on the same file, `sharp` to decode and resize the same "
+      "way (`fit: 'fill'`, cubic). 2 threads each. *Model only* = already decoded 224×224 inputs; *end to end* = files in, "
+      "vectors out (read, decode, EXIF, resize, normalise, model).")
+    w("")
+    w("| What | Batch | Items | Omnivec | ORT + Node.js | Node ÷ Omnivec |")
+    w("|---|---|---|---|---|---|")
+    for metric, st, b in rows:
+        ps = {"batch": b} | ({"set": st} if st else {})
+        o, n = find(metric, "omnivec", **ps), find(metric, "node-ort", **ps)
+        what = "images/s, model only" if ".model." in metric else \
+            f"images/s, end to end, {'corpus photos' if st == 'photos' else '4000×3000 JPEGs'}"
+        ratio = f"{n['value'] / o['value']:.2f}×" if n and o and o["value"] else "–"
+        w(f"| {what} | {b} | {o['params'].get('items')} | {cell(o)} | {cell(n)} | {ratio} |")
+    w("")
+    checks = {c: json.loads((res / f"check-siglip-{c}.json").read_text()) for c in ("omnivec", "node") if (res / f"check-siglip-{c}.json").exists()}
+    if len(checks) == 2:
+        x, y = checks["omnivec"]["image_embedding"], checks["node"]["image_embedding"]
+        c = sum(p * q for p, q in zip(x, y)) / ((sum(p * p for p in x) * sum(q * q for q in y)) ** 0.5)
+        w(f"Same weights, same answers: the cosine similarity of the two contenders' vectors for `{checks['omnivec']['image']}` "
+          f"end to end is {c:.6f}.")
+        w("")
+    loads = [f"{s['step']} {s.get('load_before', '?')}" for s in steps if s["step"].startswith("siglip-")]
+    w(f"Measured with `{command.strip()}` (niced, on the shared 2-core machine); 1/5/15-minute load averages when each step "
+      f"ended: {', '.join(loads)}. With a load far above 2 both contenders got a fraction of the cores, so the ratio is "
+      "the figure to read, not the absolute images/s.")
+    w("")
+    return md
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--results", type=Path, required=True)
@@ -79,6 +135,7 @@ def main():
     ap.add_argument("--cold-n", default="")
     ap.add_argument("--json-out", type=Path, required=True)
     ap.add_argument("--md-out", type=Path, required=True)
+    ap.add_argument("--only", default="", help="siglip: replace only that section of --md-out and its records in --json-out")
     a = ap.parse_args()
     res = a.results
     records = []
@@ -103,6 +160,19 @@ def main():
                         records.append({"metric": metric, "contender": "omnivec", "value": m[key], "unit": unit, "params": dict(p)})
     steps = [json.loads(l) for l in (res / "steps.jsonl").read_text().splitlines() if l.strip()]
     machine = json.loads((res / "machine.json").read_text()) if (res / "machine.json").exists() else {}
+    if a.only == "siglip":
+        # Only the SigLIP part was run: its records replace the old ones, its section replaces the old section.
+        kept = [r for r in json.loads(a.json_out.read_text()) if not r["metric"].startswith("siglip.")] if a.json_out.exists() else []
+        a.json_out.write_text(scrub(json.dumps(kept + records, indent=1)) + "\n")
+        lines = a.md_out.read_text().split("\n") if a.md_out.exists() else ["# Benchmarks", ""]
+        start = next((i for i, l in enumerate(lines) if l.startswith(SIGLIP_SECTION)), None)
+        if start is None:
+            start = end = next((i for i, l in enumerate(lines) if l.startswith("## Where we are behind")), len(lines))
+        else:
+            end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        lines[start:end] = siglip_section(records, steps, res, a.command)
+        a.md_out.write_text(scrub("\n".join(lines)))
+        return
     a.json_out.write_text(scrub(json.dumps(records, indent=1)) + "\n")
 
     def find(metric, contender, **params):
@@ -344,6 +414,8 @@ def main():
         w("Not in this run: `bench/Omnivec.LoadTest` was missing or failed. `bench/run.sh` runs it when the project exists "
           "(`--seconds 10` in quick mode, 60 in the full run) and puts its JSON here.")
     w("")
+    # ---- SigLIP B/16
+    md.extend(siglip_section(records, steps, res, a.command))
     # ---- behind
     w("## Where we are behind")
     w("")
@@ -400,6 +472,9 @@ def main():
     w("  --which faiss-flat|hnswlib|faiss-hnsw --build-budget 600 --out …   # one step each")
     w("$BENCH coldstart --model tools/out/clip-vit-b32-random --data bench/out/vectors --n N --store bench/out/coldstart-N")
     w("bench/out/cli/omnivec search \"a photo of a dog on the beach\" --store bench/out/coldstart-N -c cold --top 10 --json")
+    w("/usr/bin/python3 tools/make_siglip_bench_model.py      # tools/out/siglip-b16-random, once")
+    w("$BENCH embed --model tools/out/siglip-b16-random --prefix siglip --images-only 1 --photos … --large … <same options>")
+    w("(cd bench/node && node embed.js --family siglip --model tools/out/siglip-b16-random --photos … --large … <same options>)")
     w("```")
     w("")
     w("`$BENCH` is `bench/Omnivec.Bench` built Release (`dotnet build bench/Omnivec.Bench -c Release --artifacts-path /tmp/art/bench`). "
