@@ -114,9 +114,11 @@ def siglip_section(records, steps, res, command):
           f"end to end is {c:.6f}.")
         w("")
     loads = [f"{s['step']} {s.get('load_before', '?')}" for s in steps if s["step"].startswith("siglip-")]
-    w(f"Measured with `{command.strip()}` (niced, on the shared 2-core machine); 1/5/15-minute load averages when each step "
-      f"ended: {', '.join(loads)}. With a load far above 2 both contenders got a fraction of the cores, so the ratio is "
-      "the figure to read, not the absolute images/s.")
+    import os
+    niceness = os.nice(0)
+    w(f"Measured with `{command.strip()}`{f' at `nice -n {niceness}`' if niceness else ''} on this 2-core machine; 1/5/15-minute "
+      f"load averages when each step ended: {', '.join(loads)}. Above 2, both contenders got only a share of the cores: "
+      "read the ratio, not the absolute images/s.")
     w("")
     return md
 
