@@ -117,8 +117,10 @@ def siglip_section(records, steps, res, command):
     import os
     niceness = os.nice(0)
     w(f"Measured with `{command.strip()}`{f' at `nice -n {niceness}`' if niceness else ''} on this 2-core machine; 1/5/15-minute "
-      f"load averages when each step ended: {', '.join(loads)}. Above 2, both contenders got only a share of the cores: "
-      "read the ratio, not the absolute images/s.")
+      f"load averages when each step ended: {', '.join(loads)}. Above 2 each contender got only a share of the 2 cores, "
+      "and that share moved with the other work on the machine during the run (compare the steps' loads), so neither the "
+      "absolute images/s nor the ratios are clean: re-run on an idle machine before quoting them. What does hold under "
+      "load is the parity line above and that both contenders run the same graph at the same order of speed.")
     w("")
     return md
 

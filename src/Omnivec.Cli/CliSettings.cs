@@ -22,7 +22,7 @@ internal sealed class CliSettings
         ("provider", "OMNIVEC_PROVIDER", "local", "local, google or azure (--provider)"),
         ("store", "OMNIVEC_STORE", null, "folder of collections (--store); default $OMNIVEC_HOME/collections or ~/.local/share/omnivec/collections"),
         ("collection", "OMNIVEC_COLLECTION", "default", "collection name (--collection)"),
-        ("language", "OMNIVEC_LANGUAGE", null, "query language for models that take one (NLLB-CLIP): deu_Latn, de, zh-TW, … (--language); default the pack's own, eng_Latn"),
+        ("language", "OMNIVEC_LANGUAGE", null, "query language for models that take one (NLLB-CLIP): deu_Latn, de, zh-TW, … (--language); default the locale's language (LC_ALL, LC_MESSAGES, LANG), else eng_Latn"),
         ("server.urls", "OMNIVEC_URLS", "http://127.0.0.1:8080", "serve: addresses, comma-separated (--urls)"),
         ("server.maxBatchSize", "OMNIVEC_MAX_BATCH_SIZE", "32", "serve: inputs per model run (--max-batch-size)"),
         ("server.corsOrigins", "OMNIVEC_CORS_ORIGINS", null, "serve: allowed origins, comma-separated (--cors-origin)"),
