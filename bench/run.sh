@@ -4,6 +4,7 @@
 #   bench/run.sh --quick   small sizes, few repeats (~2 min once the one-time setup below is cached)
 #   bench/run.sh           full run: batch 1/8/32, 100k and 1M vectors; each step is time-boxed
 #   bench/run.sh --only siglip   just the SigLIP B/16 row (section 5 of docs/benchmarks.md; the rest is kept)
+#   bench/run.sh --only video    just the video indexing step (its section of docs/benchmarks.md; the rest is kept)
 # Options: --skip-setup (no apt-get / npm ci), --sizes "100000 1000000" (search sizes), --limit SECONDS (per step).
 # Not run by CI. See bench/README.md.
 set -euo pipefail
@@ -107,6 +108,12 @@ if [[ -z $only ]]; then
   "$PY" bench/py/token_ids.py "$CORPUS" 32 "$OUT/token_ids.json"
   [[ -f "$OUT/matmul2048.onnx" ]] || "$PY" bench/py/make_matmul_onnx.py 2048 "$OUT/matmul2048.onnx"
 fi
+if want video; then
+  [[ -f "$MODEL/onnx/vision_model.onnx" ]] || { log "generating the full-size random model"; "$PY" tools/make_test_models.py --full-size --no-fp16 >&2; }
+  # The video bench's 1080p30 videos (cached): 120 s and 40 s, shots of corpus photos with known cut times.
+  "$PY" bench/py/video_bench.py make --out "$OUT/video" --seconds 120 --name long
+  "$PY" bench/py/video_bench.py make --out "$OUT/video" --seconds 40 --name short
+fi
 log "building bench/Omnivec.Bench and the CLI (Release)"
 dotnet build bench/Omnivec.Bench -c Release --artifacts-path "$ART" --nologo -v q >&2
 [[ -n $only ]] || dotnet publish src/Omnivec.Cli/Omnivec.Cli.csproj -c Release --artifacts-path "$ART-cli" -o "$OUT/cli" --nologo -v q >&2
@@ -197,6 +204,23 @@ if want siglip; then
     --prefix siglip --images-only 1 --out "$RES/siglip-omnivec.json" --check "$RES/check-siglip-omnivec.json"
   step siglip-node "$LIMIT" bash -c 'cd bench/node && exec node embed.js "$@"' _ --family siglip --model "$SIGLIP_MODEL" \
     --photos "$PHOTOS" --large "$OUT/large" "${SIG[@]}" --out "$RES/siglip-node.json" --check "$RES/check-siglip-node.json"
+fi
+
+# ---- 7. video indexing: FFmpeg decode alone (ceiling), Omnivec's pipeline (two lengths, for memory), Python peers ----
+video_index() {
+  for v in short long; do
+    "$BENCH" videoindex --model "$MODEL" --video "$OUT/video/$v.mp4" --cuts "$OUT/video/$v.cuts" --threads "$THREADS" --out "$RES/video-omnivec-$v.json"
+  done
+  "$PY" bench/py/video_bench.py decode --video "$OUT/video/long.mp4" --fps 10 --short-side 256 --out "$RES/video-decode-long.json"
+  # The Python pipeline embeds as many frames per second of video as Omnivec did.
+  local fps
+  fps=$("$PY" -c 'import json, sys; r = json.load(open(sys.argv[1])); print(r["frames_embedded"] / r["duration_s"])' "$RES/video-omnivec-long.json")
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_WAIT_POLICY=PASSIVE "$PY" bench/py/video_bench.py pytorch --video "$OUT/video/long.mp4" --fps "$fps" --threads "$THREADS" --out "$RES/video-pytorch-long.json"
+}
+if want video; then
+  export BENCH THREADS OUT RES PY MODEL
+  export -f video_index
+  step video 1800 bash -c video_index
 fi
 
 measured_seconds=$((SECONDS - measured_start))

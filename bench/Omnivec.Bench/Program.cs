@@ -16,6 +16,7 @@ using Omnivec.Onnx;
 //   pgsearch  --uri postgresql://… --n N --dim D --queries Q --out FILE   (embedded store vs pgvector vector/halfvec)
 //   scenecuts [--photos DIR] [--out DIR] [--thresholds 6,8,…] [--ratios 0,3,…] (scene-cut threshold sweep: precision/recall, no timing)
 //   audiowindows [--model DIR] [--out DIR] [--hops 10,5,…]                 (audio window hop sweep: right offset first, no timing)
+//   videoindex --model DIR --video FILE --cuts FILE --threads T --out FILE   (one video through the indexing pipeline: x real time, peak RSS, cut accuracy)
 var a = new Args(args);
 return a.Mode switch
 {
@@ -26,12 +27,13 @@ return a.Mode switch
     "pgsearch" => PostgresBench.Run(a),
     "scenecuts" => SceneCutBench.Run(a),
     "audiowindows" => AudioWindowBench.Run(a),
+    "videoindex" => VideoIndexBench.Run(a),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Omnivec.Bench embed|search|coldstart|sessionload|pgsearch|scenecuts|audiowindows [options] (see bench/README.md)");
+    Console.Error.WriteLine("usage: Omnivec.Bench embed|search|coldstart|sessionload|pgsearch|scenecuts|audiowindows|videoindex [options] (see bench/README.md)");
     return 2;
 }
 
