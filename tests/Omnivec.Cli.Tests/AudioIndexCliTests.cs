@@ -82,4 +82,56 @@ public sealed class AudioIndexCliTests : IDisposable
         Assert.True(again.ExitCode == 0, again.StdErr);
         Assert.Contains("0 added, 0 updated, 4 unchanged, 1 removed", again.StdOut);
     }
+
+    [Fact]
+    public async Task Speech_sounds_and_a_spoken_video_index_and_each_clip_finds_itself_at_its_offset_first()
+    {
+        // Recordings made here: espeak-ng phrases (one over 10 s), sox sounds (one over 10 s, one at 44.1 kHz stereo in
+        // FLAC) and a video whose soundtrack is speech.
+        string folder = Directory.CreateDirectory(Path.Combine(_temp, "spoken")).FullName;
+        string scratch = Directory.CreateDirectory(Path.Combine(_temp, "scratch")).FullName;
+        string Speech(string name, string text) =>
+            TestRecordings.ToWav48k(TestRecordings.Speech(scratch, name + ".22k.wav", text), Path.Combine(folder, name + ".wav"));
+
+        string dog = Speech("dog", "a dog barking");
+        string rain = Speech("rain", "Rain on a window. A crowd cheering in a stadium, then silence.");
+        string story = Speech("story", "The quick brown fox jumps over the lazy dog. A second sentence follows, about the weather in the mountains, " +
+            "where rain falls on the window and the wind blows through the trees. Then a third sentence counts from one to twelve: " +
+            "one, two, three, four, five, six, seven, eight, nine, ten, eleven, twelve.");
+        string pluck = TestRecordings.Sox(folder, "pluck.wav", ["3.3", "pluck", "C4"]);
+        string noise = TestRecordings.Sox(folder, "wind.wav", ["12", "brownnoise", "band", "500", "400", "tremolo", "0.5", "60"]);
+        string square = TestRecordings.Sox(folder, "buzz.flac", ["4", "square", "220", "overdrive", "10", "gain", "-6"], rate: 44_100, channels: 2);
+        string narration = TestRecordings.Speech(scratch, "narration.wav", "Welcome to the harbour. Boats leave every hour from the northern pier, " +
+            "and the ferry to the island takes forty minutes when the sea is calm. Tickets are sold on board, and bicycles travel free of charge.");
+        string video = Path.Combine(folder, "harbour.mkv");
+        TestVideos.Run("ffmpeg", ["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=10:duration=60",
+            "-i", narration, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "flac", "-ar", "48000", "-shortest", video]);
+
+        CliResult index = await CliRunner.RunAsync(["index", folder, "--model", Pack, "--store", Store, "--collection", "spoken"]);
+        Assert.True(index.ExitCode == 0, index.StdErr);
+        Assert.Contains("7 added", index.StdOut);
+
+        // Each query is a clip cut (sample-exact, from the audio as FFmpeg decodes it) out of one window of one file: the
+        // second or last window of the long ones, the whole of the short ones.
+        const int Window = 480_000;
+        int n = 0;
+        foreach (string file in new[] { story, video, noise, dog, rain, pluck, square })
+        {
+            float[] audio = TestRecordings.Decode(file);
+            long[] starts = TestRecordings.WindowStarts(audio.Length, Window);
+            long start = starts.Length > 1 ? starts[1] : 0;
+            int length = (int)Math.Min(Window, audio.Length - start);
+            string query = TestRecordings.WriteFloatWav(Path.Combine(_temp, $"query{n++}.wav"), audio.AsSpan((int)start, length));
+            CliResult search = await CliRunner.RunAsync(["search", "--audio", query, "--store", Store, "--collection", "spoken", "--json", "--top", "3", "--all"]);
+            Assert.True(search.ExitCode == 0, search.StdErr);
+            JsonElement first = JsonDocument.Parse(search.StdOut).RootElement.GetProperty("results")[0];
+            Assert.Equal(file, first.GetProperty("path").GetString());
+            // Offsets are stored to the millisecond.
+            Assert.InRange(first.GetProperty("start_offset_sec").GetDouble() - start / 48_000.0, -0.0005001, 0.0005001);
+            Assert.InRange(first.GetProperty("end_offset_sec").GetDouble() - (start + length) / 48_000.0, -0.0005001, 0.0005001);
+            Assert.True(first.GetProperty("score").GetDouble() > 0.9999, $"{file}: {first.GetProperty("score").GetDouble()}");
+        }
+
+        Assert.True(TestRecordings.Decode(story).Length > 15 * 48_000 && TestRecordings.Decode(video).Length > 10 * 48_000, "two files have more than one window");
+    }
 }

@@ -7,7 +7,8 @@ namespace Omnivec.Core.Tests.Preprocessing;
 
 /// <summary>
 /// CLAP features against the reference, transformers.js's ClapFeatureExtractor (npm @huggingface/transformers 4.3.1,
-/// tools/clap-reference), built from the same preprocessor_config.json, on generated signals.
+/// tools/clap-reference), built from the same preprocessor_config.json, on generated signals and on recordings made in the
+/// test with espeak-ng and sox.
 /// </summary>
 public sealed class ClapFeatureParityTests(ITestOutputHelper output)
 {
@@ -80,6 +81,64 @@ public sealed class ClapFeatureParityTests(ITestOutputHelper output)
             (double maxDiff, _) = MaxDiff(ours, reference[w]);
             output.WriteLine($"window at {starts[w] / (double)Rate:0.0} s: max |Δ| {maxDiff:E2} dB");
             Assert.True(maxDiff <= ToleranceDb, $"window {w}: {maxDiff} dB");
+        }
+    }
+
+    [Fact]
+    public void Real_speech_and_sox_recordings_equal_the_reference_on_every_window()
+    {
+        // Recordings made here: espeak-ng speech under, at and over 10 s and sox synthesis (a plucked string, a sweep,
+        // band-passed pink noise with tremolo over 10 s, an overdriven square wave with reverb at 44.1 kHz stereo, a 2.5 s
+        // tone burst whose length divides 10 s), decoded by FFmpeg as Omnivec's reader decodes them; long ones are cut
+        // into Omnivec's 10 s windows (the last one ending at the end) and each window is compared.
+        string dir = Directory.CreateTempSubdirectory("omnivec-clap-recordings-").FullName;
+        try
+        {
+            const string Paragraph = "The quick brown fox jumps over the lazy dog. A second sentence follows, about the weather in the mountains, " +
+                "where rain falls on the window and the wind blows through the trees. Then a third sentence counts from one to twelve: " +
+                "one, two, three, four, five, six, seven, eight, nine, ten, eleven, twelve.";
+            float[] paragraph = TestRecordings.Decode(TestRecordings.Speech(dir, "paragraph.wav", Paragraph));
+            Assert.InRange(paragraph.Length, 15 * Rate, 40 * Rate);
+            var recordings = new List<(string Name, float[] Samples)>
+            {
+                ("speech 'a dog barking'", TestRecordings.Decode(TestRecordings.Speech(dir, "dog.wav", "a dog barking"))),
+                ("speech, two sentences", TestRecordings.Decode(TestRecordings.Speech(dir, "sentences.wav", "Rain on a window. A crowd cheering in a stadium, then silence."))),
+                ("speech cut to exactly 10 s (from 5 s on)", paragraph.AsSpan(5 * Rate, Max).ToArray()),
+                ("speech paragraph", paragraph),
+                ("sox pluck C4, 3.3 s", TestRecordings.Decode(TestRecordings.Sox(dir, "pluck.wav", ["3.3", "pluck", "C4"]))),
+                ("sox sine sweep 100 Hz-8 kHz, 6 s", TestRecordings.Decode(TestRecordings.Sox(dir, "sweep.wav", ["6", "sine", "100-8000"]))),
+                ("sox rain-like noise, 12 s", TestRecordings.Decode(TestRecordings.Sox(dir, "rain.wav", ["12", "pinknoise", "band", "2000", "1500", "tremolo", "3", "40"]))),
+                ("sox square with overdrive and reverb, 44.1 kHz stereo", TestRecordings.Decode(TestRecordings.Sox(dir, "square.wav",
+                    ["4", "square", "220", "overdrive", "10", "gain", "-6", "reverb"], rate: 44_100, channels: 2))),
+                ("sox tone burst, 2.5 s (divides 10 s)", TestRecordings.Decode(TestRecordings.Sox(dir, "burst.wav", ["2.5", "sine", "880", "fade", "0.2", "2.5", "0.5"]))),
+            };
+
+            var windows = new List<(string Name, float[] Samples)>();
+            foreach ((string name, float[] samples) in recordings)
+            {
+                Assert.True(samples.Length > 0, name);
+                foreach (long start in TestRecordings.WindowStarts(samples.Length, Max))
+                {
+                    int length = (int)Math.Min(Max, samples.Length - start);
+                    windows.Add(($"{name} @ {start / (double)Rate:0.00} s", samples.AsSpan((int)start, length).ToArray()));
+                }
+            }
+
+            Assert.True(windows.Count >= recordings.Count + 3, "the paragraph and the rain give several windows");
+            var extractor = ClapFeatureExtractor.FromDirectory(Path.GetDirectoryName(Config)!);
+            float[][] reference = Reference(windows.Select(w => PaddedForReference(w.Samples)).ToArray());
+            for (int i = 0; i < windows.Count; i++)
+            {
+                float[] ours = new float[extractor.FeatureLength];
+                extractor.Extract(windows[i].Samples, ours);
+                (double maxDiff, int at) = MaxDiff(ours, reference[i]);
+                output.WriteLine($"{windows[i].Name} ({windows[i].Samples.Length} samples): max |Δ| {maxDiff:E2} dB");
+                Assert.True(maxDiff <= ToleranceDb, $"{windows[i].Name}: features differ by {maxDiff} dB at frame {at / 64}, band {at % 64}");
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
         }
     }
 
