@@ -69,9 +69,11 @@ public sealed class AudioReader
     /// Streams the audio as consecutive windows of <paramref name="windowSamples"/> mono samples at
     /// <paramref name="sampleRate"/>, starting every <paramref name="hopSamples"/> samples. Audio shorter than a window
     /// is one shorter window; when audio is left after the last full window, one more window ends exactly at the end
-    /// (so every sample is covered and every window but a lone short one is full length). One ffmpeg process.
+    /// (so every sample is covered and every window but a lone short one is full length). One ffmpeg process; memory stays
+    /// at a few windows whatever the length.
     /// </summary>
-    /// <exception cref="AudioReadException">No sample could be decoded, or ffmpeg stalled.</exception>
+    /// <exception cref="AudioReadException">No sample could be decoded, ffmpeg stalled, or the audio decodes to more than
+    /// <see cref="FfmpegOptions.MaxDuration"/> (a container that does not say its duration, or understates it).</exception>
     public async IAsyncEnumerable<AudioWindow> ReadWindowsAsync(string path, AudioInfo info, int sampleRate, int windowSamples, int hopSamples,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -91,6 +93,10 @@ public sealed class AudioReader
             "-ac", "1", "-ar", sampleRate.ToString(CultureInfo.InvariantCulture), "-f", "f32le", "pipe:1",
         ], _options.MaxStderrBytes, stall.Token);
 
+        // The probe's duration comes from the container, which may not say (a streamed Matroska file has no duration) or
+        // may understate it: the limit is also enforced on what is decoded (with a second of slack for encoder padding).
+        long maxSamples = (long)Math.Min(long.MaxValue / 2, Math.Ceiling(_options.MaxDuration.TotalSeconds * sampleRate)) + sampleRate;
+        long decoded = 0;
         float[] window = new float[windowSamples];
         float[]? previous = null;     // the last window given out: the samples before `filled` a final end-aligned window needs
         int filled = 0;
@@ -120,6 +126,13 @@ public sealed class AudioReader
                 int bytes = pending + read;
                 int whole = bytes / 4 * 4;
                 int count = whole / 4;
+                decoded += count;
+                if (decoded > maxSamples)
+                {
+                    throw new AudioReadException(AudioErrorKind.TooLong, string.Create(CultureInfo.InvariantCulture,
+                        $"{path}: the audio decodes to more than the limit of {MediaProbe.FormatDuration(_options.MaxDuration.TotalSeconds)} (its container said {(info.DurationSec > 0 ? MediaProbe.FormatDuration(info.DurationSec) : "no duration")}; {MediaProbe.MaxDurationHint})"));
+                }
+
                 int used = 0;
                 while (used < count)
                 {

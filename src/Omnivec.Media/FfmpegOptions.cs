@@ -21,8 +21,18 @@ public sealed class FfmpegOptions
     /// <summary>Largest coded width × height accepted (default 8192 × 8192); larger videos are refused before decoding.</summary>
     public long MaxPixels { get; set; } = 8192L * 8192;
 
-    /// <summary>Longest video or audio accepted (default 4 hours); longer files are refused before decoding.</summary>
-    public TimeSpan MaxDuration { get; set; } = TimeSpan.FromHours(4);
+    /// <summary>
+    /// Longest video or audio accepted. Default: $OMNIVEC_MAX_DURATION seconds, else 4 hours. Files whose container says
+    /// they are longer are refused before decoding; audio that decodes to more (a container that does not say, or lies)
+    /// is stopped there with the same error.
+    /// </summary>
+    public TimeSpan MaxDuration { get; set; } = DefaultMaxDuration();
+
+    private static TimeSpan DefaultMaxDuration() =>
+        double.TryParse(Environment.GetEnvironmentVariable("OMNIVEC_MAX_DURATION"), System.Globalization.NumberStyles.Float,
+            System.Globalization.CultureInfo.InvariantCulture, out double seconds) && seconds > 0 && seconds < 1e9
+            ? TimeSpan.FromSeconds(seconds)
+            : TimeSpan.FromHours(4);
 
     /// <summary>How many bytes of ffmpeg's stderr are kept for error messages (the tail).</summary>
     public int MaxStderrBytes { get; set; } = 8192;

@@ -97,7 +97,7 @@ internal static class MediaProbe
         if (durationSec > options.MaxDuration.TotalSeconds)
         {
             throw spec.Error(ProbeFailure.TooLong, string.Create(CultureInfo.InvariantCulture,
-                $"{path}: the {spec.Noun} lasts {FormatDuration(durationSec)}, above the limit of {FormatDuration(options.MaxDuration.TotalSeconds)}"), null);
+                $"{path}: the {spec.Noun} lasts {FormatDuration(durationSec)}, above the limit of {FormatDuration(options.MaxDuration.TotalSeconds)} ({MaxDurationHint})"), null);
         }
     }
 
@@ -107,6 +107,9 @@ internal static class MediaProbe
         string reason = process.StderrTail().Replace(full, path, StringComparison.Ordinal);
         return reason.Length > 0 ? reason : program + " exit code " + exitCode.ToString(CultureInfo.InvariantCulture);
     }
+
+    /// <summary>How a user raises <see cref="FfmpegOptions.MaxDuration"/>, for the messages that name it.</summary>
+    internal const string MaxDurationHint = "set OMNIVEC_MAX_DURATION to a number of seconds to raise it";
 
     internal static string FormatDuration(double seconds)
     {

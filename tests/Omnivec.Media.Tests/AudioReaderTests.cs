@@ -181,6 +181,97 @@ public sealed class AudioReaderTests : IDisposable
     }
 
     [Fact]
+    public async Task A_ten_hour_recording_is_refused_by_default_naming_the_limit_and_how_to_raise_it()
+    {
+        // A real 10-hour recording that is small on disk (3.6 MB): 8-bit mono at 100 Hz, a square wave. (A WAV header that
+        // merely claims 10 hours is no threat: ffprobe measures a WAV by its size.)
+        string path = Path.Combine(_folder, "ten-hours.wav");
+        const int Rate100 = 100;
+        const int Bytes = 10 * 3600 * Rate100;
+        byte[] bytes = new byte[44 + Bytes];
+        "RIFF"u8.CopyTo(bytes);
+        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(4), 36 + Bytes);
+        "WAVEfmt "u8.CopyTo(bytes.AsSpan(8));
+        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(16), 16);
+        BinaryPrimitives.WriteInt16LittleEndian(bytes.AsSpan(20), 1); // PCM
+        BinaryPrimitives.WriteInt16LittleEndian(bytes.AsSpan(22), 1);
+        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(24), Rate100);
+        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(28), Rate100);
+        BinaryPrimitives.WriteInt16LittleEndian(bytes.AsSpan(32), 1);
+        BinaryPrimitives.WriteInt16LittleEndian(bytes.AsSpan(34), 8);
+        "data"u8.CopyTo(bytes.AsSpan(36));
+        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(40), Bytes);
+        for (int i = 0; i < Bytes; i++)
+        {
+            bytes[44 + i] = (byte)(i / 7 % 2 == 0 ? 88 : 168);
+        }
+
+        File.WriteAllBytes(path, bytes);
+        var reader = new AudioReader(new FfmpegOptions { MaxDuration = TimeSpan.FromHours(4) });
+        AudioReadException ex = await Assert.ThrowsAsync<AudioReadException>(() => reader.ProbeAsync(path));
+        Assert.Equal(AudioErrorKind.TooLong, ex.Kind);
+        Assert.Equal($"{path}: the audio lasts 10:00:00, above the limit of 4:00:00 (set OMNIVEC_MAX_DURATION to a number of seconds to raise it)", ex.Message);
+
+        // Raised above 10 hours, the probe passes and the recording streams window by window (decoding all of it takes
+        // minutes: bench/Omnivec.Bench audiolong does); stopping after two windows stops FFmpeg.
+        var raised = new AudioReader(new FfmpegOptions { MaxDuration = TimeSpan.FromHours(11) });
+        AudioInfo info = await raised.ProbeAsync(path);
+        Assert.Equal(36_000, info.DurationSec, 0);
+        var windows = new List<AudioWindow>();
+        await foreach (AudioWindow w in raised.ReadWindowsAsync(path, info, Rate, Window, Window))
+        {
+            windows.Add(w);
+            if (windows.Count == 2)
+            {
+                break;
+            }
+        }
+
+        Assert.Equal([0.0, 10.0], windows.Select(w => w.StartSec));
+        Assert.All(windows, w => Assert.Equal(Window, w.Samples.Length));
+        Assert.True(windows[1].Samples.Max() > 0.2f);
+    }
+
+    [Fact]
+    public async Task Audio_whose_container_does_not_say_its_length_is_stopped_at_the_limit_while_decoding()
+    {
+        // Matroska written to a pipe has no duration: the probe cannot refuse it, so the limit holds on decoded samples.
+        string path = Path.Combine(_folder, "streamed.mka");
+        using (var pipe = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("ffmpeg",
+            ["-nostdin", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=90", "-c:a", "flac", "-f", "matroska", "pipe:1"])
+            { RedirectStandardOutput = true })!)
+        {
+            using (FileStream file = File.Create(path))
+            {
+                await pipe.StandardOutput.BaseStream.CopyToAsync(file);
+            }
+
+            await pipe.WaitForExitAsync();
+            Assert.Equal(0, pipe.ExitCode);
+        }
+
+        var reader = new AudioReader(new FfmpegOptions { MaxDuration = TimeSpan.FromSeconds(60) });
+        AudioInfo info = await reader.ProbeAsync(path);
+        Assert.Equal(0, info.DurationSec);
+        var windows = new List<AudioWindow>();
+        AudioReadException ex = await Assert.ThrowsAsync<AudioReadException>(async () =>
+        {
+            await foreach (AudioWindow w in reader.ReadWindowsAsync(path, info, Rate, Window, Window))
+            {
+                windows.Add(w);
+            }
+        });
+        Assert.Equal(AudioErrorKind.TooLong, ex.Kind);
+        Assert.Contains("decodes to more than the limit of 1:00 (its container said no duration", ex.Message);
+        Assert.InRange(windows.Count, 5, 6);
+        Assert.True(windows[^1].EndSec <= 61);
+
+        // Under a limit it fits, the same file reads to its end.
+        var enough = new AudioReader(new FfmpegOptions { MaxDuration = TimeSpan.FromSeconds(120) });
+        Assert.Equal(90.0, (await Read(enough, path, info, Window, Window))[^1].EndSec, 2);
+    }
+
+    [Fact]
     public async Task NaN_and_huge_float_samples_are_made_safe()
     {
         float[] hostile = Signal(Rate);
