@@ -62,17 +62,19 @@ PYENV=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_WAIT_POLICY=PASSIVE)
 
 if [[ $mode == quick ]]; then
   BATCHES=1,4; ITEMS=4; PHOTO_ITEMS=4; LARGE_ITEMS=1; REPEATS=2
-  SEARCH_SIZES="${sizes:-20000}"; COLD_N=20000; LOAD_SECONDS=5; LIMIT=600
+  SEARCH_SIZES="${sizes:-20000}"; COLD_N=20000; LOAD_SECONDS=5; LIMIT=600; AUDIO_SEC=35; AUDIO_HOURS=1
   # Debian's FAISS builds HNSW very slowly here (85 s for 20k vectors, hnswlib 7 s): quick mode skips that one index.
   PY_SEARCH=faiss-flat,hnswlib; FAISS_HNSW_BUDGET=0
 else
   BATCHES=1,8,32; ITEMS=32; PHOTO_ITEMS=0; LARGE_ITEMS=0; REPEATS=3
-  SEARCH_SIZES="${sizes:-100000 1000000}"; COLD_N=100000; LOAD_SECONDS=60; LIMIT=3600
+  SEARCH_SIZES="${sizes:-100000 1000000}"; COLD_N=100000; LOAD_SECONDS=60; LIMIT=3600; AUDIO_SEC=125; AUDIO_HOURS=10
   # Debian's FAISS 1.7.3 builds HNSW ~8x slower than hnswlib here (382 s for 100k): at 1M it would take over an hour, so
   # its build stops after this many seconds and the report says how far it got.
   PY_SEARCH=faiss-flat,hnswlib,faiss-hnsw; FAISS_HNSW_BUDGET=600
 fi
 TARGET_RECALL=0.99
+AUDIO_MODEL="$repo/tools/out/clap-htsat-random"
+AUDIO="$OUT/audio/recording-${AUDIO_SEC}s.mp3"
 LIMIT="${limit:-$LIMIT}"
 start=$SECONDS
 
@@ -114,6 +116,14 @@ if want video; then
   "$PY" bench/py/video_bench.py make --out "$OUT/video" --seconds 120 --name long
   "$PY" bench/py/video_bench.py make --out "$OUT/video" --seconds 40 --name short
 fi
+if [[ -z $only ]]; then
+  # Audio: an HTSAT-tiny-shaped CLAP audio tower (random weights) and a recording (pink noise + a tone, stereo 44.1 kHz mp3).
+  [[ -f "$AUDIO_MODEL/audio_tower.pt" ]] || "$PY" tools/make_clap_bench_model.py --out "$AUDIO_MODEL" >&2
+  mkdir -p "$OUT/audio"
+  [[ -f "$AUDIO" ]] || ffmpeg -nostdin -v error -y -f lavfi -i "anoisesrc=d=$AUDIO_SEC:c=pink:r=44100:a=0.05:s=3" \
+    -f lavfi -i "sine=frequency=440:sample_rate=44100:duration=$AUDIO_SEC" -filter_complex "[0:a][1:a]amix=inputs=2:normalize=0,volume=0.8" \
+    -ac 2 -c:a libmp3lame -b:a 128k "$AUDIO"
+fi
 log "building bench/Omnivec.Bench and the CLI (Release)"
 dotnet build bench/Omnivec.Bench -c Release --artifacts-path "$ART" --nologo -v q >&2
 [[ -n $only ]] || dotnet publish src/Omnivec.Cli/Omnivec.Cli.csproj -c Release --artifacts-path "$ART-cli" -o "$OUT/cli" --nologo -v q >&2
@@ -142,6 +152,13 @@ step embed-node "$LIMIT" bash -c 'cd bench/node && exec node embed.js "$@"' _ --
   --photos "$PHOTOS" --large "$OUT/large" "${EMB[@]}" --out "$RES/embed-node.json" --check "$RES/check-node.json"
 step embed-pytorch "$LIMIT" "${PYENV[@]}" "$PY" bench/py/embed_torch.py --corpus "$CORPUS" --photos "$PHOTOS" --large "$OUT/large" \
   "${EMB[@]}" --out "$RES/embed-pytorch.json" --check "$RES/check-pytorch.json"
+
+# ---- 2b. audio indexing (CLAP): Omnivec next to the Python pipeline, then a long recording streamed end to end -------
+step audio-omnivec "$LIMIT" "$BENCH" audioindex --model "$AUDIO_MODEL" --audio "$AUDIO" --repeats $REPEATS --threads $THREADS \
+  --out "$RES/audio-omnivec.json" --check "$RES/check-audio-omnivec.json"
+step audio-python "$LIMIT" "${PYENV[@]}" "$PY" bench/py/audio_torch.py --model "$AUDIO_MODEL" --audio "$AUDIO" --repeats $REPEATS \
+  --threads $THREADS --out "$RES/audio-python.json" --check "$RES/check-audio-python.json"
+step audio-long "$LIMIT" "$BENCH" audiolong --hours $AUDIO_HOURS --dir "$OUT/audiolong" --threads $THREADS --out "$RES/audio-long.json"
 
 # ---- 3. search ----------------------------------------------------------------------------------------------------
 # Every HNSW contender builds with M 16, ef_construction 128 and searches with the smallest ef reaching recall@10 0.99.

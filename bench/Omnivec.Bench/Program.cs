@@ -17,6 +17,8 @@ using Omnivec.Onnx;
 //   scenecuts [--photos DIR] [--out DIR] [--thresholds 6,8,…] [--ratios 0,3,…] (scene-cut threshold sweep: precision/recall, no timing)
 //   audiowindows [--model DIR] [--out DIR] [--hops 10,5,…]                 (audio window hop sweep: right offset first, no timing)
 //   videoindex --model DIR --video FILE --cuts FILE --threads T --out FILE   (one video through the indexing pipeline: x real time, peak RSS, cut accuracy)
+//   audioindex --model DIR --audio FILE --out FILE [--check FILE]           (CLAP indexing and features as a multiple of real time)
+//   audiolong [--model DIR] [--hours 10] --out FILE                         (a 10-hour recording end to end: time, peak heap and RSS)
 var a = new Args(args);
 return a.Mode switch
 {
@@ -28,12 +30,14 @@ return a.Mode switch
     "scenecuts" => SceneCutBench.Run(a),
     "audiowindows" => AudioWindowBench.Run(a),
     "videoindex" => VideoIndexBench.Run(a),
+    "audioindex" => AudioIndexBench.Run(a),
+    "audiolong" => AudioIndexBench.RunLong(a),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Omnivec.Bench embed|search|coldstart|sessionload|pgsearch|scenecuts|audiowindows|videoindex [options] (see bench/README.md)");
+    Console.Error.WriteLine("usage: Omnivec.Bench embed|search|coldstart|sessionload|pgsearch|scenecuts|audiowindows|audioindex|audiolong|videoindex [options] (see bench/README.md)");
     return 2;
 }
 

@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-HIGHER_BETTER_UNITS = {"images/s", "texts/s", "queries/s", "fraction", "GFLOP/s", "GB/s", "vectors/s"}
+HIGHER_BETTER_UNITS = {"images/s", "texts/s", "queries/s", "fraction", "GFLOP/s", "GB/s", "vectors/s", "x realtime"}
 CONTENDERS = ["omnivec", "node-ort", "pytorch", "faiss", "hnswlib"]
 LABEL = {"omnivec": "Omnivec", "node-ort": "ORT + Node.js", "pytorch": "PyTorch", "faiss": "FAISS", "hnswlib": "hnswlib"}
 
@@ -177,6 +177,55 @@ def video_section(res):
     return md
 
 
+def audio_section(records, res, w):
+    """The "Audio indexing" table: Omnivec's CLAP pipeline next to the Python one (bench/py/audio_torch.py), and the long run."""
+    def find(metric, contender):
+        return next((r for r in records if r["metric"] == metric and r["contender"] == contender), None)
+    if not any(r["metric"].startswith("audio.") for r in records):
+        return
+    o = find("audio.index_x_realtime", "omnivec") or find("audio.index_x_realtime", "python")
+    p = o["params"] if o else {}
+    w("## 1b. Audio indexing (CLAP: HTSAT-tiny-shaped audio tower, random weights, same ONNX/PyTorch weights)")
+    w("")
+    w(f"One recording ({p.get('audio_sec', '?')} s, {p.get('codec', 'mp3')}, {p.get('windows', '?')} windows of 10 s) indexed the way "
+      "`omnivec index` does: FFmpeg decode to 48 kHz mono, 10 s windows (the last ending at the end), CLAP features, the "
+      f"audio tower in batches of {p.get('batch', '?')}. **Omnivec**: `Omnivec.Bench audioindex` (`ClapEmbeddingGenerator.EmbedAudioFileAsync`, "
+      "ONNX Runtime .NET). **Python**: the pipeline a user would write (`bench/py/audio_torch.py`: ffmpeg into numpy, a numpy "
+      "port of Hugging Face's `ClapFeatureExtractor` steps (transformers is not installed here), eager PyTorch on the same "
+      f"weights). Model: `{p.get('model', '?')}` from `tools/make_clap_bench_model.py` (HTSAT-tiny's shapes: Swin stages 2/2/6/2, "
+      "96 to 768 channels, 28 M parameters; random weights, since real ones cannot be downloaded here). 2 threads each. "
+      "Multiples of real time: audio seconds per second of work (higher is better).")
+    w("")
+    w("| What | Omnivec | Python | Omnivec ÷ Python |")
+    w("|---|---|---|---|")
+    for metric, label in (("audio.index_x_realtime", "indexing (decode + features + model), × real time"),
+                          ("audio.index_s", "indexing, seconds for the recording"),
+                          ("audio.features_x_realtime", "features alone (on decoded windows), × real time"),
+                          ("audio.features_ms_per_window", "features alone, ms per 10 s window")):
+        a, b = find(metric, "omnivec"), find(metric, "python")
+        higher = metric.endswith("x_realtime")
+        ratio = (a["value"] / b["value"] if higher else b["value"] / a["value"]) if a and b and a["value"] and b["value"] else None
+        w(f"| {label} | {cell(a)} | {cell(b)} | {f'{ratio:.2f}×' if ratio else '–'} |")
+    w("")
+    checks = {c: json.loads((res / f"check-audio-{c}.json").read_text()) for c in ("omnivec", "python") if (res / f"check-audio-{c}.json").exists()}
+    if len(checks) == 2:
+        def cos(x, y):
+            return sum(p * q for p, q in zip(x, y)) / ((sum(p * p for p in x) * sum(q * q for q in y)) ** 0.5)
+        co, cp = checks["omnivec"], checks["python"]
+        cosines = [cos(x, y) for x, y in zip(co["embeddings"], cp["embeddings"])]
+        diff = max(abs(x - y) for x, y in zip(co["features0"], cp["features0"]))
+        w(f"Same windows, same answers: window starts {'equal' if co['starts'] == cp['starts'] else 'DIFFER'}; cosine between "
+          f"Omnivec's and Python's window vectors {min(cosines):.6f} at least; first window's features at most {diff:.2g} dB apart.")
+        w("")
+    lr, ls = find("audio.long_x_realtime", "omnivec"), find("audio.long_s", "omnivec")
+    if lr:
+        q = lr["params"]
+        w(f"**A {fmt(q['audio_sec'] / 3600)}-hour recording** (`Omnivec.Bench audiolong`: {q['file_bytes'] / 1e6:.0f} MB of FLAC, silence then a "
+          f"tone; model `{q['model']}`, so this measures streaming, not the tower): {q['windows']:,} windows in {fmt(ls['value'] if ls else None)} s "
+          f"({fmt(lr['value'])}× real time); largest managed heap seen {fmt(q['peak_heap_mb'])} MB (GC heap size every 50 windows, uncollected garbage included; {fmt(q['baseline_heap_mb'])} MB before), "
+          f"peak RSS {fmt(q['peak_rss_mb'])} MB, where the decoded audio is {q['decoded_bytes'] / 1e9:.1f} GB.")
+        w("")
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--results", type=Path, required=True)
@@ -192,7 +241,16 @@ def main():
     ap.add_argument("--json-out", type=Path, required=True)
     ap.add_argument("--md-out", type=Path, required=True)
     ap.add_argument("--only", default="", help="siglip: replace only that section of --md-out and its records in --json-out; video: only its section of --md-out")
+    ap.add_argument("--audio-only", action="store_true", help="write only the audio section (for a run of the audio steps alone)")
     a = ap.parse_args()
+    if a.audio_only:
+        recs = []
+        for f in sorted(a.results.glob("audio-*.json")):
+            recs += json.loads(f.read_text())
+        lines = []
+        audio_section(recs, a.results, lines.append)
+        a.md_out.write_text(scrub("\n".join(lines)) + "\n")
+        return
     res = a.results
     records = []
     for f in sorted(res.glob("*.json")):
@@ -387,6 +445,7 @@ def main():
         w(f"Same weights, same answers: cosine similarity to Omnivec's vector for \"{o['text']}\" and for `{o['image']}` end to end — "
           + "; ".join(parts) + ". (Shown to 6 decimals: each contender resizes with its own bicubic filter, which moves this random model's image vectors less than that.)")
         w("")
+    audio_section(records, res, w)
     # ---- search
     w("## 2. Search (synthetic CLIP-like 512-d unit vectors: 1000 random centroids + noise; 100 held-out queries; top 10)")
     w("")
