@@ -157,7 +157,8 @@ internal static class AudioIndexBench
         return 0;
     }
 
-    private static List<T> Collect<T>(IAsyncEnumerable<T> source)
+    /// <summary>Drains an async stream synchronously (the bench measures one thing at a time).</summary>
+    internal static List<T> Collect<T>(IAsyncEnumerable<T> source)
     {
         var list = new List<T>();
         IAsyncEnumerator<T> e = source.GetAsyncEnumerator();

@@ -96,7 +96,7 @@ internal static class AudioWindowBench
             var windows = new List<(int Recording, double Start, double End, float[] Vector)>();
             for (int r = 0; r < Recordings; r++)
             {
-                foreach (AudioSegmentEmbedding w in Collect(generator.EmbedAudioFileAsync(Path.Combine(outDir, $"rec{r}.wav"))))
+                foreach (AudioSegmentEmbedding w in AudioIndexBench.Collect(generator.EmbedAudioFileAsync(Path.Combine(outDir, $"rec{r}.wav"))))
                 {
                     windows.Add((r, w.StartSec, w.EndSec, w.Embedding.Vector.ToArray()));
                 }
@@ -150,25 +150,6 @@ internal static class AudioWindowBench
     }
 
     private static string ClipPath(string outDir, Event e) => Path.Combine(outDir, string.Create(CultureInfo.InvariantCulture, $"clip-rec{e.Recording}-{e.Start:0.00}.wav"));
-
-    private static List<AudioSegmentEmbedding> Collect(IAsyncEnumerable<AudioSegmentEmbedding> source)
-    {
-        var list = new List<AudioSegmentEmbedding>();
-        IAsyncEnumerator<AudioSegmentEmbedding> e = source.GetAsyncEnumerator();
-        try
-        {
-            while (e.MoveNextAsync().AsTask().GetAwaiter().GetResult())
-            {
-                list.Add(e.Current);
-            }
-        }
-        finally
-        {
-            e.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        }
-
-        return list;
-    }
 
     /// <summary>A 48 kHz mono WAV: a quiet pink-noise bed with the events mixed in at their offsets.</summary>
     private static void MakeRecording(string path, List<Event> events)

@@ -388,29 +388,6 @@ public sealed class AudioReaderTests : IDisposable
         return s;
     }
 
-    /// <summary>Writes mono IEEE float32 WAV, so decoding must return exactly these samples.</summary>
-    private string WriteFloatWav(string name, float[] samples, int rate)
-    {
-        string path = Path.Combine(_folder, name);
-        byte[] bytes = new byte[44 + samples.Length * 4];
-        "RIFF"u8.CopyTo(bytes);
-        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(4), 36 + samples.Length * 4);
-        "WAVEfmt "u8.CopyTo(bytes.AsSpan(8));
-        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(16), 16);
-        BinaryPrimitives.WriteInt16LittleEndian(bytes.AsSpan(20), 3); // IEEE float
-        BinaryPrimitives.WriteInt16LittleEndian(bytes.AsSpan(22), 1);
-        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(24), rate);
-        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(28), rate * 4);
-        BinaryPrimitives.WriteInt16LittleEndian(bytes.AsSpan(32), 4);
-        BinaryPrimitives.WriteInt16LittleEndian(bytes.AsSpan(34), 32);
-        "data"u8.CopyTo(bytes.AsSpan(36));
-        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(40), samples.Length * 4);
-        for (int i = 0; i < samples.Length; i++)
-        {
-            BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(44 + 4 * i), samples[i]);
-        }
-
-        File.WriteAllBytes(path, bytes);
-        return path;
-    }
+    /// <summary>Writes mono IEEE float32 WAV in the test folder, so decoding must return exactly these samples.</summary>
+    private string WriteFloatWav(string name, float[] samples, int rate) => TestRecordings.WriteFloatWav(Path.Combine(_folder, name), samples, rate);
 }
