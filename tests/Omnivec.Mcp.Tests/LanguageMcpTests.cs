@@ -42,31 +42,15 @@ public sealed class LanguageMcpTests : IAsyncLifetime
 
     private static readonly string[] s_labels = ["Hund", "Banane", "Tomate", "Katze"];
 
-    /// <summary>The PyTorch embedding of <paramref name="plain"/> read in <paramref name="language"/>, as tools/make_nllb_test_model.py wrote it.</summary>
-    private static float[] ReferenceText(string language, string plain)
-    {
-        using JsonDocument doc = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(TestPaths.Fixtures, "reference", "tiny-nllb-clip.json")));
-        return doc.RootElement.GetProperty("texts").EnumerateArray()
-            .First(t => t.GetProperty("language").GetString() == language && t.GetProperty("plain").GetString() == plain)
-            .GetProperty("embedding").EnumerateArray().Select(x => x.GetSingle()).ToArray();
-    }
-
-    private static float[] ReferenceImage(string file)
-    {
-        using JsonDocument doc = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(TestPaths.Fixtures, "reference", "tiny-nllb-clip.json")));
-        return doc.RootElement.GetProperty("images").EnumerateArray().First(i => i.GetProperty("file").GetString()!.EndsWith("/" + file, StringComparison.Ordinal))
-            .GetProperty("embedding").EnumerateArray().Select(x => x.GetSingle()).ToArray();
-    }
-
     /// <summary>Each label's similarity is the cosine of the PyTorch embeddings of the photo and of "a photo of a {label}." in <paramref name="language"/>.</summary>
     private static void AssertLabelsMatch(JsonElement classified, string photo, string language)
     {
-        float[] image = ReferenceImage(photo);
+        float[] image = NllbReference.Image(photo);
         JsonElement[] labels = [.. classified.GetProperty("labels").EnumerateArray()];
         Assert.Equal(s_labels.Order(), labels.Select(l => l.GetProperty("label").GetString()!).Order());
         foreach (JsonElement label in labels)
         {
-            float expected = VectorMath.Cosine(image, ReferenceText(language, $"a photo of a {label.GetProperty("label").GetString()}."));
+            float expected = VectorMath.Cosine(image, NllbReference.Text(language, $"a photo of a {label.GetProperty("label").GetString()}."));
             Assert.True(Math.Abs(expected - label.GetProperty("similarity").GetSingle()) < 2e-3, $"{label}: PyTorch reference {expected} ({language})");
         }
     }
@@ -74,13 +58,13 @@ public sealed class LanguageMcpTests : IAsyncLifetime
     /// <summary>Each hit's score is the cosine of the PyTorch embeddings of its photo and of <paramref name="plain"/> in <paramref name="language"/>.</summary>
     private static void AssertScoresMatch(JsonElement found, string language, string plain)
     {
-        float[] text = ReferenceText(language, plain);
+        float[] text = NllbReference.Text(language, plain);
         JsonElement[] results = [.. found.GetProperty("results").EnumerateArray()];
         Assert.Equal(3, results.Length);
         foreach (JsonElement hit in results)
         {
             string name = Path.GetFileName(hit.GetProperty("path").GetString()!);
-            float expected = VectorMath.Cosine(text, ReferenceImage(name));
+            float expected = VectorMath.Cosine(text, NllbReference.Image(name));
             Assert.True(Math.Abs(expected - hit.GetProperty("score").GetSingle()) < 2e-3, $"{name}: score {hit.GetProperty("score")}, PyTorch reference {expected} ({language})");
         }
     }
