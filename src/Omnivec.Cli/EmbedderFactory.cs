@@ -24,7 +24,7 @@ internal static class EmbedderFactory
 
         return settings.Provider switch
         {
-            "local" => await ModelResolver.LoadAsync(settings.Model, settings.Variant, cancellationToken).ConfigureAwait(false),
+            "local" => await ModelResolver.LoadAsync(settings.Model, settings.Variant, cancellationToken, options.MaxMediaDuration).ConfigureAwait(false),
             "google" => ProviderFactory.CreateGoogle(settings),
             "azure" => ProviderFactory.CreateAzure(settings),
             _ => throw new InvalidInputException($"Unknown provider '{settings.Provider}': use local, google or azure."),

@@ -20,6 +20,9 @@ internal sealed class EmbedderOptions
     public Option<string?> AzureEndpoint { get; } = new("--azure-endpoint") { Description = "Azure AI Vision endpoint, e.g. https://<name>.cognitiveservices.azure.com (or AZURE_VISION_ENDPOINT)." };
     public Option<string?> AzureModelVersion { get; } = new("--azure-model-version") { Description = "2023-04-15 (default) or 2022-04-11." };
 
+    /// <summary>Longest recording the audio reader of a local model accepts, when a command asks for more than its default (index --max-duration).</summary>
+    public TimeSpan? MaxMediaDuration { get; set; }
+
     public EmbedderOptions() => Provider.AcceptOnlyFromAmong("local", "google", "azure");
 
     public void AddTo(Command command)

@@ -18,7 +18,7 @@ internal static class IndexCommand
         var batch = new Option<int>("--batch-size") { Description = "Files embedded and committed together.", DefaultValueFactory = _ => 16 };
         var noRecurse = new Option<bool>("--no-recurse") { Description = "Only the folder itself, not its sub-folders." };
         var noVideos = new Option<bool>("--no-videos") { Description = "Index images only, not videos." };
-        var maxDuration = new Option<double?>("--max-duration") { Description = "Skip videos longer than this many seconds." };
+        var maxDuration = new Option<double?>("--max-duration") { Description = "Skip videos and recordings longer than this many seconds; a value above the reader's limit (4 hours, OMNIVEC_MAX_DURATION) raises that limit for this run." };
         var video = new VideoOptions();
         var command = new Command("index", "Index the images and videos in a folder (videos as segments; needs FFmpeg). Re-running it only embeds new and changed files, and removes deleted ones.");
         command.Arguments.Add(folder);
@@ -52,6 +52,7 @@ internal static class IndexCommand
             IVectorStore store = collection.OpenStore(parse);
             string name = collection.Name(parse);
             IVectorCollection? existing = store.List().Any(c => c.Name == name) ? store.Open(name) : null;
+            embedder.MaxMediaDuration = parse.GetValue(maxDuration) is double longestSec and > 0 and < 1e9 ? TimeSpan.FromSeconds(longestSec) : null;
             using IMultimodalEmbeddingGenerator generator = await EmbedderFactory.CreateAsync(parse, embedder, existing, cancellationToken).ConfigureAwait(false);
             existing?.Dispose();
             using IVectorCollection target = store.OpenOrCreate(name, generator.Space);
@@ -66,6 +67,12 @@ internal static class IndexCommand
                 Video = segmenting,
                 MaxVideoDurationSec = parse.GetValue(maxDuration),
             };
+            // Asking for files up to N seconds is asking the reader to accept them: a --max-duration above the reader's
+            // limit raises it (never lowers it: a shorter one only skips, with its own message).
+            if (embedder.MaxMediaDuration is { } longest && longest > options.Ffmpeg.MaxDuration)
+            {
+                options.Ffmpeg.MaxDuration = longest;
+            }
             Console.Error.WriteLine($"Indexing {root} into collection '{name}' ({generator.Space})");
             FolderIndexReport report = await RunWithProgressAsync(indexer, root, options, cancellationToken).ConfigureAwait(false);
 

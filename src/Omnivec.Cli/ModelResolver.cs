@@ -11,15 +11,28 @@ namespace Omnivec.Cli;
 internal static class ModelResolver
 {
     /// <summary>Loads the model: a CLAP pack (audio and text) when the folder holds one, else CLIP/SigLIP/M-CLIP (images and text).</summary>
-    public static async Task<IMultimodalEmbeddingGenerator> LoadAsync(string model, ModelVariant variant, CancellationToken cancellationToken)
+    /// <param name="model">A folder or a Hub repo id.</param>
+    /// <param name="variant">Which precision of the weights.</param>
+    /// <param name="cancellationToken">Stops a download.</param>
+    /// <param name="maxDuration">A longer limit for the audio reader than its default (4 hours or OMNIVEC_MAX_DURATION); never shortens it.</param>
+    public static async Task<IMultimodalEmbeddingGenerator> LoadAsync(string model, ModelVariant variant, CancellationToken cancellationToken, TimeSpan? maxDuration = null)
     {
         string directory = await ResolveDirectoryAsync(model, variant, cancellationToken).ConfigureAwait(false);
         // ONNX Runtime's optimized form of each model is kept per user, so every start after the first skips graph
         // optimization and weight prepacking (OMNIVEC_ONNX_CACHE=off turns it off).
         string? cache = OnnxModelOptions.DefaultOptimizedModelCacheDirectory;
-        return ClapEmbeddingGenerator.IsClapPack(directory, variant)
-            ? ClapEmbeddingGenerator.Load(directory, new ClapModelOptions { Variant = variant, OptimizedModelCacheDirectory = cache })
-            : ClipEmbeddingGenerator.Load(directory, new ClipModelOptions { Variant = variant, OptimizedModelCacheDirectory = cache });
+        if (ClapEmbeddingGenerator.IsClapPack(directory, variant))
+        {
+            var clap = new ClapModelOptions { Variant = variant, OptimizedModelCacheDirectory = cache };
+            if (maxDuration is { } longest && longest > clap.Ffmpeg.MaxDuration)
+            {
+                clap.Ffmpeg.MaxDuration = longest;
+            }
+
+            return ClapEmbeddingGenerator.Load(directory, clap);
+        }
+
+        return ClipEmbeddingGenerator.Load(directory, new ClipModelOptions { Variant = variant, OptimizedModelCacheDirectory = cache });
     }
 
     /// <summary>A local folder as it is; a Hub repo id from the cache (no network), pulled first when missing.</summary>

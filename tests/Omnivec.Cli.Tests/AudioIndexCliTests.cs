@@ -84,6 +84,31 @@ public sealed class AudioIndexCliTests : IDisposable
     }
 
     [Fact]
+    public async Task A_max_duration_above_the_readers_limit_raises_it_and_one_below_skips()
+    {
+        // The reader's limit brought down to 10 s through OMNIVEC_MAX_DURATION stands in for the 4-hour default; a
+        // --max-duration below the default only skips, with its own message.
+        string folder = Directory.CreateDirectory(Path.Combine(_temp, "long")).FullName;
+        File.Copy(Path.Combine(Clips, "mix-13.5s.wav"), Path.Combine(folder, "mix-13.5s.wav"));
+        var env = new Dictionary<string, string?> { ["OMNIVEC_MAX_DURATION"] = "10" };
+
+        CliResult refused = await CliRunner.RunAsync(["index", folder, "--model", Pack, "--store", Store, "--collection", "refused"], env);
+        Assert.Contains("above the limit of", refused.StdErr);
+        Assert.Contains("0 added", refused.StdOut);
+
+        CliResult raised = await CliRunner.RunAsync(["index", folder, "--model", Pack, "--store", Store, "--collection", "raised", "--max-duration", "20"], env);
+        Assert.True(raised.ExitCode == 0, raised.StdErr);
+        Assert.Contains("1 added", raised.StdOut);
+        CliResult search = await CliRunner.RunAsync(["search", "--audio", Path.Combine(folder, "mix-13.5s.wav"), "--store", Store, "--collection", "raised", "--json", "--top", "5", "--all"]);
+        Assert.True(search.ExitCode == 0, search.StdErr);
+        Assert.Equal(13.5, JsonDocument.Parse(search.StdOut).RootElement.GetProperty("results").EnumerateArray().Max(r => r.GetProperty("end_offset_sec").GetDouble()));
+
+        CliResult skipped = await CliRunner.RunAsync(["index", folder, "--model", Pack, "--store", Store, "--collection", "skipped", "--max-duration", "5"]);
+        Assert.Contains("--max-duration 5 s", skipped.StdErr);
+        Assert.DoesNotContain("above the limit of", skipped.StdErr);
+    }
+
+    [Fact]
     public async Task Speech_sounds_and_a_spoken_video_index_and_each_clip_finds_itself_at_its_offset_first()
     {
         // Recordings made here: espeak-ng phrases (one over 10 s), sox sounds (one over 10 s, one at 44.1 kHz stereo in
