@@ -109,19 +109,35 @@ public class CacheInteropTests : HubTestBase
         // flock(1) takes the same kind of lock as Python's filelock and .NET's FileShare.None on Unix.
         string lockPath = Path.Combine(CacheDir, ".locks", "models--a--b", "abc.lock");
         Directory.CreateDirectory(Path.GetDirectoryName(lockPath)!);
-        using var holder = Process.Start(new ProcessStartInfo("flock", [lockPath, "sleep", "1.5"]) { UseShellExecute = false })!;
-        var deadline = Stopwatch.StartNew();
-        while (!File.Exists(lockPath) && deadline.Elapsed < TimeSpan.FromSeconds(5))
+        // The holder says when it has the lock and keeps it until its stdin closes, so the test decides when it ends
+        // (no sleeps to race on a loaded machine).
+        using var holder = Process.Start(new ProcessStartInfo("flock", [lockPath, "sh", "-c", "echo held; cat > /dev/null"])
         {
-            await Task.Delay(20);
-        }
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+        })!;
+        try
+        {
+            Assert.Equal("held", await holder.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30)));
 
-        await Task.Delay(200);
-        var waited = Stopwatch.StartNew();
-        using (BlobLock held = await BlobLock.AcquireAsync(lockPath, TimeSpan.FromSeconds(20), CancellationToken.None))
+            Task<BlobLock> acquiring = BlobLock.AcquireAsync(lockPath, TimeSpan.FromSeconds(60), CancellationToken.None);
+            await Task.Delay(500);
+            Assert.False(acquiring.IsCompleted, "the lock was taken while flock held it");
+
+            holder.StandardInput.Close();
+            using (BlobLock held = await acquiring.WaitAsync(TimeSpan.FromSeconds(60)))
+            {
+                await holder.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+                Assert.Equal(0, holder.ExitCode);
+            }
+        }
+        finally
         {
-            Assert.True(waited.Elapsed >= TimeSpan.FromSeconds(0.8), $"acquired after {waited.Elapsed} while flock held it");
-            Assert.True(holder.HasExited);
+            if (!holder.HasExited)
+            {
+                holder.Kill(entireProcessTree: true);
+            }
         }
 
         var timeout = await Assert.ThrowsAsync<HubException>(async () =>
