@@ -22,14 +22,7 @@ public sealed class GoogleProviderTests : IDisposable
 
     private VertexAIEmbeddingGenerator Create(Action<VertexAIOptions>? configure = null)
     {
-        var options = new VertexAIOptions
-        {
-            Project = _fake.Project,
-            Location = _fake.Location,
-            Endpoint = _fake.BaseUri,
-            AccessToken = FakeVertexAIService.DefaultAccessToken,
-            RetryBaseDelay = TimeSpan.FromMilliseconds(10),
-        };
+        VertexAIOptions options = _fake.ClientOptions();
         configure?.Invoke(options);
         // No environment lookups: the tests must not depend on the machine's variables.
         return new VertexAIEmbeddingGenerator(options, null, null, _log, _ => null);

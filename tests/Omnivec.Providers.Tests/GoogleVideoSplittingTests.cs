@@ -32,16 +32,9 @@ public sealed class GoogleVideoSplittingTests : IDisposable
 
     private VertexAIEmbeddingGenerator Create(Action<VertexAIOptions>? configure = null)
     {
-        var options = new VertexAIOptions
-        {
-            Project = _fake.Project,
-            Location = _fake.Location,
-            Endpoint = _fake.BaseUri,
-            AccessToken = FakeVertexAIService.DefaultAccessToken,
-            RetryBaseDelay = TimeSpan.FromMilliseconds(10),
-            MaxRetries = 0,
-            VideoTempDirectory = _pieces,
-        };
+        VertexAIOptions options = _fake.ClientOptions();
+        options.MaxRetries = 0;
+        options.VideoTempDirectory = _pieces;
         configure?.Invoke(options);
         return new VertexAIEmbeddingGenerator(options, null, null, _log, _ => null);
     }

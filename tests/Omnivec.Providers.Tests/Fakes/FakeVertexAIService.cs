@@ -29,6 +29,16 @@ public sealed partial class FakeVertexAIService : FakeServiceBase
     public string Project { get; init; } = DefaultProject;
     public string Location { get; init; } = DefaultLocation;
 
+    /// <summary>Options of a client pointed at this fake (started), with the accepted token and short retry delays.</summary>
+    public Omnivec.Providers.Google.VertexAIOptions ClientOptions() => new()
+    {
+        Project = Project,
+        Location = Location,
+        Endpoint = BaseUri,
+        AccessToken = DefaultAccessToken,
+        RetryBaseDelay = TimeSpan.FromMilliseconds(10),
+    };
+
     /// <summary>The only bearer token accepted (and the one the token endpoint issues).</summary>
     public string AccessToken { get; set; } = DefaultAccessToken;
 
