@@ -352,7 +352,7 @@ internal sealed class PostgresCollection : IVectorCollection
             return Duplicates.Find(matrix, rows, null, threshold, null, 16);
         }
 
-        using HnswIndex graph = HnswIndex.Build(matrix, _buildExpansion, cancellationToken);
+        using HnswIndex graph = HnswIndex.Build(matrix, _buildExpansion, cancellationToken: cancellationToken);
         return Duplicates.Find(matrix, rows, null, threshold, graph, 16);
     }
 

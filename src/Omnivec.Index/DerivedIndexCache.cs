@@ -184,7 +184,7 @@ internal sealed class DerivedIndexCache : IDisposable
                     return false;
                 }
 
-                index = HnswIndex.Build(m, BuildExpansion, cancellationToken);
+                index = HnswIndex.Build(m, BuildExpansion, cancellationToken: cancellationToken);
                 source = LoadSource.Rebuilt;
             }
 

@@ -88,8 +88,11 @@ internal sealed unsafe partial class HnswIndex : IDisposable
         }
     }
 
-    /// <summary>Builds the graph over every row of <paramref name="matrix"/>, on all cores.</summary>
-    public static HnswIndex Build(VectorMatrix matrix, int expansionAdd = DefaultExpansionAdd, CancellationToken cancellationToken = default)
+    /// <summary>Nodes that <see cref="Reconnect"/> had to link into the graph after the build (node n is matrix row n then).</summary>
+    public IReadOnlyList<int> Reconnected { get; private set; } = [];
+
+    /// <summary>Builds the graph over every row of <paramref name="matrix"/>, on all cores (or <paramref name="threads"/>).</summary>
+    public static HnswIndex Build(VectorMatrix matrix, int expansionAdd = DefaultExpansionAdd, int threads = 0, CancellationToken cancellationToken = default)
     {
         int count = matrix.Count;
         var graph = new HnswIndex(matrix, expansionAdd, count);
@@ -105,7 +108,7 @@ internal sealed unsafe partial class HnswIndex : IDisposable
 
         graph.Link(new SearchContext(), 0);
         int next = 1;
-        int threads = Math.Max(1, Environment.ProcessorCount);
+        threads = threads > 0 ? threads : Math.Max(1, Environment.ProcessorCount);
         // Threads take the next node as they come (like hnswlib's ParallelFor), so insertion runs in row order.
         Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = cancellationToken }, _ =>
         {
@@ -121,7 +124,130 @@ internal sealed unsafe partial class HnswIndex : IDisposable
                 graph.Link(context, node);
             }
         });
+        graph.Reconnected = graph.Reconnect(cancellationToken);
         return graph;
+    }
+
+    /// <summary>
+    /// Links every node that no walk from the entry point reaches on level 0 into the part that is reached, and
+    /// returns the nodes it linked. The neighbour heuristic can prune away every link that points to a node (more
+    /// often when threads insert side by side, as in hnswlib), and such a node is never returned, not even for its own
+    /// vector: 7 of the 10,000 nodes of a tightly clustered test set. Lucene repairs its graphs the same way. Each orphan gets
+    /// a link from the closest reached node found by an ordinary insertion search: one with a free slot when there is
+    /// one, else the closest, whose farthest link it replaces. Costs one walk over level 0 plus one search per orphan.
+    /// </summary>
+    internal List<int> Reconnect(CancellationToken cancellationToken = default)
+    {
+        var linked = new List<int>();
+        if (_entry < 0)
+        {
+            return linked;
+        }
+
+        var reached = new bool[_count];
+        var stack = new Stack<int>();
+        MarkReachable(_entry, reached, stack);
+        SearchContext context = null!;
+        for (int node = 0; node < _count; node++)
+        {
+            if (reached[node])
+            {
+                continue;
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            context ??= new SearchContext();
+            int target = -1;
+            fixed (float* d = _matrix.Data)
+            {
+                var view = new View(this, d);
+                float* q = view.Vector(node);
+                int entry = _entry;
+                float entryDistance = view.Distance(q, entry);
+                for (int l = _topLevel; l > 0; l--)
+                {
+                    view.Greedy(q, l, ref entry, ref entryDistance, exclude: node);
+                }
+
+                view.SearchLayer(context, q, entry, entryDistance, _expansionAdd, 0, null, forBuild: true, exclude: node);
+                int found = context.DrainResults();
+                for (int i = 0; i < found && target < 0; i++)
+                {
+                    int candidate = context.Sorted[i].Node;
+                    if (reached[candidate] && _links0[(long)candidate * Stride0] < BaseConnectivity)
+                    {
+                        target = candidate;
+                    }
+                }
+
+                if (target >= 0)
+                {
+                    Span<int> list = LinkList(target, 0);
+                    list[list[0] + 1] = node;
+                    list[0]++;
+                }
+                else if (found > 0 && reached[context.Sorted[0].Node])
+                {
+                    target = context.Sorted[0].Node;
+                    Span<int> list = LinkList(target, 0);
+                    float* t = view.Vector(target);
+                    int farthest = 1;
+                    float worst = float.MinValue;
+                    for (int i = 1; i <= list[0]; i++)
+                    {
+                        float distance = 1f - Dot(t, view.Vector(list[i]), _dims);
+                        if (distance > worst)
+                        {
+                            worst = distance;
+                            farthest = i;
+                        }
+                    }
+
+                    list[farthest] = node;
+                }
+            }
+
+            if (target >= 0)
+            {
+                linked.Add(node);
+                MarkReachable(node, reached, stack);
+            }
+        }
+
+        return linked;
+    }
+
+    /// <summary>Marks every node a level-0 walk from <paramref name="start"/> reaches.</summary>
+    private void MarkReachable(int start, bool[] reached, Stack<int> stack)
+    {
+        reached[start] = true;
+        stack.Push(start);
+        while (stack.TryPop(out int node))
+        {
+            ReadOnlySpan<int> list = LinkList(node, 0);
+            for (int i = 1; i <= list[0]; i++)
+            {
+                int next = list[i];
+                if (!reached[next])
+                {
+                    reached[next] = true;
+                    stack.Push(next);
+                }
+            }
+        }
+    }
+
+    /// <summary>Nodes that no level-0 walk from the entry point reaches (0 after a build, unless edits orphaned some).</summary>
+    internal int CountUnreachable()
+    {
+        if (_entry < 0)
+        {
+            return 0;
+        }
+
+        var reached = new bool[_count];
+        MarkReachable(_entry, reached, new Stack<int>());
+        return reached.Count(r => !r);
     }
 
     /// <summary>Inserts or replaces an item in the matrix and mirrors it in the graph when there is one.</summary>
