@@ -5,6 +5,8 @@
 #   bench/run.sh           full run: batch 1/8/32, 100k and 1M vectors; each step is time-boxed
 #   bench/run.sh --only siglip   just the SigLIP B/16 row (section 5 of docs/benchmarks.md; the rest is kept)
 #   bench/run.sh --only video    just the video indexing step (its section of docs/benchmarks.md; the rest is kept)
+#   bench/run.sh --only search [--sizes 100000]   just the search steps (section 2 and the search rows of "Where we are
+#                                behind" are rewritten; figures for sizes not re-run are kept)
 # Options: --skip-setup (no apt-get / npm ci), --sizes "100000 1000000" (search sizes), --limit SECONDS (per step).
 # Not run by CI. See bench/README.md.
 set -euo pipefail
@@ -27,6 +29,8 @@ while [[ $# -gt 0 ]]; do
   esac
   shift
 done
+
+case "$only" in ""|siglip|video|search) ;; *) echo "--only takes siglip, video or search" >&2; exit 2 ;; esac
 
 PY=/usr/bin/python3          # Debian's Python: torch, torchvision, Pillow, onnx, numpy, faiss, hnswlib
 THREADS=2
@@ -104,9 +108,11 @@ if want siglip; then
   [[ -f "$SIGLIP_MODEL/onnx/vision_model.onnx" ]] || { log "generating the SigLIP B/16-shaped random model"; "$PY" tools/make_siglip_bench_model.py --out "$SIGLIP_MODEL" >&2; }
 fi
 "$PY" bench/py/make_large_jpegs.py --out "$OUT/large" >&2
-if [[ -z $only ]]; then
+if want search; then
   # shellcheck disable=SC2086
   "$PY" bench/py/gen_vectors.py --out "$OUT/vectors" --n $SEARCH_SIZES $COLD_N >&2
+fi
+if [[ -z $only ]]; then
   "$PY" bench/py/token_ids.py "$CORPUS" 32 "$OUT/token_ids.json"
   [[ -f "$OUT/matmul2048.onnx" ]] || "$PY" bench/py/make_matmul_onnx.py 2048 "$OUT/matmul2048.onnx"
 fi
@@ -160,9 +166,12 @@ step audio-python "$LIMIT" "${PYENV[@]}" "$PY" bench/py/audio_torch.py --model "
   --threads $THREADS --out "$RES/audio-python.json" --check "$RES/check-audio-python.json"
 step audio-long "$LIMIT" "$BENCH" audiolong --hours $AUDIO_HOURS --dir "$OUT/audiolong" --threads $THREADS --out "$RES/audio-long.json"
 
+fi  # [[ -z $only ]]
+
 # ---- 3. search ----------------------------------------------------------------------------------------------------
 # Every HNSW contender builds with M 16, ef_construction 128 and searches with the smallest ef reaching recall@10 0.99.
 # One step per contender, so one that hits its limit costs only its own figures.
+if want search; then
 for n in $SEARCH_SIZES; do
   step "search-omnivec-$n" "$LIMIT" "$BENCH" search --data "$OUT/vectors" --n "$n" --repeats $REPEATS --target-recall $TARGET_RECALL \
     --out "$RES/search-omnivec-$n.json"
@@ -171,7 +180,9 @@ for n in $SEARCH_SIZES; do
       --threads $THREADS --which "$which" --target-recall $TARGET_RECALL --build-budget "$FAISS_HNSW_BUDGET" --out "$RES/search-$which-$n.json"
   done
 done
+fi
 
+if [[ -z $only ]]; then
 # ---- 4. cold start: a fresh `omnivec search` process to its first result -----------------------------------------
 cold() {
   local runs=$1 q="a photo of a dog on the beach"

@@ -3,6 +3,7 @@ import argparse
 import json
 import re
 import subprocess
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -226,6 +227,114 @@ def audio_section(records, res, w):
           f"peak RSS {fmt(q['peak_rss_mb'])} MB, where the decoded audio is {q['decoded_bytes'] / 1e9:.1f} GB.")
         w("")
 
+def search_section(records, vec_ceiling, note=None):
+    """Section 2 (search): one table per n in the records."""
+    md = []
+    w = md.append
+
+    def find(metric, contender, **params):
+        for r in records:
+            if r["metric"] == metric and r["contender"] == contender and all(r["params"].get(k) == v for k, v in params.items()):
+                return r
+        return None
+
+    w("## 2. Search (synthetic CLIP-like 512-d unit vectors: 1000 random centroids + noise; 100 held-out queries; top 10)")
+    w("")
+    w("Contenders on the same vectors file (`bench/out/vectors/vectors.f32`): **Omnivec** `Collection` (exact = brute "
+      "force over the in-memory matrix, batches through a tiled kernel; HNSW = `Optimize()`, its own managed graph (one copy of each vector), M 16, "
+      "`BuildExpansion` 128), **FAISS** `IndexFlatIP` and `IndexHNSWFlat` (M 16, efConstruction 128), **hnswlib** (M 16, "
+      "ef_construction 128). Every contender's HNSW ef is the smallest of 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512 "
+      "whose recall@10 reaches 0.99 on the query set (512 if none does; shown in the recall row). "
+      "Recall@10 is against exact top 10 computed with numpy. Memory per vector = resident memory growth of the process "
+      "÷ n (Omnivec's includes SQLite's page cache). Omnivec's build time for exact is its `Upsert` into SQLite "
+      "(durable storage, which FAISS and hnswlib do not do).")
+    w("")
+    if note:
+        w(note)
+        w("")
+    for n in sorted({r["params"]["n"] for r in records if r["metric"].startswith("search.")}):
+        w(f"### n = {n:,}")
+        w("")
+        w("| Index | Measure | Omnivec | FAISS | hnswlib | FAISS ÷ Omnivec | hnswlib ÷ Omnivec |")
+        w("|---|---|---|---|---|---|---|")
+        for index in ("exact", "hnsw"):
+            measures = [("search.qps", {"batch": 1}, "queries/s, 1 query at a time"),
+                        ("search.qps", {"batch": 100}, "queries/s, batches of 100"),
+                        ("search.p50_ms", {"batch": 1}, "p50 latency, ms"),
+                        ("search.p99_ms", {"batch": 1}, "p99 latency, ms"),
+                        ("search.recall_at_10", {}, "recall@10"),
+                        ("search.build_s", {}, "build time, s"),
+                        ("search.bytes_per_vector", {}, "memory per vector, bytes")]
+            for metric, extra, label in measures:
+                cells, vals = [], {}
+                for c in ("omnivec", "faiss", "hnswlib"):
+                    r = find(metric, c, n=n, index=index, **extra)
+                    if r is None and c == "omnivec" and metric == "search.build_s" and index == "exact":
+                        r = find("search.ingest_s", c, n=n)
+                    unfinished = find("search.build_unfinished", c, n=n, index=index) if r is None else None
+                    vals[c] = r
+                    if unfinished and metric == "search.build_s":
+                        up = unfinished["params"]
+                        cells.append(f"not finished: {int(unfinished['value']):,} of {n:,} added in {fmt(up['elapsed_s'])} s")
+                        continue
+                    cells.append(cell(r) + (f" (ef {r['params']['ef_search']})" if r and "ef_search" in r["params"] and metric == "search.recall_at_10" else ""))
+                if all(v is None for v in vals.values()) and not (metric == "search.build_s" and find("search.build_unfinished", "faiss", n=n, index=index)):
+                    continue
+                o = vals["omnivec"]
+                ratio = lambda x: f"{x['value'] / o['value']:.2f}×" if x and o and o["value"] else "–"  # noqa: E731
+                w(f"| {index} | {label} | " + " | ".join(cells) + f" | {ratio(vals['faiss'])} | {ratio(vals['hnswlib'])} |")
+        if vec_ceiling:
+            o = find("search.qps", "omnivec", n=n, index="exact", batch=1)
+            w("")
+            w(f"Exact-search ceiling at n = {n:,}: {fmt(vec_ceiling / n)} single queries/s (one pass over the vectors per query at "
+              f"the measured read bandwidth); Omnivec reaches {100 * o['value'] / (vec_ceiling / n):.0f} % of it." if o else "")
+        w("")
+    return md
+
+
+def behind_section(records):
+    """The generated part of "Where we are behind": every figure where a contender beats Omnivec by 10 % or more."""
+    md = []
+    w = md.append
+
+    def find(metric, contender, **params):
+        for r in records:
+            if r["metric"] == metric and r["contender"] == contender and all(r["params"].get(k) == v for k, v in params.items()):
+                return r
+        return None
+
+    w("## Where we are behind")
+    w("")
+    behind = []
+    for r in records:
+        if r["contender"] in ("omnivec", "machine") or r["metric"].startswith("ceiling"):
+            continue
+        keys = {k: v for k, v in r["params"].items() if k in ("batch", "set", "n", "index", "text_len", "mode")}
+        o = find(r["metric"], "omnivec", **keys)
+        if r["metric"] == "search.build_s" and o is None and keys.get("index") == "exact":
+            continue
+        if o and o["value"] and better(r["unit"], r["value"], o["value"]):
+            gap = r["value"] / o["value"] if r["unit"] in HIGHER_BETTER_UNITS else o["value"] / r["value"]
+            if gap >= 1.10:
+                behind.append((gap, r, o, keys))
+    behind.sort(key=lambda x: -x[0])
+    if behind:
+        w("Generated: every figure on this page where a contender beats Omnivec by 10 % or more (each pair measured in the same run).")
+        w("")
+        w("| Measure | Where | Omnivec | Best other | Factor |")
+        w("|---|---|---|---|---|")
+        seen = set()
+        for gap, r, o, keys in behind:
+            k = (r["metric"], tuple(sorted(keys.items())))
+            if k in seen:
+                continue
+            seen.add(k)
+            where = ", ".join(f"{a}={b}" for a, b in keys.items())
+            w(f"| {r['metric']} ({r['unit']}) | {where} | {fmt(o['value'])} | {LABEL[r['contender']]} {fmt(r['value'])} | {gap:.1f}× |")
+        w("")
+    return md
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--results", type=Path, required=True)
@@ -240,7 +349,8 @@ def main():
     ap.add_argument("--cold-n", default="")
     ap.add_argument("--json-out", type=Path, required=True)
     ap.add_argument("--md-out", type=Path, required=True)
-    ap.add_argument("--only", default="", help="siglip: replace only that section of --md-out and its records in --json-out; video: only its section of --md-out")
+    ap.add_argument("--only", default="", help="siglip: replace only that section of --md-out and its records in --json-out; video: only its section of --md-out; "
+                    "search: section 2, the generated table of 'Where we are behind' and the search records of the sizes re-run")
     ap.add_argument("--audio-only", action="store_true", help="write only the audio section (for a run of the audio steps alone)")
     a = ap.parse_args()
     if a.audio_only:
@@ -283,6 +393,31 @@ def main():
         else:
             end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
         lines[start:end] = video_section(res)
+        a.md_out.write_text(scrub("\n".join(lines)))
+        return
+    if a.only == "search":
+        # Only the search steps were run: their records replace the old ones for the sizes re-run, section 2 and the
+        # generated table of "Where we are behind" are rewritten from the merged records; the rest of the page is kept.
+        sizes = {r["params"].get("n") for r in records if r["metric"].startswith("search.")}
+        old = json.loads(a.json_out.read_text()) if a.json_out.exists() else []
+        merged = [r for r in old if not (r["metric"].startswith("search.") and r["params"].get("n") in sizes)] + records
+        a.json_out.write_text(scrub(json.dumps(merged, indent=1)) + "\n")
+        bw = next((r["value"] for r in merged if r["metric"] == "ceiling.mem_read_gbs" and r["contender"] == "machine"), None)
+        import os
+        niceness = os.nice(0)
+        loads = ", ".join(f"{s['step']} {s.get('load_before', '?')}" for s in steps if s["step"].startswith("search-"))
+        failed = [s["step"] for s in steps if not s.get("ok")]
+        note = (f"This section was re-measured alone with `{a.command.strip()}`{f' at `nice -n {niceness}`' if niceness else ''} "
+                f"on {time.strftime('%Y-%m-%d')} (sizes {', '.join(f'{n:,}' for n in sorted(sizes))}; other sizes and the rest of the page are "
+                f"from the last full run); 1/5/15-minute load averages when each step ended: {loads}."
+                + (f" Steps that failed or hit their limit: {', '.join(failed)}." if failed else ""))
+        lines = a.md_out.read_text().split("\n")
+        start = next(i for i, l in enumerate(lines) if l.startswith("## 2. Search"))
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        lines[start:end] = search_section(merged, bw * 1e9 / 2048 if bw else None, note)
+        start = next(i for i, l in enumerate(lines) if l.startswith("## Where we are behind"))
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith(("### ", "## "))), len(lines))
+        lines[start:end] = behind_section(merged)
         a.md_out.write_text(scrub("\n".join(lines)))
         return
     if a.only == "siglip":
@@ -446,55 +581,7 @@ def main():
           + "; ".join(parts) + ". (Shown to 6 decimals: each contender resizes with its own bicubic filter, which moves this random model's image vectors less than that.)")
         w("")
     audio_section(records, res, w)
-    # ---- search
-    w("## 2. Search (synthetic CLIP-like 512-d unit vectors: 1000 random centroids + noise; 100 held-out queries; top 10)")
-    w("")
-    w("Contenders on the same vectors file (`bench/out/vectors/vectors.f32`): **Omnivec** `Collection` (exact = brute "
-      "force over the in-memory matrix, batches through a tiled kernel; HNSW = `Optimize()`, its own managed graph (one copy of each vector), M 16, "
-      "`BuildExpansion` 128), **FAISS** `IndexFlatIP` and `IndexHNSWFlat` (M 16, efConstruction 128), **hnswlib** (M 16, "
-      "ef_construction 128). Every contender's HNSW ef is the smallest of 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512 "
-      "whose recall@10 reaches 0.99 on the query set (512 if none does; shown in the recall row). "
-      "Recall@10 is against exact top 10 computed with numpy. Memory per vector = resident memory growth of the process "
-      "÷ n (Omnivec's includes SQLite's page cache). Omnivec's build time for exact is its `Upsert` into SQLite "
-      "(durable storage, which FAISS and hnswlib do not do).")
-    w("")
-    for n in sorted({r["params"]["n"] for r in records if r["metric"].startswith("search.")}):
-        w(f"### n = {n:,}")
-        w("")
-        w("| Index | Measure | Omnivec | FAISS | hnswlib | FAISS ÷ Omnivec | hnswlib ÷ Omnivec |")
-        w("|---|---|---|---|---|---|---|")
-        for index in ("exact", "hnsw"):
-            measures = [("search.qps", {"batch": 1}, "queries/s, 1 query at a time"),
-                        ("search.qps", {"batch": 100}, "queries/s, batches of 100"),
-                        ("search.p50_ms", {"batch": 1}, "p50 latency, ms"),
-                        ("search.p99_ms", {"batch": 1}, "p99 latency, ms"),
-                        ("search.recall_at_10", {}, "recall@10"),
-                        ("search.build_s", {}, "build time, s"),
-                        ("search.bytes_per_vector", {}, "memory per vector, bytes")]
-            for metric, extra, label in measures:
-                cells, vals = [], {}
-                for c in ("omnivec", "faiss", "hnswlib"):
-                    r = find(metric, c, n=n, index=index, **extra)
-                    if r is None and c == "omnivec" and metric == "search.build_s" and index == "exact":
-                        r = find("search.ingest_s", c, n=n)
-                    unfinished = find("search.build_unfinished", c, n=n, index=index) if r is None else None
-                    vals[c] = r
-                    if unfinished and metric == "search.build_s":
-                        up = unfinished["params"]
-                        cells.append(f"not finished: {int(unfinished['value']):,} of {n:,} added in {fmt(up['elapsed_s'])} s")
-                        continue
-                    cells.append(cell(r) + (f" (ef {r['params']['ef_search']})" if r and "ef_search" in r["params"] and metric == "search.recall_at_10" else ""))
-                if all(v is None for v in vals.values()) and not (metric == "search.build_s" and find("search.build_unfinished", "faiss", n=n, index=index)):
-                    continue
-                o = vals["omnivec"]
-                ratio = lambda x: f"{x['value'] / o['value']:.2f}×" if x and o and o["value"] else "–"  # noqa: E731
-                w(f"| {index} | {label} | " + " | ".join(cells) + f" | {ratio(vals['faiss'])} | {ratio(vals['hnswlib'])} |")
-        if vec_ceiling:
-            o = find("search.qps", "omnivec", n=n, index="exact", batch=1)
-            w("")
-            w(f"Exact-search ceiling at n = {n:,}: {fmt(vec_ceiling / n)} single queries/s (one pass over the vectors per query at "
-              f"the measured read bandwidth); Omnivec reaches {100 * o['value'] / (vec_ceiling / n):.0f} % of it." if o else "")
-        w("")
+    md.extend(search_section(records, vec_ceiling))
     # ---- cold start
     w("## 3. Cold start")
     w("")
@@ -544,36 +631,7 @@ def main():
     md.extend(siglip_section(records, steps, res, a.command))
     # ---- video indexing
     md.extend(video_section(res))
-    # ---- behind
-    w("## Where we are behind")
-    w("")
-    behind = []
-    for r in records:
-        if r["contender"] in ("omnivec", "machine") or r["metric"].startswith("ceiling"):
-            continue
-        keys = {k: v for k, v in r["params"].items() if k in ("batch", "set", "n", "index", "text_len", "mode")}
-        o = find(r["metric"], "omnivec", **keys)
-        if r["metric"] == "search.build_s" and o is None and keys.get("index") == "exact":
-            continue
-        if o and o["value"] and better(r["unit"], r["value"], o["value"]):
-            gap = r["value"] / o["value"] if r["unit"] in HIGHER_BETTER_UNITS else o["value"] / r["value"]
-            if gap >= 1.10:
-                behind.append((gap, r, o, keys))
-    behind.sort(key=lambda x: -x[0])
-    if behind:
-        w("Generated: every figure where a contender beats Omnivec by 10 % or more in this run.")
-        w("")
-        w("| Measure | Where | Omnivec | Best other | Factor |")
-        w("|---|---|---|---|---|")
-        seen = set()
-        for gap, r, o, keys in behind:
-            k = (r["metric"], tuple(sorted(keys.items())))
-            if k in seen:
-                continue
-            seen.add(k)
-            where = ", ".join(f"{a}={b}" for a, b in keys.items())
-            w(f"| {r['metric']} ({r['unit']}) | {where} | {fmt(o['value'])} | {LABEL[r['contender']]} {fmt(r['value'])} | {gap:.1f}× |")
-        w("")
+    md.extend(behind_section(records))
     analysis = REPO / "bench" / "analysis.md"
     if analysis.exists():
         w(analysis.read_text().strip())
