@@ -617,7 +617,7 @@ internal sealed unsafe partial class HnswIndex : IDisposable
             HnswIndex g = _g;
             ushort tag = c.NextTag(g._count);
             ushort[] visited = c.Visited;
-            MinHeap candidates = c.Candidates;
+            MaxHeap candidates = c.Candidates; // keyed by -distance
             MaxHeap results = c.Results;
             candidates.Clear();
             results.Clear();
@@ -639,13 +639,13 @@ internal sealed unsafe partial class HnswIndex : IDisposable
                 bound = entryDistance;
             }
 
-            candidates.Push(entryDistance, entry);
+            candidates.Push(-entryDistance, entry);
             int* fresh = stackalloc int[BaseConnectivity];
             fixed (int* links0 = g._links0)
             {
                 while (candidates.Count > 0)
                 {
-                    float cd = candidates.TopDistance;
+                    float cd = -candidates.TopDistance;
                     if (cd > bound && (results.Count >= ef || !filtered))
                     {
                         break;
@@ -698,7 +698,7 @@ internal sealed unsafe partial class HnswIndex : IDisposable
         private void Expand(SearchContext c, float* q, int* list, int n, int ef, ref float bound, ushort[] visited, ushort tag,
             int[] rowOfNode, long[] ids, ulong[]? bits, bool forBuild, int* fresh)
         {
-            MinHeap candidates = c.Candidates;
+            MaxHeap candidates = c.Candidates; // keyed by -distance
             MaxHeap results = c.Results;
             int m = 0;
             for (int i = 1; i <= n; i++)
@@ -728,7 +728,7 @@ internal sealed unsafe partial class HnswIndex : IDisposable
                 float d = Distance(q, next);
                 if (results.Count < ef || d < bound)
                 {
-                    candidates.Push(d, next);
+                    candidates.Push(-d, next);
                     if (forBuild || Accepts(rowOfNode, ids, bits, next))
                     {
                         results.Push(d, next);

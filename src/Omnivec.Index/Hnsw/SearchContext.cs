@@ -16,7 +16,8 @@ internal sealed class SearchContext
 
     public ushort[] Visited { get; private set; } = [];
 
-    public MinHeap Candidates { get; } = new(256);
+    /// <summary>Candidates to expand, keyed by negated distance (as in hnswlib), so the closest is on top of the max-heap.</summary>
+    public MaxHeap Candidates { get; } = new(256);
 
     public MaxHeap Results { get; } = new(256);
 
@@ -60,91 +61,6 @@ internal sealed class SearchContext
         }
 
         return _tag;
-    }
-}
-
-/// <summary>Binary min-heap of (distance, node): the closest candidate on top.</summary>
-internal sealed class MinHeap
-{
-    private float[] _d;
-    private int[] _n;
-
-    public MinHeap(int capacity)
-    {
-        _d = new float[capacity];
-        _n = new int[capacity];
-    }
-
-    public int Count { get; private set; }
-
-    public float TopDistance => _d[0];
-
-    public void Clear() => Count = 0;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Push(float distance, int node)
-    {
-        if (Count == _d.Length)
-        {
-            Array.Resize(ref _d, _d.Length * 2);
-            Array.Resize(ref _n, _n.Length * 2);
-        }
-
-        int i = Count++;
-        float[] d = _d;
-        int[] n = _n;
-        while (i > 0)
-        {
-            int parent = (i - 1) >> 1;
-            if (d[parent] <= distance)
-            {
-                break;
-            }
-
-            d[i] = d[parent];
-            n[i] = n[parent];
-            i = parent;
-        }
-
-        d[i] = distance;
-        n[i] = node;
-    }
-
-    public int Pop()
-    {
-        float[] d = _d;
-        int[] n = _n;
-        int top = n[0];
-        int last = --Count;
-        float ld = d[last];
-        int ln = n[last];
-        int i = 0;
-        while (true)
-        {
-            int child = (2 * i) + 1;
-            if (child >= last)
-            {
-                break;
-            }
-
-            if (child + 1 < last && d[child + 1] < d[child])
-            {
-                child++;
-            }
-
-            if (d[child] >= ld)
-            {
-                break;
-            }
-
-            d[i] = d[child];
-            n[i] = n[child];
-            i = child;
-        }
-
-        d[i] = ld;
-        n[i] = ln;
-        return top;
     }
 }
 
