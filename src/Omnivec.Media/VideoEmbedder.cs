@@ -21,6 +21,17 @@ public sealed record VideoSegmentVector(int Index, double StartSec, double EndSe
     public ReadOnlyMemory<byte> ThumbnailJpeg { get; init; }
 }
 
+/// <summary>How far <see cref="VideoEmbedder.EmbedAsync"/> has got through a video.</summary>
+/// <param name="DecodedSec">Timestamp of the last frame decoded and analysed for cuts, in seconds (decoding runs at most a few segments ahead of embedding).</param>
+/// <param name="DurationSec">The video's duration from the probe, in seconds; 0 when the container does not say.</param>
+/// <param name="SegmentsEmbedded">Segments embedded so far.</param>
+/// <param name="EmbeddedSec">End of the last segment embedded, in seconds.</param>
+public sealed record VideoProgress(double DecodedSec, double DurationSec, int SegmentsEmbedded, double EmbeddedSec)
+{
+    /// <summary>The share of the video decoded, 0 to 1 (null when the duration is unknown).</summary>
+    public double? DecodedFraction => DurationSec > 0 ? Math.Clamp(DecodedSec / DurationSec, 0, 1) : null;
+}
+
 /// <summary>
 /// Embeds a video into one vector per segment with any image embedder
 /// (<see cref="IEmbeddingGenerator{DataContent, Embedding}"/>): the segmenter's sampled frames of each segment are embedded
@@ -55,7 +66,7 @@ public sealed class VideoEmbedder
     public async Task<IReadOnlyList<VideoSegmentVector>> EmbedAllAsync(string path, bool thumbnails = false, CancellationToken cancellationToken = default)
     {
         var all = new List<VideoSegmentVector>();
-        await foreach (VideoSegmentVector v in EmbedAsync(path, null, thumbnails, cancellationToken).ConfigureAwait(false))
+        await foreach (VideoSegmentVector v in EmbedAsync(path, null, thumbnails, null, cancellationToken).ConfigureAwait(false))
         {
             all.Add(v);
         }
@@ -63,19 +74,25 @@ public sealed class VideoEmbedder
         return all;
     }
 
-    /// <summary>Streams segment vectors in time order. Pass <paramref name="info"/> when the file is already probed.</summary>
+    /// <summary>
+    /// Streams segment vectors in time order. Pass <paramref name="info"/> when the file is already probed.
+    /// <paramref name="progress"/>, when given, is told how far decoding and embedding have got: after every half second
+    /// of video decoded and after every segment embedded, in order, with values that never go back (calls come from
+    /// the decoding and the embedding threads, one at a time: keep <see cref="IProgress{T}.Report"/> cheap).
+    /// </summary>
     public async IAsyncEnumerable<VideoSegmentVector> EmbedAsync(string path, VideoInfo? info = null, bool thumbnails = false,
-        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        IProgress<VideoProgress>? progress = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(path);
         info ??= await _segmenter.Reader.ProbeAsync(path, cancellationToken).ConfigureAwait(false);
+        var tracker = progress is null ? null : new ProgressTracker(progress, info.DurationSec);
         var channel = Channel.CreateBounded<VideoSegment>(new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         Task producer = Task.Run(async () =>
         {
             try
             {
-                await foreach (VideoSegment segment in _segmenter.SegmentAsync(path, info, stop.Token).ConfigureAwait(false))
+                await foreach (VideoSegment segment in _segmenter.SegmentAsync(path, info, tracker is null ? null : tracker.Decoded, stop.Token).ConfigureAwait(false))
                 {
                     try
                     {
@@ -107,6 +124,8 @@ public sealed class VideoEmbedder
                     {
                         vector = await EmbedSegmentAsync(segment, thumbnails, cancellationToken).ConfigureAwait(false);
                     }
+
+                    tracker?.Embedded(vector.EndSec);
 
                     yield return vector;
                 }
@@ -144,6 +163,49 @@ public sealed class VideoEmbedder
             StartsAtCut = segment.StartsAtCut,
             ThumbnailJpeg = thumbnail ? Jpeg.Encode(segment.Thumbnail.Image) : default,
         };
+    }
+
+    /// <summary>Keeps the progress of one video and reports it, one call at a time, never going back.</summary>
+    private sealed class ProgressTracker(IProgress<VideoProgress> progress, double durationSec)
+    {
+        /// <summary>Seconds of video decoded between two decode reports.</summary>
+        private const double DecodeStep = 0.5;
+
+        private readonly Lock _gate = new();
+        private double _decoded;
+        private double _reportedDecoded = double.NegativeInfinity;
+        private int _segments;
+        private double _embedded;
+
+        public void Decoded(double timestampSec)
+        {
+            lock (_gate)
+            {
+                _decoded = Math.Max(_decoded, timestampSec);
+                if (_decoded - _reportedDecoded >= DecodeStep)
+                {
+                    Report();
+                }
+            }
+        }
+
+        public void Embedded(double endSec)
+        {
+            lock (_gate)
+            {
+                _segments++;
+                _embedded = Math.Max(_embedded, endSec);
+                // A segment's end is where the next one starts: its frames were decoded.
+                _decoded = Math.Max(_decoded, Math.Min(_embedded, durationSec > 0 ? durationSec : _embedded));
+                Report();
+            }
+        }
+
+        private void Report()
+        {
+            _reportedDecoded = _decoded;
+            progress.Report(new VideoProgress(_decoded, durationSec, _segments, _embedded));
+        }
     }
 
     /// <summary>The mean of the unit vectors, L2-normalised.</summary>

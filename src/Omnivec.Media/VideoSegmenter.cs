@@ -82,7 +82,15 @@ public sealed class VideoSegmenter
     }
 
     /// <summary>Streams the segments of an already probed file. Dispose each segment when done with its frames.</summary>
-    public async IAsyncEnumerable<VideoSegment> SegmentAsync(string path, VideoInfo info, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<VideoSegment> SegmentAsync(string path, VideoInfo info, CancellationToken cancellationToken = default) =>
+        SegmentAsync(path, info, null, cancellationToken);
+
+    /// <summary>
+    /// Streams the segments of an already probed file; <paramref name="decoded"/> is told the timestamp of every frame
+    /// decoded (on the decoding thread: keep it cheap).
+    /// </summary>
+    internal async IAsyncEnumerable<VideoSegment> SegmentAsync(string path, VideoInfo info, Action<double>? decoded,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(info);
         double fps = info.FrameRate > 0 ? Math.Min(_options.AnalysisFps, info.FrameRate) : _options.AnalysisFps;
@@ -97,7 +105,7 @@ public sealed class VideoSegmenter
         long mark = timed ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
         try
         {
-            await foreach ((VideoFrame frame, bool cut) in FramesWithCutsAsync(path, info, fps, cancellationToken).ConfigureAwait(false))
+            await foreach ((VideoFrame frame, bool cut) in FramesWithCutsAsync(path, info, fps, decoded, cancellationToken).ConfigureAwait(false))
             {
                 double t = frame.TimestampSec;
                 lastTime = t;
@@ -136,7 +144,7 @@ public sealed class VideoSegmenter
     /// frames ahead, so that many frames wait here; frames never handed out are disposed when the enumeration ends.
     /// </summary>
     private async IAsyncEnumerable<(VideoFrame Frame, bool Cut)> FramesWithCutsAsync(string path, VideoInfo info, double fps,
-        [EnumeratorCancellation] CancellationToken cancellationToken)
+        Action<double>? decoded, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var detector = new ContentDetector();
         var rule = new CutRule<VideoFrame>(_options.SceneThreshold, _options.SceneRatio, SceneWindow, _options.MinShotSec);
@@ -146,6 +154,7 @@ public sealed class VideoSegmenter
         {
             await foreach (VideoFrame frame in _reader.ReadFramesAsync(path, info, fps, _options.FrameShortSide, cancellationToken).ConfigureAwait(false))
             {
+                decoded?.Invoke(frame.TimestampSec);
                 rule.Push(frame, frame.TimestampSec, detector.Score(frame.Image), decided);
                 for (next = 0; next < decided.Count; next++)
                 {

@@ -89,14 +89,20 @@ internal static class ProblemResponses
             context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
-        if (detail.Length > MaxDetailLength)
-        {
-            detail = string.Concat(detail.AsSpan(0, MaxDetailLength), "…");
-        }
-
         if (status == StatusCodes.Status401Unauthorized)
         {
             context.Response.Headers.WWWAuthenticate = "Bearer";
+        }
+
+        return context.Response.WriteAsJsonAsync(Create(status, detail), (JsonSerializerOptions?)null, "application/problem+json", context.RequestAborted);
+    }
+
+    /// <summary>The problem document for a status and its reason (cut to <see cref="MaxDetailLength"/>).</summary>
+    public static ProblemDetails Create(int status, string detail)
+    {
+        if (detail.Length > MaxDetailLength)
+        {
+            detail = string.Concat(detail.AsSpan(0, MaxDetailLength), "…");
         }
 
         var problem = new ProblemDetails
@@ -113,7 +119,7 @@ internal static class ProblemResponses
             ["type"] = status switch { 401 => "authentication_error", >= 500 => "server_error", _ => "invalid_request_error" },
             ["code"] = null,
         };
-        return context.Response.WriteAsJsonAsync(problem, (JsonSerializerOptions?)null, "application/problem+json", context.RequestAborted);
+        return problem;
     }
 
     public static string ReasonPhrase(int status) =>

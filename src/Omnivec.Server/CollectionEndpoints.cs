@@ -9,7 +9,8 @@ using Omnivec.Indexing;
 namespace Omnivec.Server;
 
 /// <summary>Listing collections, uploading images into one, deleting items, and serving their thumbnails and files.</summary>
-internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionRegistry collections, Thumbnails thumbnails, ContentUrls contentUrls, OmnivecServerOptions options)
+internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionRegistry collections, Thumbnails thumbnails, ContentUrls contentUrls, OmnivecServerOptions options,
+    Microsoft.Extensions.Logging.ILogger logger)
 {
     public IResult List() => TypedResults.Ok(collections.Store.List().Select(c => new CollectionSummary(
         c.Name, c.Count, c.Space.Provider, c.Space.ModelId, c.Space.Revision, c.Space.Dimensions, c.BytesOnDisk,
@@ -40,15 +41,37 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
             throw ApiException.BadRequest($"The upload has {files.Count} files; the limit is {options.MaxItemsPerRequest} per request.");
         }
 
+        if (UploadEventStream.IsWanted(context.Request))
+        {
+            // Accept: text/event-stream: progress events while the server works, then the outcome as the last event.
+            var progress = new UploadProgress(files.Count);
+            await UploadEventStream.RunAsync(context, progress, () => AddFilesAsync(name, files, progress, cancellationToken),
+                options.UploadProgressInterval, options.MaxRequestBytes, logger)
+                .ConfigureAwait(false);
+            return Results.Empty;
+        }
+
+        (int status, object body) = await AddFilesAsync(name, files, null, cancellationToken).ConfigureAwait(false);
+        return body is ProblemDetails problem ? TypedResults.Problem(problem) : TypedResults.Json(body, statusCode: status);
+    }
+
+    /// <summary>
+    /// Checks, embeds and commits the files of one upload: (201, <see cref="UploadResponse"/>) when any was added, else
+    /// (400, the problem naming each file's error). <paramref name="progress"/> hears what happens to which file.
+    /// </summary>
+    private async Task<(int Status, object Body)> AddFilesAsync(string name, IReadOnlyList<IFormFile> files, UploadProgress? progress,
+        CancellationToken cancellationToken)
+    {
         // Headers first (cheap): a bad file only adds an error, and the pixel budget is checked before anything is decoded.
         var budget = new RequestBudget(options);
         var checkedFiles = new List<(string Name, byte[] Bytes, Microsoft.Extensions.AI.DataContent Content, ImageInfo Info)>();
         var errors = new List<UploadError>();
-        var videos = new List<(string Name, IFormFile File, string MediaType)>();
+        var videos = new List<(string Name, IFormFile File, string MediaType, int Position)>();
         for (int i = 0; i < files.Count; i++)
         {
             IFormFile file = files[i];
             string fileName = Path.GetFileName(file.FileName) is { Length: > 0 } n ? ApiException.Quote(n, 255) : $"file {i}";
+            progress?.Stage(fileName, i + 1, "checking");
             try
             {
                 // Known by its bytes, never by its name. With an audio model every file must be a recording or a video
@@ -57,13 +80,13 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
                 {
                     string audioType = await SniffAsync(file, Omnivec.Media.AudioSniffer.SniffMediaType, cancellationToken).ConfigureAwait(false)
                         ?? throw new InvalidInputException($"{fileName}: not audio (this collection's model embeds recordings: wav, mp3, flac, ogg/opus, m4a/aac, … or the soundtrack of a video)");
-                    videos.Add((fileName, file, audioType));
+                    videos.Add((fileName, file, audioType, i + 1));
                     continue;
                 }
 
                 if (await SniffAsync(file, Omnivec.Media.VideoSniffer.SniffMediaType, cancellationToken).ConfigureAwait(false) is { } videoType)
                 {
-                    videos.Add((fileName, file, videoType));
+                    videos.Add((fileName, file, videoType, i + 1));
                     continue;
                 }
 
@@ -81,6 +104,11 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
             {
                 errors.Add(new UploadError(fileName, e.Message));
             }
+        }
+
+        if (checkedFiles.Count > 0)
+        {
+            progress?.Stage("embedding");
         }
 
         // Every good file is embedded on its own (concurrently, so the batcher merges them); a bad one only adds an error.
@@ -104,9 +132,10 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
         var staged = new List<StagedVideo>();
         try
         {
-            foreach ((string videoName, IFormFile videoFile, string mediaType) in videos)
+            foreach ((string videoName, IFormFile videoFile, string mediaType, int position) in videos)
             {
-                (StagedVideo? video, UploadError? error) = await StageVideoAsync(name, videoName, videoFile, mediaType, cancellationToken).ConfigureAwait(false);
+                (StagedVideo? video, UploadError? error) = await StageVideoAsync(name, videoName, videoFile, mediaType,
+                    progress is null ? null : stage => progress.Stage(videoName, position, stage), progress, cancellationToken).ConfigureAwait(false);
                 if (video is not null)
                 {
                     staged.Add(video);
@@ -128,8 +157,10 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
                 };
                 problem.Extensions["errors"] = errors;
                 problem.Extensions["error"] = new Dictionary<string, object?> { ["message"] = problem.Detail, ["type"] = "invalid_request_error", ["code"] = null };
-                return TypedResults.Problem(problem);
+                return (StatusCodes.Status400BadRequest, problem);
             }
+
+            progress?.Stage("saving");
 
             using CollectionRegistry.CollectionLease lease = collections.OpenOrCreate(name, embedder.Space);
             IVectorCollection collection = lease.Collection;
@@ -202,7 +233,7 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
                     }
                 }
 
-                return TypedResults.Json(new UploadResponse(items, errors), statusCode: StatusCodes.Status201Created);
+                return (StatusCodes.Status201Created, new UploadResponse(items, errors));
             }
             catch
             {
@@ -356,8 +387,9 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
     /// them with the server's (batched) image embedder. Bad videos give an error for the file, not for the request.
     /// </summary>
     private async Task<(StagedVideo? Video, UploadError? Error)> StageVideoAsync(string collection, string fileName, IFormFile file, string mediaType,
-        CancellationToken cancellationToken)
+        Action<string>? stage, IProgress<Omnivec.Media.VideoProgress>? progress, CancellationToken cancellationToken)
     {
+        stage?.Invoke("storing");
         string staging = collections.StagingDirectory(collection);
         Directory.CreateDirectory(staging);
         string path = Path.Combine(staging, Guid.NewGuid().ToString("N") + MediaExtension(mediaType));
@@ -389,8 +421,9 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
             if (embedder.EmbedsAudio)
             {
                 // A recording (or a video's soundtrack) with an audio model: its windows, like a folder's recordings.
+                stage?.Invoke("segmenting");
                 IReadOnlyList<MediaSegment> windows = await embedder.EmbedMediaFileAsync(path, mediaType.StartsWith("video/", StringComparison.Ordinal), fileName,
-                    options.Ffmpeg.MaxDuration, cancellationToken).ConfigureAwait(false);
+                    options.Ffmpeg.MaxDuration, progress, cancellationToken).ConfigureAwait(false);
                 AudioSegmentEmbedding[] audio = [.. windows.Select(w => new AudioSegmentEmbedding(w.StartSec, w.EndSec, new Microsoft.Extensions.AI.Embedding<float>(w.Vector)))];
                 keep = true;
                 return (new StagedVideo(fileName, path, MediaExtension(mediaType), hash, file.Length,
@@ -400,9 +433,11 @@ internal sealed class CollectionEndpoints(ServerEmbedder embedder, CollectionReg
 
             var reader = new Omnivec.Media.VideoReader(options.Ffmpeg);
             var video = new Omnivec.Media.VideoEmbedder(embedder.Images, new Omnivec.Media.VideoSegmenter(options.Video, reader));
+            stage?.Invoke("probing");
             Omnivec.Media.VideoInfo info = await reader.ProbeAsync(path, cancellationToken).ConfigureAwait(false);
             var segments = new List<Omnivec.Media.VideoSegmentVector>();
-            await foreach (Omnivec.Media.VideoSegmentVector segment in video.EmbedAsync(path, info, cancellationToken: cancellationToken).ConfigureAwait(false))
+            stage?.Invoke("segmenting");
+            await foreach (Omnivec.Media.VideoSegmentVector segment in video.EmbedAsync(path, info, progress: progress, cancellationToken: cancellationToken).ConfigureAwait(false))
             {
                 segments.Add(segment);
             }

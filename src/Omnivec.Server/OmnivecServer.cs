@@ -131,7 +131,7 @@ public static class OmnivecServer
 
         var embeddings = new EmbeddingsEndpoint(serverEmbedder, fetcher, options);
         var search = new SearchEndpoints(serverEmbedder, collections, fetcher, contentUrls, options);
-        var collectionRoutes = new CollectionEndpoints(serverEmbedder, collections, thumbnails, contentUrls, options);
+        var collectionRoutes = new CollectionEndpoints(serverEmbedder, collections, thumbnails, contentUrls, options, logger);
 
         app.MapOpenApi();
         if (options.MetricsEndpoint)
@@ -161,8 +161,10 @@ public static class OmnivecServer
         v1.MapGet("/collections", collectionRoutes.List)
             .WithName("ListCollections").WithSummary("Every collection with its size and embedding space.").Produces<CollectionSummary[]>();
         v1.MapPost("/collections/{name}/items", collectionRoutes.UploadAsync)
-            .WithName("UploadItems").WithSummary("Upload images (multipart 'files'); each is stored, embedded and indexed.")
-            .Accepts<IFormFileCollection>("multipart/form-data").Produces<UploadResponse>(StatusCodes.Status201Created).ProducesProblem(400).ProducesProblem(409).ProducesProblem(413)
+            .WithName("UploadItems").WithSummary("Upload images, videos or recordings (multipart 'files'); each is stored, embedded and indexed. "
+                + "With Accept: text/event-stream the answer is a stream of 'progress' events, then a 'result' (the 201 body) or an 'error' (a problem).")
+            .Accepts<IFormFileCollection>("multipart/form-data").Produces<UploadResponse>(StatusCodes.Status201Created)
+            .Produces<UploadProgressEvent>(StatusCodes.Status200OK, "text/event-stream").ProducesProblem(400).ProducesProblem(409).ProducesProblem(413)
             .DisableAntiforgery();
         v1.MapDelete("/collections/{name}/items/{id:long}", collectionRoutes.Delete)
             .WithName("DeleteItem").WithSummary("Remove an item from a collection.").Produces(StatusCodes.Status204NoContent).ProducesProblem(404);

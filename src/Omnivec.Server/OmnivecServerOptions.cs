@@ -59,6 +59,12 @@ public sealed class OmnivecServerOptions
     /// <summary>Where FFmpeg is and how long it may stall, for uploaded videos and their thumbnails.</summary>
     public Omnivec.Media.FfmpegOptions Ffmpeg { get; set; } = new();
 
+    /// <summary>
+    /// For an upload answered as server-sent events (<c>Accept: text/event-stream</c>): the shortest time between two
+    /// <c>progress</c> events (250 ms by default; an event is also sent every second while nothing moves).
+    /// </summary>
+    public TimeSpan UploadProgressInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
     /// <summary>Most inputs in one embeddings request, or files in one upload.</summary>
     public int MaxItemsPerRequest { get; set; } = 256;
 

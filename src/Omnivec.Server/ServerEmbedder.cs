@@ -73,7 +73,7 @@ internal sealed class ServerEmbedder : IDisposable
         try
         {
             await File.WriteAllBytesAsync(temp, data, cancellationToken).ConfigureAwait(false);
-            return await EmbedMediaFileAsync(temp, isVideo, label, _options.MaxMediaInputDuration, cancellationToken).ConfigureAwait(false);
+            return await EmbedMediaFileAsync(temp, isVideo, label, _options.MaxMediaInputDuration, null, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -82,15 +82,19 @@ internal sealed class ServerEmbedder : IDisposable
     }
 
     /// <summary>The moments of a media file on disk (see <see cref="EmbedMediaAsync"/>), each error naming <paramref name="label"/> instead of the file's path.</summary>
-    public async Task<IReadOnlyList<MediaSegment>> EmbedMediaFileAsync(string path, bool isVideo, string label, TimeSpan maxDuration, CancellationToken cancellationToken)
+    /// <remarks><paramref name="progress"/>, when given, hears how far decoding and embedding have got.</remarks>
+    public async Task<IReadOnlyList<MediaSegment>> EmbedMediaFileAsync(string path, bool isVideo, string label, TimeSpan maxDuration,
+        IProgress<Omnivec.Media.VideoProgress>? progress, CancellationToken cancellationToken)
     {
         var segments = new List<MediaSegment>();
         try
         {
+            // A recording's windows are decoded as they are embedded: its progress is the end of each window.
+            double audioDuration = _audio is not null && progress is not null ? await AudioDurationAsync(path, cancellationToken).ConfigureAwait(false) : 0;
             IAsyncEnumerable<MediaSegment> moments = _audio is not null
                 ? _audio.EmbedAudioFileAsync(path, cancellationToken).Select(w => new MediaSegment(w.StartSec, w.EndSec, w.Embedding.Vector))
                 : isVideo
-                ? VideoSegments(path, cancellationToken)
+                ? VideoSegments(path, progress, cancellationToken)
                 : throw ApiException.BadRequest($"{label}: {NoAudioMessage()}");
             await foreach (MediaSegment segment in moments.WithCancellation(cancellationToken).ConfigureAwait(false))
             {
@@ -100,6 +104,11 @@ internal sealed class ServerEmbedder : IDisposable
                 }
 
                 segments.Add(segment);
+                if (_audio is not null)
+                {
+                    double end = audioDuration > 0 ? Math.Min(segment.EndSec, audioDuration) : segment.EndSec;
+                    progress?.Report(new Omnivec.Media.VideoProgress(end, audioDuration, segments.Count, end));
+                }
             }
         }
         catch (Omnivec.Media.FfmpegNotFoundException e)
@@ -114,11 +123,25 @@ internal sealed class ServerEmbedder : IDisposable
         return segments.Count > 0 ? segments : throw ApiException.BadRequest($"{label}: nothing could be decoded.");
     }
 
-    private async IAsyncEnumerable<MediaSegment> VideoSegments(string path, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>The duration ffprobe gives a recording, 0 when it cannot say (progress then has no percent; errors come from the embedder).</summary>
+    private async Task<double> AudioDurationAsync(string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await new Omnivec.Media.AudioReader(_options.Ffmpeg).ProbeAsync(path, cancellationToken).ConfigureAwait(false)).DurationSec;
+        }
+        catch (InvalidInputException)
+        {
+            return 0;
+        }
+    }
+
+    private async IAsyncEnumerable<MediaSegment> VideoSegments(string path, IProgress<Omnivec.Media.VideoProgress>? progress,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var reader = new Omnivec.Media.VideoReader(_options.Ffmpeg);
         var video = new Omnivec.Media.VideoEmbedder(Images, new Omnivec.Media.VideoSegmenter(_options.Video, reader));
-        await foreach (Omnivec.Media.VideoSegmentVector segment in video.EmbedAsync(path, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (Omnivec.Media.VideoSegmentVector segment in video.EmbedAsync(path, progress: progress, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             yield return new MediaSegment(segment.StartSec, segment.EndSec, segment.Embedding.Vector);
         }

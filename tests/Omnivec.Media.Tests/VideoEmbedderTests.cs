@@ -74,4 +74,47 @@ public sealed class VideoEmbedderTests(VideoFixture videos)
         Assert.Equal(MathF.Sqrt(0.5f), pooled[0], 5);
         Assert.Equal(MathF.Sqrt(0.5f), pooled[1], 5);
     }
+
+    /// <summary>Collects reports on the caller's thread, in the order they are made (Progress&lt;T&gt; would post them out of order).</summary>
+    private sealed class Recorder : IProgress<VideoProgress>
+    {
+        public List<VideoProgress> Reports { get; } = [];
+
+        public void Report(VideoProgress value)
+        {
+            lock (Reports)
+            {
+                Reports.Add(value);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Progress_reports_decoding_and_embedding_in_order_up_to_the_whole_video()
+    {
+        var recorder = new Recorder();
+        var embedder = new VideoEmbedder(new MeanColourEmbedder());
+        var segments = new List<VideoSegmentVector>();
+        await foreach (VideoSegmentVector segment in embedder.EmbedAsync(videos.File("long.mp4"), progress: recorder))
+        {
+            segments.Add(segment);
+            // Reported before the segment is handed out: the count already includes it.
+            Assert.Equal(segments.Count, recorder.Reports[^1].SegmentsEmbedded);
+        }
+
+        VideoProgress[] reports = [.. recorder.Reports];
+        Assert.All(reports, r => Assert.Equal(40, r.DurationSec, 1));
+        for (int i = 1; i < reports.Length; i++)
+        {
+            Assert.True(reports[i].DecodedSec >= reports[i - 1].DecodedSec, $"decoded went back at {i}");
+            Assert.True(reports[i].SegmentsEmbedded >= reports[i - 1].SegmentsEmbedded, $"segments went back at {i}");
+            Assert.True(reports[i].EmbeddedSec >= reports[i - 1].EmbeddedSec, $"embedded went back at {i}");
+        }
+
+        // Decoding is reported every half second of video (about 80 reports for 40 s), not only at the segments' ends.
+        Assert.True(reports.Count(r => r.DecodedSec is > 0 and < 39) >= 40, string.Join(", ", reports.Select(r => r.DecodedSec)));
+        Assert.Equal(segments.Count, reports[^1].SegmentsEmbedded);
+        Assert.Equal(segments[^1].EndSec, reports[^1].EmbeddedSec, 6);
+        Assert.Equal(1.0, reports[^1].DecodedFraction!.Value, 6);
+    }
 }

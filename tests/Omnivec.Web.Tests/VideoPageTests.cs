@@ -121,18 +121,21 @@ public sealed partial class SearchPageTests
     }
 
     [Fact]
-    public async Task Uploading_shows_percent_rate_and_time_left_then_indexing_then_the_video_is_searchable()
+    public async Task Uploading_shows_percent_rate_and_time_left_then_the_servers_progress_then_the_video_is_searchable()
     {
         string folder = Directory.CreateTempSubdirectory("omnivec-web-upload-progress-").FullName;
         try
         {
-            // About 0.7 MB (near-lossless x264) sent at 200 kB/s: several seconds of upload, so progress is reported many times.
-            string video = Path.Combine(folder, "picnic-large.mp4");
-            TestVideos.MakeShots(video, [("tomatoes.jpg", 2.0), ("two_beagles.jpg", 2.0), ("bananas.jpg", 2.0)], 640, 480,
-                codec: ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-crf", "4"]);
+            // 33 s in twelve shots, about 0.7 MB sent at 200 kB/s: several seconds of upload, so progress is reported many
+            // times; then the server reads the 33 s and reports how far it has got (every 100 ms here) until it is indexed.
+            string video = Path.Combine(folder, "picnic-long.mp4");
+            TestVideos.MakeShots(video, [("tomatoes.jpg", 2.0), ("two_beagles.jpg", 2.0), ("bananas.jpg", 2.0), ("hotdog.jpg", 3.0), ("white_mug.jpg", 3.0),
+                ("espresso_cup.png", 3.0), ("palm_trees_sky.jpg", 3.0), ("kodak_red_door.png", 3.0), ("astronaut.png", 3.0), ("heather_flowers.jpg", 3.0),
+                ("motel_sign.jpg", 3.0), ("beach_kitesurfing.jpg", 3.0)], 640, 480,
+                codec: ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-crf", "30"]);
             long size = new FileInfo(video).Length;
             Assert.InRange(size, 400_000, 30_000_000);
-            TestServer server = await fixture.StartServerAsync();
+            TestServer server = await fixture.StartConfiguredServerAsync(o => o.UploadProgressInterval = TimeSpan.FromMilliseconds(100));
             await WithPageAsync(server, async page =>
             {
                 // Chromium's own network throttling (DevTools protocol) slows the upload, as a slow link would.
@@ -152,20 +155,34 @@ public sealed partial class SearchPageTests
                     """);
 
                 await page.GetByTestId("upload-input").SetInputFilesAsync(video);
-                await Expect(page.Locator("#upload-progress-text")).ToContainTextAsync("1 video added (1/1)", new() { Timeout = 90_000 });
+                await Expect(page.Locator("#upload-progress-text")).ToContainTextAsync("1 video added (1/1)", new() { Timeout = 120_000 });
                 string[] shown = await page.EvaluateAsync<string[]>("() => window.__progress");
+                string all = "progress texts: " + string.Join(" | ", shown);
 
-                var uploading = new Regex(@"^Uploading 1/1: picnic-large\.mp4 — (\d{1,2})% · [\d.]+ of [\d.]+ MB · ([\d.]+) MB/s · (\d+) s left$");
+                var uploading = new Regex(@"^Uploading 1/1: picnic-long\.mp4 — (\d{1,2})% · [\d.]+ of [\d.]+ MB · ([\d.]+) MB/s · (\d+) s left$");
                 Match[] progress = shown.Select(t => uploading.Match(t)).Where(m => m.Success).ToArray();
-                Assert.True(progress.Length >= 2, "progress texts: " + string.Join(" | ", shown));
+                Assert.True(progress.Length >= 2, all);
                 int[] percents = progress.Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToArray();
                 Assert.Equal(percents.Order(), percents); // never goes back
                 Assert.Contains(percents, p => p is > 0 and < 100);
                 // The rate reflects the throttled link (200 kB/s), not loopback speed.
                 Assert.Contains(progress, m => double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture) is > 0.05 and < 0.5);
-                // Then the server's part: the moments are found and embedded before the answer comes.
-                int indexing = Array.FindIndex(shown, t => t.StartsWith("Finding the moments in picnic-large.mp4 (1/1)… ", StringComparison.Ordinal));
-                Assert.True(indexing > Array.IndexOf(shown, progress[^1].Value), "progress texts: " + string.Join(" | ", shown));
+
+                // Then the server's part, from its event stream: the share of the video read, where, how fast, the time
+                // left and the moments embedded so far; several times, never going back, after the upload's last text.
+                var indexing = new Regex(@"^Finding the moments in picnic-long\.mp4 \(1/1\) — (\d{1,3})% · (\d+):(\d\d) of 0:3[23] · ([\d.]+)× real time · (\d+) s left · (\d+) moments?$");
+                int lastUpload = Array.IndexOf(shown, progress[^1].Value);
+                Match[] server = shown.Skip(lastUpload + 1).Select(t => indexing.Match(t)).Where(m => m.Success).ToArray();
+                Assert.True(server.Length >= 3, all);
+                int[] read = server.Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToArray();
+                Assert.Equal(read.Order(), read);
+                Assert.True(read.Distinct().Count() >= 2, all);
+                Assert.Contains(read, p => p is > 0 and < 100);
+                int[] at = server.Select(m => (int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture) * 60) + int.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture)).ToArray();
+                Assert.Equal(at.Order(), at);
+                Assert.All(server, m => Assert.True(double.Parse(m.Groups[4].Value, CultureInfo.InvariantCulture) > 0, m.Value));
+                int[] moments = server.Select(m => int.Parse(m.Groups[6].Value, CultureInfo.InvariantCulture)).ToArray();
+                Assert.Equal(moments.Order(), moments);
                 Assert.EndsWith("1 video added (1/1)", shown[^1]);
 
                 // And the video is searchable: the beagles photo finds the beagles shot.

@@ -63,7 +63,14 @@ public sealed class WebFixture : IAsyncLifetime
         StartServerAsync(_embedder!, seed is null ? null : store => seed(store, _embedder!), apiKeys);
 
     /// <summary>Starts a server running <paramref name="model"/> (e.g. the tiny CLAP pack), its store filled by <paramref name="seed"/> first.</summary>
-    public async Task<TestServer> StartServerAsync(IMultimodalEmbeddingGenerator model, Func<string, Task>? seed, params string[] apiKeys)
+    public Task<TestServer> StartServerAsync(IMultimodalEmbeddingGenerator model, Func<string, Task>? seed, params string[] apiKeys) =>
+        StartServerAsync(model, seed, null, apiKeys);
+
+    /// <summary>Starts another server with an empty store and options changed by <paramref name="configure"/>.</summary>
+    public Task<TestServer> StartConfiguredServerAsync(Action<OmnivecServerOptions> configure) => StartServerAsync(_embedder!, null, configure);
+
+    private async Task<TestServer> StartServerAsync(IMultimodalEmbeddingGenerator model, Func<string, Task>? seed, Action<OmnivecServerOptions>? configure,
+        params string[] apiKeys)
     {
         string store = Directory.CreateTempSubdirectory("omnivec-web-").FullName;
         _tempDirs.Add(store);
@@ -84,6 +91,8 @@ public sealed class WebFixture : IAsyncLifetime
         {
             options.ApiKeys.Add(key);
         }
+
+        configure?.Invoke(options);
 
         WebApplication app = OmnivecServer.Build(model, options);
         await app.StartAsync();

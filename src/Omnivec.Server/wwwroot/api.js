@@ -119,18 +119,54 @@ export const api = {
   thumbnailUrl: (collection, id, size = 256) => `/v1/collections/${enc(collection)}/items/${enc(id)}/thumbnail?size=${size}`,
   contentUrl: (collection, id) => `/v1/collections/${enc(collection)}/items/${enc(id)}/content`,
 
-  /** Uploads files with XMLHttpRequest so the browser reports upload progress (fetch cannot). */
-  uploadFiles(collection, files, onProgress) {
+  /**
+   * Uploads files with XMLHttpRequest so the browser reports upload progress (fetch cannot): onProgress(loaded, total)
+   * while the bytes go, then onServerProgress(event) while the server indexes them (the 'progress' events of its
+   * text/event-stream answer: stage, decoded_sec of duration_sec, speed, eta_sec, segments). Resolves with the 'result'.
+   */
+  uploadFiles(collection, files, onProgress, onServerProgress) {
     return new Promise((resolve, reject) => {
       const form = new FormData();
       for (const f of files) form.append('files', f, f.name);
       const xhr = new XMLHttpRequest();
       xhr.open('POST', `/v1/collections/${enc(collection)}/items`);
-      for (const [k, v] of Object.entries(authHeaders({ Accept: 'application/json' }))) xhr.setRequestHeader(k, v);
+      for (const [k, v] of Object.entries(authHeaders({ Accept: 'text/event-stream, application/json;q=0.5' }))) xhr.setRequestHeader(k, v);
       xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress?.(e.loaded, e.total); };
       xhr.onerror = () => reject(problemFrom(0, '', '', ''));
+      // The event stream arrives in pieces: each complete event ("event: …\ndata: …\n\n") is handled once.
+      let seen = 0;
+      let outcome = null;
+      const isStream = () => (xhr.getResponseHeader('content-type') ?? '').includes('text/event-stream');
+      const drain = () => {
+        const text = xhr.responseText;
+        let end;
+        while ((end = text.indexOf('\n\n', seen)) >= 0) {
+          const block = text.slice(seen, end);
+          seen = end + 2;
+          let type = 'message';
+          const data = [];
+          for (const line of block.split('\n')) {
+            if (line.startsWith('event:')) type = line.slice(6).trim();
+            else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+          }
+          let value;
+          try { value = JSON.parse(data.join('\n')); } catch { continue; }
+          if (type === 'progress') onServerProgress?.(value);
+          else if (type === 'result' || type === 'error') outcome = { type, value };
+        }
+      };
+      xhr.onprogress = () => { if (xhr.status >= 200 && xhr.status < 300 && isStream()) drain(); };
       xhr.onload = () => {
         const ct = xhr.getResponseHeader('content-type') ?? '';
+        if (xhr.status >= 200 && xhr.status < 300 && isStream()) {
+          drain();
+          if (outcome?.type === 'result') resolve(outcome.value);
+          else if (outcome?.type === 'error') {
+            const p = outcome.value ?? {};
+            reject(new ApiError(p.status ?? 500, p.title ?? 'Error', p.detail ?? '', p));
+          } else reject(new ApiError(xhr.status, 'Bad response', 'The server ended the upload without an answer.'));
+          return;
+        }
         if (xhr.status >= 200 && xhr.status < 300) {
           try { resolve(ct.includes('json') ? JSON.parse(xhr.responseText) : { items: [], errors: [] }); }
           catch { reject(new ApiError(xhr.status, 'Bad response', 'The server sent an unreadable reply.')); }

@@ -549,15 +549,24 @@ async function uploadNow(files) {
     text.textContent = `Uploading ${i + 1}/${files.length}: ${f.name}`;
     const rate = uploadRate();
     let indexing = null;
+    let serverSaid = false;
     try {
       const res = await api.uploadFiles(state.collection, [f], (loaded, size) => {
+        if (serverSaid) return;
         bar.value = Math.min(1, (doneBytes + loaded) / total);
         if (size && loaded >= size) {
-          // All bytes sent: the server now embeds the file (a video is cut into moments first) and answers when it is indexed.
+          // All bytes sent: the server now embeds the file (a video is cut into moments first); until its first
+          // progress event, say so with the seconds elapsed.
           if (!indexing) indexing = indexingNotice(text, f, i, files.length);
           return;
         }
         text.textContent = `Uploading ${i + 1}/${files.length}: ${f.name} — ${uploadStats(loaded, size, rate(loaded))}`;
+      }, (p) => {
+        // The server's own progress: how much of the video it has read, how fast, how long is left.
+        serverSaid = true;
+        if (indexing) { clearInterval(indexing); indexing = null; }
+        text.textContent = serverProgressText(f, i, files.length, p);
+        if (p.fraction != null) bar.value = p.fraction;
       });
       added.push(...(res?.items ?? []));
       errors.push(...(res?.errors ?? []).map((x) => ({ name: x.name ?? f.name, error: x.error ?? 'rejected' })));
@@ -622,6 +631,36 @@ function indexingNotice(text, f, i, n) {
   const show = () => { text.textContent = `${what} (${i + 1}/${n})… ${Math.floor((performance.now() - started) / 1000)} s`; };
   show();
   return setInterval(show, 1000);
+}
+
+// "Finding the moments in walk.mp4 (1/1) — 45% · 0:11 of 0:24 · 7.9× real time · 3 s left · 4 moments"
+function serverProgressText(f, i, n, p) {
+  const isVideo = f.type.startsWith('video/') || (p.stage === 'segmenting' && !f.type.startsWith('audio/'));
+  const what = isVideo ? `Finding the moments in ${f.name}` : `Indexing ${f.name}`;
+  const units = (k) => `${k} ${isVideo ? 'moment' : 'window'}${k === 1 ? '' : 's'}`;
+  const clock = (sec) => { const t = Math.floor(sec); return `${Math.floor(t / 60)}:${String(t % 60).padStart(2, '0')}`; };
+  const head = `${what} (${i + 1}/${n})`;
+  switch (p.stage) {
+    case 'checking': case 'storing': case 'probing':
+      return `${head} — getting ready…`;
+    case 'segmenting': {
+      if (p.decoded_sec == null) return `${head} — reading…`;
+      const parts = [];
+      if (p.fraction != null) parts.push(`${Math.floor(p.fraction * 100)}%`, `${clock(p.decoded_sec)} of ${clock(p.duration_sec)}`);
+      else parts.push(`${clock(p.decoded_sec)} read`);
+      if (p.speed != null) parts.push(`${p.speed.toFixed(1)}× real time`);
+      if (p.eta_sec != null) {
+        const left = Math.ceil(p.eta_sec);
+        parts.push(left >= 60 ? `${Math.floor(left / 60)} min ${left % 60} s left` : `${left} s left`);
+      }
+      parts.push(units(p.segments ?? 0));
+      return `${head} — ${parts.join(' · ')}`;
+    }
+    case 'saving':
+      return `Saving ${f.name} (${i + 1}/${n})${p.segments != null ? ` — ${units(p.segments)}` : ''}…`;
+    default:
+      return `${head}…`;
+  }
 }
 
 // ---------- classify ----------
