@@ -7,6 +7,7 @@
 #   bench/run.sh --only video    just the video indexing step (its section of docs/benchmarks.md; the rest is kept)
 #   bench/run.sh --only search [--sizes 100000]   just the search steps (section 2 and the search rows of "Where we are
 #                                behind" are rewritten; figures for sizes not re-run are kept)
+#   bench/run.sh --only decode   just the JPEG reduced-decoding fidelity sweep (section 1c of docs/benchmarks.md; the rest is kept)
 # Options: --skip-setup (no apt-get / npm ci), --sizes "100000 1000000" (search sizes), --limit SECONDS (per step).
 # Not run by CI. See bench/README.md.
 set -euo pipefail
@@ -108,6 +109,7 @@ if want siglip; then
   [[ -f "$SIGLIP_MODEL/onnx/vision_model.onnx" ]] || { log "generating the SigLIP B/16-shaped random model"; "$PY" tools/make_siglip_bench_model.py --out "$SIGLIP_MODEL" >&2; }
 fi
 "$PY" bench/py/make_large_jpegs.py --out "$OUT/large" >&2
+want decode && "$PY" bench/py/make_mosaic_jpegs.py --photos "$PHOTOS" --out "$OUT/large-mosaic" >&2
 if want search; then
   # shellcheck disable=SC2086
   "$PY" bench/py/gen_vectors.py --out "$OUT/vectors" --n $SEARCH_SIZES $COLD_N >&2
@@ -232,6 +234,18 @@ if want siglip; then
     --prefix siglip --images-only 1 --out "$RES/siglip-omnivec.json" --check "$RES/check-siglip-omnivec.json"
   step siglip-node "$LIMIT" bash -c 'cd bench/node && exec node embed.js "$@"' _ --family siglip --model "$SIGLIP_MODEL" \
     --photos "$PHOTOS" --large "$OUT/large" "${SIG[@]}" --out "$RES/siglip-node.json" --check "$RES/check-siglip-node.json"
+fi
+
+# ---- 1c. JPEG reduced decoding: cosine to the full decode at each IDCT scale (chooses ReducedDecodeFactor; times indicative) --
+# The full-size model (the goal) and the tiny test pack the parity tests use (more sensitive); both over the large JPEGs,
+# photo mosaics at native resolution, the corpus photos and the corpus's two larger real photos.
+if want decode; then
+  [[ -f "$MODEL/onnx/vision_model.onnx" ]] || { log "generating the full-size random model"; "$PY" tools/make_test_models.py --full-size --no-fp16 >&2; }
+  DEC_DIRS="$OUT/large,$OUT/large-mosaic,$PHOTOS,$CORPUS/images/formats/exif_orientation_portrait_1.jpg,$CORPUS/images/formats/jpeg_cmyk_ycck_icc_taco_1500x1000.jpg"
+  step decodefactors "$LIMIT" "$BENCH" decodefactors --model "$MODEL" --dirs "$DEC_DIRS" --repeats 1 \
+    --out "$RES/decodefactors-fullsize.json" --md "$RES/decodefactors-fullsize.md"
+  step decodefactors-tiny "$LIMIT" "$BENCH" decodefactors --model tests/fixtures/models/tiny-clip-hf --dirs "$DEC_DIRS" --repeats 1 \
+    --out "$RES/decodefactors-tiny.json" --md "$RES/decodefactors-tiny.md"
 fi
 
 # ---- 7. video indexing: FFmpeg decode alone (ceiling), Omnivec's pipeline (two lengths, for memory), Python peers ----

@@ -19,6 +19,7 @@ using Omnivec.Onnx;
 //   videoindex --model DIR --video FILE --cuts FILE --threads T --out FILE   (one video through the indexing pipeline: x real time, peak RSS, cut accuracy)
 //   audioindex --model DIR --audio FILE --out FILE [--check FILE]           (CLAP indexing and features as a multiple of real time)
 //   audiolong [--model DIR] [--hours 10] --out FILE                         (a 10-hour recording end to end: time, peak heap and RSS)
+//   decodefactors --model DIR --dirs DIR[,DIR] [--out FILE] [--md FILE]     (JPEG 1/1..1/8 IDCT scales: cosine to the full decode; DecodeFactorBench.cs)
 var a = new Args(args);
 return a.Mode switch
 {
@@ -32,12 +33,13 @@ return a.Mode switch
     "videoindex" => VideoIndexBench.Run(a),
     "audioindex" => AudioIndexBench.Run(a),
     "audiolong" => AudioIndexBench.RunLong(a),
+    "decodefactors" => DecodeFactorBench.Run(a),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Omnivec.Bench embed|search|coldstart|sessionload|pgsearch|scenecuts|audiowindows|audioindex|audiolong|videoindex [options] (see bench/README.md)");
+    Console.Error.WriteLine("usage: Omnivec.Bench embed|search|coldstart|sessionload|pgsearch|scenecuts|audiowindows|audioindex|audiolong|videoindex|decodefactors [options] (see bench/README.md)");
     return 2;
 }
 

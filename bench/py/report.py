@@ -178,6 +178,46 @@ def video_section(res):
     return md
 
 
+DECODE_SECTION = "## 1c. JPEG reduced decoding: embeddings against the full decode"
+
+
+def decode_section(res, command):
+    """The reduced-decoding fidelity sweep from res/decodefactors-*.md (bench/run.sh step `decodefactors`)."""
+    md = []
+    w = md.append
+    w(DECODE_SECTION)
+    w("")
+    parts = [(res / f"decodefactors-{m}.md", label) for m, label in (("fullsize", "Full-size ViT-B/32 (random weights; the goal's model)"),
+                                                                      ("tiny", "The tiny test pack `tests/fixtures/models/tiny-clip-hf` (what the parity tests use)"))]
+    if not any(p.exists() for p, _ in parts):
+        w("Not measured in this run (`bench/run.sh --only decode` measures it; see failed steps).")
+        w("")
+        return md
+    w("JPEGs can be decoded at 1/2, 1/4 or 1/8 scale inside the IDCT, which skips most of the decoding work; the pack's own "
+      "bicubic resize then takes the image to 224 px. `ImageDecoderOptions.ReducedDecodeFactor` picks the smallest scale whose "
+      "short side is still at least that factor × the target. Each JPEG below was decoded at every scale "
+      "(`Omnivec.Bench decodefactors`), embedded, and compared with the embedding of its full decode. Sets: `large` = the 8 "
+      "generated 4000×3000 JPEGs of section 1 (smooth colour fields plus noise), `large-mosaic` = 4000×3000 JPEGs of the corpus "
+      "photos pasted at native resolution (`bench/py/make_mosaic_jpegs.py`: real photographic detail), `photos` = the corpus "
+      "photos, `formats` = the corpus's two larger real photos (1200×1800, 1500×1000). The default must keep the minimum over "
+      "all images at cosine ≥ 0.9999.")
+    w("")
+    for path, label in parts:
+        if path.exists():
+            w(f"### {label}")
+            w("")
+            w(path.read_text().strip())
+            w("")
+    w("**The default is 2.** On the full-size model every factor from 1 up keeps every image above 0.9999 (at 1, the worst is a "
+      "small 800×531 photo decoded at 1/2, 1.19× the target). The tiny test pack reacts more to the small reduced photos: at 1.5 "
+      "a 1049×861 photo decoded at 1/2 (1.92× the target) falls to about 0.9994, below the parity tests' 0.9999, so a factor "
+      "below 2 would trade the image parity bar on ordinary photos for speed. At 2 both models stay above 0.9999 on every "
+      "image and a 4000×3000 JPEG decodes at 1/4 (1000×750, 0.75 MP, against 3 MP at the old default of 4); libvips (sharp) "
+      "goes to 1/8. Decode times in the tables are single runs on a shared machine: indicative only.")
+    w("")
+    return md
+
+
 def audio_section(records, res, w):
     """The "Audio indexing" table: Omnivec's CLAP pipeline next to the Python one (bench/py/audio_torch.py), and the long run."""
     def find(metric, contender):
@@ -349,7 +389,7 @@ def main():
     ap.add_argument("--cold-n", default="")
     ap.add_argument("--json-out", type=Path, required=True)
     ap.add_argument("--md-out", type=Path, required=True)
-    ap.add_argument("--only", default="", help="siglip: replace only that section of --md-out and its records in --json-out; video: only its section of --md-out; "
+    ap.add_argument("--only", default="", help="siglip: replace only that section of --md-out and its records in --json-out; video, decode: only its section of --md-out; "
                     "search: section 2, the generated table of 'Where we are behind' and the search records of the sizes re-run")
     ap.add_argument("--audio-only", action="store_true", help="write only the audio section (for a run of the audio steps alone)")
     a = ap.parse_args()
@@ -364,7 +404,7 @@ def main():
     res = a.results
     records = []
     for f in sorted(res.glob("*.json")):
-        if f.name.startswith(("check-", "machine", "cold-hits", "loadtest", "video-")):
+        if f.name.startswith(("check-", "machine", "cold-hits", "loadtest", "video-", "decodefactors")):
             continue
         records += json.loads(f.read_text())
     # One file per load-test run: loadtest.json (the tiny model: serving overhead) and loadtest-*.json (e.g. the full-size model).
@@ -418,6 +458,17 @@ def main():
         start = next(i for i, l in enumerate(lines) if l.startswith("## Where we are behind"))
         end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith(("### ", "## "))), len(lines))
         lines[start:end] = behind_section(merged)
+        a.md_out.write_text(scrub("\n".join(lines)))
+        return
+    if a.only == "decode":
+        # Only the decode sweep was run: its section replaces the old one (or goes before section 2).
+        lines = a.md_out.read_text().split("\n") if a.md_out.exists() else ["# Benchmarks", ""]
+        start = next((i for i, l in enumerate(lines) if l.startswith(DECODE_SECTION)), None)
+        if start is None:
+            start = end = next((i for i, l in enumerate(lines) if l.startswith("## 2. ")), len(lines))
+        else:
+            end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        lines[start:end] = decode_section(res, a.command)
         a.md_out.write_text(scrub("\n".join(lines)))
         return
     if a.only == "siglip":
@@ -581,6 +632,7 @@ def main():
           + "; ".join(parts) + ". (Shown to 6 decimals: each contender resizes with its own bicubic filter, which moves this random model's image vectors less than that.)")
         w("")
     audio_section(records, res, w)
+    md.extend(decode_section(res, a.command))
     md.extend(search_section(records, vec_ceiling))
     # ---- cold start
     w("## 3. Cold start")
@@ -653,6 +705,8 @@ def main():
     w(f"  --batches {a.batches} --items {a.items} --repeats {a.repeats} --threads 2 --out … --check …")
     w("(cd bench/node && node embed.js --model … --ids bench/out/token_ids.json --photos … --large … <same options>)")
     w("/usr/bin/python3 bench/py/embed_torch.py --corpus tests/fixtures/corpus --photos … --large … <same options>")
+    w("/usr/bin/python3 bench/py/make_mosaic_jpegs.py --photos tests/fixtures/corpus/images/photos --out bench/out/large-mosaic")
+    w("$BENCH decodefactors --model tools/out/clip-vit-b32-random --dirs bench/out/large,bench/out/large-mosaic,tests/fixtures/corpus/images/photos,… --out … --md …   # and --model tests/fixtures/models/tiny-clip-hf")
     w("$BENCH search --data bench/out/vectors --n N --repeats R --target-recall 0.99 --out …")
     w("/usr/bin/python3 bench/py/search_py.py --data bench/out/vectors --n N --repeats R --threads 2 --target-recall 0.99 \\")
     w("  --which faiss-flat|hnswlib|faiss-hnsw --build-budget 600 --out …   # one step each")

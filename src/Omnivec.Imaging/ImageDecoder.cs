@@ -11,7 +11,7 @@ public sealed class ImageDecoder
 {
     private readonly long _maxPixels;
     private readonly long _maxBytes;
-    private readonly int _reducedDecodeFactor;
+    private readonly double _reducedDecodeFactor;
 
     /// <summary>Creates a decoder with the given limits (defaults when null).</summary>
     public ImageDecoder(ImageDecoderOptions? options = null)
@@ -21,6 +21,11 @@ public sealed class ImageDecoder
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxBytes);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(options.MaxBytes, Array.MaxLength); // inputs are read into one array
         ArgumentOutOfRangeException.ThrowIfNegative(options.ReducedDecodeFactor);
+        if (!double.IsFinite(options.ReducedDecodeFactor))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.ReducedDecodeFactor, "ReducedDecodeFactor must be a finite number");
+        }
+
         // Copied so a caller mutating the options object later cannot change a decoder in use on other threads.
         _maxPixels = options.MaxPixels;
         _maxBytes = options.MaxBytes;
@@ -67,6 +72,30 @@ public sealed class ImageDecoder
             }
 
             return image;
+        }
+        catch (Exception e) when (IsForeign(e))
+        {
+            throw new CorruptImageException("the image could not be decoded: " + e.Message, source, e);
+        }
+    }
+
+    /// <summary>
+    /// Decodes a JPEG at exactly 1/<paramref name="denominator"/> scale in the IDCT (1, 2, 4 or 8), whatever the target;
+    /// other formats decode at full size. For measuring what each reduction costs in fidelity (bench/Omnivec.Bench decodefactors).
+    /// </summary>
+    internal RgbImage DecodeAtScale(ReadOnlySpan<byte> data, int denominator, string? source = null)
+    {
+        if (denominator is not (1 or 2 or 4 or 8))
+        {
+            throw new ArgumentOutOfRangeException(nameof(denominator), denominator, "JPEG scaling is 1/1, 1/2, 1/4 or 1/8");
+        }
+
+        ImageFormat format = Check(data, source);
+        try
+        {
+            return MagickImageDecoder.Handles(format)
+                ? MagickImageDecoder.Decode(data, format, source, _maxPixels, CancellationToken.None)
+                : SkiaImageDecoder.Decode(data, format, source, _maxPixels, 0, 0, CancellationToken.None, denominator);
         }
         catch (Exception e) when (IsForeign(e))
         {

@@ -17,7 +17,8 @@ internal static class SkiaImageDecoder
         return new ImageInfo(w, h, ImageHeader.Name(format), orientation, Math.Max(codec.FrameCount, 1));
     }
 
-    public static RgbImage Decode(ReadOnlySpan<byte> data, ImageFormat format, string? source, long maxPixels, int targetShortSide, int reducedDecodeFactor, CancellationToken cancellationToken)
+    public static RgbImage Decode(ReadOnlySpan<byte> data, ImageFormat format, string? source, long maxPixels, int targetShortSide, double reducedDecodeFactor, CancellationToken cancellationToken,
+        int forcedScaleDenominator = 0)
     {
         using SKData skData = SKData.CreateCopy(data);
         using SKCodec codec = CreateCodec(skData, format, source);
@@ -34,7 +35,9 @@ internal static class SkiaImageDecoder
         }
 
         int orientation = GetOrientation(codec, data, format);
-        SKSizeI size = ChooseDecodeSize(codec, format, targetShortSide, reducedDecodeFactor);
+        SKSizeI size = forcedScaleDenominator > 1 && format == ImageFormat.Jpeg
+            ? codec.GetScaledDimensions(1f / forcedScaleDenominator)
+            : ChooseDecodeSize(codec, format, targetShortSide, reducedDecodeFactor);
         cancellationToken.ThrowIfCancellationRequested();
 
         // No colour space on the target: Skia then skips colour management, like Pillow, which ignores ICC profiles.
@@ -92,7 +95,7 @@ internal static class SkiaImageDecoder
     /// The smallest JPEG IDCT scale whose short side stays at least <paramref name="factor"/> × the target, so the later
     /// bicubic reduction still averages several source pixels per output pixel. Other formats always decode at full size.
     /// </summary>
-    internal static SKSizeI ChooseDecodeSize(SKCodec codec, ImageFormat format, int targetShortSide, int factor)
+    internal static SKSizeI ChooseDecodeSize(SKCodec codec, ImageFormat format, int targetShortSide, double factor)
     {
         SKSizeI full = codec.Info.Size;
         if (format != ImageFormat.Jpeg || targetShortSide <= 0 || factor <= 0)
@@ -100,7 +103,7 @@ internal static class SkiaImageDecoder
             return full;
         }
 
-        long needed = (long)targetShortSide * factor;
+        double needed = targetShortSide * factor;
         foreach (float scale in (ReadOnlySpan<float>)[0.125f, 0.25f, 0.5f])
         {
             SKSizeI scaled = codec.GetScaledDimensions(scale);

@@ -49,17 +49,28 @@ public class ConcurrencyAndReducedDecodeTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Reduced_jpeg_decoding_picks_the_largest_reduction_that_keeps_four_times_the_target()
+    public void Reduced_jpeg_decoding_picks_the_largest_reduction_that_keeps_the_factor_times_the_target()
     {
         string path = MakeLargeJpeg();
         using RgbImage full = Decoder.DecodeFile(path);
-        using RgbImage reduced = Decoder.DecodeFile(path, targetShortSide: 224);
+        using RgbImage reduced = Decoder.DecodeFile(path, targetShortSide: 224); // default 2: 1/8 (375) < 2 x 224 <= 1/4 (750)
         using RgbImage off = new ImageDecoder(new ImageDecoderOptions { ReducedDecodeFactor = 0 }).DecodeFile(path, targetShortSide: 224);
-        using RgbImage small = Decoder.DecodeFile(path, targetShortSide: 64); // 4 x 64 = 256 <= 375: 1/8 scale
+        using RgbImage larger = Decoder.DecodeFile(path, targetShortSide: 400); // 2 x 400 = 800 > 750: 1/2 (1500)
+        using RgbImage fractional = new ImageDecoder(new ImageDecoderOptions { ReducedDecodeFactor = 1.5 }).DecodeFile(path, targetShortSide: 224); // 336 <= 375
+        using RgbImage four = new ImageDecoder(new ImageDecoderOptions { ReducedDecodeFactor = 4 }).DecodeFile(path, targetShortSide: 224);
         Assert.Equal((4000, 3000), (full.Width, full.Height));
-        Assert.Equal((2000, 1500), (reduced.Width, reduced.Height)); // 1/4 would be 750 < 4 x 224
+        Assert.Equal((1000, 750), (reduced.Width, reduced.Height));
         Assert.Equal((4000, 3000), (off.Width, off.Height));
-        Assert.Equal((500, 375), (small.Width, small.Height));
+        Assert.Equal((2000, 1500), (larger.Width, larger.Height));
+        Assert.Equal((500, 375), (fractional.Width, fractional.Height));
+        Assert.Equal((2000, 1500), (four.Width, four.Height)); // 1/4 would be 750 < 4 x 224
+        // The bench's fixed-scale decode (Omnivec.Bench decodefactors) gives each IDCT scale whatever the target.
+        using RgbImage eighth = Decoder.DecodeAtScale(File.ReadAllBytes(path), 8);
+        using RgbImage half = Decoder.DecodeAtScale(File.ReadAllBytes(path), 2);
+        Assert.Equal((500, 375), (eighth.Width, eighth.Height));
+        Assert.Equal((2000, 1500), (half.Width, half.Height));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Decoder.DecodeAtScale(File.ReadAllBytes(path), 3));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ImageDecoder(new ImageDecoderOptions { ReducedDecodeFactor = double.NaN }));
         // PNG and other formats ignore the hint.
         using RgbImage png = Decoder.DecodeFile(Formats("png_2400x2000_itxt.png"), targetShortSide: 224);
         Assert.Equal(2400, png.Width);
@@ -80,7 +91,7 @@ public class ConcurrencyAndReducedDecodeTests(ITestOutputHelper output)
         byte[] a = Crop(identity, full), b = Crop(identity, reduced);
         double mean = a.Zip(b, (x, y) => Math.Abs(x - y)).Average();
         int max = a.Zip(b, (x, y) => Math.Abs(x - y)).Max();
-        output.WriteLine($"4000x3000 JPEG: full decode {fullMs:F0} ms, 1/2-scale decode {reducedMs:F0} ms; crop mean abs diff {mean:F3}, max {max}");
+        output.WriteLine($"4000x3000 JPEG: full decode {fullMs:F0} ms, reduced ({reduced.Width}x{reduced.Height}) decode {reducedMs:F0} ms; crop mean abs diff {mean:F3}, max {max}");
         Assert.True(mean < 1.0, $"mean abs diff {mean:F3}");
     }
 
