@@ -27,6 +27,27 @@ internal static class VideoIndexBench
         var embedder = new VideoEmbedder(generator, new VideoSegmenter(segmenterOptions));
         VideoInfo info = new VideoReader().ProbeAsync(video).GetAwaiter().GetResult();
 
+        // --phases 1: where the time goes, each part timed on its own before the pipeline (which then runs with the
+        // image tower already loaded): the tower's load, and decoding with shot detection and no embedding.
+        bool phases = a.Int("phases", 0) == 1;
+        double? loadSeconds = null, segmentOnlySeconds = null;
+        if (phases)
+        {
+            var load = Stopwatch.StartNew();
+            generator.EnsureVisionLoaded();
+            loadSeconds = load.Elapsed.TotalSeconds;
+            var segmentOnly = Stopwatch.StartNew();
+            int count = 0;
+            foreach (VideoSegment segment in embedder.Segmenter.SegmentAsync(video, info).ToBlockingEnumerable())
+            {
+                segment.Dispose();
+                count++;
+            }
+
+            segmentOnlySeconds = segmentOnly.Elapsed.TotalSeconds;
+            Console.Error.WriteLine($"  phases     image tower load {loadSeconds:0.00} s; decode + shot detection alone {segmentOnlySeconds:0.00} s ({info.DurationSec / segmentOnlySeconds:0.0}x real time, {count} segments)");
+        }
+
         var clock = Stopwatch.StartNew();
         IReadOnlyList<VideoSegmentVector> segments = embedder.EmbedAllAsync(video).GetAwaiter().GetResult();
         double seconds = clock.Elapsed.TotalSeconds;
@@ -59,6 +80,9 @@ internal static class VideoIndexBench
             ["mean_cut_error_s"] = double.IsNaN(meanError) ? null : JsonValue.Create(Math.Round(meanError, 4)),
             ["peak_rss_mb"] = Math.Round(peak / 1048576.0, 1),
             ["threads"] = threads,
+            ["vision_load_s"] = loadSeconds is double l ? Math.Round(l, 3) : null,
+            ["segment_only_s"] = segmentOnlySeconds is double o ? Math.Round(o, 3) : null,
+            ["model_warm"] = phases,
         };
         File.WriteAllText(a.Get("out"), result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         Console.Error.WriteLine($"  omnivec    video {Path.GetFileName(video)}: {seconds:0.0} s for {info.DurationSec:0} s ({info.DurationSec / seconds:0.00}x real time), {segments.Count} segments, peak {peak / 1048576.0:0} MB, cuts {hits}/{cuts.Length} found, {found.Length - trueFound} false");
