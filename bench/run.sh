@@ -217,10 +217,13 @@ if [[ -f bench/Omnivec.LoadTest/Omnivec.LoadTest.csproj ]]; then
     # The full run also loads the full-size model, where batching pays for itself in model time, not only in overhead.
     if [[ "$mode" == full ]]; then
       "$ART-loadtest/bin/Omnivec.LoadTest/release/Omnivec.LoadTest" --model "$MODEL" --seconds "$LOAD_SECONDS" --out "$RES/loadtest-fullsize.json"
+      # Image requests (one 1000x667 corpus JPEG each, as a data: URL): decoding is part of every request.
+      "$ART-loadtest/bin/Omnivec.LoadTest/release/Omnivec.LoadTest" --model "$MODEL" --input image --seconds "$LOAD_SECONDS" \
+        --out "$RES/loadtest-fullsize-image.json"
     fi
   }
   export -f loadtest
-  step loadtest 900 bash -c loadtest
+  step loadtest 1500 bash -c loadtest
 else
   log "bench/Omnivec.LoadTest not found: HTTP load test skipped (hook in bench/run.sh)"
 fi

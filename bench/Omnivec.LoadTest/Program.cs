@@ -1,9 +1,10 @@
 // Load test for `omnivec serve`: starts the real server in-process on loopback, runs N concurrent HTTP clients posting
-// single-text /v1/embeddings requests for D seconds, once with dynamic batching and once with MaxBatchSize = 1,
-// and reports requests, errors, throughput and latency percentiles per mode (stdout and, with --out, a JSON file).
+// single-input /v1/embeddings requests (one short text, or with --input image one JPEG as a data: URL) for D seconds,
+// once with dynamic batching and once with MaxBatchSize = 1, and reports requests, errors, throughput and latency
+// percentiles per mode (stdout and, with --out, a JSON file).
 //
 //   dotnet run -c Release --project bench/Omnivec.LoadTest -- [--model <folder>] [--clients 64] [--seconds 60]
-//       [--batch-size 32] [--window-ms 4] [--out result.json]
+//       [--batch-size 32] [--window-ms 4] [--input text|image] [--image <file>] [--out result.json]
 
 using System.Diagnostics;
 using System.Globalization;
@@ -25,6 +26,8 @@ int seconds = 60;
 int batchSize = 32;
 double windowMs = 4;
 string? outFile = null;
+string input = "text";
+string image = Path.Combine(repo, "tests", "fixtures", "corpus", "images", "photos", "yoga_pose_beach.jpg");
 for (int i = 0; i < args.Length; i++)
 {
     string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -36,18 +39,29 @@ for (int i = 0; i < args.Length; i++)
         case "--batch-size": batchSize = int.Parse(Next(), CultureInfo.InvariantCulture); break;
         case "--window-ms": windowMs = double.Parse(Next(), CultureInfo.InvariantCulture); break;
         case "--out": outFile = Next(); break;
+        case "--input": input = Next(); break;
+        case "--image": image = Next(); break;
         default:
             Console.Error.WriteLine($"unknown argument {args[i]}");
-            Console.Error.WriteLine("usage: Omnivec.LoadTest [--model <folder>] [--clients 64] [--seconds 60] [--batch-size 32] [--window-ms 4] [--out file.json]");
+            Console.Error.WriteLine("usage: Omnivec.LoadTest [--model <folder>] [--clients 64] [--seconds 60] [--batch-size 32] [--window-ms 4] [--input text|image] [--image file] [--out file.json]");
             return 2;
     }
 }
 
-if (clients is < 1 or > 1024 || seconds is < 1 or > 3600 || batchSize < 2)
+if (clients is < 1 or > 1024 || seconds is < 1 or > 3600 || batchSize < 2 || input is not ("text" or "image"))
 {
-    Console.Error.WriteLine("--clients must be 1-1024, --seconds 1-3600 and --batch-size at least 2");
+    Console.Error.WriteLine("--clients must be 1-1024, --seconds 1-3600, --batch-size at least 2 and --input text or image");
     return 2;
 }
+
+// Image mode: every request carries the same JPEG (the server decodes it each time; nothing is cached by content).
+byte[] imageBytes = input == "image" ? File.ReadAllBytes(image) : [];
+string imageBody = input == "image"
+    ? JsonSerializer.Serialize(new { input = new[] { new { image = "data:image/jpeg;base64," + Convert.ToBase64String(imageBytes) } } })
+    : "";
+string endpoint = input == "image"
+    ? $"POST /v1/embeddings (one image per request: {Path.GetFileName(image)}, {imageBytes.Length / 1024} KB JPEG as a data: URL)"
+    : "POST /v1/embeddings (one short text per request)";
 
 DateTimeOffset startedUtc = DateTimeOffset.UtcNow;
 using ClipEmbeddingGenerator clip = ClipEmbeddingGenerator.Load(model);
@@ -67,7 +81,8 @@ var report = new
     clients,
     seconds,
     cores = Environment.ProcessorCount,
-    endpoint = "POST /v1/embeddings (one short text per request)",
+    endpoint,
+    input,
     started_utc = startedUtc,
     modes,
 };
@@ -152,9 +167,9 @@ async Task<ModeResult> RunModeAsync(string name, int maxBatch, TimeSpan window)
     }
 }
 
-static Task<HttpResponseMessage> PostAsync(HttpClient http, int n) =>
-    http.PostAsync("/v1/embeddings", new StringContent(
-        JsonSerializer.Serialize(new { input = $"a photo of thing number {n} on a sunny day" }), Encoding.UTF8, "application/json"));
+Task<HttpResponseMessage> PostAsync(HttpClient http, int n) =>
+    http.PostAsync("/v1/embeddings", new StringContent(input == "image" ? imageBody
+        : JsonSerializer.Serialize(new { input = $"a photo of thing number {n} on a sunny day" }), Encoding.UTF8, "application/json"));
 
 static double Percentile(double[] sorted, double p) =>
     sorted.Length == 0 ? 0 : Math.Round(sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)], 2);
@@ -175,7 +190,7 @@ static string FindRepoRoot()
 internal sealed record ModeResult(string Mode, int MaxBatchSize, double BatchWindowMs, int Requests, int Errors, double ElapsedSeconds,
     double ThroughputRps, double P50Ms, double P99Ms, double MeanMs, long ModelRuns, double MeanInputsPerRun);
 
-/// <summary>Counts text model runs and their inputs, to show how far batching merged the requests.</summary>
+/// <summary>Counts model runs (text or image) and their inputs, to show how far batching merged the requests.</summary>
 internal sealed class CountingEmbedder(Omnivec.IMultimodalEmbeddingGenerator inner) : Omnivec.IMultimodalEmbeddingGenerator
 {
     private long _runs;
@@ -201,8 +216,13 @@ internal sealed class CountingEmbedder(Omnivec.IMultimodalEmbeddingGenerator inn
     }
 
     public Task<Microsoft.Extensions.AI.GeneratedEmbeddings<Microsoft.Extensions.AI.Embedding<float>>> GenerateAsync(IEnumerable<Microsoft.Extensions.AI.DataContent> values,
-        Microsoft.Extensions.AI.EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default) =>
-        ((Microsoft.Extensions.AI.IEmbeddingGenerator<Microsoft.Extensions.AI.DataContent, Microsoft.Extensions.AI.Embedding<float>>)inner).GenerateAsync(values, options, cancellationToken);
+        Microsoft.Extensions.AI.EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        Microsoft.Extensions.AI.DataContent[] v = values.ToArray();
+        Interlocked.Increment(ref _runs);
+        Interlocked.Add(ref _inputs, v.Length);
+        return ((Microsoft.Extensions.AI.IEmbeddingGenerator<Microsoft.Extensions.AI.DataContent, Microsoft.Extensions.AI.Embedding<float>>)inner).GenerateAsync(v, options, cancellationToken);
+    }
 
     public object? GetService(Type serviceType, object? serviceKey = null) => inner.GetService(serviceType, serviceKey);
 
