@@ -286,6 +286,43 @@ public sealed class Collection : IVectorCollection
     }
 
     /// <inheritdoc/>
+    public IReadOnlyList<float[]?> GetVectors(IReadOnlyList<long> ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        long generation;
+        lock (_readerGate)
+        {
+            generation = CollectionDb.ReadGeneration(_reader);
+        }
+
+        // The loaded matrix holds every stored vector of its generation: when it is current, copy the rows from it.
+        if (_cache.TryRead(needHnsw: false, (m, _) => m.Generation == generation ? CopyRows(m, ids) : null, out float[]?[]? loaded) && loaded is not null)
+        {
+            return loaded;
+        }
+
+        var vectors = new float[]?[ids.Count];
+        for (int i = 0; i < vectors.Length; i++)
+        {
+            vectors[i] = GetVector(ids[i]);
+        }
+
+        return vectors;
+
+        static float[]?[] CopyRows(VectorMatrix m, IReadOnlyList<long> ids)
+        {
+            var rows = new float[]?[ids.Count];
+            for (int i = 0; i < rows.Length; i++)
+            {
+                rows[i] = m.TryGetRow(ids[i], out int row) ? m.Row(row).ToArray() : null;
+            }
+
+            return rows;
+        }
+    }
+
+    /// <inheritdoc/>
     public IReadOnlyList<SearchHit> Search(ReadOnlySpan<float> query, int top = 10, SearchFilter? filter = null, SearchMode mode = SearchMode.Auto, int? expansion = null)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -339,6 +376,7 @@ public sealed class Collection : IVectorCollection
             return [];
         }
 
+        using System.Diagnostics.Activity? activity = IndexTelemetry.Source.StartActivity("omnivec.search.text")?.SetTag("omnivec.top", top);
         lock (_readerGate)
         {
             try

@@ -337,15 +337,19 @@ internal sealed class DerivedIndexCache : IDisposable
             }
 
             int count = checked((int)header.Count);
+            System.Diagnostics.Activity? fileSpan = IndexTelemetry.StartLoad("vectors.file");
             var ids = new long[count];
             uint crc = SnapshotFile.ReadInto(stream, MemoryMarshal.AsBytes(ids.AsSpan()), 0);
             var matrix = new VectorMatrix(dims, count + 16) { Generation = generation };
             float[] data = matrix.Data;
             SnapshotFile.ReadFloats(stream, data.AsSpan(0, count * dims), ref crc);
+            fileSpan?.Dispose();
             if (crc != header.Checksum)
             {
                 return null;
             }
+
+            using System.Diagnostics.Activity? itemsSpan = IndexTelemetry.StartLoad("vectors.items");
 
             // Metadata comes from SQLite in the same read transaction; every snapshot row must match an item 1:1.
             var rowOf = new Dictionary<long, int>(count);

@@ -62,6 +62,22 @@ public interface IVectorCollection : IDisposable
     /// <summary>The stored (unit-norm) vector of an item, or null when no item has that id.</summary>
     float[]? GetVector(long id);
 
+    /// <summary>
+    /// The stored (unit-norm) vectors of several items, in the order of <paramref name="ids"/> (null for an id no item
+    /// has): what scoring a list of candidates reads. A store with its vectors in memory answers without a lookup each.
+    /// </summary>
+    IReadOnlyList<float[]?> GetVectors(IReadOnlyList<long> ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        var vectors = new float[]?[ids.Count];
+        for (int i = 0; i < vectors.Length; i++)
+        {
+            vectors[i] = GetVector(ids[i]);
+        }
+
+        return vectors;
+    }
+
     /// <summary>Top <paramref name="top"/> items by cosine similarity to <paramref name="query"/>, best first, filtered during the search.</summary>
     /// <param name="query">The query vector (any length; it is normalised).</param>
     /// <param name="top">How many hits, 1 to <see cref="Collection.MaxTop"/>.</param>

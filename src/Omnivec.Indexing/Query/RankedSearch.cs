@@ -251,6 +251,18 @@ public static class RankedSearch
             fused[ranked[i].Item.Id] = (ranked[i], 1.0 / (FusionK + rank));
         }
 
+        // The cosines of the items found by name only, read in one call (from memory when the store holds its vectors).
+        long[] byNameOnly = [.. lexical.Select(h => h.Item.Id).Where(id => !fused.ContainsKey(id)).Distinct()];
+        IReadOnlyList<float[]?> vectors = byNameOnly.Length == 0 ? [] : collection.GetVectors(byNameOnly);
+        var cosineOf = new Dictionary<long, float>(byNameOnly.Length);
+        for (int i = 0; i < byNameOnly.Length; i++)
+        {
+            if (vectors[i] is { } v && v.Length == query.Vector.Length)
+            {
+                cosineOf[byNameOnly[i]] = System.Numerics.Tensors.TensorPrimitives.Dot(v, query.Vector);
+            }
+        }
+
         var textMatches = new HashSet<long>();
         for (int i = 0; i < lexical.Count; i++)
         {
@@ -266,7 +278,7 @@ public static class RankedSearch
             {
                 fused[hit.Item.Id] = (known.Hit, known.Score + add);
             }
-            else if (Cosine(collection, query.Vector, hit.Item.Id) is float cosine)
+            else if (cosineOf.TryGetValue(hit.Item.Id, out float cosine))
             {
                 fused[hit.Item.Id] = (new SearchHit(hit.Item, cosine), add);
             }
