@@ -29,6 +29,7 @@ internal sealed class DerivedIndexCache : IDisposable
     private long _persistedMatrixGeneration = -1;
     private long _persistedHnswGeneration = -1;
     private long _hnswFileCheckedGeneration = -1;
+    private volatile bool _distrustSnapshot;
 
     /// <param name="directory">The collection's folder (derived files live beside the database).</param>
     /// <param name="instanceId">The database's instance id: files of another database instance are never adopted.</param>
@@ -93,14 +94,14 @@ internal sealed class DerivedIndexCache : IDisposable
     public void EnsureMatrix()
     {
         long generation = _readGeneration();
-        if (_matrix is { } current && current.Generation == generation)
+        if (_matrix is { } current && current.Generation == generation && !current.Broken)
         {
             return;
         }
 
         lock (_writeGate)
         {
-            if (_matrix is { } again && again.Generation == _readGeneration())
+            if (_matrix is { } again && again.Generation == _readGeneration() && !again.Broken)
             {
                 return;
             }
@@ -311,11 +312,14 @@ internal sealed class DerivedIndexCache : IDisposable
         using SqliteTransaction tx = connection.BeginTransaction(deferred: true);
         long generation = CollectionDb.ReadGeneration(connection, tx);
 
-        VectorMatrix? fromSnapshot = TryLoadSnapshot(connection, tx, generation);
+        // A snapshot whose ids turned out not to match the database's items is not trusted again: rebuild (and rewrite) it.
+        VectorMatrix? fromSnapshot = _distrustSnapshot ? null : TryLoadSnapshot(connection, tx, generation);
         if (fromSnapshot is not null)
         {
             return (fromSnapshot, LoadSource.Snapshot);
         }
+
+        _distrustSnapshot = false;
 
         long count = CollectionDb.Count(connection);
         var matrix = new VectorMatrix(_dimensions, (int)Math.Min(count + 16, int.MaxValue / 2)) { Generation = generation };
@@ -340,7 +344,16 @@ internal sealed class DerivedIndexCache : IDisposable
             System.Diagnostics.Activity? fileSpan = IndexTelemetry.StartLoad("vectors.file");
             var ids = new long[count];
             uint crc = SnapshotFile.ReadInto(stream, MemoryMarshal.AsBytes(ids.AsSpan()), 0);
-            var matrix = new VectorMatrix(dims, count + 16) { Generation = generation };
+            VectorMatrix matrix;
+            try
+            {
+                matrix = new VectorMatrix(dims, count + 16, ids, ReadItems) { Generation = generation };
+            }
+            catch (InvalidDataException)
+            {
+                return null; // an id twice: not a snapshot this code wrote
+            }
+
             float[] data = matrix.Data;
             SnapshotFile.ReadFloats(stream, data.AsSpan(0, count * dims), ref crc);
             fileSpan?.Dispose();
@@ -349,47 +362,60 @@ internal sealed class DerivedIndexCache : IDisposable
                 return null;
             }
 
-            using System.Diagnostics.Activity? itemsSpan = IndexTelemetry.StartLoad("vectors.items");
-
-            // Metadata comes from SQLite in the same read transaction; every snapshot row must match an item 1:1.
-            var rowOf = new Dictionary<long, int>(count);
-            for (int row = 0; row < count; row++)
+            // The snapshot holds ids and vectors; the items stay in SQLite and are read when a search needs them
+            // (VectorMatrix.EnsureItems). Here, in the same read transaction, the ids must be the database's items:
+            // same count, sum, smallest and largest (one pass over the items' path index, not a read of every record).
+            using System.Diagnostics.Activity? itemsSpan = IndexTelemetry.StartLoad("vectors.ids");
+            (long dbCount, long dbSum, long dbMin, long dbMax) = CollectionDb.IdSummary(connection, tx);
+            long sum = 0, min = count == 0 ? 0 : long.MaxValue, max = count == 0 ? 0 : long.MinValue;
+            foreach (long id in ids)
             {
-                rowOf[ids[row]] = row;
+                sum = unchecked(sum + id);
+                min = Math.Min(min, id);
+                max = Math.Max(max, id);
             }
 
-            var items = new CollectionItem?[count];
-            int matched = 0;
-            bool extra = false;
-            CollectionDb.ReadAll(connection, tx, withVectors: false, dims, (item, _) =>
-            {
-                if (rowOf.TryGetValue(item.Id, out int row) && items[row] is null)
-                {
-                    items[row] = item;
-                    matched++;
-                }
-                else
-                {
-                    extra = true;
-                }
-            });
-            if (extra || matched != count)
-            {
-                return null;
-            }
-
-            // Re-add in snapshot order; the vectors are already in place, Upsert copies each onto itself.
-            for (int row = 0; row < count; row++)
-            {
-                matrix.Upsert(items[row]!, data.AsSpan(row * dims, dims));
-            }
-
-            return matrix;
+            return dbCount == count && dbSum == sum && dbMin == min && dbMax == max ? matrix : null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or OverflowException)
         {
             return null;
         }
+    }
+
+    /// <summary>
+    /// Reads the items of <paramref name="ids"/> (all, when null) of a snapshot-loaded matrix, in one read transaction
+    /// at the matrix's generation. False when the database moved on (load again), or when it lacks an item the snapshot
+    /// has or has one it lacks: then the matrix is marked broken and the next load rebuilds from the database.
+    /// </summary>
+    private bool ReadItems(VectorMatrix matrix, IReadOnlyList<long>? ids)
+    {
+        using System.Diagnostics.Activity? activity = IndexTelemetry.StartLoad("items")?.SetTag("omnivec.index.items", ids?.Count ?? matrix.Count);
+        using SqliteConnection connection = CollectionDb.Open(_dbPath, create: false);
+        using SqliteTransaction tx = connection.BeginTransaction(deferred: true);
+        if (CollectionDb.ReadGeneration(connection, tx) != matrix.Generation)
+        {
+            return false;
+        }
+
+        bool extra = false;
+        if (ids is null)
+        {
+            CollectionDb.ReadAll(connection, tx, withVectors: false, _dimensions, (item, _) => extra |= !matrix.SetItem(item));
+        }
+        else
+        {
+            CollectionDb.ReadItems(connection, tx, ids, item => extra |= !matrix.SetItem(item));
+        }
+
+        if (!extra && matrix.HasItems(ids))
+        {
+            return true;
+        }
+
+        _distrustSnapshot = true;
+        matrix.Broken = true;
+        return false;
     }
 
     private void TryPersistMatrix(VectorMatrix m)

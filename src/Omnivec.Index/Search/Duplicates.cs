@@ -104,12 +104,12 @@ internal static class Duplicates
         var result = new List<DuplicateGroup>(groups.Count);
         foreach (List<int> members in groups.Values)
         {
-            members.Sort((x, y) => CompareQuality(m.Items[x], m.Items[y]));
+            members.Sort((x, y) => CompareQuality(m.Item(x), m.Item(y)));
             ReadOnlySpan<float> best = m.Row(members[0]);
             var hits = new SearchHit[members.Count];
             for (int i = 0; i < members.Count; i++)
             {
-                hits[i] = new SearchHit(m.Items[members[i]], i == 0 ? 1f : TensorPrimitives.Dot(best, m.Row(members[i])));
+                hits[i] = new SearchHit(m.Item(members[i]), i == 0 ? 1f : TensorPrimitives.Dot(best, m.Row(members[i])));
             }
 
             result.Add(new DuplicateGroup(hits));

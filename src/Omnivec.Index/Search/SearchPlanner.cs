@@ -43,12 +43,13 @@ internal sealed class SearchPlanner
                 _cache.EnsureHnsw(build: true);
             }
 
-            if (_cache.TryRead(approximate, (m, hnsw) => Run(m, approximate ? hnsw : null, queries, top, filter, expansion), out IReadOnlyList<SearchHit>[] results))
+            if (_cache.TryRead(approximate, (m, hnsw) => Run(m, approximate ? hnsw : null, queries, top, filter, expansion), out IReadOnlyList<SearchHit>[]? results)
+                && results is not null)
             {
                 return results;
             }
 
-            // Dropped by a concurrent reload: load again.
+            // Dropped by a concurrent reload, or the database moved on before the hits' records were read: load again.
         }
     }
 
@@ -68,6 +69,11 @@ internal sealed class SearchPlanner
             bool needGraph = false;
             if (_cache.TryRead(needHnsw: false, (m, hnsw) =>
                 {
+                    if (!m.EnsureAllItems())
+                    {
+                        return null; // the database moved on: load again
+                    }
+
                     RowSet? allowed = filter is null || filter.IsEmpty ? null : m.Select(filter);
                     List<int> rows = allowed?.Rows ?? [.. Enumerable.Range(0, m.Count)];
                     if (rows.Count > ExactDuplicatePairsLimit && hnsw is null)
@@ -86,23 +92,46 @@ internal sealed class SearchPlanner
         }
     }
 
-    private IReadOnlyList<SearchHit>[] Run(VectorMatrix m, HnswIndex? hnsw, float[][] queries, int top, SearchFilter? filter, int expansion)
+    /// <summary>The hits of each query; null when the items of the hits could not be read for this matrix (load again).</summary>
+    private IReadOnlyList<SearchHit>[]? Run(VectorMatrix m, HnswIndex? hnsw, float[][] queries, int top, SearchFilter? filter, int expansion)
     {
-        RowSet? allowed = filter is null || filter.IsEmpty ? null : m.Select(filter);
-        var results = new IReadOnlyList<SearchHit>[queries.Length];
-        if (hnsw is null || UseExactForFilter(m, allowed, top))
+        bool filtered = filter is not null && !filter.IsEmpty;
+        if (filtered && !m.EnsureAllItems())
         {
-            (int Row, float Score)[][] raw = queries.Length == 1
-                ? [ExactSearch.Search(m, queries[0], top, allowed)]
-                : ExactSearch.SearchBatch(m, queries, top, allowed);
-            for (int i = 0; i < raw.Length; i++)
-            {
-                results[i] = ToHits(m, raw[i]);
-            }
-
-            return results;
+            return null;
         }
 
+        RowSet? allowed = filtered ? m.Select(filter!) : null;
+        (int Row, float Score)[][] raw;
+        if (hnsw is null || UseExactForFilter(m, allowed, top))
+        {
+            raw = queries.Length == 1
+                ? [ExactSearch.Search(m, queries[0], top, allowed)]
+                : ExactSearch.SearchBatch(m, queries, top, allowed);
+        }
+        else
+        {
+            raw = RunApproximate(m, hnsw, queries, top, allowed, expansion);
+        }
+
+        // Only the hits' records are needed: one read for all of them when the matrix came from the snapshot.
+        if (!m.EnsureItems(raw.SelectMany(r => r).Select(h => h.Row)))
+        {
+            return null;
+        }
+
+        var results = new IReadOnlyList<SearchHit>[raw.Length];
+        for (int i = 0; i < raw.Length; i++)
+        {
+            results[i] = ToHits(m, raw[i]);
+        }
+
+        return results;
+    }
+
+    private static (int Row, float Score)[][] RunApproximate(VectorMatrix m, HnswIndex hnsw, float[][] queries, int top, RowSet? allowed, int expansion)
+    {
+        var results = new (int Row, float Score)[queries.Length][];
         IdBitmap? ids = null;
         if (allowed is not null)
         {
@@ -135,23 +164,23 @@ internal sealed class SearchPlanner
     private bool UseExactForFilter(VectorMatrix m, RowSet? allowed, int top) =>
         allowed is not null && (allowed.Count < m.Count * SelectiveFilterFraction || allowed.Count < Math.Max(SelectiveFilterRows, top * 4));
 
-    private static IReadOnlyList<SearchHit> ApproximateSearch(VectorMatrix m, HnswIndex hnsw, float[] query, int top, RowSet? allowed, IdBitmap? ids, int expected,
+    private static (int Row, float Score)[] ApproximateSearch(VectorMatrix m, HnswIndex hnsw, float[] query, int top, RowSet? allowed, IdBitmap? ids, int expected,
         int expansion)
     {
         Span<ulong> keys = top <= 256 ? stackalloc ulong[top] : new ulong[top];
         Span<float> scores = top <= 256 ? stackalloc float[top] : new float[top];
         int found = hnsw.Search(query, top, keys, scores, ids, expansion);
-        var hits = new List<SearchHit>(found);
+        var hits = new List<(int Row, float Score)>(found);
         for (int i = 0; i < found; i++)
         {
             if (m.TryGetRow((long)keys[i], out int row))
             {
-                hits.Add(new SearchHit(m.Items[row], scores[i]));
+                hits.Add((row, scores[i]));
             }
         }
 
         // A graph walk that could not reach enough allowed nodes falls back to the exact answer.
-        return hits.Count >= expected ? hits : ToHits(m, ExactSearch.Search(m, query, top, allowed));
+        return hits.Count >= expected ? [.. hits] : ExactSearch.Search(m, query, top, allowed);
     }
 
     private static SearchHit[] ToHits(VectorMatrix m, (int Row, float Score)[] raw)
@@ -159,7 +188,7 @@ internal sealed class SearchPlanner
         var hits = new SearchHit[raw.Length];
         for (int i = 0; i < raw.Length; i++)
         {
-            hits[i] = new SearchHit(m.Items[raw[i].Row], raw[i].Score);
+            hits[i] = new SearchHit(m.Item(raw[i].Row), raw[i].Score);
         }
 
         return hits;

@@ -7,13 +7,18 @@ namespace Omnivec.Index.Search;
 /// <summary>
 /// The in-memory copy of a collection: unit vectors in one contiguous row-major array, plus each row's id and item.
 /// Rows are unordered (a delete moves the last row into the hole). Mutated only under the owner's write lock.
+/// A matrix loaded from the snapshot file starts without its items (the file holds ids and vectors only): they are
+/// read from the database when a search first needs them (<see cref="EnsureItems"/>), so a cold start reads the
+/// records of its hits, not of the whole collection.
 /// </summary>
 internal sealed class VectorMatrix
 {
     private float[] _data;
     private long[] _ids;
-    private CollectionItem[] _items;
+    private CollectionItem?[] _items;
     private readonly Dictionary<long, int> _rowOf;
+    private readonly Func<VectorMatrix, IReadOnlyList<long>?, bool>? _readItems;
+    private volatile bool _itemsComplete = true;
 
     public VectorMatrix(int dimensions, int capacity)
     {
@@ -25,7 +30,36 @@ internal sealed class VectorMatrix
         _rowOf = new Dictionary<long, int>(capacity);
     }
 
+    /// <summary>
+    /// A matrix over a snapshot's rows (their ids in <paramref name="ids"/>, vectors written into
+    /// <see cref="Data"/> by the caller) whose items are read on demand by <paramref name="readItems"/>: given the
+    /// matrix and the ids to read (null: all), it places them with <see cref="SetItem"/> and returns false when the
+    /// database no longer matches this matrix (another generation, or rows that disagree: <see cref="Broken"/>).
+    /// </summary>
+    public VectorMatrix(int dimensions, int capacity, ReadOnlySpan<long> ids, Func<VectorMatrix, IReadOnlyList<long>?, bool> readItems)
+        : this(dimensions, Math.Max(capacity, ids.Length))
+    {
+        for (int row = 0; row < ids.Length; row++)
+        {
+            long id = ids[row];
+            if (!_rowOf.TryAdd(id, row))
+            {
+                throw new InvalidDataException($"id {id} is in the snapshot twice");
+            }
+
+            _ids[row] = id;
+            MaxId = Math.Max(MaxId, id);
+        }
+
+        Count = ids.Length;
+        _readItems = readItems;
+        _itemsComplete = ids.Length == 0;
+    }
+
     public int Dimensions { get; }
+
+    /// <summary>Set when the database turned out not to match this matrix: it must be reloaded (from the database).</summary>
+    public bool Broken { get; set; }
 
     public int Count { get; private set; }
 
@@ -38,7 +72,91 @@ internal sealed class VectorMatrix
 
     public long[] Ids => _ids;
 
-    public CollectionItem[] Items => _items;
+    /// <summary>The items by row; a row of a snapshot-loaded matrix is null until <see cref="EnsureItems"/> read it.</summary>
+    public CollectionItem?[] Items => _items;
+
+    /// <summary>The item of a row whose item was ensured.</summary>
+    public CollectionItem Item(int row) => _items[row] ?? throw new InvalidOperationException($"the item of row {row} was not read");
+
+    /// <summary>
+    /// Makes the items of <paramref name="rows"/> available (reading the missing ones in one call); false when the
+    /// database no longer matches this matrix: drop it and load again. Safe under the read lock: concurrent callers
+    /// write the same records.
+    /// </summary>
+    public bool EnsureItems(IEnumerable<int> rows)
+    {
+        if (_itemsComplete)
+        {
+            return true;
+        }
+
+        List<long>? missing = null;
+        foreach (int row in rows)
+        {
+            if (Volatile.Read(ref _items[row]) is null)
+            {
+                (missing ??= []).Add(_ids[row]);
+            }
+        }
+
+        return missing is null || _readItems!(this, missing);
+    }
+
+    /// <summary>Makes every row's item available (what a filter or a duplicate scan looks at); false as for <see cref="EnsureItems"/>.</summary>
+    public bool EnsureAllItems()
+    {
+        if (_itemsComplete)
+        {
+            return true;
+        }
+
+        if (!_readItems!(this, null))
+        {
+            return false;
+        }
+
+        _itemsComplete = true;
+        return true;
+    }
+
+    /// <summary>Places an item read for this matrix; false when no row has its id.</summary>
+    public bool SetItem(CollectionItem item)
+    {
+        if (!_rowOf.TryGetValue(item.Id, out int row))
+        {
+            return false;
+        }
+
+        Volatile.Write(ref _items[row], item);
+        return true;
+    }
+
+    /// <summary>Whether every one of <paramref name="ids"/> (all rows when null) has its item now.</summary>
+    public bool HasItems(IReadOnlyList<long>? ids)
+    {
+        if (ids is null)
+        {
+            for (int row = 0; row < Count; row++)
+            {
+                if (Volatile.Read(ref _items[row]) is null)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        foreach (long id in ids)
+        {
+            if (!_rowOf.TryGetValue(id, out int row) || Volatile.Read(ref _items[row]) is null)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     public ReadOnlySpan<float> Row(int row) => _data.AsSpan(row * Dimensions, Dimensions);
 
@@ -84,17 +202,17 @@ internal sealed class VectorMatrix
             _rowOf[_ids[row]] = row;
         }
 
-        _items[last] = null!;
+        _items[last] = null;
         return true;
     }
 
-    /// <summary>Bitmap over rows of the items passing <paramref name="filter"/>.</summary>
+    /// <summary>Bitmap over rows of the items passing <paramref name="filter"/> (after <see cref="EnsureAllItems"/>).</summary>
     public RowSet Select(SearchFilter filter)
     {
         var set = new RowSet(Count);
         for (int row = 0; row < Count; row++)
         {
-            if (filter.Matches(_items[row]))
+            if (filter.Matches(Item(row)))
             {
                 set.Add(row);
             }

@@ -589,6 +589,42 @@ internal static class CollectionDb
         }
     }
 
+    /// <summary>Reads the items of <paramref name="ids"/> (in any order; ids without an item are skipped) inside <paramref name="tx"/>.</summary>
+    internal static void ReadItems(SqliteConnection connection, SqliteTransaction tx, IReadOnlyList<long> ids, Action<CollectionItem> onItem)
+    {
+        const int Batch = 4096;
+        using SqliteCommand command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = $"SELECT {ItemColumns} FROM items i WHERE i.id IN (SELECT value FROM json_each($ids))";
+        SqliteParameter parameter = command.Parameters.Add("$ids", SqliteType.Text);
+        for (int start = 0; start < ids.Count; start += Batch)
+        {
+            var json = new System.Text.StringBuilder("[");
+            for (int i = start; i < Math.Min(ids.Count, start + Batch); i++)
+            {
+                json.Append(i > start ? "," : "").Append(ids[i].ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+
+            parameter.Value = json.Append(']').ToString();
+            using SqliteDataReader reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                onItem(ReadItem(reader));
+            }
+        }
+    }
+
+    /// <summary>Count, sum, smallest and largest id of the items (zeros when empty): a cheap fingerprint of which ids exist.</summary>
+    internal static (long Count, long Sum, long Min, long Max) IdSummary(SqliteConnection connection, SqliteTransaction tx)
+    {
+        using SqliteCommand command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = "SELECT count(*), coalesce(sum(id), 0), coalesce(min(id), 0), coalesce(max(id), 0) FROM items";
+        using SqliteDataReader reader = command.ExecuteReader();
+        reader.Read();
+        return (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
+    }
+
     /// <summary>One item from a row whose first 13 columns are the item columns in table order; both stores read items with it.</summary>
     internal static CollectionItem ReadItem(System.Data.Common.DbDataReader r)
     {
