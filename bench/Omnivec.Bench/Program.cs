@@ -143,11 +143,19 @@ namespace Omnivec.Bench
             string prefix = a.Get("prefix", "embed");
             bool imagesOnly = a.Int("images-only", 0) != 0;
             var results = new Results();
+            // --decode-factor F: ImageDecoderOptions.ReducedDecodeFactor for this run (default: the library's), to compare settings.
+            var decoderOptions = new Omnivec.Imaging.ImageDecoderOptions();
+            if (a.Get("decode-factor", "") is { Length: > 0 } factor)
+            {
+                decoderOptions.ReducedDecodeFactor = double.Parse(factor, CultureInfo.InvariantCulture);
+            }
+
             using var generator = ClipEmbeddingGenerator.Load(model, new ClipModelOptions
             {
                 MaxBatchSize = batches.Max(),
                 IntraOpThreads = threads,
                 DecodeParallelism = threads,
+                Decoder = decoderOptions,
             });
 
             // Model only: already decoded 224x224 images (preprocessing is then a normalisation pass) and texts.
