@@ -1,5 +1,6 @@
 """Merges the per-step result files of bench/run.sh into bench/results.json and renders docs/benchmarks.md."""
 import argparse
+import functools
 import json
 import re
 import subprocess
@@ -69,13 +70,17 @@ def better(unit, a, b):
 SIGLIP_SECTION = "## 5. SigLIP B/16"
 
 
+def find_record(records, metric, contender, **params):
+    """The first record of that metric and contender whose params include all of <params>, or None."""
+    for r in records:
+        if r["metric"] == metric and r["contender"] == contender and all(r["params"].get(k) == v for k, v in params.items()):
+            return r
+    return None
+
+
 def siglip_section(records, steps, res, command):
     """The SigLIP B/16 image tower next to ORT + Node.js on the same ONNX file (bench/run.sh step 6)."""
-    def find(metric, contender, **params):
-        for r in records:
-            if r["metric"] == metric and r["contender"] == contender and all(r["params"].get(k) == v for k, v in params.items()):
-                return r
-        return None
+    find = functools.partial(find_record, records)
 
     md = []
     w = md.append
@@ -272,11 +277,7 @@ def search_section(records, vec_ceiling, note=None):
     md = []
     w = md.append
 
-    def find(metric, contender, **params):
-        for r in records:
-            if r["metric"] == metric and r["contender"] == contender and all(r["params"].get(k) == v for k, v in params.items()):
-                return r
-        return None
+    find = functools.partial(find_record, records)
 
     w("## 2. Search (synthetic CLIP-like 512-d unit vectors: 1000 random centroids + noise; 100 held-out queries; top 10)")
     w("")
@@ -337,11 +338,7 @@ def behind_section(records):
     md = []
     w = md.append
 
-    def find(metric, contender, **params):
-        for r in records:
-            if r["metric"] == metric and r["contender"] == contender and all(r["params"].get(k) == v for k, v in params.items()):
-                return r
-        return None
+    find = functools.partial(find_record, records)
 
     w("## Where we are behind")
     w("")
@@ -486,11 +483,7 @@ def main():
         return
     a.json_out.write_text(scrub(json.dumps(records, indent=1)) + "\n")
 
-    def find(metric, contender, **params):
-        for r in records:
-            if r["metric"] == metric and r["contender"] == contender and all(r["params"].get(k) == v for k, v in params.items()):
-                return r
-        return None
+    find = functools.partial(find_record, records)
 
     def val(metric, contender="machine", **params):
         r = find(metric, contender, **params)
