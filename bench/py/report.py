@@ -455,6 +455,12 @@ def main():
         start = next(i for i, l in enumerate(lines) if l.startswith("## Where we are behind"))
         end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith(("### ", "## "))), len(lines))
         lines[start:end] = behind_section(merged)
+        # The hand-written "Why" that follows is bench/analysis.md, as in a full run.
+        analysis = REPO / "bench" / "analysis.md"
+        start = next((i for i, l in enumerate(lines) if l.startswith("### Why")), None)
+        if analysis.exists() and start is not None:
+            end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+            lines[start:end] = analysis.read_text().strip().split("\n") + [""]
         a.md_out.write_text(scrub("\n".join(lines)))
         return
     if a.only == "decode":
