@@ -70,6 +70,17 @@ def better(unit, a, b):
 SIGLIP_SECTION = "## 5. SigLIP B/16"
 
 
+def replace_section(lines, heading, new, before):
+    """Puts <new> in place of the section of <lines> that starts with <heading> (up to the next "## "), or inserts
+    it before the first line starting with <before> when the page has no such section yet."""
+    start = next((i for i, l in enumerate(lines) if l.startswith(heading)), None)
+    if start is None:
+        start = end = next((i for i, l in enumerate(lines) if l.startswith(before)), len(lines))
+    else:
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    lines[start:end] = new
+
+
 def find_record(records, metric, contender, **params):
     """The first record of that metric and contender whose params include all of <params>, or None."""
     for r in records:
@@ -424,12 +435,7 @@ def main():
     if a.only == "video":
         # Only the video step was run: its section replaces the old one (or goes before "Where we are behind").
         lines = a.md_out.read_text().split("\n") if a.md_out.exists() else ["# Benchmarks", ""]
-        start = next((i for i, l in enumerate(lines) if l.startswith(VIDEO_SECTION)), None)
-        if start is None:
-            start = end = next((i for i, l in enumerate(lines) if l.startswith("## Where we are behind")), len(lines))
-        else:
-            end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        lines[start:end] = video_section(res)
+        replace_section(lines, VIDEO_SECTION, video_section(res), before="## Where we are behind")
         a.md_out.write_text(scrub("\n".join(lines)))
         return
     if a.only == "search":
@@ -466,12 +472,7 @@ def main():
     if a.only == "decode":
         # Only the decode sweep was run: its section replaces the old one (or goes before section 2).
         lines = a.md_out.read_text().split("\n") if a.md_out.exists() else ["# Benchmarks", ""]
-        start = next((i for i, l in enumerate(lines) if l.startswith(DECODE_SECTION)), None)
-        if start is None:
-            start = end = next((i for i, l in enumerate(lines) if l.startswith("## 2. ")), len(lines))
-        else:
-            end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        lines[start:end] = decode_section(res, a.command)
+        replace_section(lines, DECODE_SECTION, decode_section(res, a.command), before="## 2. ")
         a.md_out.write_text(scrub("\n".join(lines)))
         return
     if a.only == "siglip":
@@ -479,12 +480,7 @@ def main():
         kept = [r for r in json.loads(a.json_out.read_text()) if not r["metric"].startswith("siglip.")] if a.json_out.exists() else []
         a.json_out.write_text(scrub(json.dumps(kept + records, indent=1)) + "\n")
         lines = a.md_out.read_text().split("\n") if a.md_out.exists() else ["# Benchmarks", ""]
-        start = next((i for i, l in enumerate(lines) if l.startswith(SIGLIP_SECTION)), None)
-        if start is None:
-            start = end = next((i for i, l in enumerate(lines) if l.startswith("## Where we are behind")), len(lines))
-        else:
-            end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        lines[start:end] = siglip_section(records, steps, res, a.command)
+        replace_section(lines, SIGLIP_SECTION, siglip_section(records, steps, res, a.command), before="## Where we are behind")
         a.md_out.write_text(scrub("\n".join(lines)))
         return
     a.json_out.write_text(scrub(json.dumps(records, indent=1)) + "\n")
