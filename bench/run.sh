@@ -8,6 +8,7 @@
 #   bench/run.sh --only search [--sizes 100000]   just the search steps (section 2 and the search rows of "Where we are
 #                                behind" are rewritten; figures for sizes not re-run are kept)
 #   bench/run.sh --only decode   just the JPEG reduced-decoding fidelity sweep (section 1c of docs/benchmarks.md; the rest is kept)
+#   bench/run.sh --only coldstart   just the cold start (section 3); --only serving   just the HTTP load test (section 4)
 # Options: --skip-setup (no apt-get / npm ci), --sizes "100000 1000000" (search sizes), --limit SECONDS (per step).
 # Not run by CI. See bench/README.md.
 set -euo pipefail
@@ -31,7 +32,7 @@ while [[ $# -gt 0 ]]; do
   shift
 done
 
-case "$only" in ""|siglip|video|search) ;; *) echo "--only takes siglip, video or search" >&2; exit 2 ;; esac
+case "$only" in ""|siglip|video|search|decode|coldstart|serving) ;; *) echo "--only takes siglip, video, search, decode, coldstart or serving" >&2; exit 2 ;; esac
 
 PY=/usr/bin/python3          # Debian's Python: torch, torchvision, Pillow, onnx, numpy, faiss, hnswlib
 THREADS=2
@@ -102,7 +103,7 @@ if [[ $setup == 1 ]]; then
     (cd bench/node && npm ci --no-audit --no-fund >&2)
   fi
 fi
-if [[ -z $only ]]; then
+if [[ -z $only || $only == coldstart || $only == serving ]]; then
   [[ -f "$MODEL/onnx/vision_model.onnx" ]] || { log "generating the full-size random model"; "$PY" tools/make_test_models.py --full-size --no-fp16 >&2; }
 fi
 if want siglip; then
@@ -113,6 +114,8 @@ want decode && "$PY" bench/py/make_mosaic_jpegs.py --photos "$PHOTOS" --out "$OU
 if want search; then
   # shellcheck disable=SC2086
   "$PY" bench/py/gen_vectors.py --out "$OUT/vectors" --n $SEARCH_SIZES $COLD_N >&2
+elif want coldstart; then
+  "$PY" bench/py/gen_vectors.py --out "$OUT/vectors" --n $COLD_N >&2
 fi
 if [[ -z $only ]]; then
   "$PY" bench/py/token_ids.py "$CORPUS" 32 "$OUT/token_ids.json"
@@ -135,15 +138,15 @@ fi
 log "building bench/Omnivec.Bench and the CLI (Release)"
 dotnet build bench/Omnivec.Bench -c Release --artifacts-path "$ART" --nologo -v q >&2
 # ReadyToRun for this machine's runtime (as ./omnivec publishes it): precompiled code, less JIT at every start.
-[[ -n $only ]] || dotnet publish src/Omnivec.Cli/Omnivec.Cli.csproj -c Release --use-current-runtime --self-contained false -p:PublishReadyToRun=true \
+want coldstart && dotnet publish src/Omnivec.Cli/Omnivec.Cli.csproj -c Release --use-current-runtime --self-contained false -p:PublishReadyToRun=true \
   --artifacts-path "$ART-cli" -o "$OUT/cli" --nologo -v q >&2
 BENCH="$ART/bin/Omnivec.Bench/release/Omnivec.Bench"
 COLD_STORE="$OUT/coldstart-$COLD_N"
-if [[ -z $only && ( ! -f "$COLD_STORE/.done" || "$COLD_STORE/.done" -ot "$MODEL/onnx/vision_model.onnx" ) ]]; then
+if want coldstart && [[ ! -f "$COLD_STORE/.done" || "$COLD_STORE/.done" -ot "$MODEL/onnx/vision_model.onnx" ]]; then
   log "building the $COLD_N-item cold-start collection (cached)"
   "$BENCH" coldstart --model "$MODEL" --data "$OUT/vectors" --n "$COLD_N" --store "$COLD_STORE" && touch "$COLD_STORE/.done"
 fi
-if [[ -z $only && -f bench/Omnivec.LoadTest/Omnivec.LoadTest.csproj ]]; then
+if want serving && [[ -f bench/Omnivec.LoadTest/Omnivec.LoadTest.csproj ]]; then
   dotnet build bench/Omnivec.LoadTest -c Release --artifacts-path "$ART-loadtest" --nologo -v q >&2 || log "bench/Omnivec.LoadTest does not build"
 fi
 setup_seconds=$((SECONDS - start))
@@ -186,7 +189,7 @@ for n in $SEARCH_SIZES; do
 done
 fi
 
-if [[ -z $only ]]; then
+if want coldstart; then
 # ---- 4. cold start: a fresh `omnivec search` process to its first result -----------------------------------------
 cold() {
   local runs=$1 q="a photo of a dog on the beach"
@@ -209,7 +212,9 @@ PYEOF
 export OUT RES PY COLD_N COLD_STORE ART LOAD_SECONDS MODEL mode
 export -f cold
 step coldstart 600 bash -c 'cold "$@"' _ "$REPEATS"
+fi
 
+if want serving; then
 # ---- 5. HTTP load test (bench/Omnivec.LoadTest, written separately) ----------------------------------------------
 # Hook: runs only when that project exists; its JSON is copied into the report as it is.
 if [[ -f bench/Omnivec.LoadTest/Omnivec.LoadTest.csproj ]]; then
@@ -229,7 +234,7 @@ if [[ -f bench/Omnivec.LoadTest/Omnivec.LoadTest.csproj ]]; then
 else
   log "bench/Omnivec.LoadTest not found: HTTP load test skipped (hook in bench/run.sh)"
 fi
-fi  # [[ -z $only ]]
+fi  # want serving
 
 # ---- 6. SigLIP B/16: a SigLIP-shaped image tower (768 wide, 12 layers, 16x16 patches, attention-pooling head) ---------
 # Omnivec and ORT + Node.js on the same ONNX file; model only (decoded 224x224 inputs) and end to end (files in).

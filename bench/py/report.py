@@ -283,6 +283,73 @@ def audio_section(records, res, w):
           f"peak RSS {fmt(q['peak_rss_mb'])} MB, where the decoded audio is {q['decoded_bytes'] / 1e9:.1f} GB.")
         w("")
 
+COLD_SECTION = "## 3. Cold start"
+SERVING_SECTION = "## 4. HTTP load test"
+
+
+def coldstart_section(records, note=None):
+    """A fresh `omnivec search` process to its first printed result (bench/run.sh step 4)."""
+    lines = []
+    w = lines.append
+    w(COLD_SECTION)
+    w("")
+    r = find_record(records, "coldstart.first_result_s", "omnivec")
+    if r:
+        p = r["params"]
+        w(f"`omnivec search \"a photo of a dog on the beach\" --store … -c cold --top 10 --json` as a fresh process (the "
+          f"published CLI, `bench/out/cli/omnivec`) until it has printed its results: **{cell(r)} s** on a {p['n']:,}-item "
+          f"collection of {p['dim']}-d vectors whose space is the full-size model's (`{p['model']}`), HNSW graph written by "
+          "`Optimize()`. This includes .NET start-up, opening the collection (snapshot + graph files), loading the text "
+          "tower (the image tower loads on the first image, so a text search never loads it) and embedding the query. "
+          "Page cache warm (one untimed run first).")
+    else:
+        w("Not measured in this run (see failed steps).")
+    if note:
+        w("")
+        w(note)
+    w("")
+    return lines
+
+
+def serving_section(loadtests, note=None):
+    """bench/Omnivec.LoadTest against `omnivec serve`, batched and unbatched, one table per model/input (step 5)."""
+    lines = []
+    w = lines.append
+    w(f"{SERVING_SECTION} (`omnivec serve`)")
+    w("")
+    if note:
+        w(note)
+        w("")
+    for loadtest in loadtests:
+        if isinstance(loadtest, dict) and loadtest.get("modes"):
+            w(f"From `bench/Omnivec.LoadTest`: {loadtest.get('clients')} clients for {loadtest.get('seconds')} s per mode against "
+              f"`{loadtest.get('endpoint')}`, model `{loadtest.get('model')}`, on this machine ({loadtest.get('cores')} cores; "
+              "the load generator shares them with the server).")
+            w("")
+            w("| Mode | Max batch | Window ms | Requests/s | p50 ms | p99 ms | Errors | Inputs per model run |")
+            w("|---|---|---|---|---|---|---|---|")
+            for m in loadtest["modes"]:
+                w(f"| {m.get('mode')} | {m.get('max_batch_size')} | {m.get('batch_window_ms')} | {fmt(m.get('throughput_rps'))} | "
+                  f"{fmt(m.get('p50_ms'))} | {fmt(m.get('p99_ms'))} | {m.get('errors')} | {fmt(m.get('mean_inputs_per_run'))} |")
+            modes = {m.get("mode"): m for m in loadtest["modes"]}
+            if "batched" in modes and "unbatched" in modes and modes["unbatched"].get("throughput_rps"):
+                w("")
+                w(f"Dynamic batching: {modes['batched']['throughput_rps'] / modes['unbatched']['throughput_rps']:.2f}× the throughput of batch size 1.")
+            w("")
+        w("<details><summary>Raw output</summary>")
+        w("")
+        w("```json")
+        w(json.dumps(loadtest, indent=1)[:6000])
+        w("```")
+        w("</details>")
+        w("")
+    if not loadtests:
+        w("Not in this run: `bench/Omnivec.LoadTest` was missing or failed. `bench/run.sh` runs it when the project exists "
+          "(`--seconds 10` in quick mode, 60 in the full run) and puts its JSON here.")
+    w("")
+    return lines
+
+
 def search_section(records, vec_ceiling, note=None):
     """Section 2 (search): one table per n in the records."""
     md = []
@@ -397,7 +464,7 @@ def main():
     ap.add_argument("--cold-n", default="")
     ap.add_argument("--json-out", type=Path, required=True)
     ap.add_argument("--md-out", type=Path, required=True)
-    ap.add_argument("--only", default="", help="siglip: replace only that section of --md-out and its records in --json-out; video, decode: only its section of --md-out; "
+    ap.add_argument("--only", default="", help="coldstart, serving: only that section of --md-out and its records in --json-out; siglip: replace only that section of --md-out and its records in --json-out; video, decode: only its section of --md-out; "
                     "search: section 2, the generated table of 'Where we are behind' and the search records of the sizes re-run")
     ap.add_argument("--audio-only", action="store_true", help="write only the audio section (for a run of the audio steps alone)")
     a = ap.parse_args()
@@ -467,6 +534,21 @@ def main():
         if analysis.exists() and start is not None:
             end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
             lines[start:end] = analysis.read_text().strip().split("\n") + [""]
+        a.md_out.write_text(scrub("\n".join(lines)))
+        return
+    if a.only in ("coldstart", "serving"):
+        # Only that step was run: its records replace the old ones and its section is rewritten; the rest is kept.
+        prefix = "coldstart." if a.only == "coldstart" else "serve."
+        old = json.loads(a.json_out.read_text()) if a.json_out.exists() else []
+        a.json_out.write_text(scrub(json.dumps([r for r in old if not r["metric"].startswith(prefix)] + records, indent=1)) + "\n")
+        loads = ", ".join(f"{s['step']} {s.get('load_before', '?')}" for s in steps)
+        note = (f"Re-measured alone with `{a.command.strip()}` on {time.strftime('%Y-%m-%d')} (the rest of the page is from the "
+                f"last full run); 1/5/15-minute load averages when the step ended: {loads}.")
+        lines = a.md_out.read_text().split("\n") if a.md_out.exists() else ["# Benchmarks", ""]
+        if a.only == "coldstart":
+            replace_section(lines, COLD_SECTION, coldstart_section(records, note), before="## 4. ")
+        else:
+            replace_section(lines, SERVING_SECTION, serving_section(loadtests, note), before="## 5. ")
         a.md_out.write_text(scrub("\n".join(lines)))
         return
     if a.only == "decode":
@@ -629,51 +711,8 @@ def main():
     audio_section(records, res, w)
     md.extend(decode_section(res, a.command))
     md.extend(search_section(records, vec_ceiling))
-    # ---- cold start
-    w("## 3. Cold start")
-    w("")
-    r = find("coldstart.first_result_s", "omnivec")
-    if r:
-        p = r["params"]
-        w(f"`omnivec search \"a photo of a dog on the beach\" --store … -c cold --top 10 --json` as a fresh process (the "
-          f"published CLI, `bench/out/cli/omnivec`) until it has printed its results: **{cell(r)} s** on a {p['n']:,}-item "
-          f"collection of {p['dim']}-d vectors whose space is the full-size model's (`{p['model']}`), HNSW graph written by "
-          "`Optimize()`. This includes .NET start-up, opening the collection (snapshot + graph files), loading the text "
-          "tower (the image tower loads on the first image, so a text search never loads it) and embedding the query. "
-          "Page cache warm (one untimed run first).")
-    else:
-        w("Not measured in this run (see failed steps).")
-    w("")
-    # ---- load test
-    w("## 4. HTTP load test (`omnivec serve`)")
-    w("")
-    for loadtest in loadtests:
-        if isinstance(loadtest, dict) and loadtest.get("modes"):
-            w(f"From `bench/Omnivec.LoadTest`: {loadtest.get('clients')} clients for {loadtest.get('seconds')} s per mode against "
-              f"`{loadtest.get('endpoint')}`, model `{loadtest.get('model')}`, on this machine ({loadtest.get('cores')} cores; "
-              "the load generator shares them with the server).")
-            w("")
-            w("| Mode | Max batch | Window ms | Requests/s | p50 ms | p99 ms | Errors | Inputs per model run |")
-            w("|---|---|---|---|---|---|---|---|")
-            for m in loadtest["modes"]:
-                w(f"| {m.get('mode')} | {m.get('max_batch_size')} | {m.get('batch_window_ms')} | {fmt(m.get('throughput_rps'))} | "
-                  f"{fmt(m.get('p50_ms'))} | {fmt(m.get('p99_ms'))} | {m.get('errors')} | {fmt(m.get('mean_inputs_per_run'))} |")
-            modes = {m.get("mode"): m for m in loadtest["modes"]}
-            if "batched" in modes and "unbatched" in modes and modes["unbatched"].get("throughput_rps"):
-                w("")
-                w(f"Dynamic batching: {modes['batched']['throughput_rps'] / modes['unbatched']['throughput_rps']:.2f}× the throughput of batch size 1.")
-            w("")
-        w("<details><summary>Raw output</summary>")
-        w("")
-        w("```json")
-        w(json.dumps(loadtest, indent=1)[:6000])
-        w("```")
-        w("</details>")
-        w("")
-    if not loadtests:
-        w("Not in this run: `bench/Omnivec.LoadTest` was missing or failed. `bench/run.sh` runs it when the project exists "
-          "(`--seconds 10` in quick mode, 60 in the full run) and puts its JSON here.")
-    w("")
+    md.extend(coldstart_section(records))
+    md.extend(serving_section(loadtests))
     # ---- SigLIP B/16
     md.extend(siglip_section(records, steps, res, a.command))
     # ---- video indexing
