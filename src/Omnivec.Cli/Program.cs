@@ -5,6 +5,7 @@ using Omnivec.Cli;
 // Exit codes (documented in the README): 0 success; 1 an input, model, store or service failed; 2 the command line is
 // wrong; 3 an unexpected internal error (a bug); 130 cancelled. Every failure ends in one "error: ..." line on stderr.
 StartupTrace.Start();
+StartupWarmup.Start(args);
 RootCommand root = CliApp.BuildRootCommand();
 try
 {

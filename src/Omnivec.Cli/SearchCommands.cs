@@ -99,7 +99,7 @@ internal static class SearchCommands
             IMultimodalEmbeddingGenerator loaded;
             try
             {
-                loaded = language.Apply(parse, await EmbedderFactory.CreateAsync(parse, embedder, target, cancellationToken).ConfigureAwait(false));
+                loaded = language.Apply(parse, await EmbedderFactory.CreateAsync(parse, embedder, target, cancellationToken, fewRuns: true).ConfigureAwait(false));
                 StartupTrace.Mark("model loaded");
             }
             finally

@@ -160,30 +160,52 @@ public sealed class ClipEmbeddingGenerator : IMultimodalEmbeddingGenerator, IPer
         }
 
         ModelFamily family = ModelFamilyDetector.Detect(modelDirectory, files);
-        ITextTokenizer tokenizer;
-        using (OnnxTelemetry.Source.StartActivity("omnivec.tokenizer.load"))
+        // The tokenizer loads on another thread while the text tower's session is created here: the two longest parts
+        // of a load, independent of each other. A tokenizer that fails to load is reported first, as when loaded alone.
+        Task<ITextTokenizer> tokenizerLoad = Task.Factory.StartNew(() =>
         {
-            tokenizer = LoadTokenizer(modelDirectory, files, family);
-        }
-
-        ImagePreprocessor preprocessor = ImagePreprocessor.FromDirectory(modelDirectory);
-        SigmoidScoreCalibration? calibration = family == ModelFamily.Siglip ? ReadCalibration(modelDirectory, files) : null;
-        string visionPath = Path.Combine(modelDirectory, files.VisionModel);
-        if (!File.Exists(visionPath))
-        {
-            throw new ModelConfigurationException($"Vision model not found: {visionPath}");
-        }
-
-        return OnnxGeneratorCore.WithTextTower(modelDirectory, files, options, text =>
-        {
-            var generator = new ClipEmbeddingGenerator(options, modelDirectory, files, family, text, visionPath, tokenizer, preprocessor, calibration);
-            if (!options.LoadVisionOnFirstUse)
+            using (OnnxTelemetry.Source.StartActivity("omnivec.tokenizer.load"))
             {
-                generator.EnsureVisionLoaded();
+                return LoadTokenizer(modelDirectory, files, family);
+            }
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+        try
+        {
+            ImagePreprocessor preprocessor = ImagePreprocessor.FromDirectory(modelDirectory);
+            SigmoidScoreCalibration? calibration = family == ModelFamily.Siglip ? ReadCalibration(modelDirectory, files) : null;
+            string visionPath = Path.Combine(modelDirectory, files.VisionModel);
+            if (!File.Exists(visionPath))
+            {
+                throw new ModelConfigurationException($"Vision model not found: {visionPath}");
             }
 
-            return generator;
-        });
+            return OnnxGeneratorCore.WithTextTower(modelDirectory, files, options, text =>
+            {
+                ITextTokenizer tokenizer = tokenizerLoad.GetAwaiter().GetResult();
+                var generator = new ClipEmbeddingGenerator(options, modelDirectory, files, family, text, visionPath, tokenizer, preprocessor, calibration);
+                if (!options.LoadVisionOnFirstUse)
+                {
+                    generator.EnsureVisionLoaded();
+                }
+
+                return generator;
+            });
+        }
+        catch
+        {
+            // Never leave the tokenizer loading behind a failed load; its own failure is the one to report.
+            try
+            {
+                tokenizerLoad.Wait(CancellationToken.None);
+            }
+            catch (AggregateException)
+            {
+                tokenizerLoad.GetAwaiter().GetResult();
+            }
+
+            throw;
+        }
     }
 
     /// <summary>Loads the model named by <see cref="OnnxModelOptions.ModelDirectory"/>.</summary>

@@ -29,6 +29,14 @@ public abstract class OnnxModelOptions
     /// <summary>Threads ONNX Runtime uses inside one model run; 0 means one per core.</summary>
     public int IntraOpThreads { get; set; }
 
+    /// <summary>
+    /// Whether ONNX Runtime repacks the weights of the matrix products into its kernels' layout when a tower loads (the
+    /// default): every run after that is faster, for a slower load. Off suits a process that runs a tower once or twice
+    /// and exits, such as one command-line search: the load skips the repacking (about two thirds of a cached load) and
+    /// each run packs what it multiplies instead. The vectors are the same either way.
+    /// </summary>
+    public bool PrepackWeights { get; set; } = true;
+
     /// <summary>Largest batch sent to the model in one run (models with a fixed batch size override this).</summary>
     public int MaxBatchSize { get; set; }
 

@@ -171,7 +171,7 @@ internal sealed class OnnxTower : IDisposable
         activity?.SetTag("omnivec.tower", OnnxTelemetry.TowerName(kind));
         try
         {
-            session = OptimizedModelCache.CreateSession(path, modelOptions.OptimizedModelCacheDirectory, Configure, out outcome, out entry);
+            session = OptimizedModelCache.CreateSession(path, modelOptions.OptimizedModelCacheDirectory, Configure, modelOptions.PrepackWeights, out outcome, out entry);
             activity?.SetTag("omnivec.model.cache", outcome.ToString().ToLowerInvariant());
         }
         catch (OnnxRuntimeException ex)

@@ -49,11 +49,22 @@ internal static class OptimizedModelCache
     /// <param name="sourcePath">The .onnx file.</param>
     /// <param name="cacheRoot">The cache folder, or null for no cache.</param>
     /// <param name="configure">Sets the options every session of the tower uses (threads, execution mode).</param>
+    /// <param name="prepack">
+    /// Whether the session repacks the weights for its kernels at load (<see cref="OnnxModelOptions.PrepackWeights"/>).
+    /// A session that writes a new entry always does, since the entry keeps the repacked weights for later loads.
+    /// </param>
     /// <param name="outcome">What the cache did.</param>
     /// <param name="entryPath">The entry the session came from or was written to, else null.</param>
-    public static InferenceSession CreateSession(string sourcePath, string? cacheRoot, Action<SessionOptions> configure, out Outcome outcome, out string? entryPath)
+    public static InferenceSession CreateSession(string sourcePath, string? cacheRoot, Action<SessionOptions> configure, bool prepack, out Outcome outcome, out string? entryPath)
     {
         entryPath = null;
+        // The entry is written with the repacked weights whatever this session does, so that later loads can use them.
+        Action<SessionOptions> configureWriter = configure;
+        if (!prepack)
+        {
+            configure = WithoutPrepacking(configure);
+        }
+
         if (string.IsNullOrEmpty(cacheRoot))
         {
             outcome = Outcome.Disabled;
@@ -106,7 +117,7 @@ internal static class OptimizedModelCache
         InferenceSession created;
         try
         {
-            created = CreateFromSource(sourcePath, configure, Path.Combine(temp, ModelFile));
+            created = CreateFromSource(sourcePath, configureWriter, Path.Combine(temp, ModelFile));
         }
         catch (OnnxRuntimeException)
         {
@@ -186,6 +197,12 @@ internal static class OptimizedModelCache
 
     private static string PathPrefix(string fullPath) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(fullPath)))[..16];
+
+    private static Action<SessionOptions> WithoutPrepacking(Action<SessionOptions> configure) => options =>
+    {
+        configure(options);
+        options.AddSessionConfigEntry("session.disable_prepacking", "1");
+    };
 
     private static InferenceSession CreateFromSource(string sourcePath, Action<SessionOptions> configure, string? optimizedPath)
     {
