@@ -43,6 +43,38 @@ public sealed class GeneratorBehaviourTests(ModelFixture models)
     }
 
     [Fact]
+    public void A_broken_tokenizer_is_reported_while_the_towers_load_beside_it_and_before_a_broken_model()
+    {
+        // The tokenizer loads on another thread while the text tower loads: its error still wins, as when it loaded first.
+        string pack = Directory.CreateTempSubdirectory("omnivec-parallel-load-").FullName;
+        try
+        {
+            foreach (string file in Directory.GetFiles(ReferenceData.HfModel, "*", SearchOption.AllDirectories))
+            {
+                string target = Path.Combine(pack, Path.GetRelativePath(ReferenceData.HfModel, file));
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.Copy(file, target);
+            }
+
+            File.WriteAllText(Path.Combine(pack, "vocab.json"), "{\"a\": ");
+            var tokenizer = Assert.Throws<ModelConfigurationException>(() => ClipEmbeddingGenerator.Load(pack));
+            Assert.Contains("vocab.json", tokenizer.Message, StringComparison.Ordinal);
+
+            File.WriteAllBytes(Path.Combine(pack, "onnx", "text_model.onnx"), [1, 2, 3]);
+            var both = Assert.Throws<ModelConfigurationException>(() => ClipEmbeddingGenerator.Load(pack));
+            Assert.Contains("vocab.json", both.Message, StringComparison.Ordinal);
+
+            File.Copy(Path.Combine(ReferenceData.HfModel, "vocab.json"), Path.Combine(pack, "vocab.json"), overwrite: true);
+            var model = Assert.Throws<ModelConfigurationException>(() => ClipEmbeddingGenerator.Load(pack));
+            Assert.Contains("text_model.onnx", model.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(pack, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Trimming_text_padding_changes_no_vector()
     {
         using var full = ClipEmbeddingGenerator.Load(ReferenceData.HfModel, new ClipModelOptions { TrimTextPadding = false });

@@ -99,6 +99,43 @@ public sealed class OptimizedModelCacheTests : IDisposable
     }
 
     [Fact]
+    public void Without_prepacking_the_vectors_are_the_reference_and_the_entry_is_the_same_as_with_it()
+    {
+        ClipEmbeddingGenerator LoadUnpacked(string? cache) =>
+            ClipEmbeddingGenerator.Load(_model, new ClipModelOptions { OptimizedModelCacheDirectory = cache, MaxBatchSize = 8, PrepackWeights = false });
+
+        using (ClipEmbeddingGenerator plain = LoadUnpacked(cache: null))
+        {
+            AssertReferenceVectors(plain);
+        }
+
+        // A load that writes the entry keeps the repacked weights in it even though it does not use them itself:
+        // the entry is byte for byte as large as one written by a load with prepacking.
+        using (ClipEmbeddingGenerator first = LoadUnpacked(_cache))
+        {
+            Assert.Equal(OptimizedModelCache.Outcome.Written, first.CacheOutcomes.Text);
+            AssertReferenceVectors(first);
+        }
+
+        string packedCache = Path.Combine(Path.GetDirectoryName(_cache)!, "packed");
+        using (ClipEmbeddingGenerator packed = ClipEmbeddingGenerator.Load(_model, new ClipModelOptions { OptimizedModelCacheDirectory = packedCache, MaxBatchSize = 8 }))
+        {
+            _ = packed.EmbedImageFiles(Photos.Take(1).ToArray());
+        }
+
+        foreach (string entry in Entries())
+        {
+            Assert.Equal(new FileInfo(Path.Combine(packedCache, entry, OptimizedModelCache.DataFile)).Length,
+                new FileInfo(Path.Combine(_cache, entry, OptimizedModelCache.DataFile)).Length);
+        }
+
+        using ClipEmbeddingGenerator second = LoadUnpacked(_cache);
+        Assert.Equal(OptimizedModelCache.Outcome.Hit, second.CacheOutcomes.Text);
+        AssertReferenceVectors(second);
+        Assert.Equal(OptimizedModelCache.Outcome.Hit, second.CacheOutcomes.Vision);
+    }
+
+    [Fact]
     public void A_cache_folder_that_cannot_be_created_only_means_loading_from_the_model()
     {
         // A file where the folder should be: creating it fails for every user, root included.
