@@ -11,6 +11,13 @@ namespace Omnivec.Media;
 internal sealed class ContentDetector
 {
     private const int Step = 2;
+    private const int Shift = 12;
+
+    // OpenCV's fixed-point tables for 8-bit RGB→HSV (imgproc color_hsv): S = diff·255/V and H = (hue in sixths)·180/(6·diff),
+    // both rounded from 12-bit fixed point, so the conversion is integer-only and matches cv2.cvtColor's.
+    private static readonly int[] SaturationDivisor = Table(i => 255.0 * (1 << Shift) / i);
+    private static readonly int[] HueDivisor = Table(i => 180.0 * (1 << Shift) / (6.0 * i));
+
     private byte[]? _previous;
     private byte[]? _current;
     private int _width;
@@ -29,31 +36,32 @@ internal sealed class ContentDetector
             _previous = null;
         }
 
+        // Planar H, S, V so the difference below runs over contiguous bytes of one channel.
+        int plane = w * h;
+        Span<byte> hue = _current.AsSpan(0, plane);
+        Span<byte> sat = _current.AsSpan(plane, plane);
+        Span<byte> val = _current.AsSpan(2 * plane, plane);
         ReadOnlySpan<byte> pixels = frame.Pixels;
         int stride = frame.Stride;
         int o = 0;
         for (int y = 0; y < frame.Height; y += Step)
         {
             ReadOnlySpan<byte> row = pixels.Slice(y * stride, stride);
-            for (int x = 0; x < frame.Width; x += Step)
+            for (int x = 0; x + 2 < row.Length; x += 3 * Step)
             {
-                ToHsv(row[x * 3], row[x * 3 + 1], row[x * 3 + 2], out _current[o], out _current[o + 1], out _current[o + 2]);
-                o += 3;
+                ToHsv(row[x], row[x + 1], row[x + 2], out hue[o], out sat[o], out val[o]);
+                o++;
             }
         }
 
         double score = 0;
         if (_previous is not null)
         {
-            long h0 = 0, s0 = 0, v0 = 0;
-            for (int i = 0; i < _current.Length; i += 3)
-            {
-                h0 += Math.Abs(_current[i] - _previous[i]);
-                s0 += Math.Abs(_current[i + 1] - _previous[i + 1]);
-                v0 += Math.Abs(_current[i + 2] - _previous[i + 2]);
-            }
-
-            double n = _current.Length / 3.0;
+            double n = plane;
+            ReadOnlySpan<byte> previous = _previous;
+            long h0 = AbsoluteDifference(hue, previous[..plane]);
+            long s0 = AbsoluteDifference(sat, previous.Slice(plane, plane));
+            long v0 = AbsoluteDifference(val, previous.Slice(2 * plane, plane));
             score = (h0 / n + s0 / n + v0 / n) / 3.0;
         }
 
@@ -64,39 +72,58 @@ internal sealed class ContentDetector
     /// <summary>Forgets the previous frame (the next score is 0).</summary>
     public void Reset() => _previous = null;
 
-    /// <summary>OpenCV's RGB→HSV for 8-bit images: H = hue/2 (0-179), S and V 0-255.</summary>
+    /// <summary>OpenCV's RGB→HSV for 8-bit images (cv2.COLOR_RGB2HSV): H = hue/2 (0-179), S and V 0-255, in integer arithmetic.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static void ToHsv(byte r, byte g, byte b, out byte h, out byte s, out byte v)
     {
         int max = Math.Max(r, Math.Max(g, b));
-        int min = Math.Min(r, Math.Min(g, b));
-        int delta = max - min;
+        int diff = max - Math.Min(r, Math.Min(g, b));
+        int vr = max == r ? -1 : 0;
+        int vg = max == g ? -1 : 0;
+        int sat = ((diff * SaturationDivisor[max]) + (1 << (Shift - 1))) >> Shift;
+        int hue = (vr & (g - b)) + (~vr & ((vg & (b - r + (2 * diff))) + (~vg & (r - g + (4 * diff)))));
+        hue = ((hue * HueDivisor[diff]) + (1 << (Shift - 1))) >> Shift;
+        hue += hue < 0 ? 180 : 0;
         v = (byte)max;
-        s = max == 0 ? (byte)0 : (byte)((delta * 255 + max / 2) / max);
-        if (delta == 0)
+        s = (byte)sat;
+        h = (byte)Math.Min(hue, 179);
+    }
+
+    /// <summary>The sum of |a[i] - b[i]| over two byte runs of equal length (vectorised).</summary>
+    internal static long AbsoluteDifference(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
+    {
+        long sum = 0;
+        int i = 0;
+        if (System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
         {
-            h = 0;
-            return;
+            ref byte ra = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(a);
+            ref byte rb = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(b);
+            for (; i + 16 <= a.Length; i += 16)
+            {
+                var x = System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ra, (nuint)i);
+                var y = System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rb, (nuint)i);
+                var d = System.Runtime.Intrinsics.Vector128.Max(x, y) - System.Runtime.Intrinsics.Vector128.Min(x, y);
+                (var lo, var hi) = System.Runtime.Intrinsics.Vector128.Widen(d);
+                sum += System.Runtime.Intrinsics.Vector128.Sum(lo + hi);
+            }
         }
 
-        double hue;
-        if (max == r)
+        for (; i < a.Length; i++)
         {
-            hue = 60.0 * (g - b) / delta;
-        }
-        else if (max == g)
-        {
-            hue = 120.0 + 60.0 * (b - r) / delta;
-        }
-        else
-        {
-            hue = 240.0 + 60.0 * (r - g) / delta;
+            sum += Math.Abs(a[i] - b[i]);
         }
 
-        if (hue < 0)
+        return sum;
+    }
+
+    private static int[] Table(Func<int, double> value)
+    {
+        int[] table = new int[256];
+        for (int i = 1; i < 256; i++)
         {
-            hue += 360;
+            table[i] = (int)Math.Round(value(i));
         }
 
-        h = (byte)Math.Min(179, (int)Math.Round(hue / 2));
+        return table;
     }
 }
