@@ -156,10 +156,12 @@ public sealed class VideoReader
         }
         finally
         {
-            // Ending early (a break, an error, a cancel): the child is killed, so the pump's blocking read returns.
+            // Ending early (a break, an error, a cancel): the child is killed, so the pump's blocking read returns, and the
+            // pump's wait for room in the queue is cancelled.
             if (!completed)
             {
                 process.Kill();
+                await stall.CancelAsync().ConfigureAwait(false);
             }
 
             await pump.ConfigureAwait(false);

@@ -60,6 +60,27 @@ public sealed class VideoReaderTests(VideoFixture videos)
         Assert.Equal(0.25, times[1] - times[0], 6);
     }
 
+    [Fact]
+    public async Task A_consumer_slower_than_the_stall_timeout_still_gets_every_frame()
+    {
+        // The stall clock measures ffmpeg's silence, not the time the consumer spends on a frame (a slow cloud embedder).
+        var reader = new VideoReader(new FfmpegOptions { StallTimeout = TimeSpan.FromSeconds(1) });
+        VideoInfo info = await reader.ProbeAsync(videos.File("shots.mp4"));
+        int count = 0;
+        await foreach (VideoFrame frame in reader.ReadFramesAsync(videos.File("shots.mp4"), info, 4, 120))
+        {
+            using (frame)
+            {
+                if (count++ == 1)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(2.5));
+                }
+            }
+        }
+
+        Assert.InRange(count, 21, 23);
+    }
+
     [Theory]
     [InlineData("mp4", "video/mp4")]
     [InlineData("mov", "video/quicktime")]
