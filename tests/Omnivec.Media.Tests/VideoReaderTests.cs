@@ -64,7 +64,8 @@ public sealed class VideoReaderTests(VideoFixture videos)
     public async Task A_consumer_slower_than_the_stall_timeout_still_gets_every_frame()
     {
         // The stall clock measures ffmpeg's silence, not the time the consumer spends on a frame (a slow cloud embedder).
-        var reader = new VideoReader(new FfmpegOptions { StallTimeout = TimeSpan.FromSeconds(1) });
+        // A stall timeout ffmpeg meets easily even on a loaded machine, and a pause well beyond it.
+        var reader = new VideoReader(new FfmpegOptions { StallTimeout = TimeSpan.FromSeconds(4) });
         VideoInfo info = await reader.ProbeAsync(videos.File("shots.mp4"));
         int count = 0;
         await foreach (VideoFrame frame in reader.ReadFramesAsync(videos.File("shots.mp4"), info, 4, 120))
@@ -73,7 +74,7 @@ public sealed class VideoReaderTests(VideoFixture videos)
             {
                 if (count++ == 1)
                 {
-                    await Task.Delay(TimeSpan.FromSeconds(2.5));
+                    await Task.Delay(TimeSpan.FromSeconds(9));
                 }
             }
         }
