@@ -325,7 +325,7 @@ internal sealed class PostgresCollection : IVectorCollection
         ObjectDisposedException.ThrowIf(_disposed, this);
         Collection.ValidateThreshold(threshold);
         // The pairs are found in memory over the allowed rows, by the embedded store's own duplicate finder.
-        var matrix = new VectorMatrix(Space.Dimensions, 1024);
+        using var matrix = new VectorMatrix(Space.Dimensions, 1024);
         _store.Retry.Run(ct =>
         {
             using NpgsqlConnection connection = _store.OpenConnection();

@@ -450,6 +450,7 @@ public sealed class Collection : IVectorCollection
         cancellationToken.ThrowIfCancellationRequested();
         lock (_writeGate)
         {
+            _cache.TrimExcess();
             _cache.Persist();
         }
     }

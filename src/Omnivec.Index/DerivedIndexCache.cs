@@ -253,6 +253,20 @@ internal sealed class DerivedIndexCache : IDisposable
         }
     }
 
+    /// <summary>Gives back the matrix's growth slack (after a burst of upserts). Caller holds the write gate.</summary>
+    public void TrimExcess()
+    {
+        _stateLock.EnterWriteLock();
+        try
+        {
+            _matrix?.TrimExcess();
+        }
+        finally
+        {
+            _stateLock.ExitWriteLock();
+        }
+    }
+
     /// <summary>Writes the snapshot and graph files if they lag the loaded state. Caller holds the write gate.</summary>
     public void Persist()
     {
@@ -295,15 +309,18 @@ internal sealed class DerivedIndexCache : IDisposable
     {
         _hnsw?.Dispose();
         _hnsw = null;
+        _matrix?.Dispose();
         _matrix = null;
         _stateLock.Dispose();
     }
 
+    /// <summary>Drops (and frees) the matrix and graph. Caller holds the state write lock, so no search still reads them.</summary>
     private void DropState()
     {
-        _matrix = null;
         _hnsw?.Dispose();
         _hnsw = null;
+        _matrix?.Dispose();
+        _matrix = null;
     }
 
     private (VectorMatrix Matrix, LoadSource Source) LoadMatrix()
@@ -321,45 +338,70 @@ internal sealed class DerivedIndexCache : IDisposable
 
         _distrustSnapshot = false;
 
+        // Exactly as many rows as the database holds, and no item records: like a snapshot-loaded matrix, a search
+        // reads the records of its hits (and keeps them), so memory holds the vectors, not a record per vector.
         long count = CollectionDb.Count(connection);
-        var matrix = new VectorMatrix(_dimensions, (int)Math.Min(count + 16, int.MaxValue / 2)) { Generation = generation };
-        CollectionDb.ReadAll(connection, tx, withVectors: true, _dimensions, (item, vector) => matrix.Upsert(item, vector));
+        var matrix = new VectorMatrix(_dimensions, new NativeRowStorage(_dimensions, Math.Max(count, 1)), new long[Math.Max(count, 1)], 0, ReadItems)
+        {
+            Generation = generation,
+        };
+        try
+        {
+            CollectionDb.ReadAll(connection, tx, withVectors: true, _dimensions, (item, vector) => matrix.Upsert(item, vector, keepItem: false));
+            matrix.TrimExcess();
+        }
+        catch
+        {
+            matrix.Dispose();
+            throw;
+        }
+
         return (matrix, LoadSource.Rebuilt);
     }
 
-    private VectorMatrix? TryLoadSnapshot(SqliteConnection connection, SqliteTransaction tx, long generation)
+    /// <summary>
+    /// The snapshot's matrix, its rows searched in place in a read-only mapping of the file (nothing is read into a
+    /// buffer or copied); null when the file is missing, of another generation, damaged (CRC-32C over ids and rows,
+    /// on the mapped pages: it also faults them in, on the loading thread, before the first search scans them) or
+    /// its ids are not the database's.
+    /// </summary>
+    private unsafe VectorMatrix? TryLoadSnapshot(SqliteConnection connection, SqliteTransaction tx, long generation)
     {
         int dims = _dimensions;
+        MappedRowStorage? rows = null;
         try
         {
-            using var stream = new FileStream(SnapshotPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+            using var stream = new FileStream(SnapshotPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1);
             if (SnapshotFile.ReadHeader(stream, SnapshotFile.MatrixMagic) is not { } header
                 || !SnapshotFile.Matches(header, dims, generation, _instanceId)
-                || header.PayloadLength != header.Count * (sizeof(long) + ((long)dims * sizeof(float))))
+                || header.PayloadLength != header.Count * (sizeof(long) + ((long)dims * sizeof(float)))
+                || header.Count * dims > Array.MaxLength)
             {
                 return null;
             }
 
             int count = checked((int)header.Count);
             System.Diagnostics.Activity? fileSpan = IndexTelemetry.StartLoad("vectors.file");
-            var ids = new long[count];
-            uint crc = SnapshotFile.ReadInto(stream, MemoryMarshal.AsBytes(ids.AsSpan()), 0);
-            VectorMatrix matrix;
-            try
-            {
-                matrix = new VectorMatrix(dims, count + 16, ids, ReadItems) { Generation = generation };
-            }
-            catch (InvalidDataException)
-            {
-                return null; // an id twice: not a snapshot this code wrote
-            }
-
-            float[] data = matrix.Data;
-            SnapshotFile.ReadFloats(stream, data.AsSpan(0, count * dims), ref crc);
+            long idBytes = (long)count * sizeof(long);
+            rows = new MappedRowStorage(stream, SnapshotHeader.Size + idBytes, count);
+            byte* payload = rows.FileStart + SnapshotHeader.Size;
+            uint crc = SnapshotFile.Crc32C(0, payload, header.PayloadLength);
             fileSpan?.Dispose();
             if (crc != header.Checksum)
             {
                 return null;
+            }
+
+            var ids = new long[Math.Max(count, 1)];
+            new ReadOnlySpan<long>(payload, count).CopyTo(ids);
+            VectorMatrix matrix;
+            try
+            {
+                matrix = new VectorMatrix(dims, rows, ids, count, ReadItems) { Generation = generation };
+            }
+            catch (InvalidDataException)
+            {
+                return null; // an id twice: not a snapshot this code wrote
             }
 
             // The snapshot holds ids and vectors; the items stay in SQLite and are read when a search needs them
@@ -368,18 +410,29 @@ internal sealed class DerivedIndexCache : IDisposable
             using System.Diagnostics.Activity? itemsSpan = IndexTelemetry.StartLoad("vectors.ids");
             (long dbCount, long dbSum, long dbMin, long dbMax) = CollectionDb.IdSummary(connection, tx);
             long sum = 0, min = count == 0 ? 0 : long.MaxValue, max = count == 0 ? 0 : long.MinValue;
-            foreach (long id in ids)
+            for (int i = 0; i < count; i++)
             {
+                long id = ids[i];
                 sum = unchecked(sum + id);
                 min = Math.Min(min, id);
                 max = Math.Max(max, id);
             }
 
-            return dbCount == count && dbSum == sum && dbMin == min && dbMax == max ? matrix : null;
+            if (dbCount == count && dbSum == sum && dbMin == min && dbMax == max)
+            {
+                rows = null; // the matrix owns it now
+                return matrix;
+            }
+
+            return null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or OverflowException)
         {
             return null;
+        }
+        finally
+        {
+            rows?.Dispose();
         }
     }
 
@@ -423,7 +476,12 @@ internal sealed class DerivedIndexCache : IDisposable
         try
         {
             int n = m.Count;
-            List<ReadOnlyMemory<byte>> parts = [MemoryMarshal.AsBytes(m.Ids.AsSpan(0, n)).ToArray(), .. ByteChunks.Of(m.Data, n * m.Dimensions)];
+            List<ReadOnlyMemory<byte>> parts;
+            unsafe
+            {
+                parts = [MemoryMarshal.AsBytes(m.Ids.AsSpan(0, n)).ToArray(), .. ByteChunks.Of((byte*)m.Data, (long)n * m.Dimensions * sizeof(float))];
+            }
+
             SnapshotFile.Write(SnapshotPath, SnapshotFile.MatrixMagic, m.Dimensions, n, m.Generation, _instanceId, parts);
             _persistedMatrixGeneration = m.Generation;
         }

@@ -61,7 +61,7 @@ internal sealed unsafe partial class HnswIndex : IDisposable
         _upper = new int[]?[capacity];
         _levels = new byte[capacity];
         _rowOfNode = new int[capacity];
-        _nodeOfRow = new int[Math.Max(capacity, matrix.Ids.Length)];
+        _nodeOfRow = new int[Math.Max(capacity, matrix.Capacity)];
     }
 
     public int Dimensions => _dims;
@@ -158,8 +158,8 @@ internal sealed unsafe partial class HnswIndex : IDisposable
             cancellationToken.ThrowIfCancellationRequested();
             context ??= new SearchContext();
             int target = -1;
-            fixed (float* d = _matrix.Data)
             {
+                float* d = _matrix.Data;
                 var view = new View(this, d);
                 float* q = view.Vector(node);
                 int entry = _entry;
@@ -349,9 +349,8 @@ internal sealed unsafe partial class HnswIndex : IDisposable
 
         int ef = Math.Max(count, Math.Clamp(expansion, 1, MaxExpansion));
         SearchContext context = SearchContext.ForThread();
-        float[] data = _matrix.Data;
+        float* d = _matrix.Data;
         long[] ids = _matrix.Ids;
-        fixed (float* d = data)
         fixed (float* q = query)
         {
             var view = new View(this, d);
@@ -415,7 +414,7 @@ internal sealed unsafe partial class HnswIndex : IDisposable
     {
         if (row >= _nodeOfRow.Length)
         {
-            Array.Resize(ref _nodeOfRow, Math.Max(row + 1, Math.Max(_matrix.Ids.Length, _nodeOfRow.Length * 2)));
+            Array.Resize(ref _nodeOfRow, Math.Max(row + 1, Math.Max(_matrix.Capacity, _nodeOfRow.Length * 2)));
         }
     }
 
@@ -448,8 +447,8 @@ internal sealed unsafe partial class HnswIndex : IDisposable
             }
         }
 
-        fixed (float* d = _matrix.Data)
         {
+            float* d = _matrix.Data;
             var view = new View(this, d);
             float* q = view.Vector(node);
             float entryDistance = view.Distance(q, entry);

@@ -5,18 +5,23 @@ using System.Numerics.Tensors;
 namespace Omnivec.Index.Search;
 
 /// <summary>
-/// The in-memory copy of a collection: unit vectors in one contiguous row-major array, plus each row's id and item.
-/// Rows are unordered (a delete moves the last row into the hole). Mutated only under the owner's write lock.
-/// A matrix loaded from the snapshot file starts without its items (the file holds ids and vectors only): they are
-/// read from the database when a search first needs them (<see cref="EnsureItems"/>), so a cold start reads the
-/// records of its hits, not of the whole collection.
+/// The in-memory copy of a collection: unit vectors in one contiguous row-major block (<see cref="RowStorage"/>:
+/// native memory, or the snapshot file mapped read-only and searched in place), plus each row's id and item.
+/// Rows are unordered (a delete moves the last row into the hole). Mutated only under the owner's write lock; a
+/// mapped matrix is copied into native memory by its first change. A matrix loaded from the snapshot file or
+/// rebuilt from the database starts without its items (the file holds ids and vectors only): they are read from
+/// the database when a search first needs them (<see cref="EnsureItems"/>), so neither a cold start nor a resident
+/// collection keeps a record per vector it has not returned.
 /// </summary>
-internal sealed class VectorMatrix
+internal sealed unsafe class VectorMatrix : IDisposable
 {
-    private float[] _data;
+    /// <summary>Rows added past the capacity grow it by this fraction (realloc; <see cref="TrimExcess"/> gives it back).</summary>
+    private const int GrowthDivisor = 4;
+
+    private RowStorage _rows;
     private long[] _ids;
     private CollectionItem?[] _items;
-    private readonly Dictionary<long, int> _rowOf;
+    private readonly IdRowMap _rowOf;
     private readonly Func<VectorMatrix, IReadOnlyList<long>?, bool>? _readItems;
     private volatile bool _itemsComplete = true;
 
@@ -24,22 +29,28 @@ internal sealed class VectorMatrix
     {
         Dimensions = dimensions;
         capacity = Math.Max(capacity, 16);
-        _data = new float[(long)capacity * dimensions];
+        CheckCapacity(dimensions, capacity);
+        _rows = new NativeRowStorage(dimensions, capacity);
         _ids = new long[capacity];
         _items = new CollectionItem[capacity];
-        _rowOf = new Dictionary<long, int>(capacity);
+        _rowOf = new IdRowMap(capacity);
     }
 
     /// <summary>
-    /// A matrix over a snapshot's rows (their ids in <paramref name="ids"/>, vectors written into
-    /// <see cref="Data"/> by the caller) whose items are read on demand by <paramref name="readItems"/>: given the
-    /// matrix and the ids to read (null: all), it places them with <see cref="SetItem"/> and returns false when the
-    /// database no longer matches this matrix (another generation, or rows that disagree: <see cref="Broken"/>).
+    /// A matrix over <paramref name="rows"/> (their ids in <paramref name="ids"/>; the vectors are, or are then
+    /// written, in the storage) whose items are read on demand by <paramref name="readItems"/>: given the matrix and
+    /// the ids to read (null: all), it places them with <see cref="SetItem"/> and returns false when the database no
+    /// longer matches this matrix (another generation, or rows that disagree: <see cref="Broken"/>). Takes ownership
+    /// of <paramref name="ids"/> and <paramref name="rows"/>.
     /// </summary>
-    public VectorMatrix(int dimensions, int capacity, ReadOnlySpan<long> ids, Func<VectorMatrix, IReadOnlyList<long>?, bool> readItems)
-        : this(dimensions, Math.Max(capacity, ids.Length))
+    public VectorMatrix(int dimensions, RowStorage rows, long[] ids, int count, Func<VectorMatrix, IReadOnlyList<long>?, bool> readItems)
     {
-        for (int row = 0; row < ids.Length; row++)
+        Dimensions = dimensions;
+        _rows = rows;
+        _ids = ids;
+        _items = new CollectionItem?[ids.Length];
+        _rowOf = new IdRowMap(count);
+        for (int row = 0; row < count; row++)
         {
             long id = ids[row];
             if (!_rowOf.TryAdd(id, row))
@@ -47,13 +58,12 @@ internal sealed class VectorMatrix
                 throw new InvalidDataException($"id {id} is in the snapshot twice");
             }
 
-            _ids[row] = id;
             MaxId = Math.Max(MaxId, id);
         }
 
-        Count = ids.Length;
+        Count = count;
         _readItems = readItems;
-        _itemsComplete = ids.Length == 0;
+        _itemsComplete = count == 0;
     }
 
     public int Dimensions { get; }
@@ -68,12 +78,32 @@ internal sealed class VectorMatrix
 
     public long MaxId { get; private set; }
 
-    public float[] Data => _data;
+    /// <summary>Rows there is room for without growing.</summary>
+    public int Capacity => _ids.Length;
+
+    /// <summary>Whether the rows are the snapshot file, mapped (until the first change copies them).</summary>
+    public bool IsMapped => !_rows.Writable;
+
+    /// <summary>First float of row 0; valid under the owner's read lock until the matrix changes or is disposed.</summary>
+    public float* Data => _rows.Pointer;
+
+    /// <summary>The first <paramref name="rows"/> rows as one span (they fit: the capacity is bounded by <see cref="Array.MaxLength"/> floats).</summary>
+    public ReadOnlySpan<float> Span(int rows) => new(_rows.Pointer, rows * Dimensions);
 
     public long[] Ids => _ids;
 
-    /// <summary>The items by row; a row of a snapshot-loaded matrix is null until <see cref="EnsureItems"/> read it.</summary>
+    /// <summary>The items by row; a row of a lazily loaded matrix is null until <see cref="EnsureItems"/> read it.</summary>
     public CollectionItem?[] Items => _items;
+
+    /// <summary>Approximate bytes this matrix holds in process memory: rows (unless mapped), ids, id map, item slots and items read.</summary>
+    public long OwnBytes
+    {
+        get
+        {
+            long bytes = _rows.OwnBytes + ((long)_ids.Length * sizeof(long)) + ((long)_items.Length * IntPtr.Size) + _rowOf.Bytes;
+            return bytes;
+        }
+    }
 
     /// <summary>The item of a row whose item was ensured.</summary>
     public CollectionItem Item(int row) => _items[row] ?? throw new InvalidOperationException($"the item of row {row} was not read");
@@ -158,17 +188,22 @@ internal sealed class VectorMatrix
         return true;
     }
 
-    public ReadOnlySpan<float> Row(int row) => _data.AsSpan(row * Dimensions, Dimensions);
+    public ReadOnlySpan<float> Row(int row) => new(_rows.Pointer + ((long)row * Dimensions), Dimensions);
 
     public bool TryGetRow(long id, out int row) => _rowOf.TryGetValue(id, out row);
 
-    /// <summary>Inserts or replaces the row of <paramref name="item"/>.Id; returns true when it replaced an existing row.</summary>
-    public bool Upsert(CollectionItem item, ReadOnlySpan<float> unitVector)
+    /// <summary>
+    /// Inserts or replaces the row of <paramref name="item"/>.Id; returns true when it replaced an existing row.
+    /// <paramref name="keepItem"/> false leaves the record to be read from the database when a search returns it.
+    /// </summary>
+    public bool Upsert(CollectionItem item, ReadOnlySpan<float> unitVector, bool keepItem = true)
     {
+        EnsureWritable();
         if (_rowOf.TryGetValue(item.Id, out int row))
         {
-            unitVector.CopyTo(_data.AsSpan(row * Dimensions, Dimensions));
-            _items[row] = item;
+            unitVector.CopyTo(RowForWrite(row));
+            Volatile.Write(ref _items[row], keepItem ? item : null);
+            _itemsComplete &= keepItem;
             return true;
         }
 
@@ -178,10 +213,11 @@ internal sealed class VectorMatrix
         }
 
         row = Count++;
-        unitVector.CopyTo(_data.AsSpan(row * Dimensions, Dimensions));
+        unitVector.CopyTo(RowForWrite(row));
         _ids[row] = item.Id;
-        _items[row] = item;
-        _rowOf[item.Id] = row;
+        _items[row] = keepItem ? item : null;
+        _itemsComplete &= keepItem;
+        _rowOf.Set(item.Id, row);
         MaxId = Math.Max(MaxId, item.Id);
         return false;
     }
@@ -193,17 +229,36 @@ internal sealed class VectorMatrix
             return false;
         }
 
+        EnsureWritable();
         int last = --Count;
         if (row != last)
         {
-            _data.AsSpan(last * Dimensions, Dimensions).CopyTo(_data.AsSpan(row * Dimensions, Dimensions));
+            Row(last).CopyTo(RowForWrite(row));
             _ids[row] = _ids[last];
             _items[row] = _items[last];
-            _rowOf[_ids[row]] = row;
+            _rowOf.Set(_ids[row], row);
         }
 
         _items[last] = null;
         return true;
+    }
+
+    /// <summary>
+    /// Gives back the room past <see cref="Count"/> (the growth slack of an upsert run) and the id map's; a mapped
+    /// matrix has none. Call under the write lock when a burst of changes is over (Optimize, load).
+    /// </summary>
+    public void TrimExcess()
+    {
+        _rowOf.TrimExcess();
+        if (_rows is not NativeRowStorage native || _ids.Length == Math.Max(Count, 16))
+        {
+            return;
+        }
+
+        int capacity = Math.Max(Count, 16);
+        native.Resize(capacity);
+        Array.Resize(ref _ids, capacity);
+        Array.Resize(ref _items, capacity);
     }
 
     /// <summary>Bitmap over rows of the items passing <paramref name="filter"/> (after <see cref="EnsureAllItems"/>).</summary>
@@ -221,21 +276,185 @@ internal sealed class VectorMatrix
         return set;
     }
 
+    /// <summary>Frees the rows (native memory or the file mapping). Call only when no search can still read them.</summary>
+    public void Dispose() => _rows.Dispose();
+
+    private Span<float> RowForWrite(int row) => new(_rows.Pointer + ((long)row * Dimensions), Dimensions);
+
+    /// <summary>A mapped matrix copies its rows into native memory before its first change (with room for a few more).</summary>
+    private void EnsureWritable()
+    {
+        if (_rows.Writable)
+        {
+            return;
+        }
+
+        int capacity = Math.Max(_ids.Length, Count + Math.Max(16, Count / GrowthDivisor));
+        CheckCapacity(Dimensions, capacity);
+        var native = new NativeRowStorage(Dimensions, capacity);
+        Buffer.MemoryCopy(_rows.Pointer, native.Pointer, (long)capacity * Dimensions * sizeof(float), (long)Count * Dimensions * sizeof(float));
+        RowStorage mapped = _rows;
+        _rows = native;
+        mapped.Dispose();
+        if (_ids.Length < capacity)
+        {
+            Array.Resize(ref _ids, capacity);
+            Array.Resize(ref _items, capacity);
+        }
+    }
+
     private void Grow()
     {
-        int capacity = checked(_ids.Length * 2);
-        if ((long)capacity * Dimensions > Array.MaxLength)
+        long wanted = (long)_ids.Length + Math.Max(16, _ids.Length / GrowthDivisor);
+        long limit = Array.MaxLength / Dimensions;
+        int capacity = (int)Math.Min(wanted, limit);
+        if (capacity <= _ids.Length)
         {
-            capacity = (int)(Array.MaxLength / Dimensions);
-            if (capacity <= _ids.Length)
+            throw new OmnivecException($"A collection of {Dimensions}-d vectors holds at most {limit} items in memory.");
+        }
+
+        ((NativeRowStorage)_rows).Resize(capacity);
+        Array.Resize(ref _ids, capacity);
+        Array.Resize(ref _items, capacity);
+    }
+
+    private static void CheckCapacity(int dimensions, long capacity)
+    {
+        if (capacity * dimensions > Array.MaxLength)
+        {
+            throw new OmnivecException($"A collection of {dimensions}-d vectors holds at most {Array.MaxLength / dimensions} items in memory.");
+        }
+    }
+}
+
+/// <summary>
+/// Item id → matrix row. The store's ids are SQLite rowids, small and dense: while they are, an array indexed by id
+/// (4 bytes per id) instead of a hash map (about 28 bytes per entry); sparse ids switch it to a dictionary.
+/// </summary>
+internal sealed class IdRowMap
+{
+    private const int MinDense = 1 << 12;
+    private int[]? _dense = [];      // row + 1 at [id]; 0: absent
+    private Dictionary<long, int>? _sparse;
+    private int _count;
+
+    public IdRowMap(int capacity) => _dense = new int[Math.Max(16, capacity + 1)];
+
+    public int Count => _count;
+
+    public long Bytes => _dense is { } d ? (long)d.Length * sizeof(int) : (long)_sparse!.EnsureCapacity(0) * 28;
+
+    public bool TryGetValue(long id, out int row)
+    {
+        if (_dense is { } d)
+        {
+            row = (ulong)id < (ulong)d.Length ? d[id] - 1 : -1;
+            return row >= 0;
+        }
+
+        return _sparse!.TryGetValue(id, out row);
+    }
+
+    public bool TryAdd(long id, int row)
+    {
+        if (TryGetValue(id, out _))
+        {
+            return false;
+        }
+
+        Set(id, row);
+        return true;
+    }
+
+    /// <summary>Adds or moves <paramref name="id"/> to <paramref name="row"/>.</summary>
+    public void Set(long id, int row)
+    {
+        if (_dense is { } d)
+        {
+            if ((ulong)id < (ulong)d.Length)
             {
-                throw new OmnivecException($"A collection of {Dimensions}-d vectors holds at most {capacity} items in memory.");
+                _count += d[id] == 0 ? 1 : 0;
+                d[id] = row + 1;
+                return;
+            }
+
+            // Grow while the ids stay dense (at most about 4 slots per id), else switch to a dictionary.
+            if (id >= 0 && id < Math.Max(MinDense, 4L * (_count + 1)))
+            {
+                Array.Resize(ref _dense, (int)Math.Min(Array.MaxLength, Math.Max(id + 1, d.Length + (d.Length / 2))));
+                _dense[id] = row + 1;
+                _count++;
+                return;
+            }
+
+            ToSparse();
+        }
+
+        _count += _sparse!.ContainsKey(id) ? 0 : 1;
+        _sparse[id] = row;
+    }
+
+    public bool Remove(long id, out int row)
+    {
+        if (_dense is { } d)
+        {
+            if ((ulong)id < (ulong)d.Length && d[id] != 0)
+            {
+                row = d[id] - 1;
+                d[id] = 0;
+                _count--;
+                return true;
+            }
+
+            row = -1;
+            return false;
+        }
+
+        if (_sparse!.Remove(id, out row))
+        {
+            _count--;
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>Shrinks the array to the largest id present (or the dictionary to its count).</summary>
+    public void TrimExcess()
+    {
+        if (_dense is { } d)
+        {
+            int end = d.Length;
+            while (end > 16 && d[end - 1] == 0)
+            {
+                end--;
+            }
+
+            if (end < d.Length)
+            {
+                Array.Resize(ref _dense, end);
+            }
+        }
+        else
+        {
+            _sparse!.TrimExcess();
+        }
+    }
+
+    private void ToSparse()
+    {
+        int[] d = _dense!;
+        var sparse = new Dictionary<long, int>(Math.Max(_count, 16));
+        for (int id = 0; id < d.Length; id++)
+        {
+            if (d[id] != 0)
+            {
+                sparse[id] = d[id] - 1;
             }
         }
 
-        Array.Resize(ref _data, capacity * Dimensions);
-        Array.Resize(ref _ids, capacity);
-        Array.Resize(ref _items, capacity);
+        _sparse = sparse;
+        _dense = null;
     }
 }
 
@@ -345,12 +564,12 @@ internal static class ExactSearch
                 try
                 {
                     (int firstBlock, int endBlock) = Partition(blocks, tasks, t);
-                    float[] data = matrix.Data;
+                    ReadOnlySpan<float> data = matrix.Span(count);
                     for (int b = firstBlock; b < endBlock; b++)
                     {
                         int start = b * BlockRows;
                         int rows = Math.Min(count, start + BlockRows) - start;
-                        DotKernel.Scores(data.AsSpan(start * dims, rows * dims), rows, packed.AsSpan(0, nq * dims), nq, dims, scores);
+                        DotKernel.Scores(data.Slice(start * dims, rows * dims), rows, packed.AsSpan(0, nq * dims), nq, dims, scores);
                         for (int q = 0; q < nq; q++)
                         {
                             TopK heap = heaps[q];
@@ -395,7 +614,7 @@ internal static class ExactSearch
     private static void ScanRange(VectorMatrix matrix, float[] query, RowSet? allowed, int start, int end, TopK heap)
     {
         int dims = matrix.Dimensions;
-        ReadOnlySpan<float> data = matrix.Data;
+        ReadOnlySpan<float> data = matrix.Span(end);
         ReadOnlySpan<float> q = query;
         if (allowed is null)
         {

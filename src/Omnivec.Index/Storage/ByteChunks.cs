@@ -27,12 +27,15 @@ internal static class ByteChunks
     }
 
     /// <summary>Chunks over a native buffer (no copy); valid while the buffer lives.</summary>
-    public static List<ReadOnlyMemory<byte>> Of(NativeBuffer buffer)
+    public static unsafe List<ReadOnlyMemory<byte>> Of(NativeBuffer buffer) => Of(buffer.Pointer, buffer.Length);
+
+    /// <summary>Chunks over <paramref name="length"/> bytes of native memory (no copy); valid while that memory is.</summary>
+    public static unsafe List<ReadOnlyMemory<byte>> Of(byte* pointer, long length)
     {
-        var chunks = new List<ReadOnlyMemory<byte>>((int)(buffer.Length / ChunkBytes) + 1);
-        for (long offset = 0; offset < buffer.Length; offset += ChunkBytes)
+        var chunks = new List<ReadOnlyMemory<byte>>((int)(length / ChunkBytes) + 1);
+        for (long offset = 0; offset < length; offset += ChunkBytes)
         {
-            chunks.Add(new NativeBytes(buffer, offset, (int)Math.Min(ChunkBytes, buffer.Length - offset)).Memory);
+            chunks.Add(new NativeBytes(pointer, offset, (int)Math.Min(ChunkBytes, length - offset)).Memory);
         }
 
         return chunks;
@@ -50,11 +53,11 @@ internal static class ByteChunks
         protected override void Dispose(bool disposing) { }
     }
 
-    private sealed unsafe class NativeBytes(NativeBuffer buffer, long offset, int length) : MemoryManager<byte>
+    private sealed unsafe class NativeBytes(byte* pointer, long offset, int length) : MemoryManager<byte>
     {
-        public override Span<byte> GetSpan() => new(buffer.Pointer + offset, length);
+        public override Span<byte> GetSpan() => new(pointer + offset, length);
 
-        public override MemoryHandle Pin(int elementIndex = 0) => new(buffer.Pointer + offset + elementIndex);
+        public override MemoryHandle Pin(int elementIndex = 0) => new(pointer + offset + elementIndex);
 
         public override void Unpin() { }
 

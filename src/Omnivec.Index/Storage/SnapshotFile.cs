@@ -112,6 +112,18 @@ internal static class SnapshotFile
         }
     }
 
+    /// <summary>Folds <paramref name="length"/> bytes of native or mapped memory into a running CRC-32C, in chunks of any total size.</summary>
+    internal static unsafe uint Crc32C(uint crc, byte* data, long length)
+    {
+        const int Chunk = 1 << 30;
+        for (long offset = 0; offset < length; offset += Chunk)
+        {
+            crc = Crc32C(crc, new ReadOnlySpan<byte>(data + offset, (int)Math.Min(Chunk, length - offset)));
+        }
+
+        return crc;
+    }
+
     /// <summary>
     /// Folds <paramref name="data"/> into a running CRC-32C (the raw register: no inversion before or after). Large
     /// inputs run as three interleaved streams, one per third, joined with <see cref="ShiftZeros"/>: the crc32

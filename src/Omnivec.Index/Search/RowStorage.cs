@@ -1,0 +1,136 @@
+using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
+
+namespace Omnivec.Index.Search;
+
+/// <summary>
+/// Where a <see cref="VectorMatrix"/> keeps its float rows: outside the GC heap, either in native memory sized to the
+/// rows it holds (grown and trimmed with realloc, so no doubling slack stays behind and no copy sits in the managed
+/// heap), or in a read-only memory map of the snapshot file, searched in place (a cold start neither reads the file
+/// into a buffer nor copies it; the kernel maps the page cache). Freed on <see cref="Dispose"/>, or by the finalizer
+/// when a dropped matrix was never disposed.
+/// </summary>
+internal abstract unsafe class RowStorage : IDisposable
+{
+    /// <summary>First float of row 0 (null only after dispose).</summary>
+    public abstract float* Pointer { get; }
+
+    /// <summary>Rows the storage has room for.</summary>
+    public abstract long CapacityRows { get; }
+
+    /// <summary>Whether rows can be written in place (false for a mapped file: copy into native storage first).</summary>
+    public abstract bool Writable { get; }
+
+    /// <summary>Bytes of this process's own memory the storage holds (0 for a file mapping: page cache, shared and evictable).</summary>
+    public abstract long OwnBytes { get; }
+
+    public void Dispose()
+    {
+        Release();
+        GC.SuppressFinalize(this);
+    }
+
+    protected abstract void Release();
+
+    ~RowStorage() => Release();
+}
+
+/// <summary>Rows in one native block (malloc/realloc: large blocks are their own mappings, resized with mremap).</summary>
+internal sealed unsafe class NativeRowStorage : RowStorage
+{
+    private readonly int _dimensions;
+    private float* _pointer;
+    private long _capacity;
+
+    public NativeRowStorage(int dimensions, long capacityRows)
+    {
+        _dimensions = dimensions;
+        _capacity = Math.Max(capacityRows, 1);
+        _pointer = (float*)NativeMemory.Alloc(checked((nuint)(_capacity * dimensions * sizeof(float))));
+    }
+
+    public override float* Pointer => _pointer;
+
+    public override long CapacityRows => _capacity;
+
+    public override bool Writable => true;
+
+    public override long OwnBytes => _capacity * _dimensions * sizeof(float);
+
+    /// <summary>Changes the capacity, keeping the first rows (as many as fit).</summary>
+    public void Resize(long capacityRows)
+    {
+        capacityRows = Math.Max(capacityRows, 1);
+        if (capacityRows == _capacity)
+        {
+            return;
+        }
+
+        _pointer = (float*)NativeMemory.Realloc(_pointer, checked((nuint)(capacityRows * _dimensions * sizeof(float))));
+        _capacity = capacityRows;
+    }
+
+    protected override void Release()
+    {
+        if (_pointer is not null)
+        {
+            NativeMemory.Free(_pointer);
+            _pointer = null;
+            _capacity = 0;
+        }
+    }
+}
+
+/// <summary>Rows read in place from a read-only memory map of a file (the snapshot), from a byte offset on.</summary>
+internal sealed unsafe class MappedRowStorage : RowStorage
+{
+    private readonly MemoryMappedFile _file;
+    private readonly MemoryMappedViewAccessor _view;
+    private readonly long _rows;
+    private byte* _base;
+    private float* _pointer;
+
+    /// <summary>Maps the whole of <paramref name="stream"/> read-only; row 0 starts <paramref name="offset"/> bytes in.</summary>
+    public MappedRowStorage(FileStream stream, long offset, long rows)
+    {
+        _rows = rows;
+        _file = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
+        try
+        {
+            _view = _file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+            byte* start = null;
+            _view.SafeMemoryMappedViewHandle.AcquirePointer(ref start);
+            _base = start;
+            _pointer = (float*)(start + _view.PointerOffset + offset);
+        }
+        catch
+        {
+            _view?.Dispose();
+            _file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The mapped file from its first byte.</summary>
+    public byte* FileStart => _base is null ? null : _base + _view.PointerOffset;
+
+    public override float* Pointer => _pointer;
+
+    public override long CapacityRows => _rows;
+
+    public override bool Writable => false;
+
+    public override long OwnBytes => 0;
+
+    protected override void Release()
+    {
+        if (_base is not null)
+        {
+            _base = null;
+            _pointer = null;
+            _view.SafeMemoryMappedViewHandle.ReleasePointer();
+            _view.Dispose();
+            _file.Dispose();
+        }
+    }
+}
