@@ -82,7 +82,13 @@ public sealed class Collection : IVectorCollection
             // what the index holds, or nothing.
         }
 
-        _cache = new DerivedIndexCache(directory, instanceId, Space.Dimensions, _writeGate, ReadGeneration);
+        _cache = new DerivedIndexCache(directory, instanceId, Space.Dimensions, _writeGate, ReadGeneration, read =>
+        {
+            lock (_readerGate)
+            {
+                return read(_reader);
+            }
+        });
         _planner = new SearchPlanner(_cache);
         IndexTelemetry.RecordItems(IndexTelemetry.Embedded, Name, () => Count);
     }
@@ -153,6 +159,12 @@ public sealed class Collection : IVectorCollection
 
     /// <summary>Where the current HNSW graph came from (for tests and diagnostics).</summary>
     internal LoadSource HnswSource => _cache.HnswSource;
+
+    /// <summary>Whether the loaded vectors are the snapshot file, memory-mapped and searched in place (for tests and diagnostics).</summary>
+    internal bool MatrixMapped => _cache.MatrixMapped;
+
+    /// <summary>Rows the loaded matrix has room for (for tests and diagnostics).</summary>
+    internal int MatrixCapacity => _cache.MatrixCapacity;
 
     internal string DbPath => Path.Combine(_directory, CollectionDb.FileName);
 

@@ -23,6 +23,7 @@ internal sealed class DerivedIndexCache : IDisposable
     private readonly int _dimensions;
     private readonly Lock _writeGate;
     private readonly Func<long> _readGeneration;
+    private readonly Func<Func<SqliteConnection, bool>, bool> _withReader;
     private readonly ReaderWriterLockSlim _stateLock = new(LockRecursionPolicy.NoRecursion);
     private VectorMatrix? _matrix;
     private HnswIndex? _hnsw;
@@ -36,8 +37,10 @@ internal sealed class DerivedIndexCache : IDisposable
     /// <param name="dimensions">Vector dimensions.</param>
     /// <param name="writeGate">The collection's write gate: held while loading, building and applying committed writes.</param>
     /// <param name="readGeneration">Reads the database's current generation.</param>
-    public DerivedIndexCache(string directory, Guid instanceId, int dimensions, Lock writeGate, Func<long> readGeneration)
+    /// <param name="withReader">Runs a read on the collection's open reader connection (serialised with its other reads).</param>
+    public DerivedIndexCache(string directory, Guid instanceId, int dimensions, Lock writeGate, Func<long> readGeneration, Func<Func<SqliteConnection, bool>, bool> withReader)
     {
+        _withReader = withReader;
         _directory = directory;
         _dbPath = Path.Combine(directory, CollectionDb.FileName);
         _instanceId = instanceId;
@@ -54,6 +57,12 @@ internal sealed class DerivedIndexCache : IDisposable
 
     /// <summary>Where the current HNSW graph came from (for tests and diagnostics).</summary>
     public LoadSource HnswSource { get; private set; }
+
+    /// <summary>Whether the loaded matrix's rows are the snapshot file, mapped (for tests and diagnostics).</summary>
+    public bool MatrixMapped => _matrix?.IsMapped ?? false;
+
+    /// <summary>Rows the loaded matrix has room for (0 when none is loaded; for tests and diagnostics).</summary>
+    public int MatrixCapacity => _matrix?.Capacity ?? 0;
 
     /// <summary>Rows in the loaded matrix (0 when none is loaded).</summary>
     public int LoadedCount => _matrix?.Count ?? 0;
@@ -347,7 +356,7 @@ internal sealed class DerivedIndexCache : IDisposable
         };
         try
         {
-            CollectionDb.ReadAll(connection, tx, withVectors: true, _dimensions, (item, vector) => matrix.Upsert(item, vector, keepItem: false));
+            CollectionDb.ReadAllVectors(connection, tx, _dimensions, (id, vector) => matrix.Upsert(id, vector, null));
             matrix.TrimExcess();
         }
         catch
@@ -444,26 +453,35 @@ internal sealed class DerivedIndexCache : IDisposable
     private bool ReadItems(VectorMatrix matrix, IReadOnlyList<long>? ids)
     {
         using System.Diagnostics.Activity? activity = IndexTelemetry.StartLoad("items")?.SetTag("omnivec.index.items", ids?.Count ?? matrix.Count);
-        using SqliteConnection connection = CollectionDb.Open(_dbPath, create: false);
-        using SqliteTransaction tx = connection.BeginTransaction(deferred: true);
-        if (CollectionDb.ReadGeneration(connection, tx) != matrix.Generation)
+        // On the collection's reader connection: a search that reads its hits' records (a resident matrix keeps none
+        // of its own) must not pay for opening the database each time.
+        bool? read = null;
+        _withReader(connection =>
         {
-            return false;
-        }
+            using SqliteTransaction tx = connection.BeginTransaction(deferred: true);
+            if (CollectionDb.ReadGeneration(connection, tx) != matrix.Generation)
+            {
+                read = false;
+                return false;
+            }
 
-        bool extra = false;
-        if (ids is null)
-        {
-            CollectionDb.ReadAll(connection, tx, withVectors: false, _dimensions, (item, _) => extra |= !matrix.SetItem(item));
-        }
-        else
-        {
-            CollectionDb.ReadItems(connection, tx, ids, item => extra |= !matrix.SetItem(item));
-        }
+            bool extra = false;
+            if (ids is null)
+            {
+                CollectionDb.ReadAll(connection, tx, withVectors: false, _dimensions, (item, _) => extra |= !matrix.SetItem(item));
+            }
+            else
+            {
+                CollectionDb.ReadItems(connection, tx, ids, item => extra |= !matrix.SetItem(item));
+            }
 
-        if (!extra && matrix.HasItems(ids))
-        {
+            read = !extra && matrix.HasItems(ids) ? true : null;
             return true;
+        });
+
+        if (read is { } result)
+        {
+            return result;
         }
 
         _distrustSnapshot = true;

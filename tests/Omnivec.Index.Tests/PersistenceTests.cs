@@ -46,8 +46,55 @@ public sealed class PersistenceTests : IDisposable
         using Collection c = _root.Store().Open("p");
         AssertSearchCorrect(c, SearchMode.Exact);
         Assert.Equal(LoadSource.Snapshot, c.MatrixSource);
+        Assert.True(c.MatrixMapped); // searched in place in the mapped file, not copied
         AssertSearchCorrect(c, SearchMode.Approximate);
         Assert.Equal(LoadSource.Snapshot, c.HnswSource);
+    }
+
+    [Theory]
+    [InlineData(-1)]      // last byte of the last vector missing
+    [InlineData(-2048)]   // a whole row short
+    [InlineData(64 + 8)]  // header and one id left
+    [InlineData(10)]      // not even a header
+    public void A_truncated_snapshot_is_not_mapped_and_the_matrix_is_rebuilt(int keep)
+    {
+        Create();
+        string path = Path.Combine(Dir, Collection.SnapshotFileName);
+        long length = new FileInfo(path).Length;
+        using (var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite))
+        {
+            stream.SetLength(keep >= 0 ? keep : length + keep);
+        }
+
+        using (Collection c = _root.Store().Open("p"))
+        {
+            AssertSearchCorrect(c, SearchMode.Exact);
+            Assert.Equal(LoadSource.Rebuilt, c.MatrixSource);
+            Assert.False(c.MatrixMapped);
+            Assert.Equal(_items.Length, c.MatrixCapacity); // rebuilt at exactly the database's size
+            AssertSearchCorrect(c, SearchMode.Approximate);
+        }
+
+        // The rebuild wrote the file back whole; it is mapped from then on.
+        Assert.Equal(length, new FileInfo(path).Length);
+        using Collection again = _root.Store().Open("p");
+        AssertSearchCorrect(again, SearchMode.Exact);
+        Assert.Equal(LoadSource.Snapshot, again.MatrixSource);
+        Assert.True(again.MatrixMapped);
+    }
+
+    [Fact]
+    public void Growth_slack_of_an_upsert_run_is_given_back_by_Optimize()
+    {
+        using Collection c = _root.Store().OpenOrCreate("p", TestData.Space());
+        TestData.Fill(c, _items.Take(1_000).ToList(), _vectors.Take(1_000).ToList(), batch: 500);
+        c.Search(_vectors[0], 1, mode: SearchMode.Exact); // loads the matrix: exactly 1,000 rows
+        Assert.Equal(1_000, c.MatrixCapacity);
+        TestData.Fill(c, _items.Skip(1_000).ToList(), _vectors.Skip(1_000).ToList(), batch: 100); // grows it
+        Assert.True(c.MatrixCapacity > _items.Length);
+        c.Optimize();
+        Assert.Equal(_items.Length, c.MatrixCapacity);
+        AssertSearchCorrect(c, SearchMode.Exact);
     }
 
     [Fact]
@@ -195,6 +242,7 @@ public sealed class PersistenceTests : IDisposable
         using (Collection c = _root.Store().Open("p"))
         {
             c.Search(_vectors[0], 5, mode: SearchMode.Approximate); // loads both
+            Assert.True(c.MatrixMapped);
             var extra = Enumerable.Range(5_000, 50).Select(i => TestData.Item(i)).ToList();
             float[][] extraVectors = TestData.Clustered(TestData.Centroids(3, 64, 99), 50, 98, 0.05f);
             TestData.Fill(c, extra, extraVectors);
@@ -205,6 +253,8 @@ public sealed class PersistenceTests : IDisposable
             Assert.Contains(c.Search(extraVectors[0], 2, mode: SearchMode.Approximate), h => h.Item.Path == _items[10].Path);
             Assert.DoesNotContain(c.Search(_vectors[11], 50, mode: SearchMode.Approximate), h => h.Item.Path == _items[11].Path);
             Assert.Equal(LoadSource.Snapshot, c.HnswSource); // updated in place, not rebuilt
+            Assert.False(c.MatrixMapped); // the first write copied the mapped rows into memory of its own
+            Assert.Equal(extra[7].Path, c.Search(extraVectors[7], 1, mode: SearchMode.Exact)[0].Item.Path);
         }
 
         // Dispose wrote both files for the new generation.

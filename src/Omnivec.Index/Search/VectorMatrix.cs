@@ -196,14 +196,17 @@ internal sealed unsafe class VectorMatrix : IDisposable
     /// Inserts or replaces the row of <paramref name="item"/>.Id; returns true when it replaced an existing row.
     /// <paramref name="keepItem"/> false leaves the record to be read from the database when a search returns it.
     /// </summary>
-    public bool Upsert(CollectionItem item, ReadOnlySpan<float> unitVector, bool keepItem = true)
+    public bool Upsert(CollectionItem item, ReadOnlySpan<float> unitVector, bool keepItem = true) => Upsert(item.Id, unitVector, keepItem ? item : null);
+
+    /// <summary>Inserts or replaces the row of <paramref name="id"/>; its record (when null) is read from the database when a search returns it.</summary>
+    public bool Upsert(long id, ReadOnlySpan<float> unitVector, CollectionItem? item)
     {
         EnsureWritable();
-        if (_rowOf.TryGetValue(item.Id, out int row))
+        if (_rowOf.TryGetValue(id, out int row))
         {
             unitVector.CopyTo(RowForWrite(row));
-            Volatile.Write(ref _items[row], keepItem ? item : null);
-            _itemsComplete &= keepItem;
+            Volatile.Write(ref _items[row], item);
+            _itemsComplete &= item is not null;
             return true;
         }
 
@@ -214,11 +217,11 @@ internal sealed unsafe class VectorMatrix : IDisposable
 
         row = Count++;
         unitVector.CopyTo(RowForWrite(row));
-        _ids[row] = item.Id;
-        _items[row] = keepItem ? item : null;
-        _itemsComplete &= keepItem;
-        _rowOf.Set(item.Id, row);
-        MaxId = Math.Max(MaxId, item.Id);
+        _ids[row] = id;
+        _items[row] = item;
+        _itemsComplete &= item is not null;
+        _rowOf.Set(id, row);
+        MaxId = Math.Max(MaxId, id);
         return false;
     }
 

@@ -589,6 +589,22 @@ internal static class CollectionDb
         }
     }
 
+    /// <summary>Reads every vector with its item's id inside <paramref name="tx"/>, in id order, without the item records (nothing allocated per row).</summary>
+    internal static void ReadAllVectors(SqliteConnection connection, SqliteTransaction tx, int dimensions, Action<long, ReadOnlySpan<float>> onVector)
+    {
+        using SqliteCommand command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = "SELECT v.id, v.vector FROM items i JOIN vectors v ON v.id = i.id ORDER BY i.id";
+        using SqliteDataReader reader = command.ExecuteReader();
+        byte[] scratch = new byte[dimensions * sizeof(float)];
+        float[] vector = new float[dimensions];
+        while (reader.Read())
+        {
+            ReadVector(reader, 1, vector, scratch);
+            onVector(reader.GetInt64(0), vector);
+        }
+    }
+
     /// <summary>Reads the items of <paramref name="ids"/> (in any order; ids without an item are skipped) inside <paramref name="tx"/>.</summary>
     internal static void ReadItems(SqliteConnection connection, SqliteTransaction tx, IReadOnlyList<long> ids, Action<CollectionItem> onItem)
     {
