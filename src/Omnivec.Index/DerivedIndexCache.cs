@@ -383,16 +383,15 @@ internal sealed class DerivedIndexCache : IDisposable
             using var stream = new FileStream(SnapshotPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1);
             if (SnapshotFile.ReadHeader(stream, SnapshotFile.MatrixMagic) is not { } header
                 || !SnapshotFile.Matches(header, dims, generation, _instanceId)
-                || header.PayloadLength != header.Count * (sizeof(long) + ((long)dims * sizeof(float)))
-                || header.Count * dims > Array.MaxLength)
+                || header.Count * dims > Array.MaxLength
+                || header.PayloadLength != SnapshotFile.MatrixRowsOffset(header.Count) + (header.Count * dims * sizeof(float)))
             {
                 return null;
             }
 
             int count = checked((int)header.Count);
             System.Diagnostics.Activity? fileSpan = IndexTelemetry.StartLoad("vectors.file");
-            long idBytes = (long)count * sizeof(long);
-            rows = new MappedRowStorage(stream, SnapshotHeader.Size + idBytes, count);
+            rows = new MappedRowStorage(stream, SnapshotHeader.Size + SnapshotFile.MatrixRowsOffset(count), count);
             byte* payload = rows.FileStart + SnapshotHeader.Size;
             uint crc = SnapshotFile.Crc32C(0, payload, header.PayloadLength);
             fileSpan?.Dispose();
@@ -497,7 +496,9 @@ internal sealed class DerivedIndexCache : IDisposable
             List<ReadOnlyMemory<byte>> parts;
             unsafe
             {
-                parts = [MemoryMarshal.AsBytes(m.Ids.AsSpan(0, n)).ToArray(), .. ByteChunks.Of((byte*)m.Data, (long)n * m.Dimensions * sizeof(float))];
+                byte[] ids = new byte[SnapshotFile.MatrixRowsOffset(n)]; // the ids, zero-padded to the rows' alignment
+                MemoryMarshal.AsBytes(m.Ids.AsSpan(0, n)).CopyTo(ids);
+                parts = [ids, .. ByteChunks.Of((byte*)m.Data, (long)n * m.Dimensions * sizeof(float))];
             }
 
             SnapshotFile.Write(SnapshotPath, SnapshotFile.MatrixMagic, m.Dimensions, n, m.Generation, _instanceId, parts);

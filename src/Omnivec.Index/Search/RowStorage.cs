@@ -35,9 +35,14 @@ internal abstract unsafe class RowStorage : IDisposable
     ~RowStorage() => Release();
 }
 
-/// <summary>Rows in one native block (malloc/realloc: large blocks are their own mappings, resized with mremap).</summary>
+/// <summary>
+/// Rows in one native block aligned to a cache line: a 2 KiB row then spans 32 lines, not 33, and no 32-byte load of
+/// the dot product straddles two lines (malloc's 16-byte alignment cost the graph walk both).
+/// </summary>
 internal sealed unsafe class NativeRowStorage : RowStorage
 {
+    internal const int Alignment = 64;
+
     private readonly int _dimensions;
     private float* _pointer;
     private long _capacity;
@@ -46,7 +51,7 @@ internal sealed unsafe class NativeRowStorage : RowStorage
     {
         _dimensions = dimensions;
         _capacity = Math.Max(capacityRows, 1);
-        _pointer = (float*)NativeMemory.Alloc(checked((nuint)(_capacity * dimensions * sizeof(float))));
+        _pointer = (float*)NativeMemory.AlignedAlloc(checked((nuint)(_capacity * dimensions * sizeof(float))), Alignment);
     }
 
     public override float* Pointer => _pointer;
@@ -66,7 +71,7 @@ internal sealed unsafe class NativeRowStorage : RowStorage
             return;
         }
 
-        _pointer = (float*)NativeMemory.Realloc(_pointer, checked((nuint)(capacityRows * _dimensions * sizeof(float))));
+        _pointer = (float*)NativeMemory.AlignedRealloc(_pointer, checked((nuint)(capacityRows * _dimensions * sizeof(float))), Alignment);
         _capacity = capacityRows;
     }
 
@@ -74,7 +79,7 @@ internal sealed unsafe class NativeRowStorage : RowStorage
     {
         if (_pointer is not null)
         {
-            NativeMemory.Free(_pointer);
+            NativeMemory.AlignedFree(_pointer);
             _pointer = null;
             _capacity = 0;
         }

@@ -17,7 +17,12 @@ internal readonly record struct SnapshotHeader(int Dimensions, long Count, long 
 internal static class SnapshotFile
 {
     internal const uint FormatVersion = 1;
-    internal static readonly ulong MatrixMagic = BinaryPrimitives.ReadUInt64LittleEndian("OVMATRX1"u8);
+    // OVMATRX1 had the rows right after the ids; OVMATRX2 pads the ids to a 64-byte boundary so that the rows, searched
+    // in place in the mapped file, start on cache lines. OVMATRX1 files are ignored and rebuilt (once, from SQLite).
+    internal static readonly ulong MatrixMagic = BinaryPrimitives.ReadUInt64LittleEndian("OVMATRX2"u8);
+
+    /// <summary>Bytes of the matrix payload before its rows: the ids, padded so the rows start 64-byte aligned in the file.</summary>
+    internal static long MatrixRowsOffset(long count) => (SnapshotHeader.Size + (count * sizeof(long)) + 63) / 64 * 64 - SnapshotHeader.Size;
     // OVHNSW01 was USearch's serialized index (graph + a second copy of the vectors); such files are ignored and rebuilt.
     internal static readonly ulong HnswMagic = BinaryPrimitives.ReadUInt64LittleEndian("OVHNSW02"u8);
 
