@@ -529,7 +529,7 @@ internal sealed unsafe partial class HnswIndex : IDisposable
                 s3 = MultiplyAdd(Vector256.Load(a + i + 24), Vector256.Load(b + i + 24), s3);
             }
 
-            return Vector256.Sum((s0 + s1) + (s2 + s3));
+            return DotKernel.Sum((s0 + s1) + (s2 + s3));
         }
 
         return System.Numerics.Tensors.TensorPrimitives.Dot(new ReadOnlySpan<float>(a, n), new ReadOnlySpan<float>(b, n));

@@ -98,10 +98,10 @@ internal static class DotKernel
             b3 = Vector256.FusedMultiplyAdd(z, Vector256.LoadUnsafe(ref rows, i + (3 * d) + w), b3);
         }
 
-        scores[0] = Vector256.Sum(a0 + b0);
-        scores[1] = Vector256.Sum(a1 + b1);
-        scores[2] = Vector256.Sum(a2 + b2);
-        scores[3] = Vector256.Sum(a3 + b3);
+        scores[0] = Sum(a0 + b0);
+        scores[1] = Sum(a1 + b1);
+        scores[2] = Sum(a2 + b2);
+        scores[3] = Sum(a3 + b3);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -142,12 +142,25 @@ internal static class DotKernel
         Store(ref Unsafe.Add(ref scores, 3 * scoreStride), a30, a31, a32);
     }
 
+    /// <summary>
+    /// The sum of the lanes in one fixed order. <see cref="Vector256.Sum{T}(Vector256{T})"/> adds them in another
+    /// order when the JIT expands it (optimised code) than when it runs as a call (first-tier code), so the same dot
+    /// product could differ in its last bit depending on when the method was re-compiled: graphs built and rankings
+    /// among near-ties then changed from run to run.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float Sum(Vector256<float> v)
+    {
+        Vector128<float> h = v.GetLower() + v.GetUpper();
+        return (h.GetElement(0) + h.GetElement(1)) + (h.GetElement(2) + h.GetElement(3));
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store(ref float scores, Vector256<float> a, Vector256<float> b, Vector256<float> c)
     {
-        scores = Vector256.Sum(a);
-        Unsafe.Add(ref scores, 1) = Vector256.Sum(b);
-        Unsafe.Add(ref scores, 2) = Vector256.Sum(c);
+        scores = Sum(a);
+        Unsafe.Add(ref scores, 1) = Sum(b);
+        Unsafe.Add(ref scores, 2) = Sum(c);
     }
 
     private static void Pairwise(ReadOnlySpan<float> rows, int rowStart, int rowEnd, ReadOnlySpan<float> queries, int queryStart, int queryEnd,
