@@ -96,23 +96,37 @@ internal static class SearchCommands
             // (a search by names alone needs no vectors).
             bool byNamesOnly = RankedSearchOptions.ParseRetrieval(parse.GetValue(relevance.Retrieval) ?? "hybrid", "--mode") == RetrievalMode.Text;
             Task preload = byNamesOnly ? Task.CompletedTask : Task.Run(() => target.Preload(cancellationToken), cancellationToken);
-            IMultimodalEmbeddingGenerator loaded;
+            Task preloaded = preload.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            IMultimodalEmbeddingGenerator? loaded = null;
+            ComposedQuery composed;
             try
             {
                 loaded = language.Apply(parse, await EmbedderFactory.CreateAsync(parse, embedder, target, cancellationToken, fewRuns: true).ConfigureAwait(false));
                 StartupTrace.Mark("model loaded");
+                // The query is embedded while the vectors may still be loading; a term naming an item reads its stored
+                // vector, so such a query waits for them first.
+                if (searchQuery.Terms.Any(t => t.Kind == QueryTermKind.Item))
+                {
+                    await preloaded.ConfigureAwait(false);
+                }
+
+                composed = await new CollectionSearch(loaded, target).ComposeAsync(searchQuery, cancellationToken).ConfigureAwait(false);
+                StartupTrace.Mark("query embedded");
+            }
+            catch
+            {
+                loaded?.Dispose();
+                throw;
             }
             finally
             {
                 // Never leave the load running into the collection's disposal. A failure of its own shows again in the search.
-                await preload.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default)
-                    .ConfigureAwait(false);
+                await preloaded.ConfigureAwait(false);
                 StartupTrace.Mark("vectors loaded");
             }
 
             using IMultimodalEmbeddingGenerator generator = loaded;
-            var search = new CollectionSearch(generator, target);
-            RankedSearchResult found = await search.SearchAsync(searchQuery, relevance.Build(parse, results, filters.Build(parse)), cancellationToken).ConfigureAwait(false);
+            RankedSearchResult found = RankedSearch.Run(target, composed, relevance.Build(parse, results, filters.Build(parse)));
             StartupTrace.Mark("searched");
 
             // A sigmoid-trained model (SigLIP) scores a text against an item as a probability of a match; that reading holds
