@@ -14,9 +14,7 @@ internal static class EmbedderFactory
     private const string ModelKey = "embedder.model";
     private const string VariantKey = "embedder.variant";
 
-    // fewRuns: the command embeds a query or two and exits, and local models load for that (ModelResolver.LoadAsync).
-    public static async Task<IMultimodalEmbeddingGenerator> CreateAsync(ParseResult parse, EmbedderOptions options, IVectorCollection? collection, CancellationToken cancellationToken,
-        bool fewRuns = false)
+    public static async Task<IMultimodalEmbeddingGenerator> CreateAsync(ParseResult parse, EmbedderOptions options, IVectorCollection? collection, CancellationToken cancellationToken)
     {
         var settings = EmbedderSettings.FromCommandLine(parse, options);
         if (collection is not null)
@@ -26,7 +24,7 @@ internal static class EmbedderFactory
 
         return settings.Provider switch
         {
-            "local" => await ModelResolver.LoadAsync(settings.Model, settings.Variant, cancellationToken, options.MaxMediaDuration, fewRuns).ConfigureAwait(false),
+            "local" => await ModelResolver.LoadAsync(settings.Model, settings.Variant, cancellationToken, options.MaxMediaDuration).ConfigureAwait(false),
             "google" => ProviderFactory.CreateGoogle(settings),
             "azure" => ProviderFactory.CreateAzure(settings),
             _ => throw new InvalidInputException($"Unknown provider '{settings.Provider}': use local, google or azure."),

@@ -15,12 +15,7 @@ internal static class ModelResolver
     /// <param name="variant">Which precision of the weights.</param>
     /// <param name="cancellationToken">Stops a download.</param>
     /// <param name="maxDuration">A longer limit for the audio reader than its default (4 hours or OMNIVEC_MAX_DURATION); never shortens it.</param>
-    /// <param name="fewRuns">
-    /// The command runs the model once or twice and exits (a search): the towers load without repacking their weights
-    /// (<see cref="OnnxModelOptions.PrepackWeights"/>), which halves the time to the first vector.
-    /// </param>
-    public static async Task<IMultimodalEmbeddingGenerator> LoadAsync(string model, ModelVariant variant, CancellationToken cancellationToken, TimeSpan? maxDuration = null,
-        bool fewRuns = false)
+    public static async Task<IMultimodalEmbeddingGenerator> LoadAsync(string model, ModelVariant variant, CancellationToken cancellationToken, TimeSpan? maxDuration = null)
     {
         string directory = await ResolveDirectoryAsync(model, variant, cancellationToken).ConfigureAwait(false);
         // ONNX Runtime's optimized form of each model is kept per user, so every start after the first skips graph
@@ -28,7 +23,7 @@ internal static class ModelResolver
         string? cache = OnnxModelOptions.DefaultOptimizedModelCacheDirectory;
         if (ClapEmbeddingGenerator.IsClapPack(directory, variant))
         {
-            var clap = new ClapModelOptions { Variant = variant, OptimizedModelCacheDirectory = cache, PrepackWeights = !fewRuns };
+            var clap = new ClapModelOptions { Variant = variant, OptimizedModelCacheDirectory = cache };
             if (maxDuration is { } longest && longest > clap.Ffmpeg.MaxDuration)
             {
                 clap.Ffmpeg.MaxDuration = longest;
@@ -37,7 +32,9 @@ internal static class ModelResolver
             return ClapEmbeddingGenerator.Load(directory, clap);
         }
 
-        return ClipEmbeddingGenerator.Load(directory, new ClipModelOptions { Variant = variant, OptimizedModelCacheDirectory = cache, PrepackWeights = !fewRuns });
+        // Weights are prepacked as in `serve` and `mcp` (OnnxModelOptions.PrepackWeights false would load a search's text
+        // tower faster, but its GEMM sums in another order and the scores then differ from theirs in the 7th digit).
+        return ClipEmbeddingGenerator.Load(directory, new ClipModelOptions { Variant = variant, OptimizedModelCacheDirectory = cache });
     }
 
     /// <summary>A local folder as it is; a Hub repo id from the cache (no network), pulled first when missing.</summary>

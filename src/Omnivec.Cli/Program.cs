@@ -65,6 +65,12 @@ catch (Exception ex)
     Output.Error($"internal error ({ex.GetType().Name}): {ex.Message}. This is a bug in omnivec; please report it.");
     return ExitCodes.InternalError;
 }
+finally
+{
+    // ONNX Runtime's native start-up must not be cut by the process exiting under it (a search that fails early, e.g.
+    // on a missing collection, ended in SIGSEGV, exit 139).
+    StartupWarmup.Finish();
+}
 
 static bool LooksLikeAnOption(string token) =>
     token.Length > 2 && token.StartsWith("--", StringComparison.Ordinal) && char.IsAsciiLetter(token[2])

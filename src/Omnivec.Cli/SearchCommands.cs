@@ -101,7 +101,7 @@ internal static class SearchCommands
             ComposedQuery composed;
             try
             {
-                loaded = language.Apply(parse, await EmbedderFactory.CreateAsync(parse, embedder, target, cancellationToken, fewRuns: true).ConfigureAwait(false));
+                loaded = language.Apply(parse, await EmbedderFactory.CreateAsync(parse, embedder, target, cancellationToken).ConfigureAwait(false));
                 StartupTrace.Mark("model loaded");
                 // The query is embedded while the vectors may still be loading; a term naming an item reads its stored
                 // vector, so such a query waits for them first.

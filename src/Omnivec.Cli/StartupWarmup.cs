@@ -6,12 +6,17 @@ namespace Omnivec.Cli;
 /// </summary>
 internal static class StartupWarmup
 {
+    private static Task? s_warmup;
+
+    /// <summary>Waits for the warm-up (it takes well under a second) so the process never exits while ONNX Runtime initialises.</summary>
+    public static void Finish() => s_warmup?.Wait(TimeSpan.FromSeconds(30));
+
     /// <summary>Starts loading ONNX Runtime in the background when the command is <c>search</c>; a failure shows later, where the model loads.</summary>
     public static void Start(string[] args)
     {
         if (args is ["search", ..] && !args.Contains("--help") && !args.Contains("-h"))
         {
-            _ = Task.Run(static () =>
+            s_warmup = Task.Run(static () =>
             {
                 try
                 {
