@@ -175,6 +175,19 @@ internal sealed class PostgresCollection : IVectorCollection
 
     public CollectionItem? Get(long id) => Query(connection => ReadItems(connection, $"SELECT {ItemColumns} FROM {_record.Table} WHERE id = @id", ("id", id)).FirstOrDefault());
 
+    public IReadOnlyList<CollectionItem?> GetItems(IReadOnlyList<long> ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (ids.Count == 0)
+        {
+            return [];
+        }
+
+        Dictionary<long, CollectionItem> byId = Query(connection => ReadItems(connection, $"SELECT {ItemColumns} FROM {_record.Table} WHERE id = ANY(@ids)", ("ids", ids.ToArray())))
+            .ToDictionary(item => item.Id);
+        return [.. ids.Select(id => byId.GetValueOrDefault(id))];
+    }
+
     public CollectionItem? FindByPath(string path)
     {
         ArgumentNullException.ThrowIfNull(path);

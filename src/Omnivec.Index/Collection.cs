@@ -349,6 +349,80 @@ public sealed class Collection : IVectorCollection
         return hits;
     }
 
+    /// <inheritdoc/>
+    public IReadOnlyList<ScoredId> SearchScores(ReadOnlySpan<float> query, int top = 10, SearchFilter? filter = null, SearchMode mode = SearchMode.Auto, int? expansion = null)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ValidateTop(top);
+        int ef = expansion is { } e ? ValidateExpansion(e, nameof(expansion)) : _searchExpansion;
+        float[] q = new float[Space.Dimensions];
+        NormalizeInto(query, q, "query vector");
+        long started = IndexTelemetry.StartTimer();
+        using System.Diagnostics.Activity? activity = IndexTelemetry.StartSearch(IndexTelemetry.Embedded, Name, mode, 1, top);
+        ScoredId[] hits = _planner.SearchScores([q], top, filter, mode, ef)[0];
+        IndexTelemetry.RecordSearch(started, IndexTelemetry.Embedded, mode);
+        return hits;
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<CollectionItem?> GetItems(IReadOnlyList<long> ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        long generation;
+        lock (_readerGate)
+        {
+            generation = CollectionDb.ReadGeneration(_reader);
+        }
+
+        // A loaded matrix of the current generation keeps the records it has read (a resident collection reads each once).
+        if (_cache.TryRead(needHnsw: false, (m, _) => m.Generation == generation ? FromMatrix(m, ids) : null, out CollectionItem?[]? loaded) && loaded is not null)
+        {
+            return loaded;
+        }
+
+        var byId = new Dictionary<long, CollectionItem>(ids.Count);
+        lock (_readerGate)
+        {
+            // One read transaction: the batches of a long list see one state of the database.
+            using SqliteTransaction tx = _reader.BeginTransaction(deferred: true);
+            CollectionDb.ReadItems(_reader, tx, ids, item => byId[item.Id] = item);
+        }
+
+        var items = new CollectionItem?[ids.Count];
+        for (int i = 0; i < items.Length; i++)
+        {
+            items[i] = byId.GetValueOrDefault(ids[i]);
+        }
+
+        return items;
+
+        static CollectionItem?[]? FromMatrix(VectorMatrix m, IReadOnlyList<long> ids)
+        {
+            var rows = new List<int>(ids.Count);
+            foreach (long id in ids)
+            {
+                if (m.TryGetRow(id, out int row))
+                {
+                    rows.Add(row);
+                }
+            }
+
+            if (!m.EnsureItems(rows))
+            {
+                return null; // the database moved on: read it directly
+            }
+
+            var items = new CollectionItem?[ids.Count];
+            for (int i = 0; i < items.Length; i++)
+            {
+                items[i] = m.TryGetRow(ids[i], out int row) ? m.Items[row] : null;
+            }
+
+            return items;
+        }
+    }
+
     /// <summary>Several queries at once; exact mode scores each block of vectors against all queries while it is in cache.</summary>
     public IReadOnlyList<IReadOnlyList<SearchHit>> SearchBatch(IReadOnlyList<ReadOnlyMemory<float>> queries, int top = 10, SearchFilter? filter = null,
         SearchMode mode = SearchMode.Auto, int? expansion = null)
@@ -399,6 +473,32 @@ public sealed class Collection : IVectorCollection
             {
                 // Not built yet (see the constructor): nothing to find by name until the first write builds it.
                 return [];
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<TextScore> SearchTextScores(string text, int top = 10, SearchFilter? filter = null, bool allWordsOnly = false)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ValidateTop(top);
+        LexicalQuery query = LexicalText.Parse(text);
+        if (query.IsEmpty)
+        {
+            return [];
+        }
+
+        using System.Diagnostics.Activity? activity = IndexTelemetry.Source.StartActivity("omnivec.search.text")?.SetTag("omnivec.top", top);
+        lock (_readerGate)
+        {
+            try
+            {
+                return CollectionDb.SearchTextScores(_reader, query, top, filter, allWordsOnly);
+            }
+            catch (SqliteException e) when (e.Message.Contains("no such table", StringComparison.Ordinal))
+            {
+                return []; // not built yet, as for SearchText
             }
         }
     }

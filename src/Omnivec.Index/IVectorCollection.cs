@@ -86,6 +86,38 @@ public interface IVectorCollection : IDisposable
     /// <param name="expansion">HNSW search expansion (ef) for this call; <see cref="SearchExpansion"/> when null.</param>
     IReadOnlyList<SearchHit> Search(ReadOnlySpan<float> query, int top = 10, SearchFilter? filter = null, SearchMode mode = SearchMode.Auto, int? expansion = null);
 
+    /// <summary>
+    /// The hits of <see cref="Search"/> as ids and scores only, in the same order with the same scores, without reading
+    /// the items' records: what ranking many candidates of which few are shown needs (the relevance cutoff looks at
+    /// thousands of scores; <see cref="GetItems"/> then reads the records of those kept).
+    /// </summary>
+    IReadOnlyList<ScoredId> SearchScores(ReadOnlySpan<float> query, int top = 10, SearchFilter? filter = null, SearchMode mode = SearchMode.Auto, int? expansion = null)
+    {
+        IReadOnlyList<SearchHit> hits = Search(query, top, filter, mode, expansion);
+        var scores = new ScoredId[hits.Count];
+        for (int i = 0; i < scores.Length; i++)
+        {
+            scores[i] = new ScoredId(hits[i].Item.Id, hits[i].Score);
+        }
+
+        return scores;
+    }
+
+    /// <summary>
+    /// The items of several ids, in the order of <paramref name="ids"/> (null for an id no item has), read together.
+    /// </summary>
+    IReadOnlyList<CollectionItem?> GetItems(IReadOnlyList<long> ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        var items = new CollectionItem?[ids.Count];
+        for (int i = 0; i < items.Length; i++)
+        {
+            items[i] = Get(ids[i]);
+        }
+
+        return items;
+    }
+
     /// <summary>Several queries at once, each answered as by <see cref="Search"/>.</summary>
     IReadOnlyList<IReadOnlyList<SearchHit>> SearchBatch(IReadOnlyList<ReadOnlyMemory<float>> queries, int top = 10, SearchFilter? filter = null,
         SearchMode mode = SearchMode.Auto, int? expansion = null);
@@ -101,6 +133,28 @@ public interface IVectorCollection : IDisposable
     /// <param name="top">How many hits, 1 to <see cref="Collection.MaxTop"/>.</param>
     /// <param name="filter">Only items that pass it are returned.</param>
     IReadOnlyList<TextHit> SearchText(string text, int top = 10, SearchFilter? filter = null);
+
+    /// <summary>
+    /// The hits of <see cref="SearchText"/> as ids, relevances and whether they match every word, in the same order,
+    /// without reading the items' records. With <paramref name="allWordsOnly"/>, only the first group (the items that
+    /// contain every word), exactly as <see cref="SearchText"/> lists them before the rest.
+    /// </summary>
+    IReadOnlyList<TextScore> SearchTextScores(string text, int top = 10, SearchFilter? filter = null, bool allWordsOnly = false)
+    {
+        IReadOnlyList<TextHit> hits = SearchText(text, top, filter);
+        var scores = new List<TextScore>(hits.Count);
+        foreach (TextHit hit in hits)
+        {
+            if (allWordsOnly && !hit.MatchesAllWords)
+            {
+                break;
+            }
+
+            scores.Add(new TextScore(hit.Item.Id, hit.Relevance, hit.MatchesAllWords));
+        }
+
+        return scores;
+    }
 
     /// <summary>
     /// Groups of near-identical items (cosine ≥ <paramref name="threshold"/>, linked transitively), each ordered

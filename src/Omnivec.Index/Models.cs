@@ -95,6 +95,23 @@ public sealed record SearchFilter
 public sealed record SearchHit(CollectionItem Item, float Score);
 
 /// <summary>
+/// A search result before its record is read (<see cref="IVectorCollection.SearchScores"/>): the item's id and its
+/// cosine similarity to the query, as <see cref="SearchHit"/> would carry them.
+/// </summary>
+/// <param name="Id">The item's id.</param>
+/// <param name="Score">The cosine similarity to the query (higher is closer).</param>
+public readonly record struct ScoredId(long Id, float Score);
+
+/// <summary>
+/// A lexical result before its record is read (<see cref="IVectorCollection.SearchTextScores"/>): the item's id,
+/// relevance and whether it contains every word, as <see cref="TextHit"/> would carry them.
+/// </summary>
+/// <param name="Id">The item's id.</param>
+/// <param name="Relevance">The store's text relevance (higher is better), comparable only within one result list.</param>
+/// <param name="MatchesAllWords">True when every word of the query occurs in the item's text.</param>
+public readonly record struct TextScore(long Id, double Relevance, bool MatchesAllWords);
+
+/// <summary>
 /// A result of the lexical index (<see cref="IVectorCollection.SearchText"/>): an item whose file name, folder,
 /// camera or caption contains words of the query.
 /// </summary>

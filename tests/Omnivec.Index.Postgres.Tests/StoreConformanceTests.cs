@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using Omnivec.Index;
+using Omnivec.Indexing.Query;
 
 namespace Omnivec.Index.Postgres.Tests;
 
@@ -488,6 +489,108 @@ public abstract class StoreConformanceTests
             Assert.True(textNothing.NoMatch);
             Assert.Empty(textNothing.Hits);
         }
+    }
+
+    [Theory]
+    [InlineData(700)]
+    [InlineData(10_600)] // more items than one exact ranking holds: what lies beyond it is bounded by its last score
+    public void Ranked_search_over_ids_gives_exactly_what_ranking_every_record_gives(int count)
+    {
+        (IVectorCollection c, List<float[]> centres) = FillWorded(count);
+        using (c)
+        {
+            var random = new Random(5);
+            string[] phrases = ["dog beach", "photo", "dog", "cat sun", "beach zebra", "IMG", "photo of a dog on the beach", "zebra"];
+            var queries = new List<(string What, float[] Vector)>
+            {
+                ("a cluster's centre", centres[0]),
+                ("between two clusters", Unit(centres[1].Zip(centres[2], (a, b) => a + b).ToArray())),
+                ("noise", RandomUnit(random)),
+            };
+            RankedSearchOptions[] variants =
+            [
+                new() { Top = 10 },
+                new() { Top = 3 },
+                new() { Top = 50, Order = ResultOrder.Date },
+                new() { Top = 10, MinScore = 0.2f },
+                new() { Top = 10, AutomaticCutoff = false, MinScore = 0.1f },
+                new() { Top = 10, Filter = new SearchFilter { PathPrefix = "/a/" } },
+                new() { Top = 10, Retrieval = RetrievalMode.Vector },
+            ];
+            foreach ((string what, float[] vector) in queries)
+            {
+                foreach (string words in count > Collection.MaxTop ? phrases[5..] : phrases)
+                {
+                    foreach (RankedSearchOptions options in variants)
+                    {
+                        var query = new ComposedQuery(vector, []) { Words = words };
+                        RankedSearchOracle.AssertSame(RankedSearchOracle.Run(c, query, options), RankedSearch.Run(c, query, options),
+                            $"{what}, '{words}', top {options.Top}, {options.Retrieval}, min {options.MinScore}, auto {options.AutomaticCutoff}, filter {options.Filter?.PathPrefix}");
+                    }
+                }
+            }
+
+            // An example item is left out of its own results, and out of the name matches.
+            long example = c.SearchScores(centres[0], 1)[0].Id;
+            var withExample = new ComposedQuery(centres[0], [example]) { Words = "dog" };
+            RankedSearchOracle.AssertSame(RankedSearchOracle.Run(c, withExample, new()), RankedSearch.Run(c, withExample, new()), "with an example item");
+        }
+    }
+
+    [Fact]
+    public void Scores_items_and_text_scores_by_id_match_the_full_reads()
+    {
+        (IVectorCollection c, List<float[]> centres) = FillWorded(300);
+        using (c)
+        {
+            IReadOnlyList<SearchHit> hits = c.Search(centres[0], 40, mode: SearchMode.Exact);
+            Assert.Equal(hits.Select(h => new ScoredId(h.Item.Id, h.Score)), c.SearchScores(centres[0], 40, mode: SearchMode.Exact));
+            IReadOnlyList<TextHit> text = c.SearchText("dog beach", 100);
+            Assert.Equal(text.Select(h => new TextScore(h.Item.Id, h.Relevance, h.MatchesAllWords)), c.SearchTextScores("dog beach", 100));
+            Assert.Equal(text.TakeWhile(h => h.MatchesAllWords).Select(h => h.Item.Id), c.SearchTextScores("dog beach", 100, allWordsOnly: true).Select(h => h.Id));
+            Assert.Empty(c.SearchTextScores("!!", 10));
+
+            long[] ids = [hits[3].Item.Id, -5, hits[0].Item.Id, hits[3].Item.Id];
+            IReadOnlyList<CollectionItem?> items = c.GetItems(ids);
+            Assert.Equal([hits[3].Item.Path, null, hits[0].Item.Path, hits[3].Item.Path], items.Select(i => i?.Path));
+            Assert.Equal(hits[0].Item.ContentHash, items[2]!.ContentHash);
+            Assert.Empty(c.GetItems([]));
+        }
+    }
+
+    /// <summary>
+    /// Items named from a few words (dog, beach, cat, sun, photo) in /a/ and /b/, with vectors in tight clusters around
+    /// eight centres (so a centre's query has items standing out above the cutoff) and noise.
+    /// </summary>
+    private (IVectorCollection Collection, List<float[]> Centres) FillWorded(int count)
+    {
+        IVectorCollection c = Store.OpenOrCreate(NewName(), Space);
+        var random = new Random(count);
+        List<float[]> centres = [.. Enumerable.Range(0, 8).Select(_ => RandomUnit(random))];
+        string[] vocabulary = ["dog", "beach", "cat", "sun", "photo", "img"];
+        var items = new List<CollectionItem>();
+        var vectors = new List<ReadOnlyMemory<float>>();
+        for (int i = 0; i < count; i++)
+        {
+            string name = $"{vocabulary[random.Next(vocabulary.Length)]}_{vocabulary[random.Next(vocabulary.Length)]}_{i}.jpg";
+            items.Add(Item($"/{(i % 3 == 0 ? "a" : "b")}/{name}", i));
+            float[] v = i % 10 == 0 ? [.. centres[i / 10 % 8].Select(x => x + (float)(random.NextDouble() - 0.5) * 0.15f)] : RandomUnit(random);
+            vectors.Add(Unit(v));
+        }
+
+        for (int start = 0; start < count; start += 2000)
+        {
+            int n = Math.Min(2000, count - start);
+            c.Upsert(items.GetRange(start, n), vectors.GetRange(start, n));
+        }
+
+        return (c, centres);
+    }
+
+    private static float[] Unit(float[] v)
+    {
+        TensorPrimitives.Divide(v, TensorPrimitives.Norm(v), v);
+        return v;
     }
 }
 

@@ -163,14 +163,27 @@ internal sealed class LexicalQuery(IReadOnlyList<string[]> words)
     /// and its relevance (higher is better).
     /// </summary>
     public List<TextHit> Collect(int top, Func<bool, int, System.Data.Common.DbCommand> command,
-        Func<System.Data.Common.DbDataReader, (CollectionItem Item, double Relevance)> read)
+        Func<System.Data.Common.DbDataReader, (CollectionItem Item, double Relevance)> read) =>
+        Collect(top, command, (reader, all) =>
+        {
+            (CollectionItem item, double relevance) = read(reader);
+            return new TextHit(item, relevance, all);
+        }, static hit => hit.Item.Id);
+
+    /// <summary>
+    /// The passes of <see cref="Collect(int, Func{bool, int, System.Data.Common.DbCommand}, Func{System.Data.Common.DbDataReader, ValueTuple{CollectionItem, double}})"/>
+    /// with any row reader: <paramref name="read"/> makes one hit of a row (and whether it came from the all-words pass),
+    /// <paramref name="idOf"/> gives its item's id. <paramref name="allWordsOnly"/> stops after the all-words pass.
+    /// </summary>
+    public List<T> Collect<T>(int top, Func<bool, int, System.Data.Common.DbCommand> command, Func<System.Data.Common.DbDataReader, bool, T> read,
+        Func<T, long> idOf, bool allWordsOnly = false)
     {
-        var hits = new List<TextHit>();
+        var hits = new List<T>();
         var seen = new HashSet<long>();
         foreach (bool all in (bool[])[true, false])
         {
             // One word: the all-words pass (phrase with its prefix) already found every item the any-word pass would.
-            if (IsEmpty || hits.Count >= top || (!all && Words.Count == 1))
+            if (IsEmpty || hits.Count >= top || (!all && (Words.Count == 1 || allWordsOnly)))
             {
                 break;
             }
@@ -179,10 +192,10 @@ internal sealed class LexicalQuery(IReadOnlyList<string[]> words)
             using System.Data.Common.DbDataReader reader = pass.ExecuteReader();
             while (reader.Read() && hits.Count < top)
             {
-                (CollectionItem item, double relevance) = read(reader);
-                if (seen.Add(item.Id))
+                T hit = read(reader, all);
+                if (seen.Add(idOf(hit)))
                 {
-                    hits.Add(new TextHit(item, relevance, all));
+                    hits.Add(hit);
                 }
             }
         }

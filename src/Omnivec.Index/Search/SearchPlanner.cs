@@ -26,7 +26,49 @@ internal sealed class SearchPlanner
     public double SelectiveFilterFraction { get; set; } = 0.1;
 
     /// <summary>Answers unit-norm <paramref name="queries"/>; one hit list per query, best first.</summary>
-    public IReadOnlyList<SearchHit>[] Search(float[][] queries, int top, SearchFilter? filter, SearchMode mode, int expansion)
+    public IReadOnlyList<SearchHit>[] Search(float[][] queries, int top, SearchFilter? filter, SearchMode mode, int expansion) =>
+        Search(queries, top, filter, mode, expansion, static (m, raw) =>
+        {
+            // Only the hits' records are needed: one read for all of them when the matrix came from the snapshot.
+            if (!m.EnsureItems(raw.SelectMany(r => r).Select(h => h.Row)))
+            {
+                return null;
+            }
+
+            var results = new IReadOnlyList<SearchHit>[raw.Length];
+            for (int i = 0; i < raw.Length; i++)
+            {
+                results[i] = ToHits(m, raw[i]);
+            }
+
+            return results;
+        });
+
+    /// <summary>The hits of <see cref="Search(float[][], int, SearchFilter?, SearchMode, int)"/> as ids and scores, without reading any record.</summary>
+    public ScoredId[][] SearchScores(float[][] queries, int top, SearchFilter? filter, SearchMode mode, int expansion) =>
+        Search(queries, top, filter, mode, expansion, static (m, raw) =>
+        {
+            var results = new ScoredId[raw.Length][];
+            for (int i = 0; i < raw.Length; i++)
+            {
+                var scores = new ScoredId[raw[i].Length];
+                for (int j = 0; j < scores.Length; j++)
+                {
+                    scores[j] = new ScoredId(m.Ids[raw[i][j].Row], raw[i][j].Score);
+                }
+
+                results[i] = scores;
+            }
+
+            return results;
+        });
+
+    /// <summary>
+    /// Runs the queries and turns each query's rows and scores into results with <paramref name="finish"/>, under the
+    /// read lock of the matrix they index; <paramref name="finish"/> returns null when the database moved on (load again).
+    /// </summary>
+    private T[] Search<T>(float[][] queries, int top, SearchFilter? filter, SearchMode mode, int expansion, Func<VectorMatrix, (int Row, float Score)[][], T[]?> finish)
+        where T : class
     {
         while (true)
         {
@@ -43,7 +85,7 @@ internal sealed class SearchPlanner
                 _cache.EnsureHnsw(build: true);
             }
 
-            if (_cache.TryRead(approximate, (m, hnsw) => Run(m, approximate ? hnsw : null, queries, top, filter, expansion), out IReadOnlyList<SearchHit>[]? results)
+            if (_cache.TryRead(approximate, (m, hnsw) => Run(m, approximate ? hnsw : null, queries, top, filter, expansion) is { } raw ? finish(m, raw) : null, out T[]? results)
                 && results is not null)
             {
                 return results;
@@ -92,8 +134,8 @@ internal sealed class SearchPlanner
         }
     }
 
-    /// <summary>The hits of each query; null when the items of the hits could not be read for this matrix (load again).</summary>
-    private IReadOnlyList<SearchHit>[]? Run(VectorMatrix m, HnswIndex? hnsw, float[][] queries, int top, SearchFilter? filter, int expansion)
+    /// <summary>The rows and scores of each query's hits; null when a filter's items could not be read for this matrix (load again).</summary>
+    private (int Row, float Score)[][]? Run(VectorMatrix m, HnswIndex? hnsw, float[][] queries, int top, SearchFilter? filter, int expansion)
     {
         bool filtered = filter is not null && !filter.IsEmpty;
         if (filtered && !m.EnsureAllItems())
@@ -114,19 +156,7 @@ internal sealed class SearchPlanner
             raw = RunApproximate(m, hnsw, queries, top, allowed, expansion);
         }
 
-        // Only the hits' records are needed: one read for all of them when the matrix came from the snapshot.
-        if (!m.EnsureItems(raw.SelectMany(r => r).Select(h => h.Row)))
-        {
-            return null;
-        }
-
-        var results = new IReadOnlyList<SearchHit>[raw.Length];
-        for (int i = 0; i < raw.Length; i++)
-        {
-            results[i] = ToHits(m, raw[i]);
-        }
-
-        return results;
+        return raw;
     }
 
     private static (int Row, float Score)[][] RunApproximate(VectorMatrix m, HnswIndex hnsw, float[][] queries, int top, RowSet? allowed, int expansion)

@@ -423,6 +423,31 @@ internal static class CollectionDb
         }, reader => (ReadItem(reader), -reader.GetDouble(13))); // bm25() is lower for better matches.
     }
 
+    /// <summary>
+    /// <see cref="SearchText"/>'s hits as ids only: the same query, order and limits, without reading the records (no
+    /// item columns go through the sorter). <paramref name="allWordsOnly"/> stops after the all-words pass.
+    /// </summary>
+    internal static List<TextScore> SearchTextScores(SqliteConnection connection, LexicalQuery query, int top, SearchFilter? filter, bool allWordsOnly)
+    {
+        (string where, List<(string, object)> parameters) = FilterSql(filter);
+        return query.Collect(top, (all, limit) =>
+        {
+            SqliteCommand command = connection.CreateCommand();
+            command.CommandText = $"""
+                SELECT i.id, {LexicalRank} AS rank FROM items_fts JOIN items i ON i.id = items_fts.rowid
+                WHERE items_fts MATCH $q AND {where} ORDER BY rank, i.id LIMIT $top
+                """;
+            command.Parameters.AddWithValue("$q", query.ToFts5(all));
+            command.Parameters.AddWithValue("$top", limit);
+            foreach ((string n, object v) in parameters)
+            {
+                command.Parameters.AddWithValue(n, v);
+            }
+
+            return command;
+        }, static (reader, all) => new TextScore(reader.GetInt64(0), -reader.GetDouble(1), all), static hit => hit.Id, allWordsOnly);
+    }
+
     /// <summary>A <see cref="SearchFilter"/> as SQL over the items table aliased <c>i</c>.</summary>
     private static (string Where, List<(string, object)> Parameters) FilterSql(SearchFilter? filter)
     {
@@ -606,7 +631,7 @@ internal static class CollectionDb
     }
 
     /// <summary>Reads the items of <paramref name="ids"/> (in any order; ids without an item are skipped) inside <paramref name="tx"/>.</summary>
-    internal static void ReadItems(SqliteConnection connection, SqliteTransaction tx, IReadOnlyList<long> ids, Action<CollectionItem> onItem)
+    internal static void ReadItems(SqliteConnection connection, SqliteTransaction? tx, IReadOnlyList<long> ids, Action<CollectionItem> onItem)
     {
         const int Batch = 4096;
         using SqliteCommand command = connection.CreateCommand();

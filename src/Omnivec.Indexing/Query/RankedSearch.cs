@@ -180,10 +180,13 @@ public static class RankedSearch
         // The cutoff looks at the query's scores over the whole (filtered) collection, which one exact scan yields.
         long count = collection.Count;
         int depth = (int)Math.Clamp(count, 1, Collection.MaxTop);
-        List<SearchHit> ranked = [.. collection.Search(query.Vector, depth, options.Filter, SearchMode.Exact).Where(h => !exclude.Contains(h.Item.Id))];
-        long population = ranked.Count < depth - exclude.Count ? ranked.Count : Math.Max(ranked.Count, count - exclude.Count);
-        RelevanceCutoff? cutoff = options.AutomaticCutoff ? RelevanceCutoff.Estimate(ranked.Select(h => h.Score).ToArray(), population) : null;
+        List<ScoredId> scored = [.. collection.SearchScores(query.Vector, depth, options.Filter, SearchMode.Exact).Where(h => !exclude.Contains(h.Id))];
+        long population = scored.Count < depth - exclude.Count ? scored.Count : Math.Max(scored.Count, count - exclude.Count);
+        RelevanceCutoff? cutoff = options.AutomaticCutoff ? RelevanceCutoff.Estimate(scored.Select(h => h.Score).ToArray(), population) : null;
         float threshold = Math.Max(options.MinScore ?? float.NegativeInfinity, cutoff?.Threshold ?? float.NegativeInfinity);
+        // Only the records of what passes are read (the ranking is best first, so that is a prefix; leaving out the items a
+        // "not" word names comes after the estimate and keeps the rest in order); without a threshold, all of them.
+        List<SearchHit> ranked = WithItems(collection, scored, float.IsNegativeInfinity(threshold) ? scored.Count : CountAtLeast(scored, threshold));
         if (byNames)
         {
             ranked.RemoveAll(h => NamedByAvoidedWords(h.Item, query));
@@ -217,10 +220,20 @@ public static class RankedSearch
         {
             long count = collection.Count;
             int depth = (int)Math.Clamp(count, 1, Collection.MaxTop);
-            ranked = [.. collection.Search(query.Vector, depth, options.Filter, SearchMode.Exact).Where(h => !exclude.Contains(h.Item.Id))];
-            long population = ranked.Count < depth - exclude.Count ? ranked.Count : Math.Max(ranked.Count, count - exclude.Count);
-            cutoff = options.AutomaticCutoff ? RelevanceCutoff.Estimate(ranked.Select(h => h.Score).ToArray(), population) : null;
+            List<ScoredId> scored = [.. collection.SearchScores(query.Vector, depth, options.Filter, SearchMode.Exact).Where(h => !exclude.Contains(h.Id))];
+            long population = scored.Count < depth - exclude.Count ? scored.Count : Math.Max(scored.Count, count - exclude.Count);
+            cutoff = options.AutomaticCutoff ? RelevanceCutoff.Estimate(scored.Select(h => h.Score).ToArray(), population) : null;
             threshold = Math.Max(options.MinScore ?? float.NegativeInfinity, cutoff?.Threshold ?? float.NegativeInfinity);
+            // An item the exact ranking did not reach scores at most its last score. With the threshold clear above that
+            // (by more than two summation orders of one dot product can differ), or with every item ranked, nothing
+            // outside the ranking passes by its score: only a text match can, and the rest need no record and no cosine.
+            bool rankedAllThatCanPass = count <= depth || (scored.Count > 0 && threshold > scored[^1].Score + RoundingMargin);
+            if (!float.IsNegativeInfinity(threshold) && query.AvoidedWords.Count == 0 && rankedAllThatCanPass)
+            {
+                return RunHybridThresholded(collection, query, options, exclude, scored, threshold, cutoff);
+            }
+
+            ranked = WithItems(collection, scored, scored.Count);
             lexicalDepth = Collection.MaxTop;
         }
         else
@@ -300,6 +313,120 @@ public static class RankedSearch
             Retrieval = RetrievalMode.Hybrid,
             TextMatches = textMatches,
         };
+    }
+
+    /// <summary>
+    /// <see cref="RunHybrid"/> with a threshold, no "not" words, and every item that could pass by its score in
+    /// <paramref name="scored"/>: the same fusion and result, over ids. Records are read only for what passes; the
+    /// lexical pass over items with some of the words (which only re-ranks items above the threshold) runs only when
+    /// some item is above it, and cosines are computed only for text matches outside the ranking.
+    /// </summary>
+    private static RankedSearchResult RunHybridThresholded(IVectorCollection collection, ComposedQuery query, RankedSearchOptions options,
+        HashSet<long> exclude, List<ScoredId> scored, float threshold, RelevanceCutoff? cutoff)
+    {
+        int above = CountAtLeast(scored, threshold);
+        var avoided = new HashSet<long>(query.AvoidedItemIds);
+        List<TextScore> lexical = [.. collection.SearchTextScores(query.Words!, Collection.MaxTop, options.Filter, allWordsOnly: above == 0)
+            .Where(h => !exclude.Contains(h.Id) && !avoided.Contains(h.Id))];
+        var fused = new Dictionary<long, (float Score, double Fused)>(scored.Count);
+        int rank = 0;
+        for (int i = 0; i < scored.Count; i++)
+        {
+            rank = i > 0 && scored[i].Score == scored[i - 1].Score ? rank : i + 1;
+            fused[scored[i].Id] = (scored[i].Score, 1.0 / (FusionK + rank));
+        }
+
+        // Outside the ranking only a text match can pass (see RunHybrid): its cosine, as RunHybrid computes it.
+        long[] byNameOnly = [.. lexical.Where(h => h.MatchesAllWords && !fused.ContainsKey(h.Id)).Select(h => h.Id).Distinct()];
+        IReadOnlyList<float[]?> vectors = byNameOnly.Length == 0 ? [] : collection.GetVectors(byNameOnly);
+        var cosineOf = new Dictionary<long, float>(byNameOnly.Length);
+        for (int i = 0; i < byNameOnly.Length; i++)
+        {
+            if (vectors[i] is { } v && v.Length == query.Vector.Length)
+            {
+                cosineOf[byNameOnly[i]] = System.Numerics.Tensors.TensorPrimitives.Dot(v, query.Vector);
+            }
+        }
+
+        var textMatches = new HashSet<long>();
+        for (int i = 0; i < lexical.Count; i++)
+        {
+            TextScore hit = lexical[i];
+            rank = i > 0 && hit.Relevance == lexical[i - 1].Relevance ? rank : i + 1;
+            double add = 1.0 / (FusionK + rank);
+            if (hit.MatchesAllWords)
+            {
+                textMatches.Add(hit.Id);
+            }
+
+            if (fused.TryGetValue(hit.Id, out (float Score, double Fused) known))
+            {
+                fused[hit.Id] = (known.Score, known.Fused + add);
+            }
+            else if (cosineOf.TryGetValue(hit.Id, out float cosine))
+            {
+                fused[hit.Id] = (cosine, add);
+            }
+        }
+
+        ScoredId[] candidates = [.. fused.Where(c => c.Value.Score >= threshold || textMatches.Contains(c.Key))
+            .OrderByDescending(c => c.Value.Fused).ThenByDescending(c => c.Value.Score).ThenBy(c => c.Key)
+            .Select(c => new ScoredId(c.Key, c.Value.Score))];
+        List<SearchHit> passing = [.. LimitPerVideo(WithItems(collection, candidates, candidates.Length), options.PerVideo)];
+        IReadOnlyList<SearchHit> shown = options.Order == ResultOrder.Score ? passing.Take(options.Top).ToArray() : Order(passing, options.Order).Take(options.Top).ToArray();
+        return new RankedSearchResult(shown, threshold, cutoff, passing.Count)
+        {
+            Retrieval = RetrievalMode.Hybrid,
+            TextMatches = textMatches,
+        };
+    }
+
+    /// <summary>
+    /// How far apart two computations of one cosine can be: unit vectors of n dimensions summed in another order (or the
+    /// query normalised once more) differ by at most about n · 2⁻²⁴ ≈ 3e-5 at 512 dimensions; this bound is 3× that.
+    /// </summary>
+    private const float RoundingMargin = 1e-4f;
+
+    /// <summary>How many of the scores (best first) are at least <paramref name="threshold"/>.</summary>
+    private static int CountAtLeast(List<ScoredId> scored, float threshold)
+    {
+        int n = 0;
+        while (n < scored.Count && scored[n].Score >= threshold)
+        {
+            n++;
+        }
+
+        return n;
+    }
+
+    /// <summary>
+    /// The first <paramref name="count"/> of <paramref name="scored"/> as hits with their records, read together; an
+    /// item deleted meanwhile is left out.
+    /// </summary>
+    private static List<SearchHit> WithItems(IVectorCollection collection, IReadOnlyList<ScoredId> scored, int count)
+    {
+        if (count == 0)
+        {
+            return [];
+        }
+
+        var ids = new long[count];
+        for (int i = 0; i < count; i++)
+        {
+            ids[i] = scored[i].Id;
+        }
+
+        IReadOnlyList<CollectionItem?> items = collection.GetItems(ids);
+        var hits = new List<SearchHit>(count);
+        for (int i = 0; i < count; i++)
+        {
+            if (items[i] is { } item)
+            {
+                hits.Add(new SearchHit(item, scored[i].Score));
+            }
+        }
+
+        return hits;
     }
 
     /// <summary>
