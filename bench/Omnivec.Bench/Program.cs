@@ -135,7 +135,7 @@ namespace Omnivec.Bench
             var fields = File.ReadLines("/proc/self/status").Where(l => l.StartsWith("Rss", StringComparison.Ordinal) || l.StartsWith("VmRSS", StringComparison.Ordinal))
                 .Select(l => string.Join(' ', l.Split((char[])[' ', '\t'], StringSplitOptions.RemoveEmptyEntries)));
             GCMemoryInfo gc = GC.GetGCMemoryInfo();
-            Console.Error.WriteLine($"  memory {label}: {string.Join(", ", fields)}; GC heap {gc.HeapSizeBytes >> 10} kB, committed {gc.TotalCommittedBytes >> 10} kB, fragmented {gc.FragmentedBytes >> 10} kB");
+            Console.Error.WriteLine($"  memory {label}: {string.Join(", ", fields)}; GC heap {gc.HeapSizeBytes >> 10} kB, committed {gc.TotalCommittedBytes >> 10} kB, fragmented {gc.FragmentedBytes >> 10} kB; SQLite {SQLitePCL.raw.sqlite3_memory_used() >> 10} kB");
         }
     }
 
@@ -324,6 +324,14 @@ namespace Omnivec.Bench
                 RunQueries(results, c, data, index, SearchMode.Approximate, "hnsw", repeats, batchSize, Clone(np, ("ef_search", c.SearchExpansion)));
                 Console.Error.WriteLine($"  bytes per vector after the queries: {(Measure.Rss() - rss0) / (double)data.N:F0}");
                 Measure.Breakdown("after queries");
+
+                // The same collection opened again from its files (as `omnivec search` or `serve` would), searched once.
+                c.Dispose();
+                using Collection reopened = store.Open("bench");
+                reopened.SearchExpansion = c.SearchExpansion;
+                _ = reopened.Search(data.Query(0), 10, mode: SearchMode.Approximate);
+                Console.Error.WriteLine($"  bytes per vector, reopened from its files and searched once: {(Measure.Rss() - rss0) / (double)data.N:F0}");
+                Measure.Breakdown("reopened");
             }
             finally
             {

@@ -564,6 +564,7 @@ public sealed class Collection : IVectorCollection
         {
             _cache.TrimExcess();
             _cache.Persist();
+            _cache.MapPersistedRows();
         }
     }
 

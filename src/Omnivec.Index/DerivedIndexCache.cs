@@ -28,6 +28,7 @@ internal sealed class DerivedIndexCache : IDisposable
     private VectorMatrix? _matrix;
     private HnswIndex? _hnsw;
     private long _persistedMatrixGeneration = -1;
+    private uint _persistedMatrixChecksum;
     private long _persistedHnswGeneration = -1;
     private long _hnswFileCheckedGeneration = -1;
     private volatile bool _distrustSnapshot;
@@ -198,6 +199,11 @@ internal sealed class DerivedIndexCache : IDisposable
                 source = LoadSource.Rebuilt;
             }
 
+            // Searches walk on int8 codes and re-score with the float32 rows (see HnswCodes.cs). Mapped rows were all
+            // read (checksum, codes): unmapped from the process again, they stay in the page cache for the re-scoring.
+            index.UseCodes();
+            m.ReleaseResidentRows();
+
             _stateLock.EnterWriteLock();
             try
             {
@@ -218,6 +224,7 @@ internal sealed class DerivedIndexCache : IDisposable
                 _persistedHnswGeneration = m.Generation;
             }
 
+            MapPersistedRows();
             return true;
         }
     }
@@ -301,6 +308,59 @@ internal sealed class DerivedIndexCache : IDisposable
         finally
         {
             _stateLock.ExitReadLock();
+        }
+    }
+
+    /// <summary>
+    /// When the graph walks on its codes and the snapshot this process wrote holds the loaded rows, reads the rows from
+    /// the snapshot, mapped, and frees the native copy: searches read only the rows they re-score, so the float32
+    /// vectors stay in the page cache and count in the process's memory only where a search touched them. The file is
+    /// trusted when its header is the one written (generation, instance, count, checksum), without reading its rows.
+    /// The first change copies the rows back into native memory. Caller holds the write gate.
+    /// </summary>
+    public void MapPersistedRows()
+    {
+        VectorMatrix? m = _matrix;
+        if (m is null || m.IsMapped || m.Count == 0 || _hnsw is not { HasCodes: true } || _persistedMatrixGeneration != m.Generation)
+        {
+            return;
+        }
+
+        MappedRowStorage? rows = null;
+        try
+        {
+            using var stream = new FileStream(SnapshotPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1);
+            if (SnapshotFile.ReadHeader(stream, SnapshotFile.MatrixMagic) is not { } header
+                || !SnapshotFile.Matches(header, m.Dimensions, m.Generation, _instanceId)
+                || header.Count != m.Count
+                || header.Checksum != _persistedMatrixChecksum
+                || header.PayloadLength != SnapshotFile.MatrixRowsOffset(header.Count) + (header.Count * m.Dimensions * sizeof(float)))
+            {
+                return;
+            }
+
+            rows = new MappedRowStorage(stream, SnapshotHeader.Size + SnapshotFile.MatrixRowsOffset(m.Count), m.Count);
+            _stateLock.EnterWriteLock();
+            try
+            {
+                if (ReferenceEquals(_matrix, m) && !m.IsMapped)
+                {
+                    m.UseRows(rows);
+                    rows = null;
+                }
+            }
+            finally
+            {
+                _stateLock.ExitWriteLock();
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Keep the native rows.
+        }
+        finally
+        {
+            rows?.Dispose();
         }
     }
 
@@ -501,7 +561,7 @@ internal sealed class DerivedIndexCache : IDisposable
                 parts = [ids, .. ByteChunks.Of((byte*)m.Data, (long)n * m.Dimensions * sizeof(float))];
             }
 
-            SnapshotFile.Write(SnapshotPath, SnapshotFile.MatrixMagic, m.Dimensions, n, m.Generation, _instanceId, parts);
+            _persistedMatrixChecksum = SnapshotFile.Write(SnapshotPath, SnapshotFile.MatrixMagic, m.Dimensions, n, m.Generation, _instanceId, parts);
             _persistedMatrixGeneration = m.Generation;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -49,6 +49,62 @@ public sealed class HnswGraphTests : IDisposable
     }
 
     [Fact]
+    public void The_int8_dot_product_is_the_scalar_one_within_rounding()
+    {
+        var random = new Random(5);
+        foreach (int dims in new[] { 64, 512, 40 })
+        {
+            float[] q = [.. Enumerable.Range(0, dims).Select(_ => (float)random.NextDouble() - 0.5f)];
+            sbyte[] code = [.. Enumerable.Range(0, dims).Select(_ => (sbyte)random.Next(-127, 128))];
+            double expected = 0;
+            for (int i = 0; i < dims; i++)
+            {
+                expected += q[i] * code[i];
+            }
+
+            Assert.Equal(expected, HnswIndex.DotCode(q, code), 2);
+        }
+    }
+
+    [Fact]
+    public void A_walk_on_int8_codes_finds_what_the_float_walk_finds_and_returns_float_scores()
+    {
+        const int n = 5_000;
+        float[][] vectors = TestData.Clustered(TestData.Centroids(40, 64, 31), n, 32, 0.08f);
+        float[][] queries = TestData.Clustered(TestData.Centroids(40, 64, 31), 200, 33, 0.08f);
+        var matrix = new VectorMatrix(64, n);
+        for (int i = 0; i < n; i++)
+        {
+            matrix.Upsert(TestData.Item(i) with { Id = i + 1 }, vectors[i]);
+        }
+
+        using HnswIndex graph = HnswIndex.Build(matrix, threads: 1);
+        var keys = new ulong[10];
+        var scores = new float[10];
+        int Found(float[] query)
+        {
+            var truth = Enumerable.Range(0, n).OrderByDescending(i => System.Numerics.Tensors.TensorPrimitives.Dot(vectors[i], query)).Take(10).Select(i => (ulong)(i + 1)).ToHashSet();
+            int count = graph.Search(query, 10, keys, scores, expansion: 32);
+            return keys.Take(count).Count(truth.Contains);
+        }
+
+        int plain = queries.Sum(Found);
+        graph.UseCodes();
+        Assert.True(graph.HasCodes);
+        int coded = queries.Sum(Found);
+        Assert.True(coded >= plain - 10, $"{coded} found on codes, {plain} on floats (of {queries.Length * 10})");
+
+        // The scores are the float32 ones, best first.
+        Assert.Equal(10, graph.Search(queries[0], 10, keys, scores, expansion: 32));
+        for (int i = 0; i < 10; i++)
+        {
+            Assert.Equal(1f - (1f - System.Numerics.Tensors.TensorPrimitives.Dot(vectors[(int)keys[i] - 1], queries[0])), scores[i], 5);
+        }
+
+        Assert.True(scores.Zip(scores.Skip(1)).All(p => p.First >= p.Second));
+    }
+
+    [Fact]
     public void Nodes_the_pruning_cut_off_are_linked_back_so_every_vector_finds_itself()
     {
         // Tight clusters: the neighbour heuristic prunes away every link to a few nodes of this set (7 of 10,000 in a

@@ -56,7 +56,7 @@ internal static class TestData
         int chunks = Environment.ProcessorCount * 4;
         Parallel.For(0, chunks, chunk =>
         {
-            var random = new Random(HashCode.Combine(seed, chunk));
+            var random = new Random(unchecked((seed * 1_000_003) + chunk)); // not HashCode.Combine: its seed differs per process
             for (int i = chunk; i < count; i += chunks)
             {
                 float[] v = Gaussian(random, dims, sigma);

@@ -78,7 +78,8 @@ internal sealed unsafe partial class HnswIndex : IDisposable
         get
         {
             long bytes = ((long)_links0.Length * sizeof(int)) + ((long)_upper.Length * IntPtr.Size) + _levels.Length
-                + ((long)_rowOfNode.Length * sizeof(int)) + ((long)_nodeOfRow.Length * sizeof(int)) + ((long)_removedCount * _dims * sizeof(float));
+                + ((long)_rowOfNode.Length * sizeof(int)) + ((long)_nodeOfRow.Length * sizeof(int)) + ((long)_removedCount * _dims * sizeof(float))
+                + CodeBytes;
             for (int i = 0; i < _count; i++)
             {
                 bytes += _upper[i] is { } up ? (up.Length * sizeof(int)) + 24 : 0;
@@ -351,9 +352,11 @@ internal sealed unsafe partial class HnswIndex : IDisposable
         SearchContext context = SearchContext.ForThread();
         float* d = _matrix.Data;
         long[] ids = _matrix.Ids;
+        int found;
         fixed (float* q = query)
         {
-            var view = new View(this, d);
+            // With codes the walk reads them, and the results it keeps are re-scored with the float32 rows.
+            var view = new View(this, d, _codes);
             int entry = _entry;
             float entryDistance = view.Distance(q, entry);
             for (int level = _topLevel; level > 0; level--)
@@ -362,9 +365,13 @@ internal sealed unsafe partial class HnswIndex : IDisposable
             }
 
             view.SearchLayer(context, q, entry, entryDistance, ef, 0, allowed, forBuild: false);
+            found = context.DrainResults();
+            if (_codes is not null)
+            {
+                Rescore(view, q, context.Sorted, found);
+            }
         }
 
-        int found = context.DrainResults();
         int n = Math.Min(count, found);
         for (int i = 0; i < n; i++)
         {
@@ -378,6 +385,7 @@ internal sealed unsafe partial class HnswIndex : IDisposable
 
     public void Dispose()
     {
+        FreeCodes();
         for (int i = 0; i < _removedCount; i++)
         {
             NativeMemory.Free((void*)_removed[i]);
@@ -407,6 +415,7 @@ internal sealed unsafe partial class HnswIndex : IDisposable
         EnsureRowCapacity(row);
         _nodeOfRow[row] = node;
         _count = node + 1;
+        EncodeNew(node);
         return node;
     }
 
@@ -553,14 +562,23 @@ internal sealed unsafe partial class HnswIndex : IDisposable
     {
         private readonly HnswIndex _g;
         private readonly float* _data;
+        private readonly byte* _codes;
+        private readonly float[] _scales;
         private readonly int _dims;
 
-        public View(HnswIndex graph, float* data)
+        /// <param name="graph">The graph.</param>
+        /// <param name="data">The matrix's first float.</param>
+        /// <param name="codes">The graph's int8 codes, for a walk on them; null: the walk reads the float32 rows.</param>
+        public View(HnswIndex graph, float* data, byte* codes = null)
         {
             _g = graph;
             _data = data;
+            _codes = codes;
+            _scales = graph._codeScales;
             _dims = graph._dims;
         }
+
+        public int Dimensions => _dims;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public float* Vector(int node)
@@ -569,8 +587,19 @@ internal sealed unsafe partial class HnswIndex : IDisposable
             return row >= 0 ? _data + ((long)row * _dims) : (float*)_g._removed[~row];
         }
 
+        /// <summary>What the walk reads for a node: its code, or its float32 vector.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public float Distance(float* q, int node) => 1f - Dot(q, Vector(node), _dims);
+        private byte* Walked(int node) => _codes is not null ? _codes + ((long)node * _dims) : (byte*)Vector(node);
+
+        /// <summary>The walk's distance: from the code when the view has codes, else exact.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public float Distance(float* q, int node) => _codes is not null
+            ? 1f - (_scales[node] * DotCode(q, (sbyte*)(_codes + ((long)node * _dims)), _dims))
+            : 1f - Dot(q, Vector(node), _dims);
+
+        /// <summary>The float32 distance, codes or not.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public float ExactDistance(float* q, int node) => 1f - Dot(q, Vector(node), _dims);
 
         /// <summary>Greedy walk on an upper level (ef 1): move to the closest neighbour until none is closer.</summary>
         public void Greedy(float* q, int level, ref int node, ref float distance, int exclude = -1)
@@ -707,17 +736,17 @@ internal sealed unsafe partial class HnswIndex : IDisposable
                 {
                     visited[next] = tag;
                     fresh[m++] = next;
-                    Prefetch(Vector(next));
+                    Prefetch(Walked(next));
                 }
             }
 
-            int vectorBytes = _dims * sizeof(float);
+            int vectorBytes = _codes is not null ? _dims : _dims * sizeof(float);
             for (int i = 0; i < m; i++)
             {
                 int next = fresh[i];
                 if (i + 1 < m)
                 {
-                    byte* p = (byte*)Vector(fresh[i + 1]);
+                    byte* p = Walked(fresh[i + 1]);
                     for (int offset = 64; offset < vectorBytes; offset += 64)
                     {
                         Prefetch(p + offset);

@@ -116,6 +116,28 @@ internal sealed unsafe class MappedRowStorage : RowStorage
         }
     }
 
+    /// <summary>
+    /// Unmaps the pages of the mapping from this process (Linux: madvise DONTNEED) without dropping them from the page
+    /// cache: they stop counting in its resident memory, and a later read maps them again from the cache (or reads the
+    /// file). For when a pass over every row (the checksum, building the graph's codes) is over and searches read a few.
+    /// </summary>
+    public void ReleaseResidentPages()
+    {
+        if (_base is null || !OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        ulong length = _view.SafeMemoryMappedViewHandle.ByteLength + (ulong)_view.PointerOffset;
+        _ = Madvise(_base, (nuint)length, MadviseDontNeed);
+    }
+
+    private const int MadviseDontNeed = 4;
+
+    // DllImport, not LibraryImport: blittable arguments; the same pattern as Omnivec.Media's fcntl.
+    [DllImport("libc", EntryPoint = "madvise")]
+    private static extern int Madvise(void* address, nuint length, int advice);
+
     /// <summary>The mapped file from its first byte.</summary>
     public byte* FileStart => _base is null ? null : _base + _view.PointerOffset;
 

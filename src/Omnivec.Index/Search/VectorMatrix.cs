@@ -279,6 +279,25 @@ internal sealed unsafe class VectorMatrix : IDisposable
         return set;
     }
 
+    /// <summary>
+    /// Reads the rows from <paramref name="rows"/> from now on and frees the native ones: a read-only mapping of a
+    /// file that holds exactly these rows (the snapshot just written). Call under the write lock.
+    /// </summary>
+    public void UseRows(MappedRowStorage rows)
+    {
+        if (rows.CapacityRows < Count)
+        {
+            throw new ArgumentException($"The mapping has {rows.CapacityRows} rows; the matrix {Count}.", nameof(rows));
+        }
+
+        RowStorage old = _rows;
+        _rows = rows;
+        old.Dispose();
+    }
+
+    /// <summary>For mapped rows: stops counting their pages in the process's resident memory (see <see cref="MappedRowStorage.ReleaseResidentPages"/>).</summary>
+    public void ReleaseResidentRows() => (_rows as MappedRowStorage)?.ReleaseResidentPages();
+
     /// <summary>Frees the rows (native memory or the file mapping). Call only when no search can still read them.</summary>
     public void Dispose() => _rows.Dispose();
 

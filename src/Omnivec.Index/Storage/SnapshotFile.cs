@@ -26,8 +26,8 @@ internal static class SnapshotFile
     // OVHNSW01 was USearch's serialized index (graph + a second copy of the vectors); such files are ignored and rebuilt.
     internal static readonly ulong HnswMagic = BinaryPrimitives.ReadUInt64LittleEndian("OVHNSW02"u8);
 
-    /// <summary>Writes header + payload parts to a temp file, fsyncs, then renames over <paramref name="path"/>.</summary>
-    internal static void Write(string path, ulong magic, int dimensions, long count, long generation, Guid instanceId, IReadOnlyList<ReadOnlyMemory<byte>> parts)
+    /// <summary>Writes header + payload parts to a temp file, fsyncs, then renames over <paramref name="path"/>; returns the payload's CRC-32C.</summary>
+    internal static uint Write(string path, ulong magic, int dimensions, long count, long generation, Guid instanceId, IReadOnlyList<ReadOnlyMemory<byte>> parts)
     {
         uint crc = 0;
         long length = 0;
@@ -64,6 +64,7 @@ internal static class SnapshotFile
             }
 
             File.Move(temp, path, overwrite: true);
+            return crc;
         }
         catch
         {

@@ -1,0 +1,165 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+using Omnivec.Index.Search;
+
+namespace Omnivec.Index.Hnsw;
+
+/// <summary>
+/// Compact vectors for the graph walk: one int8 code per dimension and one float scale per node (scale = the largest
+/// magnitude ÷ 127), 516 bytes per 512-d node instead of 2,048. A search walks the graph on the codes (a quarter of the
+/// memory read per neighbour) and re-scores the nodes it keeps (ef of them) with the exact float32 rows, so the
+/// scores a search returns are the float32 dot products, and only those rows are read from the matrix. With the codes
+/// in memory the matrix rows need not be: the owner maps them from the snapshot file (pages count in the process's
+/// resident memory only once a re-score touches them). Builds and inserts link with the float32 rows, as before.
+/// </summary>
+internal sealed unsafe partial class HnswIndex
+{
+    private byte* _codes;        // node-indexed, _dims bytes per node, 64-byte aligned
+    private float[] _codeScales = [];
+    private long _codeCapacity;
+
+    /// <summary>Whether searches walk on int8 codes (and re-score with the float32 rows).</summary>
+    public bool HasCodes => _codes is not null;
+
+    /// <summary>Bytes the codes take (0 without codes).</summary>
+    public long CodeBytes => _codes is null ? 0 : (_codeCapacity * _dims) + ((long)_codeScales.Length * sizeof(float));
+
+    /// <summary>
+    /// Gives every node an int8 code from its float32 vector; searches walk on the codes from then on, and nodes
+    /// inserted later get theirs when they are added. Caller serialises it with searches and writes (as a write).
+    /// </summary>
+    public void UseCodes()
+    {
+        if (_codes is not null)
+        {
+            return;
+        }
+
+        long capacity = Math.Max(_levels.Length, 16);
+        _codes = (byte*)NativeMemory.AlignedAlloc(checked((nuint)(capacity * _dims)), NativeRowStorage.Alignment);
+        _codeScales = new float[capacity];
+        _codeCapacity = capacity;
+        float* d = _matrix.Data;
+        var view = new View(this, d);
+        for (int node = 0; node < _count; node++)
+        {
+            Encode(node, view.Vector(node));
+        }
+    }
+
+    /// <summary>Writes the code of <paramref name="node"/> (room for it is there) from its float32 vector.</summary>
+    private void Encode(int node, float* v)
+    {
+        var vector = new ReadOnlySpan<float>(v, _dims);
+        float max = MathF.Abs(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(vector));
+        float scale = max > 0 ? max / 127f : 1f;
+        float inverse = 1f / scale;
+        sbyte* code = (sbyte*)(_codes + ((long)node * _dims));
+        for (int i = 0; i < _dims; i++)
+        {
+            code[i] = (sbyte)Math.Clamp((int)MathF.Round(vector[i] * inverse), -127, 127);
+        }
+
+        _codeScales[node] = scale;
+    }
+
+    /// <summary>Makes room for the code of <paramref name="node"/> and writes it (after a new node got its matrix row).</summary>
+    private void EncodeNew(int node)
+    {
+        if (_codes is null)
+        {
+            return;
+        }
+
+        if (node >= _codeCapacity)
+        {
+            long capacity = Math.Max(node + 1, _levels.Length);
+            _codes = (byte*)NativeMemory.AlignedRealloc(_codes, checked((nuint)(capacity * _dims)), NativeRowStorage.Alignment);
+            Array.Resize(ref _codeScales, checked((int)capacity));
+            _codeCapacity = capacity;
+        }
+
+        int row = _rowOfNode[node];
+        Encode(node, _matrix.Data + ((long)row * _dims));
+    }
+
+    private void FreeCodes()
+    {
+        if (_codes is not null)
+        {
+            NativeMemory.AlignedFree(_codes);
+            _codes = null;
+            _codeScales = [];
+            _codeCapacity = 0;
+        }
+    }
+
+    /// <summary><see cref="DotCode(float*, sbyte*, int)"/> over spans (for tests).</summary>
+    internal static float DotCode(ReadOnlySpan<float> q, ReadOnlySpan<sbyte> code)
+    {
+        fixed (float* qp = q)
+        fixed (sbyte* cp = code)
+        {
+            return DotCode(qp, cp, Math.Min(q.Length, code.Length));
+        }
+    }
+
+    /// <summary>Σ q[i] · code[i] over <paramref name="n"/> dimensions, lanes summed in one fixed order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float DotCode(float* q, sbyte* code, int n)
+    {
+        if (Avx2.IsSupported && (n & 31) == 0)
+        {
+            Vector256<float> s0 = Vector256<float>.Zero, s1 = s0, s2 = s0, s3 = s0;
+            for (int i = 0; i < n; i += 32)
+            {
+                s0 = MultiplyAdd(Vector256.Load(q + i), Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(code + i)), s0);
+                s1 = MultiplyAdd(Vector256.Load(q + i + 8), Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(code + i + 8)), s1);
+                s2 = MultiplyAdd(Vector256.Load(q + i + 16), Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(code + i + 16)), s2);
+                s3 = MultiplyAdd(Vector256.Load(q + i + 24), Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(code + i + 24)), s3);
+            }
+
+            return DotKernel.Sum((s0 + s1) + (s2 + s3));
+        }
+
+        float sum = 0;
+        for (int i = 0; i < n; i++)
+        {
+            sum += q[i] * code[i];
+        }
+
+        return sum;
+    }
+
+    /// <summary>
+    /// Replaces the walk's distances of the <paramref name="found"/> results in <paramref name="sorted"/> with exact
+    /// float32 ones and sorts them again (closest first; ties by node, so the order is reproducible).
+    /// </summary>
+    private static void Rescore(in View view, float* q, (float Distance, int Node)[] sorted, int found)
+    {
+        for (int i = 0; i < found; i++)
+        {
+            Prefetch(view.Vector(sorted[i].Node));
+        }
+
+        int vectorBytes = view.Dimensions * sizeof(float);
+        for (int i = 0; i < found; i++)
+        {
+            if (i + 1 < found)
+            {
+                byte* p = (byte*)view.Vector(sorted[i + 1].Node);
+                for (int offset = 64; offset < vectorBytes; offset += 64)
+                {
+                    Prefetch(p + offset);
+                }
+            }
+
+            sorted[i].Distance = view.ExactDistance(q, sorted[i].Node);
+        }
+
+        sorted.AsSpan(0, found).Sort(static (a, b) => a.Distance != b.Distance ? a.Distance.CompareTo(b.Distance) : a.Node.CompareTo(b.Node));
+    }
+}
