@@ -17,6 +17,7 @@ using Omnivec.Onnx;
 //   scenecuts [--photos DIR] [--out DIR] [--thresholds 6,8,…] [--ratios 0,3,…] (scene-cut threshold sweep: precision/recall, no timing)
 //   audiowindows [--model DIR] [--out DIR] [--hops 10,5,…]                 (audio window hop sweep: right offset first, no timing)
 //   videoindex --model DIR --video FILE --cuts FILE --threads T --out FILE   (one video through the indexing pipeline: x real time, peak RSS, cut accuracy)
+//   videoframes [--model DIR] [--out DIR] [--frames 1,2,3,4,6,8]                 (frames per segment: pooled vectors against many frames, photo finds its shot; no timing)
 //   audioindex --model DIR --audio FILE --out FILE [--check FILE]           (CLAP indexing and features as a multiple of real time)
 //   audiolong [--model DIR] [--hours 10] --out FILE                         (a 10-hour recording end to end: time, peak heap and RSS)
 //   decodefactors --model DIR --dirs DIR[,DIR] [--out FILE] [--md FILE]     (JPEG 1/1..1/8 IDCT scales: cosine to the full decode; DecodeFactorBench.cs)
@@ -31,6 +32,7 @@ return a.Mode switch
     "scenecuts" => SceneCutBench.Run(a),
     "audiowindows" => AudioWindowBench.Run(a),
     "videoindex" => VideoIndexBench.Run(a),
+    "videoframes" => VideoFramesBench.Run(a),
     "audioindex" => AudioIndexBench.Run(a),
     "audiolong" => AudioIndexBench.RunLong(a),
     "decodefactors" => DecodeFactorBench.Run(a),
@@ -39,7 +41,7 @@ return a.Mode switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Omnivec.Bench embed|search|coldstart|sessionload|pgsearch|scenecuts|audiowindows|audioindex|audiolong|videoindex|decodefactors [options] (see bench/README.md)");
+    Console.Error.WriteLine("usage: Omnivec.Bench embed|search|coldstart|sessionload|pgsearch|scenecuts|audiowindows|audioindex|audiolong|videoindex|videoframes|decodefactors [options] (see bench/README.md)");
     return 2;
 }
 

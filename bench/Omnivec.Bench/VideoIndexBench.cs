@@ -22,7 +22,13 @@ internal static class VideoIndexBench
         string video = a.Get("video");
         int threads = a.Int("threads", 2);
         double[] cuts = File.ReadAllLines(a.Get("cuts")).Where(l => l.Length > 0).Select(l => double.Parse(l, CultureInfo.InvariantCulture)).ToArray();
-        using var generator = ClipEmbeddingGenerator.Load(model, new ClipModelOptions { IntraOpThreads = threads, DecodeParallelism = threads });
+        using var generator = ClipEmbeddingGenerator.Load(model, new ClipModelOptions
+        {
+            IntraOpThreads = threads,
+            DecodeParallelism = threads,
+            // --onnx-cache DIR: the optimized-model cache the omnivec command uses (default: none, the model file every time).
+            OptimizedModelCacheDirectory = a.Get("onnx-cache", "") is { Length: > 0 } cache ? cache : null,
+        });
         var segmenterOptions = new VideoSegmenterOptions();
         // Overrides for comparing settings in one session (defaults: the library's).
         segmenterOptions.FramesPerSegment = a.Int("frames-per-segment", segmenterOptions.FramesPerSegment);

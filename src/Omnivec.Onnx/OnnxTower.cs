@@ -162,6 +162,10 @@ internal sealed class OnnxTower : IDisposable
             options.ExecutionMode = ExecutionMode.ORT_SEQUENTIAL;
             options.IntraOpNumThreads = intraOpThreads > 0 ? intraOpThreads : Environment.ProcessorCount;
             options.InterOpNumThreads = 1;
+            // Idle worker threads sleep instead of spinning: spinning burns CPU that FFmpeg's decoder, the image decoders
+            // and other processes need (video indexing: 4.4-4.6 instead of 6.2-6.8 CPU-s of .NET for the 120 s bench
+            // video; docs/benchmarks.md section 6). Threads, kernels and so the vectors are the same either way.
+            options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         }
 
         InferenceSession session;
