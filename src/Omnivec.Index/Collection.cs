@@ -451,7 +451,15 @@ public sealed class Collection : IVectorCollection
     }
 
     /// <inheritdoc/>
-    public IReadOnlyList<TextHit> SearchText(string text, int top = 10, SearchFilter? filter = null)
+    public IReadOnlyList<TextHit> SearchText(string text, int top = 10, SearchFilter? filter = null) =>
+        Lexical(text, top, query => CollectionDb.SearchText(_reader, query, top, filter));
+
+    /// <inheritdoc/>
+    public IReadOnlyList<TextScore> SearchTextScores(string text, int top = 10, SearchFilter? filter = null, bool allWordsOnly = false) =>
+        Lexical(text, top, query => CollectionDb.SearchTextScores(_reader, query, top, filter, allWordsOnly));
+
+    /// <summary>Parses <paramref name="text"/> and runs a lexical search with it on the reader connection.</summary>
+    private List<T> Lexical<T>(string text, int top, Func<LexicalQuery, List<T>> search)
     {
         ArgumentNullException.ThrowIfNull(text);
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -467,38 +475,12 @@ public sealed class Collection : IVectorCollection
         {
             try
             {
-                return CollectionDb.SearchText(_reader, query, top, filter);
+                return search(query);
             }
             catch (SqliteException e) when (e.Message.Contains("no such table", StringComparison.Ordinal))
             {
                 // Not built yet (see the constructor): nothing to find by name until the first write builds it.
                 return [];
-            }
-        }
-    }
-
-    /// <inheritdoc/>
-    public IReadOnlyList<TextScore> SearchTextScores(string text, int top = 10, SearchFilter? filter = null, bool allWordsOnly = false)
-    {
-        ArgumentNullException.ThrowIfNull(text);
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        ValidateTop(top);
-        LexicalQuery query = LexicalText.Parse(text);
-        if (query.IsEmpty)
-        {
-            return [];
-        }
-
-        using System.Diagnostics.Activity? activity = IndexTelemetry.Source.StartActivity("omnivec.search.text")?.SetTag("omnivec.top", top);
-        lock (_readerGate)
-        {
-            try
-            {
-                return CollectionDb.SearchTextScores(_reader, query, top, filter, allWordsOnly);
-            }
-            catch (SqliteException e) when (e.Message.Contains("no such table", StringComparison.Ordinal))
-            {
-                return []; // not built yet, as for SearchText
             }
         }
     }

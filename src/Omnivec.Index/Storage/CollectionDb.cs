@@ -398,6 +398,24 @@ internal static class CollectionDb
         return (long)command.ExecuteScalar()! == 1;
     }
 
+    /// <summary>One pass of the lexical search: <paramref name="columns"/> and the BM25 rank of the items matching the query (every word when <paramref name="all"/>), best first.</summary>
+    private static SqliteCommand LexicalCommand(SqliteConnection connection, LexicalQuery query, string columns, string where, List<(string, object)> parameters, bool all, int limit)
+    {
+        SqliteCommand command = connection.CreateCommand();
+        command.CommandText = $"""
+            SELECT {columns}, {LexicalRank} AS rank FROM items_fts JOIN items i ON i.id = items_fts.rowid
+            WHERE items_fts MATCH $q AND {where} ORDER BY rank, i.id LIMIT $top
+            """;
+        command.Parameters.AddWithValue("$q", query.ToFts5(all));
+        command.Parameters.AddWithValue("$top", limit);
+        foreach ((string n, object v) in parameters)
+        {
+            command.Parameters.AddWithValue(n, v);
+        }
+
+        return command;
+    }
+
     /// <summary>
     /// The lexical search of <see cref="IVectorCollection.SearchText"/>: the items that contain every word first, then
     /// those with some, each by BM25; <paramref name="filter"/> is applied in SQL.
@@ -405,22 +423,7 @@ internal static class CollectionDb
     internal static List<TextHit> SearchText(SqliteConnection connection, LexicalQuery query, int top, SearchFilter? filter)
     {
         (string where, List<(string, object)> parameters) = FilterSql(filter);
-        return query.Collect(top, (all, limit) =>
-        {
-            SqliteCommand command = connection.CreateCommand();
-            command.CommandText = $"""
-                SELECT {ItemColumns}, {LexicalRank} AS rank FROM items_fts JOIN items i ON i.id = items_fts.rowid
-                WHERE items_fts MATCH $q AND {where} ORDER BY rank, i.id LIMIT $top
-                """;
-            command.Parameters.AddWithValue("$q", query.ToFts5(all));
-            command.Parameters.AddWithValue("$top", limit);
-            foreach ((string n, object v) in parameters)
-            {
-                command.Parameters.AddWithValue(n, v);
-            }
-
-            return command;
-        }, reader => (ReadItem(reader), -reader.GetDouble(13))); // bm25() is lower for better matches.
+        return query.Collect(top, (all, limit) => LexicalCommand(connection, query, ItemColumns, where, parameters, all, limit), reader => (ReadItem(reader), -reader.GetDouble(13))); // bm25() is lower for better matches.
     }
 
     /// <summary>
@@ -430,22 +433,7 @@ internal static class CollectionDb
     internal static List<TextScore> SearchTextScores(SqliteConnection connection, LexicalQuery query, int top, SearchFilter? filter, bool allWordsOnly)
     {
         (string where, List<(string, object)> parameters) = FilterSql(filter);
-        return query.Collect(top, (all, limit) =>
-        {
-            SqliteCommand command = connection.CreateCommand();
-            command.CommandText = $"""
-                SELECT i.id, {LexicalRank} AS rank FROM items_fts JOIN items i ON i.id = items_fts.rowid
-                WHERE items_fts MATCH $q AND {where} ORDER BY rank, i.id LIMIT $top
-                """;
-            command.Parameters.AddWithValue("$q", query.ToFts5(all));
-            command.Parameters.AddWithValue("$top", limit);
-            foreach ((string n, object v) in parameters)
-            {
-                command.Parameters.AddWithValue(n, v);
-            }
-
-            return command;
-        }, static (reader, all) => new TextScore(reader.GetInt64(0), -reader.GetDouble(1), all), static hit => hit.Id, allWordsOnly);
+        return query.Collect(top, (all, limit) => LexicalCommand(connection, query, "i.id", where, parameters, all, limit), static (reader, all) => new TextScore(reader.GetInt64(0), -reader.GetDouble(1), all), static hit => hit.Id, allWordsOnly);
     }
 
     /// <summary>A <see cref="SearchFilter"/> as SQL over the items table aliased <c>i</c>.</summary>

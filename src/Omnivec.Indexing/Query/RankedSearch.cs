@@ -266,15 +266,7 @@ public static class RankedSearch
 
         // The cosines of the items found by name only, read in one call (from memory when the store holds its vectors).
         long[] byNameOnly = [.. lexical.Select(h => h.Item.Id).Where(id => !fused.ContainsKey(id)).Distinct()];
-        IReadOnlyList<float[]?> vectors = byNameOnly.Length == 0 ? [] : collection.GetVectors(byNameOnly);
-        var cosineOf = new Dictionary<long, float>(byNameOnly.Length);
-        for (int i = 0; i < byNameOnly.Length; i++)
-        {
-            if (vectors[i] is { } v && v.Length == query.Vector.Length)
-            {
-                cosineOf[byNameOnly[i]] = System.Numerics.Tensors.TensorPrimitives.Dot(v, query.Vector);
-            }
-        }
+        Dictionary<long, float> cosineOf = CosinesOf(collection, byNameOnly, query.Vector);
 
         var textMatches = new HashSet<long>();
         for (int i = 0; i < lexical.Count; i++)
@@ -338,15 +330,7 @@ public static class RankedSearch
 
         // Outside the ranking only a text match can pass (see RunHybrid): its cosine, as RunHybrid computes it.
         long[] byNameOnly = [.. lexical.Where(h => h.MatchesAllWords && !fused.ContainsKey(h.Id)).Select(h => h.Id).Distinct()];
-        IReadOnlyList<float[]?> vectors = byNameOnly.Length == 0 ? [] : collection.GetVectors(byNameOnly);
-        var cosineOf = new Dictionary<long, float>(byNameOnly.Length);
-        for (int i = 0; i < byNameOnly.Length; i++)
-        {
-            if (vectors[i] is { } v && v.Length == query.Vector.Length)
-            {
-                cosineOf[byNameOnly[i]] = System.Numerics.Tensors.TensorPrimitives.Dot(v, query.Vector);
-            }
-        }
+        Dictionary<long, float> cosineOf = CosinesOf(collection, byNameOnly, query.Vector);
 
         var textMatches = new HashSet<long>();
         for (int i = 0; i < lexical.Count; i++)
@@ -511,6 +495,22 @@ public static class RankedSearch
     /// <summary>The cosine of a stored item to the (unit) query, for items the vector ranking did not reach; null when it was deleted meanwhile.</summary>
     private static float? Cosine(IVectorCollection collection, float[] query, long id) =>
         collection.GetVector(id) is { } v && v.Length == query.Length ? System.Numerics.Tensors.TensorPrimitives.Dot(v, query) : null;
+
+    /// <summary>The cosines to the (unit) query of items found by name only, read in one call (from memory when the store holds its vectors); deleted items are left out.</summary>
+    private static Dictionary<long, float> CosinesOf(IVectorCollection collection, long[] ids, float[] query)
+    {
+        IReadOnlyList<float[]?> vectors = ids.Length == 0 ? [] : collection.GetVectors(ids);
+        var cosineOf = new Dictionary<long, float>(ids.Length);
+        for (int i = 0; i < ids.Length; i++)
+        {
+            if (vectors[i] is { } v && v.Length == query.Length)
+            {
+                cosineOf[ids[i]] = System.Numerics.Tensors.TensorPrimitives.Dot(v, query);
+            }
+        }
+
+        return cosineOf;
+    }
 
     private static List<SearchHit> Order(List<SearchHit> hits, ResultOrder order) => order switch
     {
