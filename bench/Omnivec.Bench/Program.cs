@@ -21,6 +21,10 @@ using Omnivec.Onnx;
 //   audioindex --model DIR --audio FILE --out FILE [--check FILE]           (CLAP indexing and features as a multiple of real time)
 //   audiolong [--model DIR] [--hours 10] --out FILE                         (a 10-hour recording end to end: time, peak heap and RSS)
 //   decodefactors --model DIR --dirs DIR[,DIR] [--out FILE] [--md FILE]     (JPEG 1/1..1/8 IDCT scales: cosine to the full decode; DecodeFactorBench.cs)
+//   e2eprofile --model DIR --large DIR [--batch 8] [--factors 2,1.5]          (where an end-to-end image batch spends its time; E2eProfileBench.cs)
+//   textbatches --model DIR [--batches 1,8,16,32,64] [--items 64]             (model-only texts/s by batch size on the load test's texts)
+//   jpegdecoders --large DIR                                                  (Skia against Magick.NET's libjpeg-turbo at 1/8 and 1/4: time, pixel differences)
+//   overlapproto --model DIR --large DIR [--batch 8]                          (prototype: decode half a batch beside the tower's run on the other half)
 var a = new Args(args);
 return a.Mode switch
 {
@@ -36,6 +40,10 @@ return a.Mode switch
     "audioindex" => AudioIndexBench.Run(a),
     "audiolong" => AudioIndexBench.RunLong(a),
     "decodefactors" => DecodeFactorBench.Run(a),
+    "e2eprofile" => E2eProfileBench.Run(a),
+    "textbatches" => E2eProfileBench.RunTextBatches(a),
+    "jpegdecoders" => E2eProfileBench.RunJpegDecoders(a),
+    "overlapproto" => E2eProfileBench.RunOverlapPrototype(a),
     _ => Usage(),
 };
 

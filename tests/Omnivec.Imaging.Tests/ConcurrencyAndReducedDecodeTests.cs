@@ -53,16 +53,16 @@ public class ConcurrencyAndReducedDecodeTests(ITestOutputHelper output)
     {
         string path = MakeLargeJpeg();
         using RgbImage full = Decoder.DecodeFile(path);
-        using RgbImage reduced = Decoder.DecodeFile(path, targetShortSide: 224); // default 2: 1/8 (375) < 2 x 224 <= 1/4 (750)
+        using RgbImage reduced = Decoder.DecodeFile(path, targetShortSide: 224); // default 1.5: 1.5 x 224 = 336 <= 1/8 (375)
         using RgbImage off = new ImageDecoder(new ImageDecoderOptions { ReducedDecodeFactor = 0 }).DecodeFile(path, targetShortSide: 224);
-        using RgbImage larger = Decoder.DecodeFile(path, targetShortSide: 400); // 2 x 400 = 800 > 750: 1/2 (1500)
-        using RgbImage fractional = new ImageDecoder(new ImageDecoderOptions { ReducedDecodeFactor = 1.5 }).DecodeFile(path, targetShortSide: 224); // 336 <= 375
+        using RgbImage larger = Decoder.DecodeFile(path, targetShortSide: 400); // 1.5 x 400 = 600: 1/8 (375) too small, 1/4 (750)
+        using RgbImage two = new ImageDecoder(new ImageDecoderOptions { ReducedDecodeFactor = 2 }).DecodeFile(path, targetShortSide: 224); // 448 > 375: 1/4 (750)
         using RgbImage four = new ImageDecoder(new ImageDecoderOptions { ReducedDecodeFactor = 4 }).DecodeFile(path, targetShortSide: 224);
         Assert.Equal((4000, 3000), (full.Width, full.Height));
-        Assert.Equal((1000, 750), (reduced.Width, reduced.Height));
+        Assert.Equal((500, 375), (reduced.Width, reduced.Height));
         Assert.Equal((4000, 3000), (off.Width, off.Height));
-        Assert.Equal((2000, 1500), (larger.Width, larger.Height));
-        Assert.Equal((500, 375), (fractional.Width, fractional.Height));
+        Assert.Equal((1000, 750), (larger.Width, larger.Height));
+        Assert.Equal((1000, 750), (two.Width, two.Height));
         Assert.Equal((2000, 1500), (four.Width, four.Height)); // 1/4 would be 750 < 4 x 224
         // The bench's fixed-scale decode (Omnivec.Bench decodefactors) gives each IDCT scale whatever the target.
         using RgbImage eighth = Decoder.DecodeAtScale(File.ReadAllBytes(path), 8);

@@ -30,9 +30,12 @@ public sealed class OptimizedModelCacheTests : IDisposable
     }
 
     private ClipEmbeddingGenerator Load(string? cache) =>
-        ClipEmbeddingGenerator.Load(_model, new ClipModelOptions { OptimizedModelCacheDirectory = cache, MaxBatchSize = 8 });
+        ClipEmbeddingGenerator.Load(_model, new ClipModelOptions { OptimizedModelCacheDirectory = cache, MaxBatchSize = 8, Decoder = FullDecode });
 
     private static string[] Texts => ReferenceData.Instance.Texts.Select(t => t.Text).ToArray();
+
+    /// <summary>Full JPEG decoding, as the references decode (the default reduced decoding is tested in ParityTests).</summary>
+    private static Omnivec.Imaging.ImageDecoderOptions FullDecode => new() { ReducedDecodeFactor = 0 };
 
     private static string[] Photos => ReferenceData.Instance.Images.Select(i => i.Path).ToArray();
 
@@ -102,7 +105,7 @@ public sealed class OptimizedModelCacheTests : IDisposable
     public void Without_prepacking_the_vectors_are_the_reference_and_the_entry_is_the_same_as_with_it()
     {
         ClipEmbeddingGenerator LoadUnpacked(string? cache) =>
-            ClipEmbeddingGenerator.Load(_model, new ClipModelOptions { OptimizedModelCacheDirectory = cache, MaxBatchSize = 8, PrepackWeights = false });
+            ClipEmbeddingGenerator.Load(_model, new ClipModelOptions { OptimizedModelCacheDirectory = cache, MaxBatchSize = 8, PrepackWeights = false, Decoder = FullDecode });
 
         using (ClipEmbeddingGenerator plain = LoadUnpacked(cache: null))
         {
@@ -118,7 +121,7 @@ public sealed class OptimizedModelCacheTests : IDisposable
         }
 
         string packedCache = Path.Combine(Path.GetDirectoryName(_cache)!, "packed");
-        using (ClipEmbeddingGenerator packed = ClipEmbeddingGenerator.Load(_model, new ClipModelOptions { OptimizedModelCacheDirectory = packedCache, MaxBatchSize = 8 }))
+        using (ClipEmbeddingGenerator packed = ClipEmbeddingGenerator.Load(_model, new ClipModelOptions { OptimizedModelCacheDirectory = packedCache, MaxBatchSize = 8, Decoder = FullDecode }))
         {
             _ = packed.EmbedImageFiles(Photos.Take(1).ToArray());
         }
