@@ -229,6 +229,8 @@ if [[ -f bench/Omnivec.LoadTest/Omnivec.LoadTest.csproj ]]; then
         --out "$RES/loadtest-fullsize-image.json"
     fi
   }
+  # Exported here too: with --only serving the cold-start block above, which also exports them, does not run.
+  export ART RES LOAD_SECONDS MODEL mode
   export -f loadtest
   step loadtest 1500 bash -c loadtest
 else
