@@ -339,7 +339,7 @@ internal sealed class DerivedIndexCache : IDisposable
                 return;
             }
 
-            rows = new MappedRowStorage(stream, SnapshotHeader.Size + SnapshotFile.MatrixRowsOffset(m.Count), m.Count);
+            rows = new MappedRowStorage(stream, SnapshotHeader.Size + SnapshotFile.MatrixRowsOffset(m.Count), m.Count, m.Dimensions);
             _stateLock.EnterWriteLock();
             try
             {
@@ -451,7 +451,7 @@ internal sealed class DerivedIndexCache : IDisposable
 
             int count = checked((int)header.Count);
             System.Diagnostics.Activity? fileSpan = IndexTelemetry.StartLoad("vectors.file");
-            rows = new MappedRowStorage(stream, SnapshotHeader.Size + SnapshotFile.MatrixRowsOffset(count), count);
+            rows = new MappedRowStorage(stream, SnapshotHeader.Size + SnapshotFile.MatrixRowsOffset(count), count, dims);
             byte* payload = rows.FileStart + SnapshotHeader.Size;
             uint crc = SnapshotFile.Crc32C(0, payload, header.PayloadLength);
             fileSpan?.Dispose();

@@ -105,6 +105,105 @@ public sealed class HnswGraphTests : IDisposable
     }
 
     [Fact]
+    public void At_512_dimensions_the_int8_walk_recalls_what_the_float_walk_does_and_re_scores_only_the_results_near_the_tenth()
+    {
+        // Shaped like the bench's vectors: unit centroids plus noise of the same norm, so the ten nearest of a query
+        // are close together (the codes' error matters most there).
+        const int n = 4_000, dims = 512, ef = 64;
+        float[][] centroids = TestData.Centroids(20, dims, 41);
+        float sigma = 1f / MathF.Sqrt(dims);
+        float[][] vectors = TestData.Clustered(centroids, n, 42, sigma);
+        float[][] queries = TestData.Clustered(centroids, 100, 43, sigma);
+        var matrix = new VectorMatrix(dims, n);
+        for (int i = 0; i < n; i++)
+        {
+            matrix.Upsert(i + 1, vectors[i], null);
+        }
+
+        using HnswIndex graph = HnswIndex.Build(matrix, threads: 1);
+        graph.UseCodes();
+        var truth = queries.Select(q => Enumerable.Range(0, n)
+            .OrderByDescending(i => System.Numerics.Tensors.TensorPrimitives.Dot(vectors[i], q)).Take(10).Select(i => (ulong)(i + 1)).ToHashSet()).ToArray();
+        var keys = new ulong[10];
+        var scores = new float[10];
+        var fullKeys = new ulong[10];
+        var fullScores = new float[10];
+        int onFloats = 0, onCodes = 0, sameAsFull = 0;
+        SearchContext context = SearchContext.ForThread();
+        long rescored = 0;
+        for (int q = 0; q < queries.Length; q++)
+        {
+            int found = graph.Search(queries[q], 10, keys, scores, null, ef, walkCodes: false, HnswIndex.RescoreDeviations);
+            onFloats += keys.Take(found).Count(truth[q].Contains);
+
+            long before = context.Rescored;
+            found = graph.Search(queries[q], 10, keys, scores, expansion: ef);
+            rescored += context.Rescored - before;
+            onCodes += keys.Take(found).Count(truth[q].Contains);
+            for (int i = 0; i < found; i++)
+            {
+                Assert.Equal(System.Numerics.Tensors.TensorPrimitives.Dot(vectors[(int)keys[i] - 1], queries[q]), scores[i], 1e-5);
+            }
+
+            int full = graph.Search(queries[q], 10, fullKeys, fullScores, null, ef, walkCodes: true, float.PositiveInfinity);
+            sameAsFull += full == found && keys.AsSpan(0, found).SequenceEqual(fullKeys.AsSpan(0, full)) ? 1 : 0;
+        }
+
+        int total = queries.Length * 10;
+        Assert.True(onFloats >= 0.95 * total, $"the float32 walk found {onFloats} of {total}");
+        Assert.True(onCodes >= onFloats - (total / 100), $"{onCodes} found on codes, {onFloats} on floats (of {total})");
+        // Re-scoring the results within the codes' error of the tenth gives what re-scoring all ef of them gives.
+        Assert.True(sameAsFull >= queries.Length - 1, $"{sameAsFull} of {queries.Length} queries as with every result re-scored");
+        Assert.True(rescored < queries.Length * ef / 2, $"{rescored / (double)queries.Length:F1} results re-scored per query at ef {ef}");
+    }
+
+    [Fact]
+    public void Rows_re_scored_from_a_mapped_file_are_read_with_pread_and_score_as_through_the_mapping()
+    {
+        const int n = 2_000, dims = 64, offset = 128;
+        float[][] vectors = TestData.Clustered(TestData.Centroids(20, dims, 51), n, 52, 0.08f);
+        float[][] queries = TestData.Clustered(TestData.Centroids(20, dims, 51), 50, 53, 0.08f);
+        string path = Path.Combine(_root.Path, "rows.f32");
+        using (var file = File.Create(path))
+        {
+            file.Write(new byte[offset]); // a header before the rows, as in the snapshot
+            foreach (float[] v in vectors)
+            {
+                file.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(v.AsSpan()));
+            }
+        }
+
+        MappedRowStorage rows;
+        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1))
+        {
+            rows = new MappedRowStorage(stream, offset, n, dims);
+        }
+
+        using var matrix = new VectorMatrix(dims, rows, [.. Enumerable.Range(1, n).Select(i => (long)i)], n, (_, _) => true);
+        Assert.Same(rows, matrix.File); // the stream is closed: the storage reads with a descriptor of its own
+        var row = new float[dims];
+        Assert.True(rows.ReadRow(n - 1, row));
+        Assert.Equal(vectors[n - 1], row);
+
+        using HnswIndex graph = HnswIndex.Build(matrix, threads: 1);
+        graph.UseCodes();
+        var keys = new ulong[10];
+        var scores = new float[10];
+        var mappedKeys = new ulong[10];
+        var mappedScores = new float[10];
+        SearchContext context = SearchContext.ForThread();
+        foreach (float[] q in queries)
+        {
+            graph.ReadRowsFromFile = true;
+            int found = graph.Search(q, 10, keys, scores, expansion: 32);
+            graph.ReadRowsFromFile = false;
+            int mapped = graph.Search(q, 10, mappedKeys, mappedScores, expansion: 32);
+            Assert.Equal(mappedKeys.AsSpan(0, mapped).ToArray(), keys.AsSpan(0, found).ToArray());
+            Assert.Equal(mappedScores.AsSpan(0, mapped).ToArray(), scores.AsSpan(0, found).ToArray());
+        }
+    }
+
+    [Fact]
     public void Nodes_the_pruning_cut_off_are_linked_back_so_every_vector_finds_itself()
     {
         // Tight clusters: the neighbour heuristic prunes away every link to a few nodes of this set (7 of 10,000 in a

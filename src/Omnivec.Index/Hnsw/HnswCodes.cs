@@ -21,6 +21,20 @@ internal sealed unsafe partial class HnswIndex
     private float[] _codeScales = [];
     private long _codeCapacity;
 
+    /// <summary>Standard deviations of the codes' error within which results are re-scored (see <see cref="Rescore"/>).</summary>
+    internal const float RescoreDeviations = 4f;
+
+    private static readonly float InverseSqrt12 = 1f / MathF.Sqrt(12f);
+
+    /// <summary>
+    /// Whether the rows to re-score are read with pread when the matrix is mapped from its file (where it can), not
+    /// through the mapping: each page fault on the mapping also maps up to 15 cached neighbouring pages (fault-around,
+    /// which <c>MADV_RANDOM</c> does not stop), so a few thousand queries made the whole file resident in the process
+    /// (100k: 2,658–2,775 bytes per vector after the bench's queries, against 883 with pread). Costs a system call
+    /// per re-scored row (10–15 per query for 10 hits). False only in tests comparing the two.
+    /// </summary>
+    internal bool ReadRowsFromFile { get; set; } = true;
+
     /// <summary>Whether searches walk on int8 codes (and re-score with the float32 rows).</summary>
     public bool HasCodes => _codes is not null;
 
@@ -135,31 +149,75 @@ internal sealed unsafe partial class HnswIndex
     }
 
     /// <summary>
-    /// Replaces the walk's distances of the <paramref name="found"/> results in <paramref name="sorted"/> with exact
-    /// float32 ones and sorts them again (closest first; ties by node, so the order is reproducible).
+    /// Re-scores the walk's results within the codes' error of the <paramref name="count"/>-th: one code's dot
+    /// product is off by Σ q[i]·e[i] with the rounding errors e[i] uniform in ±scale/2 and independent, a standard
+    /// deviation of scale·‖q‖/√12; a result whose code distance exceeds the <paramref name="count"/>-th one's by more
+    /// than <paramref name="deviations"/> of those (its own plus the largest among the first <paramref name="count"/>)
+    /// cannot be closer than any of them in float32, bar an error that large. At 512-d that leaves 10 to 20 of
+    /// ef 64 to 512 results to re-score for 10 hits (measured: docs/benchmarks.md). Returns how many results
+    /// <see cref="SearchContext.Sorted"/> now holds, re-scored with the float32 rows and sorted again (closest first;
+    /// ties by node, so the order is reproducible).
     /// </summary>
-    private static void Rescore(in View view, float* q, (float Distance, int Node)[] sorted, int found)
+    private int Rescore(in View view, float* q, SearchContext context, int found, int count, float deviations)
     {
-        for (int i = 0; i < found; i++)
+        (float Distance, int Node)[] sorted = context.Sorted;
+        int keep = found;
+        if (found > count && count > 0 && float.IsFinite(deviations))
         {
-            Prefetch(view.Vector(sorted[i].Node));
-        }
-
-        int vectorBytes = view.Dimensions * sizeof(float);
-        for (int i = 0; i < found; i++)
-        {
-            if (i + 1 < found)
+            float sigma = deviations * InverseSqrt12 * MathF.Sqrt(Dot(q, q, _dims));
+            float[] scales = _codeScales;
+            float largest = 0;
+            for (int i = 0; i < count; i++)
             {
-                byte* p = (byte*)view.Vector(sorted[i + 1].Node);
-                for (int offset = 64; offset < vectorBytes; offset += 64)
-                {
-                    Prefetch(p + offset);
-                }
+                largest = Math.Max(largest, scales[sorted[i].Node]);
             }
 
-            sorted[i].Distance = view.ExactDistance(q, sorted[i].Node);
+            float bound = sorted[count - 1].Distance;
+            keep = count;
+            for (int i = count; i < found; i++)
+            {
+                if (sorted[i].Distance - bound <= sigma * (largest + scales[sorted[i].Node]))
+                {
+                    sorted[keep++] = sorted[i];
+                }
+            }
         }
 
-        sorted.AsSpan(0, found).Sort(static (a, b) => a.Distance != b.Distance ? a.Distance.CompareTo(b.Distance) : a.Node.CompareTo(b.Node));
+        context.Rescored += keep;
+        if (ReadRowsFromFile && _matrix.File is { } file)
+        {
+            float* row = context.Row(_dims);
+            int[] rowOfNode = _rowOfNode;
+            for (int i = 0; i < keep; i++)
+            {
+                int r = rowOfNode[sorted[i].Node];
+                sorted[i].Distance = r >= 0 && file.ReadRow(r, row) ? 1f - Dot(q, row, _dims) : view.ExactDistance(q, sorted[i].Node);
+            }
+        }
+        else
+        {
+            for (int i = 0; i < keep; i++)
+            {
+                Prefetch(view.Vector(sorted[i].Node));
+            }
+
+            int vectorBytes = view.Dimensions * sizeof(float);
+            for (int i = 0; i < keep; i++)
+            {
+                if (i + 1 < keep)
+                {
+                    byte* p = (byte*)view.Vector(sorted[i + 1].Node);
+                    for (int offset = 64; offset < vectorBytes; offset += 64)
+                    {
+                        Prefetch(p + offset);
+                    }
+                }
+
+                sorted[i].Distance = view.ExactDistance(q, sorted[i].Node);
+            }
+        }
+
+        sorted.AsSpan(0, keep).Sort(static (a, b) => a.Distance != b.Distance ? a.Distance.CompareTo(b.Distance) : a.Node.CompareTo(b.Node));
+        return keep;
     }
 }

@@ -336,6 +336,15 @@ internal sealed unsafe partial class HnswIndex : IDisposable
     /// (ef); scores are cosine similarities. Only ids set in <paramref name="allowed"/> are returned, when given.
     /// </summary>
     public int Search(ReadOnlySpan<float> query, int count, Span<ulong> keys, Span<float> scores, IdBitmap? allowed = null, int expansion = DefaultExpansionSearch)
+        => Search(query, count, keys, scores, allowed, expansion, walkCodes: true, RescoreDeviations);
+
+    /// <summary>
+    /// <see cref="Search(ReadOnlySpan{float}, int, Span{ulong}, Span{float}, IdBitmap?, int)"/> with the walk chosen:
+    /// on the codes when <paramref name="walkCodes"/> and the graph has them (else on the float32 rows); with codes,
+    /// the results re-scored are those within <paramref name="deviations"/> standard deviations of the codes' error
+    /// of the <paramref name="count"/>-th (<see cref="float.PositiveInfinity"/>: all ef of them).
+    /// </summary>
+    internal int Search(ReadOnlySpan<float> query, int count, Span<ulong> keys, Span<float> scores, IdBitmap? allowed, int expansion, bool walkCodes, float deviations)
     {
         if (query.Length < _dims)
         {
@@ -356,7 +365,8 @@ internal sealed unsafe partial class HnswIndex : IDisposable
         fixed (float* q = query)
         {
             // With codes the walk reads them, and the results it keeps are re-scored with the float32 rows.
-            var view = new View(this, d, _codes);
+            byte* codes = walkCodes ? _codes : null;
+            var view = new View(this, d, codes);
             int entry = _entry;
             float entryDistance = view.Distance(q, entry);
             for (int level = _topLevel; level > 0; level--)
@@ -366,9 +376,9 @@ internal sealed unsafe partial class HnswIndex : IDisposable
 
             view.SearchLayer(context, q, entry, entryDistance, ef, 0, allowed, forBuild: false);
             found = context.DrainResults();
-            if (_codes is not null)
+            if (codes is not null)
             {
-                Rescore(view, q, context.Sorted, found);
+                found = Rescore(view, q, context, found, count, deviations);
             }
         }
 

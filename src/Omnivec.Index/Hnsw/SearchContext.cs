@@ -34,6 +34,22 @@ internal sealed class SearchContext
 
     public static SearchContext ForThread() => t_current ??= new SearchContext();
 
+    private float[] _row = [];
+
+    /// <summary>Results re-scored with the float32 rows by this thread's searches.</summary>
+    public long Rescored { get; set; }
+
+    /// <summary>A buffer of <paramref name="dimensions"/> floats for one row read from a file (pinned: the context lives as long as its thread).</summary>
+    public unsafe float* Row(int dimensions)
+    {
+        if (_row.Length < dimensions)
+        {
+            _row = GC.AllocateArray<float>(dimensions, pinned: true);
+        }
+
+        return (float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref _row[0]);
+    }
+
     /// <summary>Empties the result heap into <see cref="Sorted"/>, closest first; returns how many.</summary>
     public int DrainResults()
     {

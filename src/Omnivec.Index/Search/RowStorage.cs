@@ -92,13 +92,17 @@ internal sealed unsafe class MappedRowStorage : RowStorage
     private readonly MemoryMappedFile _file;
     private readonly MemoryMappedViewAccessor _view;
     private readonly long _rows;
+    private readonly long _offset;
+    private readonly int _rowBytes;
+    private readonly Microsoft.Win32.SafeHandles.SafeFileHandle? _handle;
     private byte* _base;
     private float* _pointer;
 
-    /// <summary>Maps the whole of <paramref name="stream"/> read-only; row 0 starts <paramref name="offset"/> bytes in.</summary>
-    public MappedRowStorage(FileStream stream, long offset, long rows)
+    /// <summary>Maps the whole of <paramref name="stream"/> read-only; row 0 (of <paramref name="dimensions"/> floats) starts <paramref name="offset"/> bytes in.</summary>
+    public MappedRowStorage(FileStream stream, long offset, long rows, int dimensions)
     {
         _rows = rows;
+        _offset = offset;
         _file = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
         try
         {
@@ -107,6 +111,14 @@ internal sealed unsafe class MappedRowStorage : RowStorage
             _view.SafeMemoryMappedViewHandle.AcquirePointer(ref start);
             _base = start;
             _pointer = (float*)(start + _view.PointerOffset + offset);
+            _rowBytes = dimensions * sizeof(float);
+            if (OperatingSystem.IsLinux())
+            {
+                // A descriptor of its own on the same open file (the caller closes the stream), for pread; closed on
+                // exec like the runtime's own, so child processes (ffmpeg) do not inherit it.
+                int fd = Fcntl((int)stream.SafeFileHandle.DangerousGetHandle(), DuplicateCloseOnExec, 0);
+                _handle = fd >= 0 ? new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true) : null;
+            }
         }
         catch
         {
@@ -134,6 +146,59 @@ internal sealed unsafe class MappedRowStorage : RowStorage
 
     private const int MadviseDontNeed = 4;
 
+    /// <summary>Whether <see cref="ReadRow(long, float*)"/> can read rows with pread.</summary>
+    public bool CanRead => _handle is { IsClosed: false };
+
+    /// <summary>
+    /// Reads row <paramref name="row"/> into <paramref name="into"/> with pread (from the page cache, as the mapping
+    /// would, but without mapping the page, or the neighbouring ones the kernel maps with a fault, into this process);
+    /// false when the read fails.
+    /// </summary>
+    public bool ReadRow(long row, float* into)
+    {
+        var span = new Span<byte>(into, _rowBytes);
+        long at = _offset + (row * _rowBytes);
+        try
+        {
+            while (!span.IsEmpty)
+            {
+                int read = RandomAccess.Read(_handle!, span, at);
+                if (read <= 0)
+                {
+                    return false;
+                }
+
+                span = span[read..];
+                at += read;
+            }
+
+            return true;
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or NotSupportedException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary><see cref="ReadRow(long, float*)"/> into a span of at least a row's floats.</summary>
+    public bool ReadRow(long row, Span<float> into)
+    {
+        if (into.Length * sizeof(float) < _rowBytes)
+        {
+            throw new ArgumentException("The span is shorter than a row.", nameof(into));
+        }
+
+        fixed (float* p = into)
+        {
+            return ReadRow(row, p);
+        }
+    }
+
+    private const int DuplicateCloseOnExec = 1030; // F_DUPFD_CLOEXEC
+
+    [DllImport("libc", EntryPoint = "fcntl")]
+    private static extern int Fcntl(int fd, int command, int argument);
+
     // DllImport, not LibraryImport: blittable arguments; the same pattern as Omnivec.Media's fcntl.
     [DllImport("libc", EntryPoint = "madvise")]
     private static extern int Madvise(void* address, nuint length, int advice);
@@ -155,6 +220,7 @@ internal sealed unsafe class MappedRowStorage : RowStorage
         {
             _base = null;
             _pointer = null;
+            _handle?.Dispose();
             _view.SafeMemoryMappedViewHandle.ReleasePointer();
             _view.Dispose();
             _file.Dispose();

@@ -298,6 +298,9 @@ internal sealed unsafe class VectorMatrix : IDisposable
     /// <summary>For mapped rows: stops counting their pages in the process's resident memory (see <see cref="MappedRowStorage.ReleaseResidentPages"/>).</summary>
     public void ReleaseResidentRows() => (_rows as MappedRowStorage)?.ReleaseResidentPages();
 
+    /// <summary>The mapped rows when they can also be read with pread (<see cref="MappedRowStorage.ReadRow(long, float*)"/>); else null.</summary>
+    public MappedRowStorage? File => _rows is MappedRowStorage { CanRead: true } m ? m : null;
+
     /// <summary>Frees the rows (native memory or the file mapping). Call only when no search can still read them.</summary>
     public void Dispose() => _rows.Dispose();
 
