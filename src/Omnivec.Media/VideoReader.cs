@@ -92,157 +92,241 @@ public sealed class VideoReader
     /// at most <paramref name="shortSide"/> pixels (never enlarged), upright. One ffmpeg process, killed when the
     /// enumeration ends early, is cancelled or stalls.
     /// </summary>
-    public async IAsyncEnumerable<VideoFrame> ReadFramesAsync(string path, VideoInfo info, double framesPerSecond, int shortSide,
-        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<VideoFrame> ReadFramesAsync(string path, VideoInfo info, double framesPerSecond, int shortSide,
+        CancellationToken cancellationToken = default) =>
+        ReadFramesAsync(path, info, framesPerSecond, shortSide, new PassThrough(), cancellationToken);
+
+    /// <summary>
+    /// Like <see cref="ReadFramesAsync(string, VideoInfo, double, int, CancellationToken)"/>, but every frame is handed to
+    /// <paramref name="processor"/> on the reading thread, as soon as it is read, and what the processor produces is
+    /// streamed: per-frame work (shot detection) then costs no hand-over between threads, only its results do.
+    /// </summary>
+    internal async IAsyncEnumerable<T> ReadFramesAsync<T>(string path, VideoInfo info, double framesPerSecond, int shortSide,
+        IFrameProcessor<T> processor, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        where T : class, IDisposable
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(info);
+        ArgumentNullException.ThrowIfNull(processor);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(framesPerSecond);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(shortSide);
         (int width, int height) = ScaledSize(info.DisplayWidth, info.DisplayHeight, shortSide);
         string fps = framesPerSecond.ToString("0.######", CultureInfo.InvariantCulture);
         string filter = string.Create(CultureInfo.InvariantCulture, $"fps={fps},scale={width}:{height}:flags=area,setsar=1");
         string full = Path.GetFullPath(path);
-        using var stall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        using FfmpegProcess process = FfmpegProcess.Start(_options.FfmpegPath,
-        [
-            "-nostdin", "-hide_banner", "-loglevel", "error",
-            "-i", "file:" + full,
-            "-map", "0:" + info.StreamIndex.ToString(CultureInfo.InvariantCulture), "-an", "-sn", "-dn",
-            "-vf", filter, "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1",
-        ], _options.MaxStderrBytes, stall.Token);
+        // Cancelled by the caller, by the stall clock (ffmpeg silent for StallTimeout while the reader waits on it) or when
+        // the enumeration ends early: each kills the child, so the reading thread's blocking read returns.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        FfmpegProcess Start()
+        {
+            try
+            {
+                return FfmpegProcess.Start(_options.FfmpegPath,
+                [
+                    "-nostdin", "-hide_banner", "-loglevel", "error",
+                    "-i", "file:" + full,
+                    "-map", "0:" + info.StreamIndex.ToString(CultureInfo.InvariantCulture), "-an", "-sn", "-dn",
+                    "-vf", filter, "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1",
+                ], _options.MaxStderrBytes, stop.Token);
+            }
+            catch
+            {
+                processor.Dispose();
+                throw;
+            }
+        }
 
-        // Frames are read with blocking reads on a thread of their own and handed over through a short queue: on Linux,
-        // async pipe reads cost about 1.8 ms of CPU per 1080p-sourced frame (an epoll wake-up and a thread-pool hop per
-        // 64 KB), blocking reads into a 1 MB pipe 0.2 ms (bench videoindex --parts 1; docs/benchmarks.md).
+        using FfmpegProcess process = Start();
+
+        // Frames are read with blocking reads on a thread of their own: on Linux, async pipe reads cost about 1.8 ms of
+        // CPU per 1080p-sourced frame (an epoll wake-up and a thread-pool hop per 64 KB), blocking reads into a 1 MB pipe
+        // 0.2 ms (bench videoindex --parts 1; docs/benchmarks.md). The processor runs on that thread too, so a frame
+        // crosses no thread unless it is part of what the processor hands out.
         PipeBuffer.Enlarge(process.Output, 1 << 20);
-        var frames = Channel.CreateBounded<VideoFrame>(new BoundedChannelOptions(ReadAhead) { SingleReader = true, SingleWriter = true });
-        Task pump = Task.Factory.StartNew(() => PumpFrames(process.Output, width, height, framesPerSecond, frames.Writer, stall.Token),
-            CancellationToken.None, TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach, TaskScheduler.Default);
-        long index = 0;
+        var results = Channel.CreateBounded<T>(new BoundedChannelOptions(ReadAhead) { SingleReader = true, SingleWriter = true });
+        var pump = new FramePump<T>(process.Output, width, height, framesPerSecond, processor, results.Writer, stop, _options.StallTimeout);
+        Task pumping = Task.Factory.StartNew(pump.Run, CancellationToken.None,
+            TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach, TaskScheduler.Default);
         bool completed = false;
         try
         {
-            while (true)
+            // Waits on the caller's token only: a stall ends the queue, and is reported below.
+            while (await results.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                stall.CancelAfter(_options.StallTimeout);
-                VideoFrame? frame;
-                try
+                while (results.Reader.TryRead(out T? item))
                 {
-                    if (!frames.Reader.TryRead(out frame))
-                    {
-                        if (!await frames.Reader.WaitToReadAsync(stall.Token).ConfigureAwait(false))
-                        {
-                            break;
-                        }
-
-                        continue;
-                    }
+                    yield return item;
                 }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                {
-                    throw new VideoReadException(VideoErrorKind.TimedOut, $"{path}: ffmpeg produced no frame for {_options.StallTimeout.TotalSeconds:0} s");
-                }
-
-                index++;
-                // The stall clock runs only while this waits for ffmpeg, not while the consumer is busy elsewhere.
-                stall.CancelAfter(Timeout.InfiniteTimeSpan);
-                yield return frame;
             }
 
-            // The pump's own failure (a read error), if any, surfaces here.
-            await frames.Reader.Completion.ConfigureAwait(false);
-            completed = true;
+            // The pump's own failure (a read error, the processor's), if any, surfaces here.
+            await results.Reader.Completion.ConfigureAwait(false);
+            completed = !stop.IsCancellationRequested;
         }
         finally
         {
-            // Ending early (a break, an error, a cancel): the child is killed, so the pump's blocking read returns, and the
-            // pump's wait for room in the queue is cancelled.
+            // Ending early (a break, an error, a cancel, a stall): the child is killed, so the pump's blocking read returns,
+            // and the pump's wait for room in the queue is cancelled.
             if (!completed)
             {
                 process.Kill();
-                await stall.CancelAsync().ConfigureAwait(false);
+                await stop.CancelAsync().ConfigureAwait(false);
             }
 
-            await pump.ConfigureAwait(false);
-            while (frames.Reader.TryRead(out VideoFrame? left))
+            await pumping.ConfigureAwait(false);
+            while (results.Reader.TryRead(out T? left))
             {
                 left.Dispose();
             }
         }
 
+        if (pump.Stalled && !cancellationToken.IsCancellationRequested)
+        {
+            throw new VideoReadException(VideoErrorKind.TimedOut, $"{path}: ffmpeg produced no frame for {_options.StallTimeout.TotalSeconds:0} s");
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
         int exitCode = await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
-        if (index == 0)
+        if (pump.Frames == 0)
         {
             throw new VideoReadException(VideoErrorKind.Corrupt, $"{path}: no frame could be decoded ({MediaProbe.FailureReason(process, full, path, "ffmpeg", exitCode)})");
         }
     }
 
-    /// <summary>Frames decoded ahead of the consumer (each a few hundred KB at the default size).</summary>
+    /// <summary>Results (frames, or segments) queued ahead of the consumer (a frame is a few hundred KB at the default size).</summary>
     private const int ReadAhead = 4;
+
+    /// <summary>Hands every frame on as it is.</summary>
+    private sealed class PassThrough : IFrameProcessor<VideoFrame>
+    {
+        public void Frame(VideoFrame frame, List<VideoFrame> output) => output.Add(frame);
+
+        public void End(List<VideoFrame> output)
+        {
+        }
+
+        public void Dispose()
+        {
+        }
+    }
 
     /// <summary>
     /// On a thread of its own: reads whole frames from ffmpeg's output with blocking reads, straight into pooled images,
-    /// and queues them; completes the queue at the end of the stream, or with the error. Ends when the child is killed.
+    /// gives each to the processor, and queues what it produces; completes the queue at the end of the stream, or with
+    /// the error. Ends when the child is killed. The stall clock runs only while it waits for ffmpeg.
     /// </summary>
-    private static void PumpFrames(Stream output, int width, int height, double framesPerSecond, ChannelWriter<VideoFrame> writer, CancellationToken stop)
+    private sealed class FramePump<T>(Stream output, int width, int height, double framesPerSecond, IFrameProcessor<T> processor,
+        ChannelWriter<T> writer, CancellationTokenSource stop, TimeSpan stallTimeout)
+        where T : class, IDisposable
     {
-        int frameBytes = width * height * 3;
-        long index = 0;
-        Exception? failure = null;
-        try
+        private readonly CancellationTokenSource _stop = stop;
+        private volatile bool _stalled;
+
+        /// <summary>Frames read whole.</summary>
+        public long Frames { get; private set; }
+
+        /// <summary>True when the stall clock ended the read.</summary>
+        public bool Stalled => _stalled;
+
+        public void Run()
         {
-            while (!stop.IsCancellationRequested)
+            int frameBytes = width * height * 3;
+            var produced = new List<T>();
+            Exception? failure = null;
+            CancellationToken token = _stop.Token;
+            // The stall clock, armed around each read; when it runs out the child is killed (FfmpegProcess kills on stop).
+            using var stall = new Timer(static state =>
             {
-                var image = RgbImage.Allocate(width, height);
-                int read;
-                try
+                var pump = (FramePump<T>)state!;
+                pump._stalled = true;
+                pump._stop.Cancel();
+            }, this, Timeout.Infinite, Timeout.Infinite);
+            try
+            {
+                bool ended = false;
+                while (!token.IsCancellationRequested)
                 {
-                    read = output.ReadAtLeast(image.Pixels, frameBytes, throwOnEndOfStream: false);
-                }
-                catch
-                {
-                    image.Dispose();
-                    throw;
-                }
-
-                if (read < frameBytes)
-                {
-                    image.Dispose();
-                    break;
-                }
-
-                var frame = new VideoFrame(index / framesPerSecond, image);
-                index++;
-                if (!writer.TryWrite(frame))
-                {
+                    var image = RgbImage.Allocate(width, height);
+                    int read;
                     try
                     {
-                        // The queue is full: wait for the consumer (rare at the default sizes; blocking here is this thread's job).
-                        if (!writer.WaitToWriteAsync(stop).AsTask().GetAwaiter().GetResult() || !writer.TryWrite(frame))
-                        {
-                            frame.Dispose();
-                            break;
-                        }
+                        stall.Change(stallTimeout, Timeout.InfiniteTimeSpan);
+                        read = output.ReadAtLeast(image.Pixels, frameBytes, throwOnEndOfStream: false);
+                        stall.Change(Timeout.Infinite, Timeout.Infinite);
                     }
                     catch
                     {
-                        frame.Dispose();
+                        image.Dispose();
                         throw;
+                    }
+
+                    if (read < frameBytes)
+                    {
+                        image.Dispose();
+                        ended = !token.IsCancellationRequested;
+                        break;
+                    }
+
+                    var frame = new VideoFrame(Frames / framesPerSecond, image);
+                    Frames++;
+                    processor.Frame(frame, produced);
+                    Hand(produced, token);
+                }
+
+                if (ended)
+                {
+                    processor.End(produced);
+                    Hand(produced, token);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // Stopped by the consumer (cancel or early end) or the stall clock: the consumer reports why.
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+            {
+                failure = token.IsCancellationRequested ? null : ex;
+            }
+            catch (Exception ex)
+            {
+                failure = ex;
+            }
+            finally
+            {
+                foreach (T left in produced)
+                {
+                    left.Dispose();
+                }
+
+                processor.Dispose();
+            }
+
+            writer.TryComplete(failure);
+        }
+
+        /// <summary>Queues the results in order, waiting for room (blocking here is this thread's job).</summary>
+        private void Hand(List<T> produced, CancellationToken token)
+        {
+            int written = 0;
+            try
+            {
+                for (; written < produced.Count; written++)
+                {
+                    while (!writer.TryWrite(produced[written]))
+                    {
+                        if (!writer.WaitToWriteAsync(token).AsTask().GetAwaiter().GetResult())
+                        {
+                            throw new OperationCanceledException(token);
+                        }
                     }
                 }
             }
+            finally
+            {
+                // What was queued belongs to the consumer now; the rest is disposed by Run's finally.
+                produced.RemoveRange(0, written);
+            }
         }
-        catch (OperationCanceledException)
-        {
-            // Stopped by the consumer (stall, cancel or early end): it reports why.
-        }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
-        {
-            failure = stop.IsCancellationRequested ? null : ex;
-        }
-
-        writer.TryComplete(failure);
     }
 
     /// <summary>

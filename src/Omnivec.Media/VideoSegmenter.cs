@@ -87,107 +87,128 @@ public sealed class VideoSegmenter
 
     /// <summary>
     /// Streams the segments of an already probed file; <paramref name="decoded"/> is told the timestamp of every frame
-    /// decoded (on the decoding thread: keep it cheap).
+    /// decoded (on the decoding thread: keep it cheap). Shot detection and the choice of frames run on the thread that
+    /// reads ffmpeg's output, frame by frame as it is read; only whole segments cross to the caller.
     /// </summary>
     internal async IAsyncEnumerable<VideoSegment> SegmentAsync(string path, VideoInfo info, Action<double>? decoded,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(info);
         double fps = info.FrameRate > 0 ? Math.Min(_options.AnalysisFps, info.FrameRate) : _options.AnalysisFps;
-        var reservoir = new Reservoir(Math.Max(8, 2 * _options.FramesPerSegment));
-        int index = 0;
-        double segmentStart = 0;
-        bool startsAtCut = false;
-        double lastTime = 0;
-        // Decode time: the time between segments handed out, not the time the consumer spends on them.
-        bool timed = MediaTelemetry.VideoDecodeDuration.Enabled;
-        TimeSpan busy = TimeSpan.Zero;
-        long mark = timed ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
-        try
+        var builder = new SegmentBuilder(_options, info, fps, decoded);
+        await foreach (VideoSegment segment in _reader.ReadFramesAsync(path, info, fps, _options.FrameShortSide, builder, cancellationToken).ConfigureAwait(false))
         {
-            await foreach ((VideoFrame frame, bool cut) in FramesWithCutsAsync(path, info, fps, decoded, cancellationToken).ConfigureAwait(false))
-            {
-                double t = frame.TimestampSec;
-                lastTime = t;
-                bool window = !cut && t - segmentStart >= _options.MaxSegmentSec - 1e-9 && reservoir.Count > 0;
-                if ((cut && reservoir.Count > 0) || window)
-                {
-                    busy += timed ? System.Diagnostics.Stopwatch.GetElapsedTime(mark) : TimeSpan.Zero;
-                    yield return new VideoSegment(index++, segmentStart, t, startsAtCut, reservoir.Take(_options.FramesPerSegment));
-                    mark = timed ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
-                    segmentStart = t;
-                    startsAtCut = cut;
-                }
-
-                reservoir.Add(frame);
-            }
-
-            if (timed)
-            {
-                MediaTelemetry.VideoDecodeDuration.Record((busy + System.Diagnostics.Stopwatch.GetElapsedTime(mark)).TotalSeconds);
-            }
-
-            if (reservoir.Count > 0)
-            {
-                double end = Math.Max(info.DurationSec, lastTime + 1 / fps);
-                yield return new VideoSegment(index, segmentStart, Math.Max(end, segmentStart), startsAtCut, reservoir.Take(_options.FramesPerSegment));
-            }
+            yield return segment;
         }
-        finally
+
+        if (MediaTelemetry.VideoDecodeDuration.Enabled)
         {
-            reservoir.Clear();
+            MediaTelemetry.VideoDecodeDuration.Record(builder.Busy.TotalSeconds);
         }
     }
 
     /// <summary>
-    /// The decoded frames in order, each with whether it starts a new shot. The cut rule looks <see cref="SceneWindow"/>
-    /// frames ahead, so that many frames wait here; frames never handed out are disposed when the enumeration ends.
+    /// Cuts the frames into segments as they are read (on the reading thread): each frame is scored against the previous
+    /// one, the cut rule decides once it has seen <see cref="SceneWindow"/> frames after it (so that many frames wait
+    /// here), and decided frames go into the open segment's reservoir; a cut or a full window closes the segment.
     /// </summary>
-    private async IAsyncEnumerable<(VideoFrame Frame, bool Cut)> FramesWithCutsAsync(string path, VideoInfo info, double fps,
-        Action<double>? decoded, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private sealed class SegmentBuilder(VideoSegmenterOptions options, VideoInfo info, double fps, Action<double>? decoded)
+        : IFrameProcessor<VideoSegment>
     {
-        var detector = new ContentDetector();
-        var rule = new CutRule<VideoFrame>(_options.SceneThreshold, _options.SceneRatio, SceneWindow, _options.MinShotSec);
-        var decided = new List<(VideoFrame Item, double Time, bool Cut)>();
-        int next = 0;
-        try
+        private readonly ContentDetector _detector = new();
+        private readonly CutRule<VideoFrame> _rule = new(options.SceneThreshold, options.SceneRatio, SceneWindow, options.MinShotSec);
+        private readonly List<(VideoFrame Item, double Time, bool Cut)> _decided = [];
+        private readonly Reservoir _reservoir = new(Math.Max(8, 2 * options.FramesPerSegment));
+        private int _next;
+        private int _index;
+        private double _segmentStart;
+        private bool _startsAtCut;
+        private double _lastTime;
+        private long _mark = System.Diagnostics.Stopwatch.GetTimestamp();
+        private TimeSpan _busy;
+
+        /// <summary>Time spent decoding and finding shots: the reading thread's time, less its waits for the consumer.</summary>
+        public TimeSpan Busy => _busy;
+
+        public void Frame(VideoFrame frame, List<VideoSegment> output)
         {
-            await foreach (VideoFrame frame in _reader.ReadFramesAsync(path, info, fps, _options.FrameShortSide, cancellationToken).ConfigureAwait(false))
+            decoded?.Invoke(frame.TimestampSec);
+            double score;
+            try
             {
-                decoded?.Invoke(frame.TimestampSec);
-                rule.Push(frame, frame.TimestampSec, detector.Score(frame.Image), decided);
-                for (next = 0; next < decided.Count; next++)
+                score = _detector.Score(frame.Image);
+            }
+            catch
+            {
+                frame.Dispose();
+                throw;
+            }
+
+            _rule.Push(frame, frame.TimestampSec, score, _decided);
+            Accept(output);
+        }
+
+        public void End(List<VideoSegment> output)
+        {
+            _rule.Flush(_decided);
+            Accept(output);
+            if (_reservoir.Count > 0)
+            {
+                double end = Math.Max(info.DurationSec, _lastTime + 1 / fps);
+                Close(output, Math.Max(end, _segmentStart), cut: false);
+            }
+
+            _busy += System.Diagnostics.Stopwatch.GetElapsedTime(_mark);
+        }
+
+        /// <summary>Takes the decided frames into segments.</summary>
+        private void Accept(List<VideoSegment> output)
+        {
+            for (_next = 0; _next < _decided.Count; _next++)
+            {
+                (VideoFrame frame, double t, bool cut) = _decided[_next];
+                _lastTime = t;
+                bool window = !cut && t - _segmentStart >= options.MaxSegmentSec - 1e-9 && _reservoir.Count > 0;
+                if ((cut && _reservoir.Count > 0) || window)
                 {
-                    yield return (decided[next].Item, decided[next].Cut);
+                    Close(output, t, cut);
                 }
 
-                decided.Clear();
-                next = 0;
+                _reservoir.Add(frame);
             }
 
-            rule.Flush(decided);
-            for (next = 0; next < decided.Count; next++)
-            {
-                yield return (decided[next].Item, decided[next].Cut);
-            }
-
-            decided.Clear();
-            next = 0;
+            _decided.Clear();
+            _next = 0;
         }
-        finally
+
+        /// <summary>Hands out the open segment, ending at <paramref name="end"/>; the next one starts there.</summary>
+        private void Close(List<VideoSegment> output, double end, bool cut)
         {
-            // Frames decided but not handed out, and frames still waiting for their neighbours.
-            for (int i = next + 1; i < decided.Count; i++)
+            output.Add(new VideoSegment(_index++, _segmentStart, end, _startsAtCut, _reservoir.Take(options.FramesPerSegment)));
+            // Decode time excludes the consumer's: the reading thread waits for room only after a segment is handed out.
+            _busy += System.Diagnostics.Stopwatch.GetElapsedTime(_mark);
+            _mark = System.Diagnostics.Stopwatch.GetTimestamp();
+            _segmentStart = end;
+            _startsAtCut = cut;
+        }
+
+        public void Dispose()
+        {
+            // Frames decided but not yet taken, frames still waiting for their neighbours, and the open segment's.
+            for (int i = _next; i < _decided.Count; i++)
             {
-                decided[i].Item.Dispose();
+                _decided[i].Item.Dispose();
             }
 
-            decided.Clear();
-            rule.Flush(decided);
-            foreach ((VideoFrame frame, double _, bool _) in decided)
+            _decided.Clear();
+            _rule.Flush(_decided);
+            foreach ((VideoFrame frame, double _, bool _) in _decided)
             {
                 frame.Dispose();
             }
+
+            _decided.Clear();
+            _reservoir.Clear();
         }
     }
 

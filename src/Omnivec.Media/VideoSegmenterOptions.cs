@@ -26,8 +26,11 @@ public sealed class VideoSegmenterOptions
     /// <summary>Longest segment in seconds: longer shots are split into windows of at most this length.</summary>
     public double MaxSegmentSec { get; set; } = 16;
 
-    /// <summary>Frames sampled inside each segment and pooled into its vector.</summary>
-    public int FramesPerSegment { get; set; } = 4;
+    /// <summary>
+    /// Frames sampled inside each segment and pooled into its vector. 3 pools to within 0.0001 of 4 frames' cosine to
+    /// a 16-frame reference and finds the same shots (bench videoframes, docs/video.md), for a quarter less image-tower work.
+    /// </summary>
+    public int FramesPerSegment { get; set; } = 3;
 
     /// <summary>Frames per second decoded for shot detection (by presentation time); cuts are located to 1/this seconds.</summary>
     public double AnalysisFps { get; set; } = 10;

@@ -22,7 +22,7 @@ public sealed class VideoSegmenterTests(VideoFixture videos)
         }
 
         Assert.InRange(segments[^1].End, 5.4, 5.6);
-        Assert.All(segments, s => Assert.Equal(4, s.Frames));
+        Assert.All(segments, s => Assert.Equal(new VideoSegmenterOptions().FramesPerSegment, s.Frames));
     }
 
     [Fact]
