@@ -12,4 +12,9 @@ internal interface IFrameProcessor<T> : IDisposable
 
     /// <summary>The stream ended normally: adds the last results to <paramref name="output"/>.</summary>
     void End(List<T> output);
+
+    /// <summary>The reading thread waited <paramref name="time"/> for room in the queue to hand out results (the consumer was busy).</summary>
+    void Waited(TimeSpan time)
+    {
+    }
 }

@@ -314,7 +314,10 @@ public sealed class VideoReader
                 {
                     while (!writer.TryWrite(produced[written]))
                     {
-                        if (!writer.WaitToWriteAsync(token).AsTask().GetAwaiter().GetResult())
+                        long waiting = System.Diagnostics.Stopwatch.GetTimestamp();
+                        bool room = writer.WaitToWriteAsync(token).AsTask().GetAwaiter().GetResult();
+                        processor.Waited(System.Diagnostics.Stopwatch.GetElapsedTime(waiting));
+                        if (!room)
                         {
                             throw new OperationCanceledException(token);
                         }

@@ -124,11 +124,14 @@ public sealed class VideoSegmenter
         private double _segmentStart;
         private bool _startsAtCut;
         private double _lastTime;
-        private long _mark = System.Diagnostics.Stopwatch.GetTimestamp();
+        private readonly long _start = System.Diagnostics.Stopwatch.GetTimestamp();
         private TimeSpan _busy;
+        private TimeSpan _waited;
 
         /// <summary>Time spent decoding and finding shots: the reading thread's time, less its waits for the consumer.</summary>
-        public TimeSpan Busy => _busy;
+        public TimeSpan Busy => _busy - _waited;
+
+        public void Waited(TimeSpan time) => _waited += time;
 
         public void Frame(VideoFrame frame, List<VideoSegment> output)
         {
@@ -158,7 +161,7 @@ public sealed class VideoSegmenter
                 Close(output, Math.Max(end, _segmentStart), cut: false);
             }
 
-            _busy += System.Diagnostics.Stopwatch.GetElapsedTime(_mark);
+            _busy = System.Diagnostics.Stopwatch.GetElapsedTime(_start);
         }
 
         /// <summary>Takes the decided frames into segments.</summary>
@@ -185,9 +188,6 @@ public sealed class VideoSegmenter
         private void Close(List<VideoSegment> output, double end, bool cut)
         {
             output.Add(new VideoSegment(_index++, _segmentStart, end, _startsAtCut, _reservoir.Take(options.FramesPerSegment)));
-            // Decode time excludes the consumer's: the reading thread waits for room only after a segment is handed out.
-            _busy += System.Diagnostics.Stopwatch.GetElapsedTime(_mark);
-            _mark = System.Diagnostics.Stopwatch.GetTimestamp();
             _segmentStart = end;
             _startsAtCut = cut;
         }
