@@ -70,15 +70,22 @@ def better(unit, a, b):
 SIGLIP_SECTION = "## 5. SigLIP B/16"
 
 
+# In a generated section, this line and everything after it (hand-written notes on the runs) survive regeneration.
+NOTES_MARKER = "<!-- hand-written notes: kept when bench/py/report.py regenerates this section -->"
+
+
 def replace_section(lines, heading, new, before):
     """Puts <new> in place of the section of <lines> that starts with <heading> (up to the next "## "), or inserts
-    it before the first line starting with <before> when the page has no such section yet."""
+    it before the first line starting with <before> when the page has no such section yet. The old section's
+    hand-written notes (from NOTES_MARKER on) are kept after the new content."""
     start = next((i for i, l in enumerate(lines) if l.startswith(heading)), None)
     if start is None:
         start = end = next((i for i, l in enumerate(lines) if l.startswith(before)), len(lines))
     else:
         end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    lines[start:end] = new
+    marker = next((i for i in range(start, end) if lines[i].strip() == NOTES_MARKER), None)
+    kept = lines[marker:end] if marker is not None else []
+    lines[start:end] = list(new) + ([""] if new and new[-1] != "" and kept else []) + kept
 
 
 def find_record(records, metric, contender, **params):
@@ -151,13 +158,19 @@ def video_section(res):
     w = md.append
     w(VIDEO_SECTION)
     w("")
-    vids = {f.stem[len("video-"):]: json.loads(f.read_text()) for f in sorted(res.glob("video-*.json"))}
+    # Rounds of the long video (video-<pipeline>-long.r<N>.json): each pipeline's median round by time stands for it.
+    rounds = {}
+    for f in sorted(res.glob("video-*.json")):
+        key = f.stem[len("video-"):].split(".r")[0]
+        rounds.setdefault(key, []).append(json.loads(f.read_text()))
+    vids = {k: sorted(v, key=lambda r: r["seconds"])[(len(v) - 1) // 2] for k, v in rounds.items()}
     long_o, long_d, long_p = vids.get("omnivec-long"), vids.get("decode-long"), vids.get("pytorch-long")
     if long_o:
         w(f"A generated {long_o['width']}×{long_o['height']} {long_o['fps']:g} fps H.264 video of {long_o['duration_s']:.0f} s "
           f"({long_o['cuts_known'] + 1} shots of corpus photos, each a slow pan, hard cuts at known times; "
           "`bench/py/video_bench.py make`), indexed three ways in one run, full-size ViT-B/32 (random weights, the same "
-          "in ONNX and PyTorch), 2 threads. One run each (the video is long enough to average itself). Each pipeline's "
+          f"in ONNX and PyTorch), 2 threads. The three take turns, {len(rounds.get('omnivec-long', []))} round(s); each "
+          "figure is that pipeline's median round, and the ratios below are also given round by round. Each pipeline's "
           "model is loaded before its clock starts (Python builds its module first; Omnivec loads the image tower from "
           "the optimized-model cache `omnivec index` keeps"
           + (f", {long_o['vision_load_s']:.2f} s, not in the figure" if long_o.get("vision_load_s") is not None else "")
@@ -182,6 +195,13 @@ def video_section(res):
         if long_d:
             w(f"Omnivec reaches **{long_o['x_realtime'] / long_d['x_realtime']:.2f}** of the decode-only ceiling (goal ≥ 0.7)"
               + (f" and runs **{long_o['x_realtime'] / long_p['x_realtime']:.2f}×** the Python pipeline (goal ≥ 2)." if long_p else "."))
+            w("")
+        n_rounds = min(len(rounds.get(k, [])) for k in ("omnivec-long", "decode-long", "pytorch-long"))
+        if long_d and long_p and n_rounds > 1:
+            per = [(rounds["omnivec-long"][i], rounds["decode-long"][i], rounds["pytorch-long"][i]) for i in range(n_rounds)]
+            w("Round by round (Omnivec / decode alone / Python, seconds → fraction of the ceiling, × Python): "
+              + "; ".join(f"{o['seconds']:.1f} / {d['seconds']:.1f} / {p['seconds']:.1f} s → {d['seconds'] / o['seconds']:.2f}, "
+                          f"{p['seconds'] / o['seconds']:.2f}×" for o, d, p in per) + ".")
             w("")
         short_o = vids.get("omnivec-short")
         if short_o:
