@@ -74,9 +74,9 @@ public sealed class UploadProgressTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    private HttpRequestMessage UploadRequest(string collection, string name = "walk.mp4")
+    private HttpRequestMessage UploadRequest(string collection, string name = "walk.mp4", string? video = null)
     {
-        var form = new MultipartFormDataContent { { new ByteArrayContent(File.ReadAllBytes(Video)), "files", name } };
+        var form = new MultipartFormDataContent { { new ByteArrayContent(File.ReadAllBytes(video ?? Video)), "files", name } };
         var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/collections/{collection}/items") { Content = form };
         request.Headers.Accept.ParseAdd("text/event-stream");
         return request;
@@ -189,8 +189,15 @@ public sealed class UploadProgressTests : IAsyncLifetime
         var model = new HoldingFrameModel(TestModel.Clip, free: 1);
         await using RunningServer server = await RunningServer.StartAsync(o => o.UploadProgressInterval = TimeSpan.Zero, model);
         string collection = "left-" + Guid.NewGuid().ToString("N")[..8];
+
+        // The pipeline reads ahead (the reader's queue of segments, the embedder's channel and the segments in hand:
+        // nine or ten 2.4 s shots), so on a fast machine FFmpeg can finish the class's 24 s video before it is looked
+        // for. Forty shots (96 s) keep FFmpeg decoding while the model holds the second segment.
+        string[] photos = ["two_beagles.jpg", "bananas.jpg", "tomatoes.jpg", "hotdog.jpg", "cat_chelsea.png"];
+        string longVideo = Path.Combine(_folder, "long-walk.mp4");
+        TestVideos.MakeShots(longVideo, [.. Enumerable.Range(0, 40).Select(i => (photos[i % photos.Length], 2.4))]);
         using var leave = new CancellationTokenSource();
-        using HttpRequestMessage request = UploadRequest(collection);
+        using HttpRequestMessage request = UploadRequest(collection, video: longVideo);
         HttpResponseMessage response = await server.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, leave.Token);
         Stream stream = await response.Content.ReadAsStreamAsync();
 
