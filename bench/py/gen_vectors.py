@@ -33,7 +33,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--n", type=int, nargs="+", required=True, help="collection sizes (multiples of 100k)")
-    ap.add_argument("--nq", type=int, default=100)
+    ap.add_argument("--nq", type=int, default=1000)
     args = ap.parse_args()
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
