@@ -70,13 +70,13 @@ if [[ $mode == quick ]]; then
   BATCHES=1,4; ITEMS=4; PHOTO_ITEMS=4; LARGE_ITEMS=1; REPEATS=2
   SEARCH_SIZES="${sizes:-20000}"; COLD_N=20000; LOAD_SECONDS=5; LIMIT=600; AUDIO_SEC=35; AUDIO_HOURS=1
   # Debian's FAISS builds HNSW very slowly here (85 s for 20k vectors, hnswlib 7 s): quick mode skips that one index.
-  PY_SEARCH=faiss-flat,hnswlib; FAISS_HNSW_BUDGET=0
+  PY_SEARCH=faiss-flat,hnswlib,hnswlib-native; FAISS_HNSW_BUDGET=0
 else
   BATCHES=1,8,32; ITEMS=32; PHOTO_ITEMS=0; LARGE_ITEMS=0; REPEATS=3
   SEARCH_SIZES="${sizes:-100000 1000000}"; COLD_N=100000; LOAD_SECONDS=60; LIMIT=3600; AUDIO_SEC=125; AUDIO_HOURS=10
   # Debian's FAISS 1.7.3 builds HNSW ~8x slower than hnswlib here (382 s for 100k): at 1M it would take over an hour, so
   # its build stops after this many seconds and the report says how far it got.
-  PY_SEARCH=faiss-flat,hnswlib,faiss-hnsw; FAISS_HNSW_BUDGET=600
+  PY_SEARCH=faiss-flat,hnswlib,hnswlib-native,faiss-hnsw; FAISS_HNSW_BUDGET=600
 fi
 TARGET_RECALL=0.99
 AUDIO_MODEL="$repo/tools/out/clap-htsat-random"
@@ -88,7 +88,8 @@ start=$SECONDS
 if [[ $setup == 1 ]]; then
   need=()
   for p in python3-torch python3-torchvision python3-pil python3-onnx python3-numpy libopenblas0-pthread \
-           python3-faiss python3-hnswlib python3-threadpoolctl python3-regex; do
+           python3-faiss python3-hnswlib python3-threadpoolctl python3-regex \
+           g++ python3-dev libhnswlib-dev pybind11-dev python3-pybind11; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
   done
   # Node: some machines have NodeSource's nodejs, which bundles npm and conflicts with Debian's npm package.
@@ -114,6 +115,8 @@ want decode && "$PY" bench/py/make_mosaic_jpegs.py --photos "$PHOTOS" --out "$OU
 if want search; then
   # shellcheck disable=SC2086
   "$PY" bench/py/gen_vectors.py --out "$OUT/vectors" --n $SEARCH_SIZES $COLD_N >&2
+  # hnswlib compiled for this CPU (-march=native, as pip builds it), beside Debian's baseline (SSE-only) build.
+  bench/py/hnsw_native/build.sh "$OUT/hnsw-native" >&2 || { log "hnswlib-native does not build: left out"; PY_SEARCH=${PY_SEARCH/,hnswlib-native/}; }
 elif want coldstart; then
   "$PY" bench/py/gen_vectors.py --out "$OUT/vectors" --n $COLD_N >&2
 fi
@@ -184,7 +187,8 @@ for n in $SEARCH_SIZES; do
     --out "$RES/search-omnivec-$n.json"
   for which in ${PY_SEARCH//,/ }; do
     step "search-$which-$n" "$LIMIT" "${PYENV[@]}" "$PY" bench/py/search_py.py --data "$OUT/vectors" --n "$n" --repeats $REPEATS \
-      --threads $THREADS --which "$which" --target-recall $TARGET_RECALL --build-budget "$FAISS_HNSW_BUDGET" --out "$RES/search-$which-$n.json"
+      --threads $THREADS --which "$which" --target-recall $TARGET_RECALL --build-budget "$FAISS_HNSW_BUDGET" --native-dir "$OUT/hnsw-native" \
+      --out "$RES/search-$which-$n.json"
   done
 done
 fi

@@ -9,8 +9,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 HIGHER_BETTER_UNITS = {"images/s", "texts/s", "queries/s", "fraction", "GFLOP/s", "GB/s", "vectors/s", "x realtime"}
-CONTENDERS = ["omnivec", "node-ort", "pytorch", "faiss", "hnswlib"]
-LABEL = {"omnivec": "Omnivec", "node-ort": "ORT + Node.js", "pytorch": "PyTorch", "faiss": "FAISS", "hnswlib": "hnswlib"}
+CONTENDERS = ["omnivec", "node-ort", "pytorch", "faiss", "hnswlib", "hnswlib-native"]
+LABEL = {"omnivec": "Omnivec", "node-ort": "ORT + Node.js", "pytorch": "PyTorch", "faiss": "FAISS", "hnswlib": "hnswlib",
+         "hnswlib-native": "hnswlib -march=native"}
 
 
 def scrub(text):
@@ -389,7 +390,9 @@ def search_section(records, vec_ceiling, note=None):
     w("Contenders on the same vectors file (`bench/out/vectors/vectors.f32`): **Omnivec** `Collection` (exact = brute "
       "force over the in-memory matrix, batches through a tiled kernel; HNSW = `Optimize()`, its own managed graph (one copy of each vector), M 16, "
       "`BuildExpansion` 128), **FAISS** `IndexFlatIP` and `IndexHNSWFlat` (M 16, efConstruction 128), **hnswlib** (M 16, "
-      "ef_construction 128). Every contender's HNSW ef is the smallest of 16, 24, 32, 40, 48, 64, 80, 96, 128, 160, 192, 224, 256, "
+      "ef_construction 128) twice: Debian's `python3-hnswlib`, built for baseline x86-64 (its distance kernels are SSE only), "
+      "and **hnswlib -march=native**, the same 0.6.2 sources compiled here for this CPU (`bench/py/hnsw_native`), as "
+      "`pip install hnswlib` builds it from source. Every contender's HNSW ef is the smallest of 16, 24, 32, 40, 48, 64, 80, 96, 128, 160, 192, 224, 256, "
       "320, 384, 512, 640, 768, 1024 whose recall@10 reaches 0.99 on the 1,000 queries (1024 if none does; shown in the recall "
       "row); with 100 queries, as before 4 Dec, recall moved by 0.005 between query sets and builds, enough to move ef a step. "
       "Exact single queries are timed on the first 100 queries (each is one pass over all vectors, whatever the query). "
@@ -403,8 +406,11 @@ def search_section(records, vec_ceiling, note=None):
     for n in sorted({r["params"]["n"] for r in records if r["metric"].startswith("search.")}):
         w(f"### n = {n:,}")
         w("")
-        w("| Index | Measure | Omnivec | FAISS | hnswlib | FAISS ÷ Omnivec | hnswlib ÷ Omnivec |")
-        w("|---|---|---|---|---|---|---|")
+        present = [c for c in SEARCH_CONTENDERS if any(r["contender"] == c and r["params"].get("n") == n and r["metric"].startswith("search.") for r in records)]
+        contenders = [c for c in SEARCH_CONTENDERS if c in ("omnivec", "faiss", "hnswlib") or c in present]
+        others = [c for c in contenders if c != "omnivec"]
+        w("| Index | Measure | " + " | ".join(LABEL[c] for c in contenders) + " | " + " | ".join(f"{LABEL[c]} ÷ Omnivec" for c in others) + " |")
+        w("|---|---|" + "---|" * (len(contenders) + len(others)))
         for index in ("exact", "hnsw"):
             measures = [("search.qps", {"batch": 1}, "queries/s, 1 query at a time"),
                         ("search.qps", {"batch": 100}, "queries/s, batches of 100"),
@@ -415,7 +421,7 @@ def search_section(records, vec_ceiling, note=None):
                         ("search.bytes_per_vector", {}, "memory per vector, bytes")]
             for metric, extra, label in measures:
                 cells, vals = [], {}
-                for c in ("omnivec", "faiss", "hnswlib"):
+                for c in contenders:
                     r = find(metric, c, n=n, index=index, **extra)
                     if r is None and c == "omnivec" and metric == "search.build_s" and index == "exact":
                         r = find("search.ingest_s", c, n=n)
@@ -430,7 +436,7 @@ def search_section(records, vec_ceiling, note=None):
                     continue
                 o = vals["omnivec"]
                 ratio = lambda x: f"{x['value'] / o['value']:.2f}×" if x and o and o["value"] else "–"  # noqa: E731
-                w(f"| {index} | {label} | " + " | ".join(cells) + f" | {ratio(vals['faiss'])} | {ratio(vals['hnswlib'])} |")
+                w(f"| {index} | {label} | " + " | ".join(cells) + " | " + " | ".join(ratio(vals[c]) for c in others) + " |")
         if vec_ceiling:
             o = find("search.qps", "omnivec", n=n, index="exact", batch=1)
             w("")
@@ -441,13 +447,16 @@ def search_section(records, vec_ceiling, note=None):
     return md
 
 
+SEARCH_CONTENDERS = ("omnivec", "faiss", "hnswlib", "hnswlib-native")
+
+
 def curve_table(records, n):
     """Recall@10 and single-query rate at every step of the ef ladder, the contenders side by side (search.curve_qps):
     equal recall and equal ef can both be read off it, also where a contender never reaches the target."""
     curve = [r for r in records if r["metric"] == "search.curve_qps" and r["params"].get("n") == n]
     if not curve:
         return []
-    names = [c for c in ("omnivec", "faiss", "hnswlib") if any(r["contender"] == c for r in curve)]
+    names = [c for c in SEARCH_CONTENDERS if any(r["contender"] == c for r in curve)]
     chosen = {c: (find_record(records, "search.recall_at_10", c, n=n, index="hnsw") or {}).get("params", {}).get("ef_search") for c in names}
     md = ["Recall@10 and single-query rate at every ef of the ladder (all 1,000 queries, one at a time, while tuning; "
           "**bold**: the ef each contender uses above). Read equal recall across the rows, equal ef along one row.", ""]
@@ -802,7 +811,8 @@ def main():
     w("$BENCH decodefactors --model tools/out/clip-vit-b32-random --dirs bench/out/large,bench/out/large-mosaic,tests/fixtures/corpus/images/photos,… --out … --md …   # and --model tests/fixtures/models/tiny-clip-hf")
     w("$BENCH search --data bench/out/vectors --n N --repeats R --target-recall 0.99 --out …")
     w("/usr/bin/python3 bench/py/search_py.py --data bench/out/vectors --n N --repeats R --threads 2 --target-recall 0.99 \\")
-    w("  --which faiss-flat|hnswlib|faiss-hnsw --build-budget 600 --out …   # one step each")
+    w("  --which faiss-flat|hnswlib|hnswlib-native|faiss-hnsw --build-budget 600 --out …   # one step each")
+    w("bench/py/hnsw_native/build.sh bench/out/hnsw-native   # hnswlib 0.6.2 with -O3 -march=native (search_py.py --native-dir)")
     w("$BENCH coldstart --model tools/out/clip-vit-b32-random --data bench/out/vectors --n N --store bench/out/coldstart-N")
     w("bench/out/cli/omnivec search \"a photo of a dog on the beach\" --store bench/out/coldstart-N -c cold --top 10 --json")
     w("$BENCH audioindex --model tools/out/clap-htsat-random --audio bench/out/audio/recording-Ns.mp3 --repeats R --threads 2 --out …")

@@ -1,6 +1,7 @@
 """FAISS and hnswlib contenders for the search benchmark, on the vectors written by gen_vectors.py.
 FAISS: IndexFlatIP (exact) and IndexHNSWFlat (M=16, efConstruction=128, inner product); hnswlib: ip space, M=16,
-ef_construction=128. efSearch / ef is the smallest of LADDER (the one Omnivec.Bench uses too) whose recall@10 reaches
+ef_construction=128, twice: Debian's python3-hnswlib (built for baseline x86-64: SSE kernels) and hnswlib-native, the same
+0.6.2 sources compiled here with -march=native (bench/py/hnsw_native), as a `pip install hnswlib` from source would be. efSearch / ef is the smallest of LADDER (the one Omnivec.Bench uses too) whose recall@10 reaches
 --target-recall (0.99 for every contender, Omnivec included), so the approximate figures compare at the same recall. 2 threads everywhere."""
 import argparse
 import json
@@ -103,7 +104,9 @@ def main():
     ap.add_argument("--batch", type=int, default=100)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--target-recall", type=float, default=0.99)
-    ap.add_argument("--which", default="faiss,hnswlib", help="faiss (flat + HNSW), faiss-flat, faiss-hnsw, hnswlib; comma-separated")
+    ap.add_argument("--which", default="faiss,hnswlib", help="faiss (flat + HNSW), faiss-flat, faiss-hnsw, hnswlib, hnswlib-native; comma-separated")
+    ap.add_argument("--native-dir", type=Path, default=Path(__file__).resolve().parent.parent / "out" / "hnsw-native",
+                    help="where bench/py/hnsw_native/build.sh put the hnswnative module (for --which hnswlib-native)")
     ap.add_argument("--build-budget", type=float, default=0,
                     help="seconds: stop adding to FAISS's HNSW after this and record how far it got (0: no limit)")
     ap.add_argument("--out", required=True)
@@ -152,19 +155,27 @@ def main():
         ef = tune(out, "faiss", dict(base, index="hnsw"), lambda e: setattr(hnsw.hnsw, "efSearch", e), search, queries, truth, a.target_recall)
         run_queries(out, "faiss", "hnsw", search, queries, truth, a.repeats, a.batch, dict(base, ef_search=ef))
         del hnsw
-    if "hnswlib" in which:
-        import hnswlib
+    for contender in [w for w in ("hnswlib", "hnswlib-native") if w in which]:
+        if contender == "hnswlib":
+            import hnswlib
+            make = lambda: hnswlib.Index(space="ip", dim=dim)  # noqa: E731
+        else:
+            # The same hnswlib compiled for this CPU (bench/py/hnsw_native/build.sh), as `pip install hnswlib` builds it.
+            sys.path.insert(0, str(a.native_dir))
+            import hnswnative
+            make = lambda: hnswnative.Index(dim=dim)  # noqa: E731
         r0 = rss()
         t = time.perf_counter()
-        idx = hnswlib.Index(space="ip", dim=dim)
+        idx = make()
         idx.init_index(max_elements=n, M=16, ef_construction=128, random_seed=100)
         idx.set_num_threads(a.threads)
         idx.add_items(data, np.arange(n))
-        out.add("search.build_s", "hnswlib", [time.perf_counter() - t], "s", dict(base, index="hnsw", M=16, ef_construction=128))
-        out.add("search.bytes_per_vector", "hnswlib", [(rss() - r0) / n], "bytes", dict(base, index="hnsw"))
-        search = lambda q: idx.knn_query(q, k=10)[0]  # noqa: E731
-        ef = tune(out, "hnswlib", dict(base, index="hnsw"), idx.set_ef, search, queries, truth, a.target_recall)
-        run_queries(out, "hnswlib", "hnsw", search, queries, truth, a.repeats, a.batch, dict(base, ef_search=ef))
+        out.add("search.build_s", contender, [time.perf_counter() - t], "s", dict(base, index="hnsw", M=16, ef_construction=128))
+        out.add("search.bytes_per_vector", contender, [(rss() - r0) / n], "bytes", dict(base, index="hnsw"))
+        search = lambda q, idx=idx: idx.knn_query(q, k=10)[0]  # noqa: E731
+        ef = tune(out, contender, dict(base, index="hnsw"), idx.set_ef, search, queries, truth, a.target_recall)
+        run_queries(out, contender, "hnsw", search, queries, truth, a.repeats, a.batch, dict(base, ef_search=ef))
+        del idx
     out.path.write_text(json.dumps(out.records, indent=1))
 
 
