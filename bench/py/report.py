@@ -7,6 +7,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from search_py import EXACT_TIMED, LADDER  # the ef ladder and exact-timing rule the search contenders use
+
 REPO = Path(__file__).resolve().parents[2]
 HIGHER_BETTER_UNITS = {"images/s", "texts/s", "queries/s", "fraction", "GFLOP/s", "GB/s", "vectors/s", "x realtime"}
 CONTENDERS = ["omnivec", "node-ort", "pytorch", "faiss", "hnswlib", "hnswlib-native"]
@@ -392,10 +394,10 @@ def search_section(records, vec_ceiling, note=None):
       "`BuildExpansion` 128), **FAISS** `IndexFlatIP` and `IndexHNSWFlat` (M 16, efConstruction 128), **hnswlib** (M 16, "
       "ef_construction 128) twice: Debian's `python3-hnswlib`, built for baseline x86-64 (its distance kernels are SSE only), "
       "and **hnswlib -march=native**, the same 0.6.2 sources compiled here for this CPU (`bench/py/hnsw_native`), as "
-      "`pip install hnswlib` builds it from source. Every contender's HNSW ef is the smallest of 16, 24, 32, 40, 48, 64, 80, 96, 128, 160, 192, 224, 256, "
-      "320, 384, 512, 640, 768, 1024 whose recall@10 reaches 0.99 on the 1,000 queries (1024 if none does; shown in the recall "
+      "`pip install hnswlib` builds it from source. Every contender's HNSW ef is the smallest of " + ", ".join(map(str, LADDER)) + " "
+      f"whose recall@10 reaches 0.99 on the 1,000 queries ({LADDER[-1]} if none does; shown in the recall "
       "row); with 100 queries, as before 4 Dec, recall moved by 0.005 between query sets and builds, enough to move ef a step. "
-      "Exact single queries are timed on the first 100 queries (each is one pass over all vectors, whatever the query). "
+      f"Exact single queries are timed on the first {EXACT_TIMED} queries (each is one pass over all vectors, whatever the query). "
       "Recall@10 is against exact top 10 computed with numpy. Memory per vector = resident memory growth of the process "
       "÷ n (Omnivec's includes SQLite's page cache). Omnivec's build time for exact is its `Upsert` into SQLite "
       "(durable storage, which FAISS and hnswlib do not do).")
