@@ -404,11 +404,18 @@ namespace Omnivec.Bench
         /// </summary>
         private static int TuneExpansion(Results results, Collection c, Dataset data, RowOfItem index, double target, JsonObject np)
         {
-            // Warm-up (JIT, caches) so the first step's rate is not the cold one.
-            for (int q = 0; q < Math.Min(100, data.Nq); q++)
+            // Warm-up: JIT, caches, and the float32 rows each query re-scores. Those are read from the snapshot file
+            // through the page cache, and a VM that reclaims idle page cache (this one runs DAMON pageout: pages idle
+            // for a minute go) has dropped them since the ingest, so the first pass over the query set reads them from
+            // disk; a server answering queries keeps the rows it re-scores cached the same way. One pass over every
+            // query, so the ladder's first step is not the cold one (its rate is printed here).
+            long warm = Stopwatch.GetTimestamp();
+            for (int q = 0; q < data.Nq; q++)
             {
                 _ = c.Search(data.Query(q), 10, mode: SearchMode.Approximate, expansion: ExpansionSteps[0]);
             }
+
+            Console.Error.WriteLine($"  first pass over the queries (ef {ExpansionSteps[0]}, cold rows): {data.Nq / Stopwatch.GetElapsedTime(warm).TotalSeconds:F0} queries/s");
 
             int chosen = 0;
             foreach (int ef in ExpansionSteps)

@@ -76,8 +76,10 @@ def run_queries(out, contender, name, search, queries, truth, repeats, batch, pa
 def tune(out, contender, params, set_ef, search, queries, truth, target):
     """The smallest ef of LADDER whose recall@10 reaches target. Walks the whole ladder and records recall and
     single-query rate at every step (search.curve_qps), as Omnivec.Bench does, for the report's ef/recall/rate table."""
+    # One warm-up pass over every query at the first ef, as Omnivec.Bench does (there it also brings the rows its
+    # re-score reads back into the page cache); the ladder's first step is then not a cold one for anybody.
     set_ef(LADDER[0])
-    for q in queries[:100]:
+    for q in queries:
         search(q[None, :])
     chosen = None
     for ef in LADDER:

@@ -52,7 +52,8 @@ public sealed class HnswGraphTests : IDisposable
     public void The_int8_dot_product_is_the_scalar_one_within_rounding()
     {
         var random = new Random(5);
-        foreach (int dims in new[] { 64, 512, 40 })
+        // 512 and 64 take the AVX-512 loop where the CPU has it, 96 and 32 the AVX2 one, 40 the scalar one.
+        foreach (int dims in new[] { 64, 512, 96, 32, 40 })
         {
             float[] q = [.. Enumerable.Range(0, dims).Select(_ => (float)random.NextDouble() - 0.5f)];
             sbyte[] code = [.. Enumerable.Range(0, dims).Select(_ => (sbyte)random.Next(-127, 128))];
@@ -63,6 +64,51 @@ public sealed class HnswGraphTests : IDisposable
             }
 
             Assert.Equal(expected, HnswIndex.DotCode(q, code), 2);
+        }
+    }
+
+    [Fact]
+    public unsafe void The_float_dot_product_is_the_scalar_one_within_rounding()
+    {
+        var random = new Random(6);
+        foreach (int dims in new[] { 64, 512, 96, 32, 40 })
+        {
+            float[] a = [.. Enumerable.Range(0, dims).Select(_ => (float)random.NextDouble() - 0.5f)];
+            float[] b = [.. Enumerable.Range(0, dims).Select(_ => (float)random.NextDouble() - 0.5f)];
+            double expected = 0;
+            for (int i = 0; i < dims; i++)
+            {
+                expected += (double)a[i] * b[i];
+            }
+
+            fixed (float* pa = a)
+            fixed (float* pb = b)
+            {
+                Assert.Equal(expected, HnswIndex.Dot(pa, pb, dims), 4);
+            }
+        }
+    }
+
+    [Fact]
+    public unsafe void Large_buffers_are_huge_page_aligned_and_keep_their_contents_when_resized()
+    {
+        nuint small = 4096;
+        nuint large = LargePages.Size + 12_345;
+        byte* p = (byte*)LargePages.Alloc(small);
+        try
+        {
+            new Span<byte>(p, (int)small).Fill(7);
+            p = (byte*)LargePages.Realloc(p, large);
+            Assert.Equal(0u, (nuint)p % LargePages.Size);
+            Assert.True(new Span<byte>(p, (int)small).IndexOfAnyExcept((byte)7) < 0);
+            new Span<byte>(p, (int)large).Fill(9);
+            p = (byte*)LargePages.Realloc(p, 2 * large);
+            Assert.Equal(0u, (nuint)p % LargePages.Size);
+            Assert.True(new Span<byte>(p, (int)large).IndexOfAnyExcept((byte)9) < 0);
+        }
+        finally
+        {
+            LargePages.Free(p);
         }
     }
 

@@ -53,7 +53,7 @@ internal sealed unsafe partial class HnswIndex
         }
 
         long capacity = Math.Max(_levels.Length, 16);
-        _codes = (byte*)NativeMemory.AlignedAlloc(checked((nuint)(capacity * _dims)), NativeRowStorage.Alignment);
+        _codes = (byte*)LargePages.Alloc(checked((nuint)(capacity * _dims)));
         _codeScales = new float[capacity];
         _codeCapacity = capacity;
         float* d = _matrix.Data;
@@ -91,7 +91,7 @@ internal sealed unsafe partial class HnswIndex
         if (node >= _codeCapacity)
         {
             long capacity = Math.Max(node + 1, _levels.Length);
-            _codes = (byte*)NativeMemory.AlignedRealloc(_codes, checked((nuint)(capacity * _dims)), NativeRowStorage.Alignment);
+            _codes = (byte*)LargePages.Realloc(_codes, checked((nuint)(capacity * _dims)));
             Array.Resize(ref _codeScales, checked((int)capacity));
             _codeCapacity = capacity;
         }
@@ -104,7 +104,7 @@ internal sealed unsafe partial class HnswIndex
     {
         if (_codes is not null)
         {
-            NativeMemory.AlignedFree(_codes);
+            LargePages.Free(_codes);
             _codes = null;
             _codeScales = [];
             _codeCapacity = 0;
@@ -125,6 +125,21 @@ internal sealed unsafe partial class HnswIndex
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static float DotCode(float* q, sbyte* code, int n)
     {
+        if (Vector512.IsHardwareAccelerated && Avx512F.IsSupported && (n & 63) == 0)
+        {
+            // vpmovsxbd widens 16 codes to 16 int32 lanes straight from memory; half the instructions of the AVX2 loop.
+            Vector512<float> s0 = Vector512<float>.Zero, s1 = s0, s2 = s0, s3 = s0;
+            for (int i = 0; i < n; i += 64)
+            {
+                s0 = Vector512.FusedMultiplyAdd(Vector512.Load(q + i), Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(code + i))), s0);
+                s1 = Vector512.FusedMultiplyAdd(Vector512.Load(q + i + 16), Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(code + i + 16))), s1);
+                s2 = Vector512.FusedMultiplyAdd(Vector512.Load(q + i + 32), Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(code + i + 32))), s2);
+                s3 = Vector512.FusedMultiplyAdd(Vector512.Load(q + i + 48), Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(code + i + 48))), s3);
+            }
+
+            return DotKernel.Sum((s0 + s1) + (s2 + s3));
+        }
+
         if (Avx2.IsSupported && (n & 31) == 0)
         {
             Vector256<float> s0 = Vector256<float>.Zero, s1 = s0, s2 = s0, s3 = s0;

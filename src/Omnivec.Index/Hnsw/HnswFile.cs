@@ -59,7 +59,7 @@ internal sealed unsafe partial class HnswIndex
             MemoryMarshal.AsBytes(header.AsSpan()).ToArray(),
             .. ByteChunks.Of(ids, count),
             .. ByteChunks.Of(_levels, count),
-            .. ByteChunks.Of(_links0, (long)count * Stride0),
+            .. ByteChunks.Of((byte*)_links0, (long)count * Stride0 * sizeof(int)),
             .. ByteChunks.Of(upper.ToArray(), upper.Count),
             .. ByteChunks.Of(removed, removed.Length),
         ];
@@ -99,7 +99,7 @@ internal sealed unsafe partial class HnswIndex
             var ids = new long[count];
             crc = ReadChunked(stream, ids.AsSpan(), crc);
             crc = ReadChunked(stream, graph._levels.AsSpan(0, count), crc);
-            crc = ReadChunked(stream, graph._links0.AsSpan(0, count * Stride0), crc);
+            crc = ReadChunked(stream, new Span<int>(graph._links0, count * Stride0), crc);
             long upperInts = 0;
             for (int node = 0; node < count; node++)
             {
@@ -179,7 +179,7 @@ internal sealed unsafe partial class HnswIndex
             }
 
             int level = _levels[node];
-            if (!ValidLinks(_links0.AsSpan(node * Stride0, Stride0), BaseConnectivity, count))
+            if (!ValidLinks(new Span<int>(_links0 + ((long)node * Stride0), Stride0), BaseConnectivity, count))
             {
                 return false;
             }

@@ -40,7 +40,8 @@ internal sealed unsafe partial class HnswIndex : IDisposable
     private readonly int _expansionAdd;
     private readonly int[] _locks = new int[LockStripes];
     private readonly Lock _entryGate = new();
-    private int[] _links0;
+    private int* _links0;       // level-0 links, Stride0 ints per node (count, then links); native, huge-page backed
+    private long _links0Nodes;  // nodes _links0 has room for
     private int[]?[] _upper;
     private byte[] _levels;
     private int[] _rowOfNode;   // row in the matrix, or ~k for a removed node whose vector is _removed[k]
@@ -57,7 +58,7 @@ internal sealed unsafe partial class HnswIndex : IDisposable
         _dims = matrix.Dimensions;
         _expansionAdd = Math.Clamp(expansionAdd, 1, MaxExpansion);
         capacity = Math.Max(capacity, 16);
-        _links0 = new int[(long)capacity * Stride0];
+        AllocateLinks0(capacity);
         _upper = new int[]?[capacity];
         _levels = new byte[capacity];
         _rowOfNode = new int[capacity];
@@ -77,7 +78,7 @@ internal sealed unsafe partial class HnswIndex : IDisposable
     {
         get
         {
-            long bytes = ((long)_links0.Length * sizeof(int)) + ((long)_upper.Length * IntPtr.Size) + _levels.Length
+            long bytes = (_links0Nodes * Stride0 * sizeof(int)) + ((long)_upper.Length * IntPtr.Size) + _levels.Length
                 + ((long)_rowOfNode.Length * sizeof(int)) + ((long)_nodeOfRow.Length * sizeof(int)) + ((long)_removedCount * _dims * sizeof(float))
                 + CodeBytes;
             for (int i = 0; i < _count; i++)
@@ -97,36 +98,44 @@ internal sealed unsafe partial class HnswIndex : IDisposable
     {
         int count = matrix.Count;
         var graph = new HnswIndex(matrix, expansionAdd, count);
-        for (int row = 0; row < count; row++)
+        try
         {
-            graph.NewNode(row);
-        }
+            for (int row = 0; row < count; row++)
+            {
+                graph.NewNode(row);
+            }
 
-        if (count == 0)
-        {
+            if (count == 0)
+            {
+                return graph;
+            }
+
+            graph.Link(new SearchContext(), 0);
+            int next = 1;
+            threads = threads > 0 ? threads : Math.Max(1, Environment.ProcessorCount);
+            // Threads take the next node as they come (like hnswlib's ParallelFor), so insertion runs in row order.
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = cancellationToken }, _ =>
+            {
+                var context = new SearchContext();
+                int node;
+                while ((node = Interlocked.Increment(ref next) - 1) < count)
+                {
+                    if ((node & 1023) == 0)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                    }
+
+                    graph.Link(context, node);
+                }
+            });
+            graph.Reconnected = graph.Reconnect(cancellationToken);
             return graph;
         }
-
-        graph.Link(new SearchContext(), 0);
-        int next = 1;
-        threads = threads > 0 ? threads : Math.Max(1, Environment.ProcessorCount);
-        // Threads take the next node as they come (like hnswlib's ParallelFor), so insertion runs in row order.
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = cancellationToken }, _ =>
+        catch
         {
-            var context = new SearchContext();
-            int node;
-            while ((node = Interlocked.Increment(ref next) - 1) < count)
-            {
-                if ((node & 1023) == 0)
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                }
-
-                graph.Link(context, node);
-            }
-        });
-        graph.Reconnected = graph.Reconnect(cancellationToken);
-        return graph;
+            graph.Dispose(); // cancelled or failed: its native links and codes go now, not never
+            throw;
+        }
     }
 
     /// <summary>
@@ -396,6 +405,13 @@ internal sealed unsafe partial class HnswIndex : IDisposable
     public void Dispose()
     {
         FreeCodes();
+        if (_links0 is not null)
+        {
+            LargePages.Free(_links0);
+            _links0 = null;
+            _links0Nodes = 0;
+        }
+
         for (int i = 0; i < _removedCount; i++)
         {
             NativeMemory.Free((void*)_removed[i]);
@@ -411,7 +427,7 @@ internal sealed unsafe partial class HnswIndex : IDisposable
         if (node == _levels.Length)
         {
             int capacity = checked(Math.Max(16, node + (node / 2)));
-            Array.Resize(ref _links0, checked(capacity * Stride0));
+            AllocateLinks0(capacity);
             Array.Resize(ref _upper, capacity);
             Array.Resize(ref _levels, capacity);
             Array.Resize(ref _rowOfNode, capacity);
@@ -427,6 +443,20 @@ internal sealed unsafe partial class HnswIndex : IDisposable
         _count = node + 1;
         EncodeNew(node);
         return node;
+    }
+
+    /// <summary>
+    /// Gives the level-0 links room for <paramref name="nodes"/> nodes, keeping those there and zeroing the rest (the
+    /// graph's largest array, read at random by every walk: native memory on huge pages, see <see cref="LargePages"/>).
+    /// Resizing frees the old block, so like every write it is serialised with searches by the owner.
+    /// </summary>
+    private void AllocateLinks0(long nodes)
+    {
+        nuint bytes = checked((nuint)(nodes * Stride0 * sizeof(int)));
+        nuint kept = (nuint)(Math.Min(nodes, _links0Nodes) * Stride0 * sizeof(int));
+        _links0 = (int*)(_links0 is null ? LargePages.Alloc(bytes) : LargePages.Realloc(_links0, bytes));
+        NativeMemory.Clear((byte*)_links0 + kept, bytes - kept);
+        _links0Nodes = nodes;
     }
 
     private void EnsureRowCapacity(int row)
@@ -513,7 +543,7 @@ internal sealed unsafe partial class HnswIndex : IDisposable
     }
 
     private Span<int> LinkList(int node, int level) => level == 0
-        ? _links0.AsSpan(node * Stride0, Stride0)
+        ? new Span<int>(_links0 + ((long)node * Stride0), Stride0)
         : _upper[node].AsSpan((level - 1) * StrideUp, StrideUp);
 
     private void LockNode(int node)
@@ -533,10 +563,27 @@ internal sealed unsafe partial class HnswIndex : IDisposable
 
     private void UnlockNode(int node) => Volatile.Write(ref _locks[node & (LockStripes - 1)], 0);
 
-    /// <summary>Dot product of two vectors of <paramref name="n"/> floats (AVX2 + FMA when there, else portable SIMD).</summary>
+    /// <summary>
+    /// Dot product of two vectors of <paramref name="n"/> floats: AVX-512 when the CPU runs it at full speed (.NET's
+    /// <see cref="Vector512.IsHardwareAccelerated"/>), else AVX2 + FMA, else portable SIMD; each sums its lanes in one fixed order.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static float Dot(float* a, float* b, int n)
     {
+        if (Vector512.IsHardwareAccelerated && (n & 63) == 0)
+        {
+            Vector512<float> s0 = Vector512<float>.Zero, s1 = s0, s2 = s0, s3 = s0;
+            for (int i = 0; i < n; i += 64)
+            {
+                s0 = Vector512.FusedMultiplyAdd(Vector512.Load(a + i), Vector512.Load(b + i), s0);
+                s1 = Vector512.FusedMultiplyAdd(Vector512.Load(a + i + 16), Vector512.Load(b + i + 16), s1);
+                s2 = Vector512.FusedMultiplyAdd(Vector512.Load(a + i + 32), Vector512.Load(b + i + 32), s2);
+                s3 = Vector512.FusedMultiplyAdd(Vector512.Load(a + i + 48), Vector512.Load(b + i + 48), s3);
+            }
+
+            return DotKernel.Sum((s0 + s1) + (s2 + s3));
+        }
+
         if (Vector256.IsHardwareAccelerated && (n & 31) == 0)
         {
             Vector256<float> s0 = Vector256<float>.Zero, s1 = s0, s2 = s0, s3 = s0;
@@ -679,51 +726,49 @@ internal sealed unsafe partial class HnswIndex : IDisposable
 
             candidates.Push(-entryDistance, entry);
             int* fresh = stackalloc int[BaseConnectivity];
-            fixed (int* links0 = g._links0)
+            int* links0 = g._links0;
+            while (candidates.Count > 0)
             {
-                while (candidates.Count > 0)
+                float cd = -candidates.TopDistance;
+                if (cd > bound && (results.Count >= ef || !filtered))
                 {
-                    float cd = -candidates.TopDistance;
-                    if (cd > bound && (results.Count >= ef || !filtered))
+                    break;
+                }
+
+                int current = candidates.Pop();
+                int* list;
+                int n;
+                if (level == 0)
+                {
+                    list = links0 + ((long)current * Stride0);
+                    n = Math.Min(Volatile.Read(ref *list), BaseConnectivity);
+                }
+                else
+                {
+                    int[]? up = g._upper[current];
+                    if (up is null || level > g._levels[current])
                     {
-                        break;
-                    }
-
-                    int current = candidates.Pop();
-                    int* list;
-                    int n;
-                    if (level == 0)
-                    {
-                        list = links0 + ((long)current * Stride0);
-                        n = Math.Min(Volatile.Read(ref *list), BaseConnectivity);
-                    }
-                    else
-                    {
-                        int[]? up = g._upper[current];
-                        if (up is null || level > g._levels[current])
-                        {
-                            continue;
-                        }
-
-                        fixed (int* u = &up[(level - 1) * StrideUp])
-                        {
-                            n = Math.Min(Volatile.Read(ref *u), Connectivity);
-                            for (int i = 1; i <= n; i++)
-                            {
-                                c.Scratch[i] = u[i];
-                            }
-                        }
-
-                        fixed (int* s = c.Scratch)
-                        {
-                            Expand(c, q, s, n, ef, ref bound, visited, tag, rowOfNode, ids, bits, forBuild, fresh);
-                        }
-
                         continue;
                     }
 
-                    Expand(c, q, list, n, ef, ref bound, visited, tag, rowOfNode, ids, bits, forBuild, fresh);
+                    fixed (int* u = &up[(level - 1) * StrideUp])
+                    {
+                        n = Math.Min(Volatile.Read(ref *u), Connectivity);
+                        for (int i = 1; i <= n; i++)
+                        {
+                            c.Scratch[i] = u[i];
+                        }
+                    }
+
+                    fixed (int* s = c.Scratch)
+                    {
+                        Expand(c, q, s, n, ef, ref bound, visited, tag, rowOfNode, ids, bits, forBuild, fresh);
+                    }
+
+                    continue;
                 }
+
+                Expand(c, q, list, n, ef, ref bound, visited, tag, rowOfNode, ids, bits, forBuild, fresh);
             }
         }
 

@@ -155,6 +155,10 @@ internal static class DotKernel
         return (h.GetElement(0) + h.GetElement(1)) + (h.GetElement(2) + h.GetElement(3));
     }
 
+    /// <summary><see cref="Sum(Vector256{float})"/> of the two halves added lane by lane (one fixed order).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float Sum(Vector512<float> v) => Sum(v.GetLower() + v.GetUpper());
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store(ref float scores, Vector256<float> a, Vector256<float> b, Vector256<float> c)
     {

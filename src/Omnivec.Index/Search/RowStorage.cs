@@ -51,7 +51,7 @@ internal sealed unsafe class NativeRowStorage : RowStorage
     {
         _dimensions = dimensions;
         _capacity = Math.Max(capacityRows, 1);
-        _pointer = (float*)NativeMemory.AlignedAlloc(checked((nuint)(_capacity * dimensions * sizeof(float))), Alignment);
+        _pointer = (float*)LargePages.Alloc(checked((nuint)(_capacity * dimensions * sizeof(float))));
     }
 
     public override float* Pointer => _pointer;
@@ -71,7 +71,7 @@ internal sealed unsafe class NativeRowStorage : RowStorage
             return;
         }
 
-        _pointer = (float*)NativeMemory.AlignedRealloc(_pointer, checked((nuint)(capacityRows * _dimensions * sizeof(float))), Alignment);
+        _pointer = (float*)LargePages.Realloc(_pointer, checked((nuint)(capacityRows * _dimensions * sizeof(float))));
         _capacity = capacityRows;
     }
 
@@ -79,7 +79,7 @@ internal sealed unsafe class NativeRowStorage : RowStorage
     {
         if (_pointer is not null)
         {
-            NativeMemory.AlignedFree(_pointer);
+            LargePages.Free(_pointer);
             _pointer = null;
             _capacity = 0;
         }
