@@ -89,7 +89,7 @@ if [[ $setup == 1 ]]; then
   need=()
   for p in python3-torch python3-torchvision python3-pil python3-onnx python3-numpy libopenblas0-pthread \
            python3-faiss python3-hnswlib python3-threadpoolctl python3-regex \
-           g++ python3-dev libhnswlib-dev pybind11-dev python3-pybind11; do
+           g++ python3-dev libhnswlib-dev pybind11-dev python3-pybind11 python3-sentencepiece ffmpeg; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
   done
   # Node: some machines have NodeSource's nodejs, which bundles npm and conflicts with Debian's npm package.

@@ -91,6 +91,24 @@ def replace_section(lines, heading, new, before):
     lines[start:end] = list(new) + ([""] if new and new[-1] != "" and kept else []) + kept
 
 
+def keep_notes(new, old):
+    """A full run writes the whole page again: each "## " section of the old page that has hand-written notes (from
+    NOTES_MARKER on) gets them back at the end of the new section with the same heading, as --only runs keep theirs."""
+    for h, heading in enumerate(old):
+        if not heading.startswith("## "):
+            continue
+        end = next((i for i in range(h + 1, len(old)) if old[i].startswith("## ")), len(old))
+        marker = next((i for i in range(h, end) if old[i].strip() == NOTES_MARKER), None)
+        start = next((i for i, l in enumerate(new) if l == heading), None)
+        if marker is None or start is None:
+            continue
+        stop = next((i for i in range(start + 1, len(new)) if new[i].startswith("## ")), len(new))
+        if any(new[i].strip() == NOTES_MARKER for i in range(start, stop)):
+            continue
+        new[stop:stop] = ([""] if new[stop - 1] != "" else []) + old[marker:end]
+    return new
+
+
 def find_record(records, metric, contender, **params):
     """The first record of that metric and contender whose params include all of <params>, or None."""
     for r in records:
@@ -839,7 +857,10 @@ def main():
       "The Python contenders run with Debian's `/usr/bin/python3`, with `OPENBLAS_CORETYPE`/`OPENBLAS_L2_SIZE` unset and "
       "`OMP_WAIT_POLICY=PASSIVE` (FAISS's OpenMP threads otherwise spin and crawl when the 2 cores are shared).")
     w("")
-    a.md_out.write_text(scrub("\n".join(md)) + "\n")
+    page = "\n".join(md).split("\n")
+    if a.md_out.exists():
+        page = keep_notes(page, a.md_out.read_text().split("\n"))
+    a.md_out.write_text(scrub("\n".join(page).rstrip("\n")) + "\n")
 
 
 if __name__ == "__main__":
