@@ -77,6 +77,17 @@ SIGLIP_SECTION = "## 5. SigLIP B/16"
 NOTES_MARKER = "<!-- hand-written notes: kept when bench/py/report.py regenerates this section -->"
 
 
+def section_end(lines, start):
+    """The index of the next "## " heading after <start>, or the end of <lines>."""
+    return next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+
+
+def notes_of(lines, start, end):
+    """The hand-written notes of the section lines[start:end] (from NOTES_MARKER on), or []."""
+    marker = next((i for i in range(start, end) if lines[i].strip() == NOTES_MARKER), None)
+    return lines[marker:end] if marker is not None else []
+
+
 def replace_section(lines, heading, new, before):
     """Puts <new> in place of the section of <lines> that starts with <heading> (up to the next "## "), or inserts
     it before the first line starting with <before> when the page has no such section yet. The old section's
@@ -85,27 +96,22 @@ def replace_section(lines, heading, new, before):
     if start is None:
         start = end = next((i for i, l in enumerate(lines) if l.startswith(before)), len(lines))
     else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    marker = next((i for i in range(start, end) if lines[i].strip() == NOTES_MARKER), None)
-    kept = lines[marker:end] if marker is not None else []
+        end = section_end(lines, start)
+    kept = notes_of(lines, start, end)
     lines[start:end] = list(new) + ([""] if new and new[-1] != "" and kept else []) + kept
 
 
 def keep_notes(new, old):
-    """A full run writes the whole page again: each "## " section of the old page that has hand-written notes (from
-    NOTES_MARKER on) gets them back at the end of the new section with the same heading, as --only runs keep theirs."""
+    """A full run writes the whole page again: each "## " section of the old page that has hand-written notes
+    gets them back at the end of the new section with the same heading, as --only runs keep theirs."""
     for h, heading in enumerate(old):
-        if not heading.startswith("## "):
+        start = next((i for i, l in enumerate(new) if l == heading), None) if heading.startswith("## ") else None
+        if start is None:
             continue
-        end = next((i for i in range(h + 1, len(old)) if old[i].startswith("## ")), len(old))
-        marker = next((i for i in range(h, end) if old[i].strip() == NOTES_MARKER), None)
-        start = next((i for i, l in enumerate(new) if l == heading), None)
-        if marker is None or start is None:
-            continue
-        stop = next((i for i in range(start + 1, len(new)) if new[i].startswith("## ")), len(new))
-        if any(new[i].strip() == NOTES_MARKER for i in range(start, stop)):
-            continue
-        new[stop:stop] = ([""] if new[stop - 1] != "" else []) + old[marker:end]
+        kept = notes_of(old, h, section_end(old, h))
+        stop = section_end(new, start)
+        if kept and not notes_of(new, start, stop):
+            new[stop:stop] = ([""] if new[stop - 1] != "" else []) + kept
     return new
 
 

@@ -39,7 +39,8 @@ internal static unsafe class LargePages
         return pointer;
     }
 
-    // DllImport, not LibraryImport: blittable arguments; the same pattern as RowStorage's madvise.
+    /// <summary>Linux madvise(2); the store's one import of it (the mapped rows also use it to drop their pages).</summary>
+    // DllImport, not LibraryImport: blittable arguments; the same pattern as Omnivec.Media's fcntl.
     [DllImport("libc", EntryPoint = "madvise")]
-    private static extern int Madvise(void* address, nuint length, int advice);
+    internal static extern int Madvise(void* address, nuint length, int advice);
 }

@@ -37,12 +37,11 @@ internal abstract unsafe class RowStorage : IDisposable
 
 /// <summary>
 /// Rows in one native block aligned to a cache line: a 2 KiB row then spans 32 lines, not 33, and no 32-byte load of
-/// the dot product straddles two lines (malloc's 16-byte alignment cost the graph walk both).
+/// the dot product straddles two lines (malloc's 16-byte alignment cost the graph walk both). From 2 MiB up the block
+/// is on huge pages (<see cref="LargePages"/>).
 /// </summary>
 internal sealed unsafe class NativeRowStorage : RowStorage
 {
-    internal const int Alignment = 64;
-
     private readonly int _dimensions;
     private float* _pointer;
     private long _capacity;
@@ -141,7 +140,7 @@ internal sealed unsafe class MappedRowStorage : RowStorage
         }
 
         ulong length = _view.SafeMemoryMappedViewHandle.ByteLength + (ulong)_view.PointerOffset;
-        _ = Madvise(_base, (nuint)length, MadviseDontNeed);
+        _ = LargePages.Madvise(_base, (nuint)length, MadviseDontNeed);
     }
 
     private const int MadviseDontNeed = 4;
@@ -198,10 +197,6 @@ internal sealed unsafe class MappedRowStorage : RowStorage
 
     [DllImport("libc", EntryPoint = "fcntl")]
     private static extern int Fcntl(int fd, int command, int argument);
-
-    // DllImport, not LibraryImport: blittable arguments; the same pattern as Omnivec.Media's fcntl.
-    [DllImport("libc", EntryPoint = "madvise")]
-    private static extern int Madvise(void* address, nuint length, int advice);
 
     /// <summary>The mapped file from its first byte.</summary>
     public byte* FileStart => _base is null ? null : _base + _view.PointerOffset;
