@@ -442,6 +442,7 @@ def search_section(records, vec_ceiling, note=None):
                         ("search.qps", {"batch": 100}, "queries/s, batches of 100"),
                         ("search.p50_ms", {"batch": 1}, "p50 latency, ms"),
                         ("search.p99_ms", {"batch": 1}, "p99 latency, ms"),
+                        ("search.p99_over_p50_fastest", {"batch": 1}, "p99 ÷ p50 of each query's fastest run"),
                         ("search.recall_at_10", {}, "recall@10"),
                         ("search.build_s", {}, "build time, s"),
                         ("search.bytes_per_vector", {}, "memory per vector, bytes")]

@@ -199,8 +199,9 @@ internal sealed class DerivedIndexCache : IDisposable
                 source = LoadSource.Rebuilt;
             }
 
-            // Searches walk on int8 codes and re-score with the float32 rows (see HnswCodes.cs). Mapped rows were all
-            // read (checksum, codes): unmapped from the process again, they stay in the page cache for the re-scoring.
+            // Searches walk on int8 codes and re-score with float16 rows, both in memory (see HnswCodes.cs). Mapped rows
+            // were all read (checksum, codes): unmapped from the process again, they stay in the page cache for builds,
+            // inserts and exact scans.
             index.UseCodes();
             m.ReleaseResidentRows();
 
@@ -313,9 +314,10 @@ internal sealed class DerivedIndexCache : IDisposable
 
     /// <summary>
     /// When the graph walks on its codes and the snapshot this process wrote holds the loaded rows, reads the rows from
-    /// the snapshot, mapped, and frees the native copy: searches read only the rows they re-score, so the float32
-    /// vectors stay in the page cache and count in the process's memory only where a search touched them. The file is
-    /// trusted when its header is the one written (generation, instance, count, checksum), without reading its rows.
+    /// the snapshot, mapped, and frees the native copy: approximate searches read the codes and float16 rows instead,
+    /// so the float32 vectors stay in the page cache and count in the process's memory only where an exact scan
+    /// touched them. The file is trusted when its header is the one written (generation, instance, count, checksum),
+    /// without reading its rows.
     /// The first change copies the rows back into native memory. Caller holds the write gate.
     /// </summary>
     public void MapPersistedRows()

@@ -140,11 +140,11 @@ public sealed class HnswGraphTests : IDisposable
         int coded = queries.Sum(Found);
         Assert.True(coded >= plain - 10, $"{coded} found on codes, {plain} on floats (of {queries.Length * 10})");
 
-        // The scores are the float32 ones, best first.
+        // The scores are the float16 rows' dot products, within float16's rounding of the float32 ones, best first.
         Assert.Equal(10, graph.Search(queries[0], 10, keys, scores, expansion: 32));
         for (int i = 0; i < 10; i++)
         {
-            Assert.Equal(1f - (1f - System.Numerics.Tensors.TensorPrimitives.Dot(vectors[(int)keys[i] - 1], queries[0])), scores[i], 5);
+            AssertHalfScore(vectors[(int)keys[i] - 1], queries[0], scores[i]);
         }
 
         Assert.True(scores.Zip(scores.Skip(1)).All(p => p.First >= p.Second));
@@ -176,35 +176,97 @@ public sealed class HnswGraphTests : IDisposable
         var fullScores = new float[10];
         int onFloats = 0, onCodes = 0, sameAsFull = 0;
         SearchContext context = SearchContext.ForThread();
-        long rescored = 0;
+        long rescored = 0, exact = 0;
         for (int q = 0; q < queries.Length; q++)
         {
             int found = graph.Search(queries[q], 10, keys, scores, null, ef, walkCodes: false, HnswIndex.RescoreDeviations);
             onFloats += keys.Take(found).Count(truth[q].Contains);
 
-            long before = context.Rescored;
+            long before = context.Rescored, exactBefore = context.ExactRescored;
             found = graph.Search(queries[q], 10, keys, scores, expansion: ef);
             rescored += context.Rescored - before;
+            exact += context.ExactRescored - exactBefore;
             onCodes += keys.Take(found).Count(truth[q].Contains);
             for (int i = 0; i < found; i++)
             {
-                Assert.Equal(System.Numerics.Tensors.TensorPrimitives.Dot(vectors[(int)keys[i] - 1], queries[q]), scores[i], 1e-5);
+                AssertHalfScore(vectors[(int)keys[i] - 1], queries[q], scores[i]);
             }
 
             int full = graph.Search(queries[q], 10, fullKeys, fullScores, null, ef, walkCodes: true, float.PositiveInfinity);
-            sameAsFull += full == found && keys.AsSpan(0, found).SequenceEqual(fullKeys.AsSpan(0, full)) ? 1 : 0;
+            sameAsFull += full == found && keys.Take(found).ToHashSet().SetEquals(fullKeys.Take(full)) ? 1 : 0;
         }
 
         int total = queries.Length * 10;
         Assert.True(onFloats >= 0.95 * total, $"the float32 walk found {onFloats} of {total}");
         Assert.True(onCodes >= onFloats - (total / 100), $"{onCodes} found on codes, {onFloats} on floats (of {total})");
-        // Re-scoring the results within the codes' error of the tenth gives what re-scoring all ef of them gives.
+        // Re-scoring the results within the codes' error of the tenth with float16 rows, and those on the line with
+        // float32 ones, returns the ten that re-scoring all ef of them with float32 rows returns.
         Assert.True(sameAsFull >= queries.Length - 1, $"{sameAsFull} of {queries.Length} queries as with every result re-scored");
         Assert.True(rescored < queries.Length * ef / 2, $"{rescored / (double)queries.Length:F1} results re-scored per query at ef {ef}");
+        // Few are on the line: the float32 rows are read for about one query in three (1.2 rows per query here).
+        Assert.True(exact < queries.Length * 3, $"{exact / (double)queries.Length:F2} float32 rows read per query");
+    }
+
+    /// <summary>
+    /// A re-scored result's score: the dot product with the row rounded to float16 (within float16's rounding, 2⁻¹¹ of
+    /// each element at most, of the float32 one) or, for a result on the line between those returned and the rest,
+    /// the float32 one.
+    /// </summary>
+    private static void AssertHalfScore(float[] vector, float[] query, float score)
+    {
+        float[] half = [.. vector.Select(x => (float)(Half)x)];
+        float exact = System.Numerics.Tensors.TensorPrimitives.Dot(vector, query);
+        Assert.True(Math.Abs(System.Numerics.Tensors.TensorPrimitives.Dot(half, query) - score) <= 1e-6 || Math.Abs(exact - score) <= 1e-6,
+            $"{score} is neither the float16 row's score nor the float32 one ({exact})");
+        double bound = vector.Zip(query, (v, q) => Math.Abs((double)v * q)).Sum() / 2048;
+        Assert.InRange(score - exact, -bound - 1e-6, bound + 1e-6);
     }
 
     [Fact]
-    public void Rows_re_scored_from_a_mapped_file_are_read_with_pread_and_score_as_through_the_mapping()
+    public void Results_too_close_to_tell_apart_in_float16_are_ordered_by_their_float32_rows()
+    {
+        // Two vectors with the same float16 row (and int8 code) but different float32 rows: the one a little closer to
+        // the query is the later node, so ordering by float16 alone (ties by node) would return the other.
+        const int n = 500, dims = 64;
+        float[][] vectors = TestData.Clustered(TestData.Centroids(10, dims, 61), n, 62, 0.08f);
+        float[] query = vectors[0];
+        // Near the query (cosine ≈ 0.97, where the rest are ≈ 0.7) and exactly representable in float16.
+        float[] near = [.. query.Zip(vectors[1], (a, b) => (float)(Half)((0.9f * a) + (0.1f * b)))];
+        float[] nearer = new float[dims];
+        for (int i = 0; i < dims; i++)
+        {
+            // A quarter of a float16 unit towards the query: rounds back to the same half.
+            float unit = (float)BitConverter.UInt16BitsToHalf((ushort)(BitConverter.HalfToUInt16Bits((Half)Math.Abs(near[i])) + 1)) - Math.Abs(near[i]);
+            nearer[i] = near[i] + (MathF.Sign(query[i]) * unit / 4);
+            Assert.Equal((Half)near[i], (Half)nearer[i]);
+        }
+
+        Assert.True(System.Numerics.Tensors.TensorPrimitives.Dot(nearer, query) > System.Numerics.Tensors.TensorPrimitives.Dot(near, query));
+        using var matrix = new VectorMatrix(dims, n + 2);
+        for (int i = 0; i < n; i++)
+        {
+            matrix.Upsert(i + 1, vectors[i], null);
+        }
+
+        matrix.Upsert(n + 1, near, null);
+        matrix.Upsert(n + 2, nearer, null);
+        using HnswIndex graph = HnswIndex.Build(matrix, threads: 1);
+        graph.UseCodes();
+
+        // The query's own vector first, then the two: asking for 2 draws the line between them.
+        var keys = new ulong[3];
+        var scores = new float[3];
+        Assert.Equal(2, graph.Search(query, 2, keys, scores, expansion: 32));
+        Assert.Equal([1UL, (ulong)(n + 2)], keys.AsSpan(0, 2).ToArray());
+        Assert.Equal(System.Numerics.Tensors.TensorPrimitives.Dot(nearer, query), scores[1], 1e-6);
+        // Both returned, nothing on the line: their order is their float16 scores' (equal here; ties by node).
+        Assert.Equal(3, graph.Search(query, 3, keys, scores, expansion: 32));
+        Assert.Equal([1UL, (ulong)(n + 1), (ulong)(n + 2)], keys);
+        Assert.Equal(scores[1], scores[2]);
+    }
+
+    [Fact]
+    public void Rows_scored_again_from_a_mapped_file_are_read_with_pread_and_score_as_through_the_mapping()
     {
         const int n = 2_000, dims = 64, offset = 128;
         float[][] vectors = TestData.Clustered(TestData.Centroids(20, dims, 51), n, 52, 0.08f);
@@ -238,6 +300,7 @@ public sealed class HnswGraphTests : IDisposable
         var mappedKeys = new ulong[10];
         var mappedScores = new float[10];
         SearchContext context = SearchContext.ForThread();
+        long exactBefore = context.ExactRescored;
         foreach (float[] q in queries)
         {
             graph.ReadRowsFromFile = true;
@@ -247,6 +310,8 @@ public sealed class HnswGraphTests : IDisposable
             Assert.Equal(mappedKeys.AsSpan(0, mapped).ToArray(), keys.AsSpan(0, found).ToArray());
             Assert.Equal(mappedScores.AsSpan(0, mapped).ToArray(), scores.AsSpan(0, found).ToArray());
         }
+
+        Assert.True(context.ExactRescored > exactBefore, "no row was read: the test compares nothing");
     }
 
     [Fact]
@@ -322,7 +387,10 @@ public sealed class HnswGraphTests : IDisposable
             IReadOnlyList<SearchHit> exact = c.Search(q, 10, mode: SearchMode.Exact);
             self += approx[0].Item.Path == paths[i] ? 1 : 0; // its own vector is its nearest neighbour
             Assert.DoesNotContain(approx, h => deleted.Contains(h.Item.Path));
-            Assert.All(approx, h => Assert.InRange(Math.Abs(System.Numerics.Tensors.TensorPrimitives.Dot(live[h.Item.Path], q) - h.Score), 0, 1e-5));
+            // Re-scored from float16 rows: within float16's rounding (2⁻¹¹ of each element) of the float32 score.
+            Assert.All(approx, h => Assert.InRange(
+                Math.Abs(System.Numerics.Tensors.TensorPrimitives.Dot(live[h.Item.Path], q) - h.Score),
+                0, (live[h.Item.Path].Zip(q, (v, x) => Math.Abs((double)v * x)).Sum() / 2048) + 1e-6));
             var truth = exact.Select(h => h.Item.Id).ToHashSet();
             found += approx.Count(h => truth.Contains(h.Item.Id));
             queries++;

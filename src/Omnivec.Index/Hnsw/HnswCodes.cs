@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -8,16 +9,21 @@ using Omnivec.Index.Search;
 namespace Omnivec.Index.Hnsw;
 
 /// <summary>
-/// Compact vectors for the graph walk: one int8 code per dimension and one float scale per node (scale = the largest
-/// magnitude ÷ 127), 516 bytes per 512-d node instead of 2,048. A search walks the graph on the codes (a quarter of the
-/// memory read per neighbour) and re-scores the nodes it keeps (ef of them) with the exact float32 rows, so the
-/// scores a search returns are the float32 dot products, and only those rows are read from the matrix. With the codes
-/// in memory the matrix rows need not be: the owner maps them from the snapshot file (pages count in the process's
-/// resident memory only once a re-score touches them). Builds and inserts link with the float32 rows, as before.
+/// Compact vectors for the graph walk and its re-scoring. The walk reads one int8 code per dimension and one float
+/// scale per node (scale = the largest magnitude ÷ 127), 516 bytes per 512-d node instead of 2,048: a quarter of the
+/// memory read per neighbour. The nodes it keeps near the <c>count</c>-th are re-scored with a float16 copy of each
+/// row (1,024 bytes per 512-d node), resident beside the codes; only the few whose float16 score is too close to the
+/// line between the <c>count</c> returned and the rest to tell which side they are on (see <see cref="Rescore"/>) are
+/// scored again with their float32 rows, so which results a search returns is decided as with float32 rows
+/// throughout, and a returned score is the float16 row's (within about 1e-5 at 512-d) or the float32 one. With codes
+/// and halves in memory the matrix rows need not be: the owner maps them from the snapshot file, and a search reads
+/// the odd row it needs from there (about one every few queries at 512-d) instead of 10 to 20 a query.
+/// Builds and inserts link with the float32 rows, as before.
 /// </summary>
 internal sealed unsafe partial class HnswIndex
 {
     private byte* _codes;        // node-indexed, _dims bytes per node, 64-byte aligned
+    private Half* _halves;       // node-indexed, _dims halves per node: the rows re-scoring reads
     private float[] _codeScales = [];
     private long _codeCapacity;
 
@@ -27,22 +33,28 @@ internal sealed unsafe partial class HnswIndex
     private static readonly float InverseSqrt12 = 1f / MathF.Sqrt(12f);
 
     /// <summary>
-    /// Whether the rows to re-score are read with pread when the matrix is mapped from its file (where it can), not
-    /// through the mapping: each page fault on the mapping also maps up to 15 cached neighbouring pages (fault-around,
-    /// which <c>MADV_RANDOM</c> does not stop), so a few thousand queries made the whole file resident in the process
-    /// (100k: 2,658–2,775 bytes per vector after the bench's queries, against 883 with pread). Costs a system call
-    /// per re-scored row (10–15 per query for 10 hits). False only in tests comparing the two.
+    /// Rounding an element h to float16 moves it by at most half a unit in its last place, and that unit is at most
+    /// 2⁻¹⁰·|h|: one error's standard deviation is at most 2⁻¹⁰·|h|/√12.
+    /// </summary>
+    private static readonly float HalfErrorPerElement = 1f / 1024f / MathF.Sqrt(12f);
+
+    /// <summary>
+    /// Whether the float32 rows a search needs are read with pread when the matrix is mapped from its file (where it
+    /// can), not through the mapping: each page fault on the mapping also maps up to 15 cached neighbouring pages
+    /// (fault-around, which <c>MADV_RANDOM</c> does not stop), so reading rows through it makes the file resident in
+    /// the process bit by bit. False only in tests comparing the two.
     /// </summary>
     internal bool ReadRowsFromFile { get; set; } = true;
 
-    /// <summary>Whether searches walk on int8 codes (and re-score with the float32 rows).</summary>
+    /// <summary>Whether searches walk on int8 codes (and re-score with the float16 rows).</summary>
     public bool HasCodes => _codes is not null;
 
-    /// <summary>Bytes the codes take (0 without codes).</summary>
-    public long CodeBytes => _codes is null ? 0 : (_codeCapacity * _dims) + ((long)_codeScales.Length * sizeof(float));
+    /// <summary>Bytes the codes and the float16 rows take (0 without codes).</summary>
+    public long CodeBytes => _codes is null ? 0 : (_codeCapacity * _dims * (1 + sizeof(ushort))) + ((long)_codeScales.Length * sizeof(float));
 
     /// <summary>
-    /// Gives every node an int8 code from its float32 vector; searches walk on the codes from then on, and nodes
+    /// Gives every node an int8 code and a float16 row from its float32 vector; searches walk on the codes and re-score
+    /// with the float16 rows from then on, and nodes
     /// inserted later get theirs when they are added. Caller serialises it with searches and writes (as a write).
     /// </summary>
     public void UseCodes()
@@ -54,6 +66,7 @@ internal sealed unsafe partial class HnswIndex
 
         long capacity = Math.Max(_levels.Length, 16);
         _codes = (byte*)LargePages.Alloc(checked((nuint)(capacity * _dims)));
+        _halves = (Half*)LargePages.Alloc(checked((nuint)(capacity * _dims * sizeof(ushort))));
         _codeScales = new float[capacity];
         _codeCapacity = capacity;
         float* d = _matrix.Data;
@@ -64,7 +77,7 @@ internal sealed unsafe partial class HnswIndex
         }
     }
 
-    /// <summary>Writes the code of <paramref name="node"/> (room for it is there) from its float32 vector.</summary>
+    /// <summary>Writes the code and the float16 row of <paramref name="node"/> (room for them is there) from its float32 vector.</summary>
     private void Encode(int node, float* v)
     {
         var vector = new ReadOnlySpan<float>(v, _dims);
@@ -78,6 +91,7 @@ internal sealed unsafe partial class HnswIndex
         }
 
         _codeScales[node] = scale;
+        System.Numerics.Tensors.TensorPrimitives.ConvertToHalf(vector, new Span<Half>(_halves + ((long)node * _dims), _dims));
     }
 
     /// <summary>Makes room for the code of <paramref name="node"/> and writes it (after a new node got its matrix row).</summary>
@@ -92,6 +106,7 @@ internal sealed unsafe partial class HnswIndex
         {
             long capacity = Math.Max(node + 1, _levels.Length);
             _codes = (byte*)LargePages.Realloc(_codes, checked((nuint)(capacity * _dims)));
+            _halves = (Half*)LargePages.Realloc(_halves, checked((nuint)(capacity * _dims * sizeof(ushort))));
             Array.Resize(ref _codeScales, checked((int)capacity));
             _codeCapacity = capacity;
         }
@@ -105,7 +120,9 @@ internal sealed unsafe partial class HnswIndex
         if (_codes is not null)
         {
             LargePages.Free(_codes);
+            LargePages.Free(_halves);
             _codes = null;
+            _halves = null;
             _codeScales = [];
             _codeCapacity = 0;
         }
@@ -163,15 +180,43 @@ internal sealed unsafe partial class HnswIndex
         return sum;
     }
 
+    /// <summary>Σ q[i]·h[i], and Σ (q[i]·h[i])² in <paramref name="squares"/> (for the float16 rows' error).</summary>
+    private static float DotAndSquares(float* q, float* h, int n, out float squares)
+    {
+        Vector<float> sum = Vector<float>.Zero, sum2 = Vector<float>.Zero;
+        int i = 0;
+        for (; i <= n - Vector<float>.Count; i += Vector<float>.Count)
+        {
+            Vector<float> p = Vector.Load(q + i) * Vector.Load(h + i);
+            sum += p;
+            sum2 += p * p;
+        }
+
+        float dot = Vector.Sum(sum), s2 = Vector.Sum(sum2);
+        for (; i < n; i++)
+        {
+            float p = q[i] * h[i];
+            dot += p;
+            s2 += p * p;
+        }
+
+        squares = s2;
+        return dot;
+    }
+
     /// <summary>
     /// Re-scores the walk's results within the codes' error of the <paramref name="count"/>-th: one code's dot
     /// product is off by Σ q[i]·e[i] with the rounding errors e[i] uniform in ±scale/2 and independent, a standard
     /// deviation of scale·‖q‖/√12; a result whose code distance exceeds the <paramref name="count"/>-th one's by more
     /// than <paramref name="deviations"/> of those (its own plus the largest among the first <paramref name="count"/>)
-    /// cannot be closer than any of them in float32, bar an error that large. At 512-d that leaves 10 to 20 of
-    /// ef 64 to 512 results to re-score for 10 hits (measured: docs/benchmarks.md). Returns how many results
-    /// <see cref="SearchContext.Sorted"/> now holds, re-scored with the float32 rows and sorted again (closest first;
-    /// ties by node, so the order is reproducible).
+    /// cannot be closer than any of them, bar an error that large. At 512-d that leaves 10 to 20 of
+    /// ef 64 to 512 results to re-score for 10 hits (measured: docs/benchmarks.md). Those are scored with their
+    /// float16 rows, whose error is modelled the same way: Σ q[i]·e[i] with e[i] uniform within half a unit in the
+    /// last place of h[i] (at most 2⁻¹⁰·|h[i]|), a standard deviation of at most 2⁻¹⁰·√(Σ (q[i]·h[i])²)/√12. Results
+    /// within <paramref name="deviations"/> of those of the line between the first <paramref name="count"/> and the
+    /// rest are scored again with their float32 rows (<see cref="SearchContext.ExactRescored"/> counts them). Returns
+    /// how many results <see cref="SearchContext.Sorted"/> now holds, sorted again (closest first; ties by node, so the
+    /// order is reproducible).
     /// </summary>
     private int Rescore(in View view, float* q, SearchContext context, int found, int count, float deviations)
     {
@@ -199,40 +244,76 @@ internal sealed unsafe partial class HnswIndex
         }
 
         context.Rescored += keep;
-        if (ReadRowsFromFile && _matrix.File is { } file)
+        float* row = context.Row(_dims);
+        float[] radii = context.Radii(keep);
+        float spread = deviations * HalfErrorPerElement;
+        int rowBytes = _dims * sizeof(ushort);
+        for (int i = 0; i < keep; i++)
         {
-            float* row = context.Row(_dims);
-            int[] rowOfNode = _rowOfNode;
-            for (int i = 0; i < keep; i++)
-            {
-                int r = rowOfNode[sorted[i].Node];
-                sorted[i].Distance = r >= 0 && file.ReadRow(r, row) ? 1f - Dot(q, row, _dims) : view.ExactDistance(q, sorted[i].Node);
-            }
+            Prefetch(_halves + ((long)sorted[i].Node * _dims));
         }
-        else
-        {
-            for (int i = 0; i < keep; i++)
-            {
-                Prefetch(view.Vector(sorted[i].Node));
-            }
 
-            int vectorBytes = view.Dimensions * sizeof(float);
-            for (int i = 0; i < keep; i++)
+        for (int i = 0; i < keep; i++)
+        {
+            if (i + 1 < keep)
             {
-                if (i + 1 < keep)
+                byte* p = (byte*)(_halves + ((long)sorted[i + 1].Node * _dims));
+                for (int offset = 64; offset < rowBytes; offset += 64)
                 {
-                    byte* p = (byte*)view.Vector(sorted[i + 1].Node);
-                    for (int offset = 64; offset < vectorBytes; offset += 64)
-                    {
-                        Prefetch(p + offset);
-                    }
+                    Prefetch(p + offset);
                 }
-
-                sorted[i].Distance = view.ExactDistance(q, sorted[i].Node);
             }
+
+            System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(
+                new ReadOnlySpan<Half>(_halves + ((long)sorted[i].Node * _dims), _dims), new Span<float>(row, _dims));
+            sorted[i].Distance = 1f - DotAndSquares(q, row, _dims, out float squares);
+            radii[i] = float.IsFinite(deviations) ? spread * MathF.Sqrt(squares) : float.PositiveInfinity;
         }
 
-        sorted.AsSpan(0, keep).Sort(static (a, b) => a.Distance != b.Distance ? a.Distance.CompareTo(b.Distance) : a.Node.CompareTo(b.Node));
+        Comparison<(float Distance, int Node)> closest = static (a, b) => a.Distance != b.Distance ? a.Distance.CompareTo(b.Distance) : a.Node.CompareTo(b.Node);
+        sorted.AsSpan(0, keep).Sort(radii.AsSpan(0, keep), closest);
+        if (keep <= count)
+        {
+            return keep; // all of them are returned: no line to draw
+        }
+
+        // The line between the first count and the rest: a returned result whose float16 distance plus its error
+        // could pass the smallest (distance − error) of the rest, and one of the rest that could pass the largest
+        // (distance + error) of the returned, are on the line; scoring those with their float32 rows decides it.
+        float returnedUpper = float.NegativeInfinity, restLower = float.PositiveInfinity;
+        for (int i = 0; i < count; i++)
+        {
+            returnedUpper = Math.Max(returnedUpper, sorted[i].Distance + radii[i]);
+        }
+
+        for (int i = count; i < keep; i++)
+        {
+            restLower = Math.Min(restLower, sorted[i].Distance - radii[i]);
+        }
+
+        int exact = 0;
+        MappedRowStorage? file = ReadRowsFromFile ? _matrix.File : null;
+        int[] rowOfNode = _rowOfNode;
+        for (int i = 0; i < keep; i++)
+        {
+            bool online = i < count ? sorted[i].Distance + radii[i] >= restLower : sorted[i].Distance - radii[i] <= returnedUpper;
+            if (!online)
+            {
+                continue;
+            }
+
+            int node = sorted[i].Node;
+            int r = rowOfNode[node];
+            sorted[i].Distance = file is not null && r >= 0 && file.ReadRow(r, row) ? 1f - Dot(q, row, _dims) : view.ExactDistance(q, node);
+            exact++;
+        }
+
+        context.ExactRescored += exact;
+        if (exact > 0)
+        {
+            sorted.AsSpan(0, keep).Sort(closest);
+        }
+
         return keep;
     }
 }

@@ -373,7 +373,7 @@ internal sealed unsafe partial class HnswIndex : IDisposable
         int found;
         fixed (float* q = query)
         {
-            // With codes the walk reads them, and the results it keeps are re-scored with the float32 rows.
+            // With codes the walk reads them, and the results it keeps are re-scored with the float16 rows.
             byte* codes = walkCodes ? _codes : null;
             var view = new View(this, d, codes);
             int entry = _entry;

@@ -36,10 +36,26 @@ internal sealed class SearchContext
 
     private float[] _row = [];
 
-    /// <summary>Results re-scored with the float32 rows by this thread's searches.</summary>
+    /// <summary>Results re-scored (with the float16 rows) by this thread's searches.</summary>
     public long Rescored { get; set; }
 
-    /// <summary>A buffer of <paramref name="dimensions"/> floats for one row read from a file (pinned: the context lives as long as its thread).</summary>
+    private float[] _radii = new float[256];
+
+    /// <summary>Results the same searches scored again with their float32 rows (those on the line: see HnswCodes.Rescore).</summary>
+    public long ExactRescored { get; set; }
+
+    /// <summary>A scratch of at least <paramref name="count"/> floats: each re-scored result's error bound.</summary>
+    public float[] Radii(int count)
+    {
+        if (_radii.Length < count)
+        {
+            _radii = new float[Math.Max(count, _radii.Length * 2)];
+        }
+
+        return _radii;
+    }
+
+    /// <summary>A buffer of <paramref name="dimensions"/> floats for one row, widened from float16 or read from a file (pinned: the context lives as long as its thread).</summary>
     public unsafe float* Row(int dimensions)
     {
         if (_row.Length < dimensions)
