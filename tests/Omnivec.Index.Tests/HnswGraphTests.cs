@@ -218,9 +218,12 @@ public sealed class HnswGraphTests : IDisposable
         float exact = System.Numerics.Tensors.TensorPrimitives.Dot(vector, query);
         Assert.True(Math.Abs(System.Numerics.Tensors.TensorPrimitives.Dot(half, query) - score) <= 1e-6 || Math.Abs(exact - score) <= 1e-6,
             $"{score} is neither the float16 row's score nor the float32 one ({exact})");
-        double bound = vector.Zip(query, (v, q) => Math.Abs((double)v * q)).Sum() / 2048;
+        double bound = HalfRoundingBound(vector, query);
         Assert.InRange(score - exact, -bound - 1e-6, bound + 1e-6);
     }
+
+    /// <summary>How far a float16 row's score can be from the float32 one: 2⁻¹¹ of each element's product, Σ |v·q| / 2048.</summary>
+    private static double HalfRoundingBound(float[] vector, float[] query) => vector.Zip(query, (v, q) => Math.Abs((double)v * q)).Sum() / 2048;
 
     [Fact]
     public void Results_too_close_to_tell_apart_in_float16_are_ordered_by_their_float32_rows()
@@ -390,7 +393,7 @@ public sealed class HnswGraphTests : IDisposable
             // Re-scored from float16 rows: within float16's rounding (2⁻¹¹ of each element) of the float32 score.
             Assert.All(approx, h => Assert.InRange(
                 Math.Abs(System.Numerics.Tensors.TensorPrimitives.Dot(live[h.Item.Path], q) - h.Score),
-                0, (live[h.Item.Path].Zip(q, (v, x) => Math.Abs((double)v * x)).Sum() / 2048) + 1e-6));
+                0, HalfRoundingBound(live[h.Item.Path], q) + 1e-6));
             var truth = exact.Select(h => h.Item.Id).ToHashSet();
             found += approx.Count(h => truth.Contains(h.Item.Id));
             queries++;

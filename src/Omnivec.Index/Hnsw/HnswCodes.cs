@@ -50,7 +50,7 @@ internal sealed unsafe partial class HnswIndex
     public bool HasCodes => _codes is not null;
 
     /// <summary>Bytes the codes and the float16 rows take (0 without codes).</summary>
-    public long CodeBytes => _codes is null ? 0 : (_codeCapacity * _dims * (1 + sizeof(ushort))) + ((long)_codeScales.Length * sizeof(float));
+    public long CodeBytes => _codes is null ? 0 : (_codeCapacity * _dims * (1 + sizeof(Half))) + ((long)_codeScales.Length * sizeof(float));
 
     /// <summary>
     /// Gives every node an int8 code and a float16 row from its float32 vector; searches walk on the codes and re-score
@@ -66,7 +66,7 @@ internal sealed unsafe partial class HnswIndex
 
         long capacity = Math.Max(_levels.Length, 16);
         _codes = (byte*)LargePages.Alloc(checked((nuint)(capacity * _dims)));
-        _halves = (Half*)LargePages.Alloc(checked((nuint)(capacity * _dims * sizeof(ushort))));
+        _halves = (Half*)LargePages.Alloc(checked((nuint)(capacity * _dims * sizeof(Half))));
         _codeScales = new float[capacity];
         _codeCapacity = capacity;
         float* d = _matrix.Data;
@@ -106,7 +106,7 @@ internal sealed unsafe partial class HnswIndex
         {
             long capacity = Math.Max(node + 1, _levels.Length);
             _codes = (byte*)LargePages.Realloc(_codes, checked((nuint)(capacity * _dims)));
-            _halves = (Half*)LargePages.Realloc(_halves, checked((nuint)(capacity * _dims * sizeof(ushort))));
+            _halves = (Half*)LargePages.Realloc(_halves, checked((nuint)(capacity * _dims * sizeof(Half))));
             Array.Resize(ref _codeScales, checked((int)capacity));
             _codeCapacity = capacity;
         }
@@ -247,7 +247,7 @@ internal sealed unsafe partial class HnswIndex
         float* row = context.Row(_dims);
         float[] radii = context.Radii(keep);
         float spread = deviations * HalfErrorPerElement;
-        int rowBytes = _dims * sizeof(ushort);
+        int rowBytes = _dims * sizeof(Half);
         for (int i = 0; i < keep; i++)
         {
             Prefetch(_halves + ((long)sorted[i].Node * _dims));
