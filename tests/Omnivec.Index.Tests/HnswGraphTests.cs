@@ -346,6 +346,47 @@ public sealed class HnswGraphTests : IDisposable
     }
 
     [Fact]
+    public void Nodes_an_insertion_left_among_another_cluster_are_relinked_into_their_own()
+    {
+        // Shaped like the bench's vectors (unit centroids plus noise of the same norm, 512-d): members of a cluster are
+        // all about equally close, other clusters far. Now and then an insertion's greedy descent ends in a wrong cluster
+        // and the node gets links there only; a search inside its own cluster never walks to it, whatever its ef. A narrow
+        // build beam (16) makes that common enough at this size (about 3 % of the nodes; 1 % at 1M with a beam of 128).
+        const int dims = 512, n = 20_000, clusters = 100;
+        float[][] centroids = TestData.Centroids(clusters, dims, 51);
+        float[][] vectors = TestData.Clustered(centroids, n, 52, 1f / MathF.Sqrt(dims));
+        float[][] queries = TestData.Clustered(centroids, 300, 53, 1f / MathF.Sqrt(dims));
+        int[] cluster = [.. vectors.Select(v => Enumerable.Range(0, clusters).MaxBy(c => System.Numerics.Tensors.TensorPrimitives.Dot(v, centroids[c])))];
+        var matrix = new VectorMatrix(dims, n);
+        for (int i = 0; i < n; i++)
+        {
+            matrix.Upsert(i + 1, vectors[i], null);
+        }
+
+        int Strangers(HnswIndex graph) => Enumerable.Range(0, n).Count(node => !graph.Neighbours(node).ToArray().Any(v => cluster[v] == cluster[node]));
+        var truth = queries.Select(q => Enumerable.Range(0, n)
+            .OrderByDescending(i => System.Numerics.Tensors.TensorPrimitives.Dot(vectors[i], q)).Take(10).Select(i => (ulong)(i + 1)).ToHashSet()).ToArray();
+        int Recalled(HnswIndex graph)
+        {
+            var keys = new ulong[10];
+            var scores = new float[10];
+            return queries.Select((q, i) => keys.Take(graph.Search(q, 10, keys, scores, expansion: 2_000)).Count(truth[i].Contains)).Sum();
+        }
+
+        using HnswIndex plain = HnswIndex.Build(matrix, 16, threads: 1, relink: false);
+        int strangersBefore = Strangers(plain);
+        Assert.True(strangersBefore > 0, "this build left no node among strangers, so the test tests nothing");
+        int recalledBefore = Recalled(plain);
+
+        using HnswIndex graph = HnswIndex.Build(matrix, 16, threads: 1, relink: true);
+        Assert.NotEmpty(graph.Relinked);
+        Assert.Equal(0, Strangers(graph));
+        Assert.Equal(0, graph.CountUnreachable());
+        int recalledAfter = Recalled(graph);
+        Assert.True(recalledAfter > recalledBefore, $"recall@10 at ef 2000: {recalledAfter} after, {recalledBefore} before, of {queries.Length * 10}");
+    }
+
+    [Fact]
     public void Many_deletes_and_replacements_keep_the_graph_answering_like_exact_search_and_it_reloads()
     {
         var live = new Dictionary<string, float[]>(StringComparer.Ordinal);
