@@ -190,16 +190,7 @@ internal sealed unsafe partial class HnswIndex : IDisposable
             {
                 float* d = _matrix.Data;
                 var view = new View(this, d);
-                float* q = view.Vector(node);
-                int entry = _entry;
-                float entryDistance = view.Distance(q, entry);
-                for (int l = _topLevel; l > 0; l--)
-                {
-                    view.Greedy(q, l, ref entry, ref entryDistance, exclude: node);
-                }
-
-                view.SearchLayer(context, q, entry, entryDistance, _expansionAdd, 0, null, forBuild: true, exclude: node);
-                int found = context.DrainResults();
+                int found = SearchAround(view, context, node, _expansionAdd);
                 for (int i = 0; i < found && target < 0; i++)
                 {
                     int candidate = context.Sorted[i].Node;
@@ -311,16 +302,7 @@ internal sealed unsafe partial class HnswIndex : IDisposable
             for (int s = worker; s < suspects.Count; s += threads)
             {
                 int node = suspects[s];
-                float* q = view.Vector(node);
-                int entry = _entry;
-                float entryDistance = view.Distance(q, entry);
-                for (int l = _topLevel; l > 0; l--)
-                {
-                    view.Greedy(q, l, ref entry, ref entryDistance, exclude: node);
-                }
-
-                view.SearchLayer(context, q, entry, entryDistance, expansion, 0, null, forBuild: true, exclude: node);
-                int found = context.DrainResults();
+                int found = SearchAround(view, context, node, expansion);
                 if (found == 0 || context.Sorted[0].Distance >= nearest[node])
                 {
                     continue;
@@ -346,6 +328,25 @@ internal sealed unsafe partial class HnswIndex : IDisposable
         }
 
         return relinked;
+    }
+
+    /// <summary>
+    /// Searches level 0 for the nearest nodes of a node already in the graph, itself excluded, as an insertion would
+    /// (greedy descent from the entry point, then a beam of <paramref name="expansion"/>); returns how many are in
+    /// <see cref="SearchContext.Sorted"/>, nearest first.
+    /// </summary>
+    private int SearchAround(View view, SearchContext context, int node, int expansion)
+    {
+        float* q = view.Vector(node);
+        int entry = _entry;
+        float entryDistance = view.Distance(q, entry);
+        for (int l = _topLevel; l > 0; l--)
+        {
+            view.Greedy(q, l, ref entry, ref entryDistance, exclude: node);
+        }
+
+        view.SearchLayer(context, q, entry, entryDistance, expansion, 0, null, forBuild: true, exclude: node);
+        return context.DrainResults();
     }
 
     /// <summary>Marks every node a level-0 walk from <paramref name="start"/> reaches.</summary>
