@@ -267,7 +267,7 @@ internal sealed unsafe partial class HnswIndex : IDisposable
             float best = float.PositiveInfinity;
             for (int i = 1; i <= list[0]; i++)
             {
-                best = Math.Min(best, 1f - Dot(t, view.Vector(list[i]), _dims));
+                best = Math.Min(best, view.ExactDistance(t, list[i]));
             }
 
             nearest[node] = best;
