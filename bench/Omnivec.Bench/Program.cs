@@ -334,8 +334,11 @@ namespace Omnivec.Bench
                 Measure.Breakdown("hnsw");
                 results.Add("search.bytes_per_vector", "omnivec", [(rssHnsw - rss0) / (double)data.N], "bytes", Clone(np, ("index", "hnsw")));
                 double target = double.Parse(a.Get("target-recall", "0.99"), CultureInfo.InvariantCulture);
-                c.SearchExpansion = TuneExpansion(results, c, data, index, target, Clone(np, ("index", "hnsw")));
-                RunQueries(results, c, data, index, SearchMode.Approximate, "hnsw", repeats, batchSize, Clone(np, ("ef_search", c.SearchExpansion)));
+                // Single HNSW queries run on one thread: timed on the CPU every contender's are (QueryCpu).
+                int queryCpu = a.Int("query-cpu", -1);
+                c.SearchExpansion = TuneExpansion(results, c, data, index, target, Clone(np, ("index", "hnsw"), ("query_cpu", queryCpu)), queryCpu);
+
+                RunQueries(results, c, data, index, SearchMode.Approximate, "hnsw", repeats, batchSize, Clone(np, ("ef_search", c.SearchExpansion)), queryCpu);
                 Console.Error.WriteLine($"  bytes per vector after the queries: {(Measure.Rss() - rss0) / (double)data.N:F0}");
                 Measure.Breakdown("after queries");
 
@@ -402,7 +405,7 @@ namespace Omnivec.Bench
         /// Walks the whole ladder and records recall and single-query rate at every step (<c>search.curve_qps</c>), so the
         /// report can set each contender's rate beside the others' at the same ef and at the same recall.
         /// </summary>
-        private static int TuneExpansion(Results results, Collection c, Dataset data, RowOfItem index, double target, JsonObject np)
+        private static int TuneExpansion(Results results, Collection c, Dataset data, RowOfItem index, double target, JsonObject np, int queryCpu)
         {
             // Warm-up: JIT, caches, and the float32 rows each query re-scores. Those are read from the snapshot file
             // through the page cache, and a VM that reclaims idle page cache (this one runs DAMON pageout: pages idle
@@ -416,6 +419,16 @@ namespace Omnivec.Bench
             }
 
             Console.Error.WriteLine($"  first pass over the queries (ef {ExpansionSteps[0]}, cold rows): {data.Nq / Stopwatch.GetElapsedTime(warm).TotalSeconds:F0} queries/s");
+
+            // A second pass, still on every CPU, so the JIT's background recompilation of the search path (tier 1) is
+            // over before the thread is pinned: a JIT thread started while it is pinned would share its one CPU.
+            for (int q = 0; q < data.Nq; q++)
+            {
+                _ = c.Search(data.Query(q), 10, mode: SearchMode.Approximate, expansion: ExpansionSteps[0]);
+            }
+
+            Thread.Sleep(200);
+            using QueryCpu pin = QueryCpu.Pin(queryCpu);
 
             int chosen = 0;
             foreach (int ef in ExpansionSteps)
@@ -450,8 +463,12 @@ namespace Omnivec.Bench
         /// </summary>
         private const int ExactTimedQueries = 100;
 
+        /// <summary>
+        /// Times single queries (each query's latency, queries/s over the set, on CPU <paramref name="queryCpu"/> when it
+        /// is not negative) and then batches of <paramref name="batchSize"/> on every CPU.
+        /// </summary>
         private static void RunQueries(Results results, Collection c, Dataset data, RowOfItem index, SearchMode mode, string name,
-            int repeats, int batchSize, JsonObject np)
+            int repeats, int batchSize, JsonObject np, int queryCpu = -1)
         {
             // Single queries: latency of each, queries/s over the set.
             int single = mode == SearchMode.Exact ? Math.Min(ExactTimedQueries, data.Nq) : data.Nq;
@@ -464,6 +481,7 @@ namespace Omnivec.Bench
             }
 
             int gen0Before = GC.CollectionCount(0);
+            QueryCpu pin = QueryCpu.Pin(queryCpu);
             for (int r = 0; r < repeats; r++)
             {
                 long t0 = Stopwatch.GetTimestamp();
@@ -481,8 +499,10 @@ namespace Omnivec.Bench
                 qps[r] = single / Stopwatch.GetElapsedTime(t0).TotalSeconds;
             }
 
+            pin.Dispose();
+
             // Gen-0 collections during the timed single queries: the main source of tail latency at sub-millisecond times.
-            var p = Clone(np, ("index", name), ("batch", 1), ("queries", single), ("gen0_gcs", GC.CollectionCount(0) - gen0Before));
+            var p = Clone(np, ("index", name), ("batch", 1), ("queries", single), ("gen0_gcs", GC.CollectionCount(0) - gen0Before), ("query_cpu", queryCpu));
             results.Add("search.qps", "omnivec", qps, "queries/s", p);
             double[] sorted = latencies.Order().ToArray();
             results.Add("search.p50_ms", "omnivec", [sorted[(int)(0.50 * (sorted.Length - 1))]], "ms", (JsonObject)p.DeepClone());

@@ -422,6 +422,10 @@ def search_section(records, vec_ceiling, note=None):
       f"whose recall@10 reaches 0.99 on the 1,000 queries ({LADDER[-1]} if none does; shown in the recall "
       "row); with 100 queries, as before 4 Dec, recall moved by 0.005 between query sets and builds, enough to move ef a step. "
       f"Exact single queries are timed on the first {EXACT_TIMED} queries (each is one pass over all vectors, whatever the query). "
+      "Single HNSW queries (the ef ladder and the timed runs) run on one thread, pinned for every contender to the same CPU, the "
+      "last (`--query-cpu`; since 4 Dec 22:30 UTC): on this two-vCPU VM the first CPU takes the interrupts, and the same 1,000 "
+      "queries at 1M ran at 1,030–1,410/s there against 1,370–1,535/s on the second, alternating in one process, while an "
+      "unpinned loop is moved between the two at the scheduler's will. Batches use both CPUs. "
       "Recall@10 is against exact top 10 computed with numpy. Memory per vector = resident memory growth of the process "
       "÷ n (Omnivec's includes SQLite's page cache). Omnivec's build time for exact is its `Upsert` into SQLite "
       "(durable storage, which FAISS and hnswlib do not do).")
@@ -836,8 +840,8 @@ def main():
     w("/usr/bin/python3 bench/py/embed_torch.py --corpus tests/fixtures/corpus --photos … --large … <same options>")
     w("/usr/bin/python3 bench/py/make_mosaic_jpegs.py --photos tests/fixtures/corpus/images/photos --out bench/out/large-mosaic")
     w("$BENCH decodefactors --model tools/out/clip-vit-b32-random --dirs bench/out/large,bench/out/large-mosaic,tests/fixtures/corpus/images/photos,… --out … --md …   # and --model tests/fixtures/models/tiny-clip-hf")
-    w("$BENCH search --data bench/out/vectors --n N --repeats R --target-recall 0.99 --out …")
-    w("/usr/bin/python3 bench/py/search_py.py --data bench/out/vectors --n N --repeats R --threads 2 --target-recall 0.99 \\")
+    w("$BENCH search --data bench/out/vectors --n N --repeats R+2 --target-recall 0.99 --query-cpu C --out …   # C: the last CPU")
+    w("/usr/bin/python3 bench/py/search_py.py --data bench/out/vectors --n N --repeats R+2 --threads 2 --target-recall 0.99 --query-cpu C \\")
     w("  --which faiss-flat|hnswlib|hnswlib-native|faiss-hnsw --build-budget 600 --out …   # one step each")
     w("bench/py/hnsw_native/build.sh bench/out/hnsw-native   # hnswlib 0.6.2 with -O3 -march=native (search_py.py --native-dir)")
     w("$BENCH coldstart --model tools/out/clip-vit-b32-random --data bench/out/vectors --n N --store bench/out/coldstart-N")

@@ -4,7 +4,9 @@ ef_construction=128, twice: Debian's python3-hnswlib (built for baseline x86-64:
 0.6.2 sources compiled here with -march=native (bench/py/hnsw_native), as a `pip install hnswlib` from source would be. efSearch / ef is the smallest of LADDER (the one Omnivec.Bench uses too) whose recall@10 reaches
 --target-recall (0.99 for every contender, Omnivec included), so the approximate figures compare at the same recall. 2 threads everywhere."""
 import argparse
+import contextlib
 import json
+import os
 import statistics
 import sys
 import time
@@ -43,20 +45,37 @@ def recall(found, truth):
     return float(np.mean([len(set(f[:10]) & set(t[:10])) / 10 for f, t in zip(found, truth)]))
 
 
-def run_queries(out, contender, name, search, queries, truth, repeats, batch, params):
-    """search(q2d) -> ids [len(q), 10]."""
+@contextlib.contextmanager
+def query_cpu(cpu):
+    """Pins this thread to one CPU while single HNSW queries are timed (as Omnivec.Bench's QueryCpu does, on the CPU
+    bench/run.sh gives both): on the bench VM the first CPU takes the interrupts and ran the same queries up to a
+    quarter slower, and the scheduler moves a single-threaded loop between CPUs at will. A negative CPU: no pinning."""
+    if cpu < 0 or not hasattr(os, "sched_setaffinity") or cpu not in os.sched_getaffinity(0):
+        yield
+        return
+    previous = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {cpu})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, previous)
+
+
+def run_queries(out, contender, name, search, queries, truth, repeats, batch, params, cpu=-1):
+    """search(q2d) -> ids [len(q), 10]. Single queries on CPU cpu (when not negative), batches on every CPU."""
     for q in queries[:10]:
         search(q[None, :])
     single = queries[:EXACT_TIMED] if name == "exact" else queries
     lat, qps = [], []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for q in single:
-            t = time.perf_counter()
-            search(q[None, :])
-            lat.append((time.perf_counter() - t) * 1000)
-        qps.append(len(single) / (time.perf_counter() - t0))
-    p = dict(params, index=name, batch=1, queries=len(single))
+    with query_cpu(cpu):
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            for q in single:
+                t = time.perf_counter()
+                search(q[None, :])
+                lat.append((time.perf_counter() - t) * 1000)
+            qps.append(len(single) / (time.perf_counter() - t0))
+    p = dict(params, index=name, batch=1, queries=len(single), query_cpu=cpu)
     out.add("search.qps", contender, qps, "queries/s", p)
     # Each query's fastest of the repeats (lat is repeat-major), as Omnivec.Bench records it: the spread of the work
     # between queries, without this VM's interruptions.
@@ -116,6 +135,7 @@ def main():
                     help="where bench/py/hnsw_native/build.sh put the hnswnative module (for --which hnswlib-native)")
     ap.add_argument("--build-budget", type=float, default=0,
                     help="seconds: stop adding to FAISS's HNSW after this and record how far it got (0: no limit)")
+    ap.add_argument("--query-cpu", type=int, default=-1, help="CPU to time single HNSW queries on (-1: any)")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     meta = json.loads((a.data / "meta.json").read_text())
@@ -159,8 +179,10 @@ def main():
         out.add("search.build_s", "faiss", [time.perf_counter() - t], "s", dict(base, index="hnsw", M=16, ef_construction=128))
         out.add("search.bytes_per_vector", "faiss", [(rss() - r0) / n], "bytes", dict(base, index="hnsw"))
         search = lambda q: hnsw.search(q, 10)[1]  # noqa: E731
-        ef = tune(out, "faiss", dict(base, index="hnsw"), lambda e: setattr(hnsw.hnsw, "efSearch", e), search, queries, truth, a.target_recall)
-        run_queries(out, "faiss", "hnsw", search, queries, truth, a.repeats, a.batch, dict(base, ef_search=ef))
+        with query_cpu(a.query_cpu):
+            ef = tune(out, "faiss", dict(base, index="hnsw", query_cpu=a.query_cpu), lambda e: setattr(hnsw.hnsw, "efSearch", e),
+                      search, queries, truth, a.target_recall)
+        run_queries(out, "faiss", "hnsw", search, queries, truth, a.repeats, a.batch, dict(base, ef_search=ef), a.query_cpu)
         del hnsw
     for contender in [w for w in ("hnswlib", "hnswlib-native") if w in which]:
         if contender == "hnswlib":
@@ -180,8 +202,9 @@ def main():
         out.add("search.build_s", contender, [time.perf_counter() - t], "s", dict(base, index="hnsw", M=16, ef_construction=128))
         out.add("search.bytes_per_vector", contender, [(rss() - r0) / n], "bytes", dict(base, index="hnsw"))
         search = lambda q, idx=idx: idx.knn_query(q, k=10)[0]  # noqa: E731
-        ef = tune(out, contender, dict(base, index="hnsw"), idx.set_ef, search, queries, truth, a.target_recall)
-        run_queries(out, contender, "hnsw", search, queries, truth, a.repeats, a.batch, dict(base, ef_search=ef))
+        with query_cpu(a.query_cpu):
+            ef = tune(out, contender, dict(base, index="hnsw", query_cpu=a.query_cpu), idx.set_ef, search, queries, truth, a.target_recall)
+        run_queries(out, contender, "hnsw", search, queries, truth, a.repeats, a.batch, dict(base, ef_search=ef), a.query_cpu)
         del idx
     out.path.write_text(json.dumps(out.records, indent=1))
 
