@@ -387,6 +387,51 @@ public sealed class HnswGraphTests : IDisposable
     }
 
     [Fact]
+    public void A_beam_on_level_one_starts_queries_in_their_own_cluster_where_a_greedy_descent_does_not()
+    {
+        // The query-side twin of the relink test above: a greedy walk down the upper levels can end in a cluster next to
+        // the query's own, and a narrow level-0 search started there finds none of the query's neighbours.
+        const int dims = 512, n = 20_000, clusters = 100, ef = 16;
+        float[][] centroids = TestData.Centroids(clusters, dims, 61);
+        float[][] vectors = TestData.Clustered(centroids, n, 62, 1f / MathF.Sqrt(dims));
+        float[][] queries = TestData.Clustered(centroids, 500, 63, 1f / MathF.Sqrt(dims));
+        var matrix = new VectorMatrix(dims, n);
+        for (int i = 0; i < n; i++)
+        {
+            matrix.Upsert(i + 1, vectors[i], null);
+        }
+
+        var truth = queries.Select(q => Enumerable.Range(0, n)
+            .OrderByDescending(i => System.Numerics.Tensors.TensorPrimitives.Dot(vectors[i], q)).Take(10).Select(i => (ulong)(i + 1)).ToHashSet()).ToArray();
+        using HnswIndex graph = HnswIndex.Build(matrix, 16, threads: 1, relink: true);
+        (int Recalled, int Lost) Run(int beam)
+        {
+            var keys = new ulong[10];
+            var scores = new float[10];
+            int recalled = 0, lost = 0;
+            for (int i = 0; i < queries.Length; i++)
+            {
+                int found = graph.Search(queries[i], 10, keys, scores, null, ef, walkCodes: true, HnswIndex.RescoreDeviations, beam);
+                int hits = keys.Take(found).Count(truth[i].Contains);
+                recalled += hits;
+                lost += hits == 0 ? 1 : 0;
+            }
+
+            return (recalled, lost);
+        }
+
+        (int recalledGreedy, int lostGreedy) = Run(1);
+        Assert.True(lostGreedy > 0, "no greedy descent ended in a wrong cluster here, so the test tests nothing");
+        (int recalledBeam, int lostBeam) = Run(HnswIndex.LevelOneBeam);
+        Assert.True(lostBeam < lostGreedy, $"queries with none of their neighbours: {lostBeam} with the beam, {lostGreedy} greedy");
+        Assert.True(recalledBeam > recalledGreedy, $"recall@10 at ef {ef}: {recalledBeam} with the beam, {recalledGreedy} greedy, of {queries.Length * 10}");
+        // The public search is the one with the beam.
+        var k = new ulong[10];
+        var sc = new float[10];
+        Assert.Equal(recalledBeam, queries.Select((q, i) => k.Take(graph.Search(q, 10, k, sc, expansion: ef)).Count(truth[i].Contains)).Sum());
+    }
+
+    [Fact]
     public void Many_deletes_and_replacements_keep_the_graph_answering_like_exact_search_and_it_reloads()
     {
         var live = new Dictionary<string, float[]>(StringComparer.Ordinal);

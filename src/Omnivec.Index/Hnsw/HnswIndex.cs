@@ -29,9 +29,9 @@ internal sealed unsafe partial class HnswIndex : IDisposable
     /// clustered 512-d vectors 9 of 1,000 queries found none of their 10 neighbours at ef 320. A beam of 8 on level 1
     /// (about 1/16 of the nodes) left 3, and reached recall@10 0.99 at ef 256 instead of 384: 1,837–1,990 queries/s
     /// against 1,447–1,449 in one sitting; at 100k at ef 32 instead of 40 (7,179–9,637 against 7,675–8,085). A beam of
-    /// 32 did as well at 1M but cost a fifth at 100k. (bench/analysis.md, 4 Dec 23:35.)
+    /// 32 did as well at 1M but cost a fifth at 100k. (bench/analysis.md, 4 Dec 23:35.) 1: greedy.
     /// </summary>
-    private const int LevelOneBeam = 8;
+    internal const int LevelOneBeam = 8;
 
     /// <summary>Upper bound for a search or build expansion: far past the point of diminishing recall, and bounds the buffers.</summary>
     internal const int MaxExpansion = 4096;
@@ -485,7 +485,8 @@ internal sealed unsafe partial class HnswIndex : IDisposable
     /// the results re-scored are those within <paramref name="deviations"/> standard deviations of the codes' error
     /// of the <paramref name="count"/>-th (<see cref="float.PositiveInfinity"/>: all ef of them).
     /// </summary>
-    internal int Search(ReadOnlySpan<float> query, int count, Span<ulong> keys, Span<float> scores, IdBitmap? allowed, int expansion, bool walkCodes, float deviations)
+    internal int Search(ReadOnlySpan<float> query, int count, Span<ulong> keys, Span<float> scores, IdBitmap? allowed, int expansion, bool walkCodes, float deviations,
+        int levelOneBeam = LevelOneBeam)
     {
         if (query.Length < _dims)
         {
@@ -512,10 +513,10 @@ internal sealed unsafe partial class HnswIndex : IDisposable
             float entryDistance = view.Distance(q, entry);
             for (int level = _topLevel; level > 0; level--)
             {
-                if (level == 1)
+                if (level == 1 && levelOneBeam > 1)
                 {
                     // Navigation only: removed nodes and the filter do not apply until level 0.
-                    view.SearchLayer(context, q, entry, entryDistance, LevelOneBeam, 1, null, forBuild: true);
+                    view.SearchLayer(context, q, entry, entryDistance, levelOneBeam, 1, null, forBuild: true);
                     _ = context.DrainResults();
                     entry = context.Sorted[0].Node;
                     entryDistance = context.Sorted[0].Distance;
