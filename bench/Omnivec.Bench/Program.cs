@@ -413,20 +413,12 @@ namespace Omnivec.Bench
             // disk; a server answering queries keeps the rows it re-scores cached the same way. One pass over every
             // query, so the ladder's first step is not the cold one (its rate is printed here).
             long warm = Stopwatch.GetTimestamp();
-            for (int q = 0; q < data.Nq; q++)
-            {
-                _ = c.Search(data.Query(q), 10, mode: SearchMode.Approximate, expansion: ExpansionSteps[0]);
-            }
-
+            PassAtFirstStep();
             Console.Error.WriteLine($"  first pass over the queries (ef {ExpansionSteps[0]}, cold rows): {data.Nq / Stopwatch.GetElapsedTime(warm).TotalSeconds:F0} queries/s");
 
             // A second pass, still on every CPU, so the JIT's background recompilation of the search path (tier 1) is
             // over before the thread is pinned: a JIT thread started while it is pinned would share its one CPU.
-            for (int q = 0; q < data.Nq; q++)
-            {
-                _ = c.Search(data.Query(q), 10, mode: SearchMode.Approximate, expansion: ExpansionSteps[0]);
-            }
-
+            PassAtFirstStep();
             Thread.Sleep(200);
             using QueryCpu pin = QueryCpu.Pin(queryCpu);
 
@@ -454,6 +446,14 @@ namespace Omnivec.Bench
             }
 
             return chosen == 0 ? ExpansionSteps[^1] : chosen;
+
+            void PassAtFirstStep()
+            {
+                for (int q = 0; q < data.Nq; q++)
+                {
+                    _ = c.Search(data.Query(q), 10, mode: SearchMode.Approximate, expansion: ExpansionSteps[0]);
+                }
+            }
         }
 
         /// <summary>
@@ -481,25 +481,25 @@ namespace Omnivec.Bench
             }
 
             int gen0Before = GC.CollectionCount(0);
-            QueryCpu pin = QueryCpu.Pin(queryCpu);
-            for (int r = 0; r < repeats; r++)
+            using (QueryCpu.Pin(queryCpu))
             {
-                long t0 = Stopwatch.GetTimestamp();
-                for (int q = 0; q < single; q++)
+                for (int r = 0; r < repeats; r++)
                 {
-                    long t = Stopwatch.GetTimestamp();
-                    IReadOnlyList<SearchHit> hits = c.Search(data.Query(q), 10, mode: mode);
-                    latencies.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
-                    if (r == 0)
+                    long t0 = Stopwatch.GetTimestamp();
+                    for (int q = 0; q < single; q++)
                     {
-                        found += hits.Count(h => data.InTruth(q, index[h.Item]));
+                        long t = Stopwatch.GetTimestamp();
+                        IReadOnlyList<SearchHit> hits = c.Search(data.Query(q), 10, mode: mode);
+                        latencies.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+                        if (r == 0)
+                        {
+                            found += hits.Count(h => data.InTruth(q, index[h.Item]));
+                        }
                     }
+
+                    qps[r] = single / Stopwatch.GetElapsedTime(t0).TotalSeconds;
                 }
-
-                qps[r] = single / Stopwatch.GetElapsedTime(t0).TotalSeconds;
             }
-
-            pin.Dispose();
 
             // Gen-0 collections during the timed single queries: the main source of tail latency at sub-millisecond times.
             var p = Clone(np, ("index", name), ("batch", 1), ("queries", single), ("gen0_gcs", GC.CollectionCount(0) - gen0Before), ("query_cpu", queryCpu));

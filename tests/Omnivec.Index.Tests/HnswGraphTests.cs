@@ -345,6 +345,30 @@ public sealed class HnswGraphTests : IDisposable
         }
     }
 
+    private const int ClusteredDims = 512, ClusteredN = 20_000, ClusteredCount = 100;
+
+    /// <summary>
+    /// 20k 512-d vectors shaped like the bench's (unit centroids plus noise of the same norm) in 100 clusters, with
+    /// <paramref name="queryCount"/> queries from the same clusters, the vectors in a matrix (key = row + 1) and each
+    /// query's exact top 10 keys; seeds <paramref name="seed"/> to <paramref name="seed"/> + 2.
+    /// </summary>
+    private static (float[][] Centroids, float[][] Vectors, float[][] Queries, VectorMatrix Matrix, HashSet<ulong>[] Truth) ClusteredLikeTheBench(int seed, int queryCount)
+    {
+        float noise = 1f / MathF.Sqrt(ClusteredDims);
+        float[][] centroids = TestData.Centroids(ClusteredCount, ClusteredDims, seed);
+        float[][] vectors = TestData.Clustered(centroids, ClusteredN, seed + 1, noise);
+        float[][] queries = TestData.Clustered(centroids, queryCount, seed + 2, noise);
+        var matrix = new VectorMatrix(ClusteredDims, ClusteredN);
+        for (int i = 0; i < ClusteredN; i++)
+        {
+            matrix.Upsert(i + 1, vectors[i], null);
+        }
+
+        HashSet<ulong>[] truth = [.. queries.Select(q => Enumerable.Range(0, ClusteredN)
+            .OrderByDescending(i => System.Numerics.Tensors.TensorPrimitives.Dot(vectors[i], q)).Take(10).Select(i => (ulong)(i + 1)).ToHashSet())];
+        return (centroids, vectors, queries, matrix, truth);
+    }
+
     [Fact]
     public void Nodes_an_insertion_left_among_another_cluster_are_relinked_into_their_own()
     {
@@ -352,20 +376,10 @@ public sealed class HnswGraphTests : IDisposable
         // all about equally close, other clusters far. Now and then an insertion's greedy descent ends in a wrong cluster
         // and the node gets links there only; a search inside its own cluster never walks to it, whatever its ef. A narrow
         // build beam (16) makes that common enough at this size (about 3 % of the nodes; 1 % at 1M with a beam of 128).
-        const int dims = 512, n = 20_000, clusters = 100;
-        float[][] centroids = TestData.Centroids(clusters, dims, 51);
-        float[][] vectors = TestData.Clustered(centroids, n, 52, 1f / MathF.Sqrt(dims));
-        float[][] queries = TestData.Clustered(centroids, 300, 53, 1f / MathF.Sqrt(dims));
+        const int n = ClusteredN, clusters = ClusteredCount;
+        (float[][] centroids, float[][] vectors, float[][] queries, VectorMatrix matrix, HashSet<ulong>[] truth) = ClusteredLikeTheBench(51, 300);
         int[] cluster = [.. vectors.Select(v => Enumerable.Range(0, clusters).MaxBy(c => System.Numerics.Tensors.TensorPrimitives.Dot(v, centroids[c])))];
-        var matrix = new VectorMatrix(dims, n);
-        for (int i = 0; i < n; i++)
-        {
-            matrix.Upsert(i + 1, vectors[i], null);
-        }
-
         int Strangers(HnswIndex graph) => Enumerable.Range(0, n).Count(node => !graph.Neighbours(node).ToArray().Any(v => cluster[v] == cluster[node]));
-        var truth = queries.Select(q => Enumerable.Range(0, n)
-            .OrderByDescending(i => System.Numerics.Tensors.TensorPrimitives.Dot(vectors[i], q)).Take(10).Select(i => (ulong)(i + 1)).ToHashSet()).ToArray();
         int Recalled(HnswIndex graph)
         {
             var keys = new ulong[10];
@@ -391,18 +405,8 @@ public sealed class HnswGraphTests : IDisposable
     {
         // The query-side twin of the relink test above: a greedy walk down the upper levels can end in a cluster next to
         // the query's own, and a narrow level-0 search started there finds none of the query's neighbours.
-        const int dims = 512, n = 20_000, clusters = 100, ef = 16;
-        float[][] centroids = TestData.Centroids(clusters, dims, 61);
-        float[][] vectors = TestData.Clustered(centroids, n, 62, 1f / MathF.Sqrt(dims));
-        float[][] queries = TestData.Clustered(centroids, 500, 63, 1f / MathF.Sqrt(dims));
-        var matrix = new VectorMatrix(dims, n);
-        for (int i = 0; i < n; i++)
-        {
-            matrix.Upsert(i + 1, vectors[i], null);
-        }
-
-        var truth = queries.Select(q => Enumerable.Range(0, n)
-            .OrderByDescending(i => System.Numerics.Tensors.TensorPrimitives.Dot(vectors[i], q)).Take(10).Select(i => (ulong)(i + 1)).ToHashSet()).ToArray();
+        const int ef = 16;
+        (_, _, float[][] queries, VectorMatrix matrix, HashSet<ulong>[] truth) = ClusteredLikeTheBench(61, 500);
         using HnswIndex graph = HnswIndex.Build(matrix, 16, threads: 1, relink: true);
         (int Recalled, int Lost) Run(int beam)
         {
