@@ -426,7 +426,7 @@ public sealed class HnswGraphTests : IDisposable
 
         (int recalledGreedy, int lostGreedy) = Run(1);
         Assert.True(lostGreedy > 0, "no greedy descent ended in a wrong cluster here, so the test tests nothing");
-        (int recalledBeam, int lostBeam) = Run(HnswIndex.LevelOneBeam);
+        (int recalledBeam, int lostBeam) = Run(HnswIndex.LevelOneBeam(ef));
         Assert.True(lostBeam < lostGreedy, $"queries with none of their neighbours: {lostBeam} with the beam, {lostGreedy} greedy");
         Assert.True(recalledBeam > recalledGreedy, $"recall@10 at ef {ef}: {recalledBeam} with the beam, {recalledGreedy} greedy, of {queries.Length * 10}");
         // The public search is the one with the beam.

@@ -24,14 +24,19 @@ internal sealed unsafe partial class HnswIndex : IDisposable
     internal const int DefaultExpansionSearch = 64;
 
     /// <summary>
-    /// A query's beam on level 1, the last level before level 0 (the levels above are walked greedily, as hnswlib walks
-    /// all of them). A greedy walk can end in a cluster next to the query's own, and level 0 then starts there: at 1M
-    /// clustered 512-d vectors 9 of 1,000 queries found none of their 10 neighbours at ef 320. A beam of 8 on level 1
-    /// (about 1/16 of the nodes) left 3, and reached recall@10 0.99 at ef 256 instead of 384: 1,837–1,990 queries/s
-    /// against 1,447–1,449 in one sitting; at 100k at ef 32 instead of 40 (7,179–9,637 against 7,675–8,085). A beam of
-    /// 32 did as well at 1M but cost a fifth at 100k. (bench/analysis.md, 4 Dec 23:35.) 1: greedy.
+    /// A query's beam on level 1, the last level before level 0, for a level-0 search of ef: a quarter of ef, 8 to 64
+    /// (the levels above are walked greedily, as hnswlib walks all of them). Level 0 then starts from every node the
+    /// beam kept. A greedy walk can end in a cluster next to the query's own, and level 0 then starts there: at 1M
+    /// clustered 512-d vectors 9 of 1,000 queries found none of their 10 neighbours at ef 320. The beam costs about ef/4
+    /// of the ef nodes level 0 expands, so it grows with the search a caller asks for; in one sitting at 1M (pinned,
+    /// bench/analysis.md, 5 Dec 00:45–00:58) a fixed beam of 8 needed ef 256 for recall@10 0.99 (1,806–2,073 queries/s,
+    /// p99/p50 2.1–2.2) where beams of 32–48 needed ef 128–160 (2,104–2,360 queries/s, p99/p50 1.3–1.8, at most one
+    /// query in 1,000 with none of its neighbours); at 100k, ef 32 and a beam of 8 still. 1: greedy.
     /// </summary>
-    internal const int LevelOneBeam = 8;
+    internal static int LevelOneBeam(int ef) => Math.Clamp(ef / 4, MinLevelOneBeam, MaxLevelOneBeam);
+
+    internal const int MinLevelOneBeam = 8;
+    internal const int MaxLevelOneBeam = 64;
 
     /// <summary>Upper bound for a search or build expansion: far past the point of diminishing recall, and bounds the buffers.</summary>
     internal const int MaxExpansion = 4096;
@@ -483,10 +488,11 @@ internal sealed unsafe partial class HnswIndex : IDisposable
     /// <see cref="Search(ReadOnlySpan{float}, int, Span{ulong}, Span{float}, IdBitmap?, int)"/> with the walk chosen:
     /// on the codes when <paramref name="walkCodes"/> and the graph has them (else on the float32 rows); with codes,
     /// the results re-scored are those within <paramref name="deviations"/> standard deviations of the codes' error
-    /// of the <paramref name="count"/>-th (<see cref="float.PositiveInfinity"/>: all ef of them).
+    /// of the <paramref name="count"/>-th (<see cref="float.PositiveInfinity"/>: all ef of them); level 1 searched with
+    /// a beam of <paramref name="levelOneBeam"/> (negative: <see cref="LevelOneBeam(int)"/> of ef; 1: greedily).
     /// </summary>
     internal int Search(ReadOnlySpan<float> query, int count, Span<ulong> keys, Span<float> scores, IdBitmap? allowed, int expansion, bool walkCodes, float deviations,
-        int levelOneBeam = LevelOneBeam)
+        int levelOneBeam = -1)
     {
         if (query.Length < _dims)
         {
@@ -500,6 +506,11 @@ internal sealed unsafe partial class HnswIndex : IDisposable
         }
 
         int ef = Math.Max(count, Math.Clamp(expansion, 1, MaxExpansion));
+        if (levelOneBeam < 0)
+        {
+            levelOneBeam = LevelOneBeam(ef);
+        }
+
         SearchContext context = SearchContext.ForThread();
         float* d = _matrix.Data;
         long[] ids = _matrix.Ids;
@@ -511,15 +522,14 @@ internal sealed unsafe partial class HnswIndex : IDisposable
             var view = new View(this, d, codes);
             int entry = _entry;
             float entryDistance = view.Distance(q, entry);
+            int seeds = 0;
             for (int level = _topLevel; level > 0; level--)
             {
                 if (level == 1 && levelOneBeam > 1)
                 {
-                    // Navigation only: removed nodes and the filter do not apply until level 0.
+                    // Navigation only: removed nodes and the filter do not apply until level 0, which starts from all the beam kept.
                     view.SearchLayer(context, q, entry, entryDistance, levelOneBeam, 1, null, forBuild: true);
-                    _ = context.DrainResults();
-                    entry = context.Sorted[0].Node;
-                    entryDistance = context.Sorted[0].Distance;
+                    seeds = context.DrainResults();
                 }
                 else
                 {
@@ -527,7 +537,17 @@ internal sealed unsafe partial class HnswIndex : IDisposable
                 }
             }
 
-            view.SearchLayer(context, q, entry, entryDistance, ef, 0, allowed, forBuild: false);
+            if (seeds > 0)
+            {
+                Span<(float Distance, int Node)> starts = stackalloc (float Distance, int Node)[seeds];
+                context.Sorted.AsSpan(0, seeds).CopyTo(starts);
+                view.SearchLayer(context, q, starts, ef, 0, allowed, forBuild: false);
+            }
+            else
+            {
+                view.SearchLayer(context, q, entry, entryDistance, ef, 0, allowed, forBuild: false);
+            }
+
             found = context.DrainResults();
             if (codes is not null)
             {
@@ -850,6 +870,13 @@ internal sealed unsafe partial class HnswIndex : IDisposable
         /// </summary>
         public void SearchLayer(SearchContext c, float* q, int entry, float entryDistance, int ef, int level, IdBitmap? allowed, bool forBuild, int exclude = -1)
         {
+            (float Distance, int Node) seed = (entryDistance, entry);
+            SearchLayer(c, q, new ReadOnlySpan<(float Distance, int Node)>(ref seed), ef, level, allowed, forBuild, exclude);
+        }
+
+        /// <summary>The same search started from every node of <paramref name="entries"/> (with their distances) at once.</summary>
+        public void SearchLayer(SearchContext c, float* q, ReadOnlySpan<(float Distance, int Node)> entries, int ef, int level, IdBitmap? allowed, bool forBuild, int exclude = -1)
+        {
             HnswIndex g = _g;
             ushort tag = c.NextTag(g._count);
             ushort[] visited = c.Visited;
@@ -867,15 +894,27 @@ internal sealed unsafe partial class HnswIndex : IDisposable
                 visited[exclude] = tag;
             }
 
-            visited[entry] = tag;
-            float bound = float.MaxValue;
-            if (forBuild || Accepts(rowOfNode, ids, bits, entry))
+            foreach ((float entryDistance, int entry) in entries)
             {
-                results.Push(entryDistance, entry);
-                bound = entryDistance;
+                if (visited[entry] == tag)
+                {
+                    continue;
+                }
+
+                visited[entry] = tag;
+                if (forBuild || Accepts(rowOfNode, ids, bits, entry))
+                {
+                    results.Push(entryDistance, entry);
+                    if (results.Count > ef)
+                    {
+                        results.Pop();
+                    }
+                }
+
+                candidates.Push(-entryDistance, entry);
             }
 
-            candidates.Push(-entryDistance, entry);
+            float bound = results.Count > 0 ? results.TopDistance : float.MaxValue;
             int* fresh = stackalloc int[BaseConnectivity];
             int* links0 = g._links0;
             while (candidates.Count > 0)
