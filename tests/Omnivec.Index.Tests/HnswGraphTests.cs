@@ -436,6 +436,29 @@ public sealed class HnswGraphTests : IDisposable
     }
 
     [Fact]
+    public void A_wider_search_gets_a_wider_level_one_beam()
+    {
+        // The beam is a quarter of ef, 8 to 64, so its cost stays a fixed share of the level-0 search it starts (at 1M,
+        // ef 160 and a beam of 40 reach recall 0.99 where a beam of 8 needed ef 256: bench/analysis.md, 5 Dec).
+        Assert.Equal([8, 8, 8, 16, 32, 64, 64], new[] { 1, 16, 32, 64, 128, 256, 4096 }.Select(HnswIndex.LevelOneBeam));
+        (_, _, float[][] queries, VectorMatrix matrix, _) = ClusteredLikeTheBench(61, 200);
+        using HnswIndex graph = HnswIndex.Build(matrix, 16, threads: 1, relink: true);
+        const int ef = 128;
+        ulong[] Keys(float[] query, int beam)
+        {
+            var keys = new ulong[10];
+            int found = beam == 0
+                ? graph.Search(query, 10, keys, new float[10], expansion: ef)
+                : graph.Search(query, 10, keys, new float[10], null, ef, walkCodes: true, HnswIndex.RescoreDeviations, beam);
+            return keys[..found];
+        }
+
+        // The public search uses the beam of its ef: the same results as that beam asked for, not those of a beam of 8.
+        Assert.All(queries, q => Assert.Equal(Keys(q, HnswIndex.LevelOneBeam(ef)), Keys(q, 0)));
+        Assert.Contains(queries, q => !Keys(q, 8).SequenceEqual(Keys(q, 0)));
+    }
+
+    [Fact]
     public void Many_deletes_and_replacements_keep_the_graph_answering_like_exact_search_and_it_reloads()
     {
         var live = new Dictionary<string, float[]>(StringComparer.Ordinal);
