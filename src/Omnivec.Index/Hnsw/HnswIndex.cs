@@ -35,8 +35,8 @@ internal sealed unsafe partial class HnswIndex : IDisposable
     /// </summary>
     internal static int LevelOneBeam(int ef) => Math.Clamp(ef / 4, MinLevelOneBeam, MaxLevelOneBeam);
 
-    internal const int MinLevelOneBeam = 8;
-    internal const int MaxLevelOneBeam = 64;
+    private const int MinLevelOneBeam = 8;
+    private const int MaxLevelOneBeam = 64;
 
     /// <summary>Upper bound for a search or build expansion: far past the point of diminishing recall, and bounds the buffers.</summary>
     internal const int MaxExpansion = 4096;
@@ -539,9 +539,9 @@ internal sealed unsafe partial class HnswIndex : IDisposable
 
             if (seeds > 0)
             {
-                Span<(float Distance, int Node)> starts = stackalloc (float Distance, int Node)[seeds];
-                context.Sorted.AsSpan(0, seeds).CopyTo(starts);
-                view.SearchLayer(context, q, starts, ef, 0, allowed, forBuild: false);
+                // The beam's results are still in Sorted: the search reads its entries before it writes anything, and
+                // only the heaps (Sorted is refilled by the drain after it).
+                view.SearchLayer(context, q, context.Sorted.AsSpan(0, seeds), ef, 0, allowed, forBuild: false);
             }
             else
             {
