@@ -34,6 +34,15 @@ public sealed class FfmpegOptions
             ? TimeSpan.FromSeconds(seconds)
             : TimeSpan.FromHours(4);
 
+    /// <summary>
+    /// Threads FFmpeg's video decoder uses. 0 (the default) chooses per use: FFmpeg's own choice (about one per core) when
+    /// decoding has the machine to itself, and half the cores (at least one) when a local model embeds the frames beside
+    /// it (<see cref="VideoEmbedder"/> with an <see cref="Omnivec.Preprocessing.IRgbImageEmbedder"/>): on 2 cores one decoding
+    /// thread beside the model is faster than both spread over both cores, as frame-threaded decoding spends about a
+    /// quarter more CPU for the same frames (docs/benchmarks.md, section 6).
+    /// </summary>
+    public int DecodeThreads { get; set; }
+
     /// <summary>How many bytes of ffmpeg's stderr are kept for error messages (the tail).</summary>
     public int MaxStderrBytes { get; set; } = 8192;
 }

@@ -62,6 +62,12 @@ public sealed class VideoEmbedder
     /// <summary>The segmenter in use.</summary>
     public VideoSegmenter Segmenter => _segmenter;
 
+    /// <summary>
+    /// The decoder's threads unless <see cref="FfmpegOptions.DecodeThreads"/> says: a local model (RGB frames) runs on
+    /// this machine's cores beside the decoder, so the decoder gets half of them; a cloud embedder leaves them all to FFmpeg.
+    /// </summary>
+    private int DecodeThreads => _rgb is not null ? Math.Max(1, Environment.ProcessorCount / 2) : 0;
+
     /// <summary>Probes and embeds a video; all segment vectors in time order.</summary>
     public async Task<IReadOnlyList<VideoSegmentVector>> EmbedAllAsync(string path, bool thumbnails = false, CancellationToken cancellationToken = default)
     {
@@ -92,7 +98,7 @@ public sealed class VideoEmbedder
         {
             try
             {
-                await foreach (VideoSegment segment in _segmenter.SegmentAsync(path, info, tracker is null ? null : tracker.Decoded, stop.Token).ConfigureAwait(false))
+                await foreach (VideoSegment segment in _segmenter.SegmentAsync(path, info, tracker is null ? null : tracker.Decoded, DecodeThreads, stop.Token).ConfigureAwait(false))
                 {
                     try
                     {

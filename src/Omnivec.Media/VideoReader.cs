@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
@@ -94,15 +95,17 @@ public sealed class VideoReader
     /// </summary>
     public IAsyncEnumerable<VideoFrame> ReadFramesAsync(string path, VideoInfo info, double framesPerSecond, int shortSide,
         CancellationToken cancellationToken = default) =>
-        ReadFramesAsync(path, info, framesPerSecond, shortSide, new PassThrough(), cancellationToken);
+        ReadFramesAsync(path, info, framesPerSecond, shortSide, new PassThrough(), 0, cancellationToken);
 
     /// <summary>
     /// Like <see cref="ReadFramesAsync(string, VideoInfo, double, int, CancellationToken)"/>, but every frame is handed to
     /// <paramref name="processor"/> on the reading thread, as soon as it is read, and what the processor produces is
     /// streamed: per-frame work (shot detection) then costs no hand-over between threads, only its results do.
+    /// <paramref name="decodeThreads"/> is the decoder's thread count when <see cref="FfmpegOptions.DecodeThreads"/> leaves
+    /// it open (0: FFmpeg's choice).
     /// </summary>
     internal async IAsyncEnumerable<T> ReadFramesAsync<T>(string path, VideoInfo info, double framesPerSecond, int shortSide,
-        IFrameProcessor<T> processor, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        IFrameProcessor<T> processor, int decodeThreads, [EnumeratorCancellation] CancellationToken cancellationToken = default)
         where T : class, IDisposable
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -114,6 +117,7 @@ public sealed class VideoReader
         string fps = framesPerSecond.ToString("0.######", CultureInfo.InvariantCulture);
         string filter = string.Create(CultureInfo.InvariantCulture, $"fps={fps},scale={width}:{height}:flags=area,setsar=1");
         string full = Path.GetFullPath(path);
+        int threads = _options.DecodeThreads > 0 ? _options.DecodeThreads : Math.Max(0, decodeThreads);
         // Cancelled by the caller, by the stall clock (ffmpeg silent for StallTimeout while the reader waits on it) or when
         // the enumeration ends early: each kills the child, so the reading thread's blocking read returns.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -124,9 +128,10 @@ public sealed class VideoReader
                 return FfmpegProcess.Start(_options.FfmpegPath,
                 [
                     "-nostdin", "-hide_banner", "-loglevel", "error",
+                    .. threads > 0 ? (string[])["-threads", threads.ToString(CultureInfo.InvariantCulture)] : [],
                     "-i", "file:" + full,
                     "-map", "0:" + info.StreamIndex.ToString(CultureInfo.InvariantCulture), "-an", "-sn", "-dn",
-                    "-vf", filter, "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1",
+                    "-vf", filter, "-pix_fmt", "gbrp", "-f", "rawvideo", "pipe:1",
                 ], _options.MaxStderrBytes, stop.Token);
             }
             catch
@@ -211,8 +216,8 @@ public sealed class VideoReader
     }
 
     /// <summary>
-    /// On a thread of its own: reads whole frames from ffmpeg's output with blocking reads, straight into pooled images,
-    /// gives each to the processor, and queues what it produces; completes the queue at the end of the stream, or with
+    /// On a thread of its own: reads whole planar frames from ffmpeg's output with blocking reads into one reused buffer,
+    /// interleaves each into a pooled image (<see cref="PlanarRgb"/>), gives it to the processor, and queues what it produces; completes the queue at the end of the stream, or with
     /// the error. Ends when the child is killed. The stall clock runs only while it waits for ffmpeg.
     /// </summary>
     private sealed class FramePump<T>(Stream output, int width, int height, double framesPerSecond, IFrameProcessor<T> processor,
@@ -231,6 +236,7 @@ public sealed class VideoReader
         public void Run()
         {
             int frameBytes = width * height * 3;
+            byte[] planes = ArrayPool<byte>.Shared.Rent(frameBytes);
             var produced = new List<T>();
             Exception? failure = null;
             CancellationToken token = _stop.Token;
@@ -246,27 +252,17 @@ public sealed class VideoReader
                 bool ended = false;
                 while (!token.IsCancellationRequested)
                 {
-                    var image = RgbImage.Allocate(width, height);
-                    int read;
-                    try
-                    {
-                        stall.Change(stallTimeout, Timeout.InfiniteTimeSpan);
-                        read = output.ReadAtLeast(image.Pixels, frameBytes, throwOnEndOfStream: false);
-                        stall.Change(Timeout.Infinite, Timeout.Infinite);
-                    }
-                    catch
-                    {
-                        image.Dispose();
-                        throw;
-                    }
-
+                    stall.Change(stallTimeout, Timeout.InfiniteTimeSpan);
+                    int read = output.ReadAtLeast(planes.AsSpan(0, frameBytes), frameBytes, throwOnEndOfStream: false);
+                    stall.Change(Timeout.Infinite, Timeout.Infinite);
                     if (read < frameBytes)
                     {
-                        image.Dispose();
                         ended = !token.IsCancellationRequested;
                         break;
                     }
 
+                    var image = RgbImage.Allocate(width, height);
+                    PlanarRgb.Interleave(planes, image.Pixels, width * height);
                     var frame = new VideoFrame(Frames / framesPerSecond, image);
                     Frames++;
                     processor.Frame(frame, produced);
@@ -299,6 +295,7 @@ public sealed class VideoReader
                 }
 
                 processor.Dispose();
+                ArrayPool<byte>.Shared.Return(planes);
             }
 
             writer.TryComplete(failure);

@@ -83,20 +83,21 @@ public sealed class VideoSegmenter
 
     /// <summary>Streams the segments of an already probed file. Dispose each segment when done with its frames.</summary>
     public IAsyncEnumerable<VideoSegment> SegmentAsync(string path, VideoInfo info, CancellationToken cancellationToken = default) =>
-        SegmentAsync(path, info, null, cancellationToken);
+        SegmentAsync(path, info, null, 0, cancellationToken);
 
     /// <summary>
     /// Streams the segments of an already probed file; <paramref name="decoded"/> is told the timestamp of every frame
     /// decoded (on the decoding thread: keep it cheap). Shot detection and the choice of frames run on the thread that
     /// reads ffmpeg's output, frame by frame as it is read; only whole segments cross to the caller.
+    /// <paramref name="decodeThreads"/>: the decoder's threads unless the reader's options say (0: FFmpeg's choice).
     /// </summary>
-    internal async IAsyncEnumerable<VideoSegment> SegmentAsync(string path, VideoInfo info, Action<double>? decoded,
+    internal async IAsyncEnumerable<VideoSegment> SegmentAsync(string path, VideoInfo info, Action<double>? decoded, int decodeThreads,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(info);
         double fps = info.FrameRate > 0 ? Math.Min(_options.AnalysisFps, info.FrameRate) : _options.AnalysisFps;
         var builder = new SegmentBuilder(_options, info, fps, decoded);
-        await foreach (VideoSegment segment in _reader.ReadFramesAsync(path, info, fps, _options.FrameShortSide, builder, cancellationToken).ConfigureAwait(false))
+        await foreach (VideoSegment segment in _reader.ReadFramesAsync(path, info, fps, _options.FrameShortSide, builder, decodeThreads, cancellationToken).ConfigureAwait(false))
         {
             yield return segment;
         }

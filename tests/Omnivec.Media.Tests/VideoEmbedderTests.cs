@@ -67,6 +67,62 @@ public sealed class VideoEmbedderTests(VideoFixture videos)
         Assert.True(dot < 0.999f, $"cosine {dot}");
     }
 
+    /// <summary>A local-model stand-in: takes RGB frames (<see cref="Omnivec.Preprocessing.IRgbImageEmbedder"/>); the vector is the first pixel.</summary>
+    private sealed class LocalRgbEmbedder : IEmbeddingGenerator<DataContent, Embedding<float>>, Omnivec.Preprocessing.IRgbImageEmbedder
+    {
+        public float[][] EmbedImages(IReadOnlyList<Omnivec.RgbImage> images, CancellationToken cancellationToken = default) =>
+            [.. images.Select(i => new float[] { i.Pixels[0] + 1, i.Pixels[1] + 1, i.Pixels[2] + 1 })];
+
+        public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<DataContent> values, EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default) =>
+            throw new InvalidOperationException("frames must come as RGB");
+
+        public object? GetService(Type serviceType, object? serviceKey = null) => serviceType.IsInstanceOfType(this) ? this : null;
+
+        public void Dispose()
+        {
+        }
+    }
+
+    [Theory]
+    [InlineData("local", 0)]
+    [InlineData("cloud", 0)]
+    [InlineData("local", 3)]
+    public async Task The_decoder_gets_half_the_cores_beside_a_local_model_and_all_of_them_otherwise(string embedder, int configured)
+    {
+        // ffmpeg behind a script that records its arguments: the thread count is an input option, before -i.
+        string log = videos.File($"ffmpeg-args-{embedder}-{configured}.txt");
+        string script = videos.File($"ffmpeg-{embedder}-{configured}.sh");
+        File.WriteAllText(script, $"#!/bin/sh\nprintf '%s\\n' \"$@\" > '{log}'\nexec ffmpeg \"$@\"\n");
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        var reader = new VideoReader(new FfmpegOptions { FfmpegPath = script, DecodeThreads = configured });
+        IEmbeddingGenerator<DataContent, Embedding<float>> generator = embedder == "local" ? new LocalRgbEmbedder() : new MeanColourEmbedder();
+        IReadOnlyList<VideoSegmentVector> segments = await new VideoEmbedder(generator, new VideoSegmenter(reader: reader)).EmbedAllAsync(videos.File("shots.mp4"));
+        Assert.Equal(3, segments.Count);
+
+        string[] args = File.ReadAllLines(log);
+        int input = Array.IndexOf(args, "-i");
+        int threads = Array.IndexOf(args, "-threads");
+        string? expected = (embedder, configured) switch
+        {
+            (_, > 0) => configured.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ("local", _) => Math.Max(1, Environment.ProcessorCount / 2).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            _ => null,
+        };
+        if (expected is null)
+        {
+            Assert.Equal(-1, threads);
+        }
+        else
+        {
+            Assert.InRange(threads, 0, input - 2);
+            Assert.Equal(expected, args[threads + 1]);
+        }
+    }
+
     [Fact]
     public void Mean_pool_of_unit_vectors_is_normalised_centroid()
     {

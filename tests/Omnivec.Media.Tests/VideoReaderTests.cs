@@ -60,6 +60,47 @@ public sealed class VideoReaderTests(VideoFixture videos)
         Assert.Equal(0.25, times[1] - times[0], 6);
     }
 
+    [Theory]
+    [InlineData("shots.mp4", 101)] // 135 × 101: a width that is no multiple of 16, so the interleave's scalar tail runs
+    [InlineData("shots.webm", 120)]
+    [InlineData("rotated.mp4", 96)]
+    public async Task Frames_are_FFmpegs_pixels_in_RGB_order(string name, int shortSide)
+    {
+        // The reader asks FFmpeg for planar frames (G, B, R planes) and interleaves them itself: every frame must be
+        // FFmpeg's output for the same filter, pixel for pixel, with R, G and B where RgbImage says they are.
+        var reader = new VideoReader();
+        string path = videos.File(name);
+        VideoInfo info = await reader.ProbeAsync(path);
+        (int w, int h) = VideoReader.ScaledSize(info.DisplayWidth, info.DisplayHeight, shortSide);
+        string planar = videos.File(name + $".{shortSide}.gbrp");
+        TestVideos.Run("ffmpeg", ["-nostdin", "-v", "error", "-y", "-i", path, "-an", "-vf", $"fps=3,scale={w}:{h}:flags=area,setsar=1",
+            "-pix_fmt", "gbrp", "-f", "rawvideo", planar]);
+        byte[] expected = File.ReadAllBytes(planar);
+        int pixels = w * h, frames = 0;
+        await foreach (VideoFrame frame in reader.ReadFramesAsync(path, info, 3, shortSide))
+        {
+            using (frame)
+            {
+                Assert.Equal((w, h), (frame.Image.Width, frame.Image.Height));
+                int plane = frames * pixels * 3;
+                byte[] rgb = frame.Image.Pixels.ToArray();
+                for (int p = 0; p < pixels; p++)
+                {
+                    (byte r, byte g, byte b) = (expected[plane + 2 * pixels + p], expected[plane + p], expected[plane + pixels + p]);
+                    if ((rgb[3 * p], rgb[3 * p + 1], rgb[3 * p + 2]) != (r, g, b))
+                    {
+                        Assert.Fail($"frame {frames}, pixel {p}: ({rgb[3 * p]}, {rgb[3 * p + 1]}, {rgb[3 * p + 2]}), FFmpeg ({r}, {g}, {b})");
+                    }
+                }
+
+                frames++;
+            }
+        }
+
+        Assert.True(frames > 2);
+        Assert.Equal(expected.Length, frames * pixels * 3);
+    }
+
     [Fact]
     public async Task A_consumer_slower_than_the_stall_timeout_still_gets_every_frame()
     {
