@@ -181,7 +181,7 @@ internal static class VideoIndexBench
         foreach ((bool sync, bool bigPipe) in new[] { (false, false), (true, false), (false, true), (true, true) })
         {
             var psi = new ProcessStartInfo("ffmpeg") { RedirectStandardOutput = true, UseShellExecute = false };
-            foreach (string arg in new[] { "-nostdin", "-v", "error", "-i", video, "-an", "-vf", $"fps={fps},scale={w}:{h}:flags=area,setsar=1", "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1" })
+            foreach (string arg in new[] { "-nostdin", "-v", "error", "-i", video, "-an", "-vf", $"fps={fps},scale={w}:{h}:flags=area,setsar=1", "-pix_fmt", "gbrp", "-f", "rawvideo", "pipe:1" })
             {
                 psi.ArgumentList.Add(arg);
             }

@@ -208,9 +208,10 @@ def video_section(res):
         w("|---|---|---|---|---|---|")
         if long_d:
             w(f"| FFmpeg decode alone (the ceiling) | decode at {long_d['fps']:g} fps, short side {long_d['short_side']} px, "
-              f"to raw RGB, nothing else | {long_d['seconds']:.1f} | **{long_d['x_realtime']:.2f}** | – | "
+              f"to raw planar RGB (`gbrp`, as Omnivec asks), FFmpeg's own thread count, nothing else | {long_d['seconds']:.1f} | **{long_d['x_realtime']:.2f}** | – | "
               f"{long_d['peak_rss_mb_ffmpeg']:.0f} MB (ffmpeg) |")
-        w(f"| Omnivec (`VideoEmbedder`, as `omnivec index`) | the same decode, shot detection on every analysis frame, "
+        w(f"| Omnivec (`VideoEmbedder`, as `omnivec index`) | the same decode (one decoding thread per two cores beside the "
+          "local model), shot detection on every analysis frame, "
           f"{long_o['frames_per_segment']} frames per segment embedded and pooled | {long_o['seconds']:.1f} | "
           f"**{long_o['x_realtime']:.2f}** | {long_o['frames_embedded']} | {long_o['peak_rss_mb']:.0f} MB (.NET process) |")
         if long_p:

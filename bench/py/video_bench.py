@@ -2,7 +2,8 @@
 
   make    --out DIR --seconds S [--name NAME]   the video (shots of corpus photos, each a slow pan, hard cuts) + NAME.cuts
   decode  --video FILE --fps F --short-side N --out FILE
-          FFmpeg alone decoding at the sampling Omnivec's pipeline uses (F frames/s, short side N): the ceiling
+          FFmpeg alone decoding at the sampling Omnivec's pipeline uses (F frames/s, short side N, planar gbrp frames as
+          Omnivec asks for them): the ceiling
   pytorch --video FILE --fps F --threads T --out FILE
           what peers write in Python: ffmpeg frames (native size, rgb24 pipe) -> Pillow -> CLIP preprocessing -> PyTorch
           ViT-B/32 (the same weights as the ONNX files: tools/make_test_models.py builds both from one seed), batches of 16
@@ -89,7 +90,8 @@ def decode(a):
     ss = a.short_side
     vf = f"fps={a.fps},scale='if(lt(iw,ih),{ss},-2)':'if(lt(iw,ih),-2,{ss})':flags=area"
     t = time.perf_counter()
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", a.video, "-an", "-vf", vf, "-pix_fmt", "rgb24", "-f", "rawvideo",
+    # gbrp, as Omnivec's VideoReader asks (the same pixels as rgb24, written by a faster path of swscale's).
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", a.video, "-an", "-vf", vf, "-pix_fmt", "gbrp", "-f", "rawvideo",
                     "-y", "/dev/null"], check=True)
     s = time.perf_counter() - t
     rec = {"contender": "ffmpeg-decode", "video": Path(a.video).name, "duration_s": round(duration, 3), "seconds": round(s, 3),
